@@ -1,0 +1,5 @@
+"""`python -m derivcli`."""
+
+from derivcli.cli import run
+
+run()

@@ -1,0 +1,240 @@
+"""The command line: a thin Typer layer over `derivcli.api`.
+
+It reads options and `--NAME VALUE` bindings, calls the library, hands the result to `render`, and turns
+every failure into one `error: …` line on stderr with exit code 2 (1: a requested check disagreed).
+torch and SymPy are imported only inside the commands that compute, so `--help` and tab completion
+stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from . import __version__
+from .errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, DerivcliError
+
+try:  # typer >= 0.29 vendors click
+    from typer._click.exceptions import ClickException, UsageError
+except ImportError:  # pragma: no cover - older typer depends on click itself
+    from click.exceptions import ClickException, UsageError  # type: ignore[no-redef]
+
+EXIT_INTERNAL = 3
+PROG = "derivcli"
+
+
+class DerivcliGroup(TyperGroup):
+    """The app: every error, usage errors included, becomes one `error:` line and an exit code."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        def invoke() -> Any:
+            return super(DerivcliGroup, self).main(args, prog_name or PROG, complete_var,
+                                                   standalone_mode=False, **extra)
+
+        code = guarded(invoke)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+class BindingCommand(TyperCommand):
+    """A command that also accepts `--NAME VALUE` for each variable of the expression."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from .bindings import split_arguments
+
+        takes_value: set[str] = set()
+        flags: set[str] = {"--help", "-h"}
+        for param in self.params:
+            if getattr(param, "param_type_name", "") != "option":
+                continue
+            names = [*param.opts, *getattr(param, "secondary_opts", [])]
+            (flags if getattr(param, "is_flag", False) else takes_value).update(names)
+        remaining, bindings = split_arguments(list(args), takes_value, flags)
+        ctx.meta["bindings"] = bindings
+        return super().parse_args(ctx, remaining)
+
+
+def guarded(call: Callable[[], Any]) -> int:
+    """Run a command; map every outcome to an exit code, reporting errors as one line on stderr."""
+    try:
+        result = call()
+        return result if isinstance(result, int) else 0
+    except DerivcliError as error:
+        report_error(error)
+        return EXIT_BAD_INPUT
+    except UsageError as error:
+        command = error.ctx.command_path if error.ctx is not None else PROG
+        report_error(DerivcliError(_first_line(error.format_message()),
+                                   hint=f"see '{command} --help'"))
+        return EXIT_BAD_INPUT
+    except ClickException as error:
+        report_error(DerivcliError(_first_line(error.format_message())))
+        return error.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("error: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except RecursionError:
+        report_error(DerivcliError("the expression is too deeply nested to handle"))
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        report_error(DerivcliError("out of memory"))
+        return EXIT_BAD_INPUT
+    except Exception as error:  # a bug: still one line, never a traceback
+        if os.environ.get("DERIVCLI_DEBUG"):
+            raise
+        report_error(DerivcliError(f"internal error: {type(error).__name__}: {_first_line(str(error))}",
+                                   hint="please report it; DERIVCLI_DEBUG=1 shows the traceback"))
+        return EXIT_INTERNAL
+
+
+def report_error(error: DerivcliError) -> None:
+    sys.stderr.write("".join(line + "\n" for line in ["error: " + error.one_line(), *error.caret_lines()]))
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"
+
+
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def output_format(json_flag: bool, fmt: Optional[str]) -> str:
+    from .render import FORMATS
+
+    if json_flag:
+        return "json"
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise DerivcliError(f"--format {fmt}: unknown format", hint="use table, plain or json")
+        return fmt
+    return "table" if sys.stdout.isatty() else "plain"
+
+
+app = typer.Typer(
+    cls=DerivcliGroup,
+    name=PROG,
+    help="Derivatives from the command line: autograd gradients, checked against SymPy and finite "
+         "differences.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"{PROG} {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Derivatives from the command line: autograd gradients, checked against SymPy and finite differences."""
+
+
+GRAD_EPILOG = """[bold]Examples[/]
+
+  derivcli grad "exp(-(x**2-x+1)/cos(log(x))**2)" --x 1 --check --fd
+  derivcli grad "u**2 + v**3 + u*v" --u 2 --v 4 --json
+  derivcli grad "log(x**2 + y**2)" --x 15 --y 24 --wrt x
+  derivcli grad "2x^2 + sin(pi x/4)" --x 1 --explain-parse
+  derivcli grad -- "-x**2" --x 3
+
+Bind each variable with --NAME VALUE, --NAME=VALUE or --var NAME=VALUE; values may be constant
+expressions such as pi/4.  Exit codes: 0 ok, 1 --check disagreed, 2 bad input."""
+
+
+@app.command(cls=BindingCommand, epilog=GRAD_EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"]})
+def grad(
+    ctx: typer.Context,
+    expression: Annotated[str, typer.Argument(help="The expression, e.g. \"sin(x)*exp(-x)\".",
+                                              show_default=False)],
+    wrt: Annotated[Optional[list[str]], typer.Option(
+        "--wrt", help="Differentiate only these variables (comma-separated or repeated); "
+                      "the rest are constants.", show_default=False)] = None,
+    var: Annotated[Optional[list[str]], typer.Option(
+        "--var", help="A binding NAME=VALUE, for names that clash with an option.", show_default=False)] = None,
+    check: Annotated[bool, typer.Option("--check", help="Compare with SymPy's symbolic derivative; exit 1 if "
+                                                        "they disagree.")] = False,
+    fd: Annotated[bool, typer.Option("--fd", help="Show the finite-difference table.")] = False,
+    fd_steps: Annotated[Optional[str], typer.Option(
+        "--fd-steps", help="Step sizes for --fd: a decade range 1e-1:1e-10 (default) or a list 0.1,0.01.",
+        show_default=False)] = None,
+    dtype: Annotated[str, typer.Option("--dtype", help="float64 or float32.")] = "float64",
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+    json_output: Annotated[bool, typer.Option("--json", help="Print the JSON result.")] = False,
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", help="table, plain or json (default: table on a terminal, plain in a pipe).",
+        show_default=False)] = None,
+    explain_parse: Annotated[bool, typer.Option("--explain-parse",
+                                                help="Show how the expression was read.")] = False,
+) -> int:
+    """Value and gradient of EXPRESSION at a point, by torch autograd."""
+    from .api import grad as compute_grad
+    from .bindings import parse_value, parse_var_options
+    from .checks import parse_steps
+    from .render import emit_grad
+
+    fmt_name = output_format(json_output, fmt)
+    raw = dict(ctx.meta.get("bindings", {}))
+    for name, value in parse_var_options(var or []).items():
+        if name in raw:
+            raise DerivcliError(f"--var {name}: '{name}' is given twice")
+        raw[name] = value
+    point = {name: parse_value(name, text) for name, text in raw.items()}
+    wrt_names = [name.strip() for item in (wrt or []) for name in item.split(",") if name.strip()]
+    result = compute_grad(expression, point, wrt=wrt_names or None, check=check, fd=fd,
+                          fd_steps=parse_steps(fd_steps) if fd_steps else None, dtype=dtype, device=device)
+    emit_grad(result, fmt_name, sys.stdout, explain_parse)
+    for warning in result.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    return EXIT_CHECK_FAILED if result.check is not None and not result.check.agree else 0
+
+
+@app.command(epilog="[bold]Example[/]\n\n  derivcli functions --format plain | grep log")
+def functions(
+    json_output: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    fmt: Annotated[Optional[str], typer.Option("--format", help="table, plain or json.",
+                                               show_default=False)] = None,
+) -> None:
+    """List the supported functions, with their SymPy and torch forms."""
+    from .functions import FUNCTIONS
+    from .render import emit_functions
+
+    emit_functions([spec for spec in FUNCTIONS if not spec.internal], output_format(json_output, fmt),
+                   sys.stdout)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (for tests and embedding)."""
+    return int(typer.main.get_command(app).main(args=argv, prog_name=PROG, standalone_mode=False))
+
+
+def run() -> None:
+    """Console-script entry point: run, flush, and skip torch's slow interpreter shutdown."""
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    sys.stderr.flush()
+    if "torch" in sys.modules:
+        os._exit(code)
+    sys.exit(code)

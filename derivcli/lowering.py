@@ -1,0 +1,255 @@
+"""Lowering: a SymPy expression -> a `Program`, a flat list of torch operations.
+
+One iterative walk over the SymPy tree, memoized on subexpressions, so a repeated subexpression is one
+torch node and deep expressions cannot overflow Python's stack.  The same Program runs one point or a
+batch of points (inputs broadcast), and its output carries torch autograd's graph.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Any
+
+import sympy as sp
+import torch
+
+from .errors import DerivcliError
+from .functions import torch_form_by_sympy_class
+
+Step = tuple[Callable[..., torch.Tensor], tuple[int, ...]]
+
+RELATIONS: dict[type, Callable[..., torch.Tensor]] = {
+    sp.StrictLessThan: torch.lt,
+    sp.LessThan: torch.le,
+    sp.StrictGreaterThan: torch.gt,
+    sp.GreaterThan: torch.ge,
+    sp.Equality: torch.eq,
+    sp.Unequality: torch.ne,
+}
+LOGIC: dict[type, Callable[..., torch.Tensor]] = {
+    sp.And: lambda *a: reduce(torch.logical_and, a),
+    sp.Or: lambda *a: reduce(torch.logical_or, a),
+    sp.Not: torch.logical_not,
+    sp.Xor: lambda *a: reduce(torch.logical_xor, a),
+}
+
+
+@dataclass
+class Program:
+    """A lowered expression: inputs (one per variable), constants, and steps in evaluation order.
+
+    Slots number the inputs first, then the constants, then each step's result.
+    """
+
+    variables: list[str]
+    constants: list[float | bool] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    output: int = 0
+
+    def __call__(self, inputs: Sequence[torch.Tensor], dtype: torch.dtype, device: torch.device | str = "cpu"
+                 ) -> torch.Tensor:
+        values: list[torch.Tensor] = list(inputs)
+        for constant in self.constants:
+            values.append(torch.tensor(constant, dtype=torch.bool if isinstance(constant, bool) else dtype,
+                                       device=device))
+        for function, slots in self.steps:
+            values.append(function(*[values[slot] for slot in slots]))
+        return values[self.output]
+
+
+def lower(expr: sp.Basic, variables: Sequence[str]) -> Program:
+    """Lower a SymPy expression over the named variables into a torch Program."""
+    return _Lowering(list(variables)).run(expr)
+
+
+class _Lowering:
+    def __init__(self, variables: list[str]) -> None:
+        self.variables = variables
+        self.forms = torch_form_by_sympy_class()
+
+    def run(self, root: sp.Basic) -> Program:
+        """Order the subexpressions (post-order, iteratively, each once), then number the slots:
+        inputs, constants, steps."""
+        leaves: dict[sp.Basic, tuple[str, Any]] = {}
+        ordered: list[sp.Basic] = []
+        seen: set[sp.Basic] = set()
+        stack: list[tuple[sp.Basic, bool]] = [(root, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if node in seen and not children_done:
+                continue
+            if children_done:
+                ordered.append(node)
+                continue
+            seen.add(node)
+            leaf = self.leaf(node)
+            if leaf is not None:
+                leaves[node] = leaf
+                continue
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(self.children(node)) if child not in seen)
+        constants: dict[Any, int] = {}
+        program = Program(self.variables)
+        for kind, value in leaves.values():
+            if kind == "constant" and _constant_key(value) not in constants:
+                constants[_constant_key(value)] = len(program.constants)
+                program.constants.append(value)
+        base = len(self.variables) + len(constants)
+        slots: dict[sp.Basic, int] = {}
+        for node, (kind, value) in leaves.items():
+            slots[node] = value if kind == "input" else len(self.variables) + constants[_constant_key(value)]
+        for index, node in enumerate(ordered):
+            slots[node] = base + index
+            arguments = tuple(slots[child] for child in self.children(node)) + self.extra_slots(node)
+            program.steps.append((self.function(node), arguments))
+        program.output = slots[root]
+        return program
+
+    def leaf(self, node: sp.Basic) -> tuple[str, Any] | None:
+        if isinstance(node, sp.Symbol):
+            if node.name not in self.variables:
+                raise DerivcliError(f"no value for variable '{node.name}'", hint=f"pass --{node.name} VALUE")
+            return ("input", self.variables.index(node.name))
+        if node is sp.true or node is sp.false:
+            return ("constant", bool(node))
+        if node.is_Number or isinstance(node, sp.NumberSymbol) or node in (sp.zoo, sp.oo, -sp.oo, sp.nan):
+            return ("constant", _to_float(node))
+        return None
+
+    def children(self, node: sp.Basic) -> list[sp.Basic]:
+        if isinstance(node, sp.Mul):
+            numerator, denominator = _split_fraction(node)
+            return numerator + denominator
+        if isinstance(node, sp.Pow):
+            return [node.base] if node.exp.is_Number else [node.base, node.exp]
+        if isinstance(node, sp.Piecewise):
+            return [pair.cond for pair in node.args]
+        return list(node.args)
+
+    def extra_slots(self, node: sp.Basic) -> tuple[int, ...]:
+        """Piecewise branches run on masked copies of the inputs: pass every input along."""
+        if isinstance(node, sp.Piecewise):
+            return tuple(range(len(self.variables)))
+        return ()
+
+    def function(self, node: sp.Basic) -> Callable[..., torch.Tensor]:
+        if isinstance(node, sp.Add):
+            return _add
+        if isinstance(node, sp.Mul):
+            count = len(_split_fraction(node)[0])
+            return lambda *args: _fraction(args[:count], args[count:])
+        if isinstance(node, sp.Pow):
+            return _power(node.exp) if node.exp.is_Number else torch.pow
+        if isinstance(node, sp.Piecewise):
+            branches = [lower(pair.expr, self.variables) for pair in node.args]
+            return _PiecewiseForm(branches)
+        for kind, form in (*RELATIONS.items(), *LOGIC.items()):
+            if isinstance(node, kind):
+                return form
+        for cls in type(node).__mro__:
+            form = self.forms.get(cls)
+            if form is not None:
+                return form
+        raise DerivcliError(f"cannot evaluate {type(node).__name__} numerically: {_shorten(node)}")
+
+
+def _constant_key(value: float | bool) -> tuple[type, float | bool | str]:
+    """Constants dedupe by type and value (NaN != NaN, so it gets a key of its own)."""
+    if isinstance(value, float) and math.isnan(value):
+        return (float, "nan")
+    return (type(value), value)
+
+
+def _split_fraction(node: sp.Mul) -> tuple[list[sp.Basic], list[sp.Basic]]:
+    """x*y/z**2 -> ([x, y], [z**2]): divide once rather than multiply by reciprocals."""
+    numerator: list[sp.Basic] = []
+    denominator: list[sp.Basic] = []
+    for factor in node.args:
+        if isinstance(factor, sp.Pow) and factor.exp.is_Number and factor.exp < 0:
+            denominator.append(factor.base if factor.exp == -1 else sp.Pow(factor.base, -factor.exp))
+        elif factor.is_Rational and factor.p == 1 and factor.q != 1:
+            denominator.append(sp.Integer(factor.q))
+        else:
+            numerator.append(factor)
+    return numerator, denominator
+
+
+def _add(*args: torch.Tensor) -> torch.Tensor:
+    return reduce(operator.add, args)
+
+
+def _fraction(numerator: Sequence[torch.Tensor], denominator: Sequence[torch.Tensor]) -> torch.Tensor:
+    top = reduce(operator.mul, numerator) if numerator else None
+    if not denominator:
+        assert top is not None
+        return top
+    bottom = reduce(operator.mul, denominator)
+    return 1 / bottom if top is None else top / bottom
+
+
+def _power(exponent: sp.Number) -> Callable[[torch.Tensor], torch.Tensor]:
+    if exponent == sp.Rational(1, 2):
+        return torch.sqrt
+    if exponent == sp.Rational(-1, 2):
+        return torch.rsqrt
+    if exponent == -1:
+        return torch.reciprocal
+    if exponent.is_Integer and abs(exponent) < 2**53:
+        whole = int(exponent)
+        return lambda base: torch.pow(base, whole)
+    value = _to_float(exponent)
+    return lambda base: torch.pow(base, value)
+
+
+class _PiecewiseForm:
+    """`a if c else b`: each branch runs on inputs masked to where it is taken, so a branch that is NaN
+    where it is not taken (sqrt(x) for x < 0) cannot poison the gradient (the "double where")."""
+
+    def __init__(self, branches: list[Program]) -> None:
+        self.branches = branches
+
+    def __call__(self, *args: torch.Tensor) -> torch.Tensor:
+        count = len(self.branches)
+        conditions, inputs = args[:count], args[count:]
+        taken = torch.zeros((), dtype=torch.bool, device=conditions[0].device)
+        masks = []
+        for condition in conditions:
+            masks.append(condition & ~taken)
+            taken = taken | condition
+        result: torch.Tensor | None = None
+        for mask, branch in zip(reversed(masks), reversed(self.branches)):
+            masked = [torch.where(mask, value, value.detach()) if value.requires_grad else value
+                      for value in inputs]
+            value = branch(masked, dtype=_float_dtype(inputs), device=mask.device)
+            if result is None:
+                result = torch.where(mask, value, torch.full_like(value, math.nan))
+            else:
+                result = torch.where(mask, value, result)
+        assert result is not None
+        return result
+
+
+def _float_dtype(inputs: Sequence[torch.Tensor]) -> torch.dtype:
+    return next((value.dtype for value in inputs if value.is_floating_point()), torch.float64)
+
+
+def _to_float(number: sp.Basic) -> float:
+    if number is sp.zoo or number is sp.oo:
+        return math.inf
+    if number is sp.nan:
+        return math.nan
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf if number.is_positive else -math.inf
+    except TypeError as error:
+        raise DerivcliError(f"the constant {_shorten(number)} is not a real number") from error
+
+
+def _shorten(node: sp.Basic) -> str:
+    text = str(node)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,672 @@
+"""Safe parsing: expression text -> syntax tree -> SymPy expression.
+
+The text is untrusted, so nothing here evaluates it: a tokenizer and a precedence-climbing parser build a
+small tree of whitelisted node kinds, and `build_sympy` constructs SymPy objects from that tree, name by
+name from the functions table.  Every size that could explode is bounded before SymPy sees it: the text's
+length, nesting depth, number literals, exact constant powers and the arguments of factorial-like
+functions.  Errors carry the column of the fault.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Union
+
+from .errors import DerivcliError
+from .functions import by_name
+
+if TYPE_CHECKING:
+    import sympy
+
+MAX_LENGTH = 10_000  # characters of expression text
+MAX_NESTING = 100  # parentheses, powers, unary operators and calls inside one another
+MAX_LITERAL = 300  # characters of one number literal
+MAX_NAME = 64
+MAX_EXACT_BITS = 4_000  # about 1,200 digits: the largest exact constant SymPy may build
+MAX_EXACT_EXPONENT = 10_000
+
+CONSTANTS = {"pi": "pi", "e": "E", "E": "E"}
+KEYWORDS = {"if", "else", "and", "or", "not"}
+UNICODE_HINTS = {
+    "π": "write pi",
+    "×": "write * for multiplication",
+    "·": "write * for multiplication",
+    "÷": "write / for division",
+    "−": "write - (ASCII minus)",
+    "–": "write - (ASCII minus)",
+    "²": "write **2",
+    "³": "write **3",
+    "√": "write sqrt(...)",
+}
+
+
+# --------------------------------------------------------------------------------------------- tokens
+@dataclass(frozen=True)
+class Token:
+    kind: str  # NUMBER, NAME, OP, END
+    text: str
+    start: int
+    end: int
+
+
+_TOKEN = re.compile(
+    r"(?P<space>[ \t\r\n]+)"
+    r"|(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op>\*\*|//|<=|>=|==|!=|[-+*/%^@()\[\],:.<>])"
+)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split the text into tokens, rejecting anything outside the expression alphabet."""
+    if len(text) > MAX_LENGTH:
+        raise DerivcliError(
+            f"expression is too long ({len(text):,} characters; the limit is {MAX_LENGTH:,})"
+        )
+    for column, char in enumerate(text):
+        if ord(char) > 127:
+            raise _non_ascii_error(text, column, char)
+    tokens: list[Token] = []
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            raise _bad_character_error(text, position)
+        kind = match.lastgroup
+        value = match.group()
+        if kind == "number" and len(value) > MAX_LITERAL:
+            raise DerivcliError("number literal is too long", span=match.span(), source=text)
+        if kind == "name":
+            if value.startswith("_"):
+                raise DerivcliError(
+                    f"name '{value}' is not allowed", span=match.span(), source=text,
+                    hint="names may not start with '_'",
+                )
+            if len(value) > MAX_NAME:
+                raise DerivcliError("name is too long", span=match.span(), source=text)
+        if kind != "space":
+            token_kind = {"number": "NUMBER", "name": "NAME", "op": "OP"}[str(kind)]
+            tokens.append(Token(token_kind, value, match.start(), match.end()))
+        position = match.end()
+    tokens.append(Token("END", "", len(text), len(text)))
+    return tokens
+
+
+def _non_ascii_error(text: str, column: int, char: str) -> DerivcliError:
+    name = unicodedata.name(char, "unnamed character")
+    hint = UNICODE_HINTS.get(char)
+    if hint is None:
+        normal = unicodedata.normalize("NFKC", char)
+        hint = f"did you mean '{normal}'?" if normal.isascii() and normal.isprintable() else None
+    return DerivcliError(
+        f"non-ASCII character U+{ord(char):04X} ({name}) is not allowed",
+        span=(column, column + 1), source=text, hint=hint or "expressions are written in ASCII",
+    )
+
+
+def _bad_character_error(text: str, column: int) -> DerivcliError:
+    char = text[column]
+    hints = {
+        "'": "strings are not part of expressions",
+        '"': "strings are not part of expressions",
+        "=": "give only the expression, e.g. 'x**2' rather than 'y = x**2'; compare with ==",
+        "!": "write factorial(n); 'not' negates a condition",
+        "&": "write 'and'",
+        "|": "write 'or', or abs(x) for an absolute value",
+        "{": "group with parentheses",
+        ";": "give one expression",
+    }
+    shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}"
+    return DerivcliError(
+        f"unexpected character {shown}", span=(column, column + 1), source=text, hint=hints.get(char)
+    )
+
+
+# ----------------------------------------------------------------------------------------- syntax tree
+@dataclass
+class Num:
+    text: str
+    span: tuple[int, int]
+
+
+@dataclass
+class Name:
+    id: str
+    span: tuple[int, int]
+
+
+@dataclass
+class Call:
+    name: str
+    args: list[Node]
+    span: tuple[int, int]
+    name_span: tuple[int, int]
+
+
+@dataclass
+class Chain:
+    """A flat run of one precedence level: `a - b + c` or `a * b / c`; the first operator is + or *."""
+
+    items: list[tuple[str, Node, tuple[int, int]]]
+    span: tuple[int, int]
+
+
+@dataclass
+class Unary:
+    op: str
+    operand: Node
+    span: tuple[int, int]
+
+
+@dataclass
+class Power:
+    base: Node
+    exponent: Node
+    span: tuple[int, int]
+
+
+@dataclass
+class Compare:
+    operands: list[Node]
+    ops: list[str]
+    span: tuple[int, int]
+
+
+@dataclass
+class BoolOp:
+    op: str  # and / or
+    values: list[Node]
+    span: tuple[int, int]
+
+
+@dataclass
+class IfElse:
+    body: Node
+    condition: Node
+    orelse: Node
+    span: tuple[int, int]
+
+
+@dataclass
+class Postfix:
+    """Indexing `x[0]` or an attribute `W.T`: tensor syntax, rejected clearly for scalar variables."""
+
+    base: Node
+    what: str
+    span: tuple[int, int]
+
+
+Node = Union[Num, Name, Call, Chain, Unary, Power, Compare, BoolOp, IfElse, Postfix]
+
+
+@dataclass
+class ParseNote:
+    """How a piece of the input was read, for --explain-parse."""
+
+    span: tuple[int, int]
+    text: str
+
+
+# ---------------------------------------------------------------------------------------------- parser
+COMPARISONS = {"<", "<=", ">", ">=", "==", "!="}
+
+
+class _Parser:
+    """Precedence climbing over Python's operator grammar, plus `^` and implicit multiplication."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.index = 0
+        self.depth = 0
+        self.notes: list[ParseNote] = []
+
+    # token helpers
+    @property
+    def token(self) -> Token:
+        return self.tokens[self.index]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def at(self, *texts: str) -> bool:
+        token = self.token
+        return token.kind in ("OP", "NAME") and token.text in texts
+
+    def expect(self, text: str, opened: Token | None = None) -> Token:
+        if self.at(text):
+            return self.advance()
+        if opened is not None and self.token.kind == "END":
+            raise self.error(f"'{opened.text}' is never closed", (opened.start, opened.end),
+                             hint=f"add '{text}'")
+        raise self.error(f"expected '{text}' but found {self.describe(self.token)}")
+
+    def describe(self, token: Token) -> str:
+        return "the end of the expression" if token.kind == "END" else f"'{token.text}'"
+
+    def error(self, message: str, span: tuple[int, int] | None = None, hint: str | None = None) -> DerivcliError:
+        if span is None:
+            span = (self.token.start, max(self.token.end, self.token.start + 1))
+        return DerivcliError(message, span=span, source=self.text, hint=hint)
+
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"expression is nested too deeply (more than {MAX_NESTING} levels)")
+
+    # grammar, lowest precedence first
+    def parse(self) -> Node:
+        if self.token.kind == "END":
+            raise DerivcliError("empty expression", hint="give an expression such as 'x**2'")
+        node = self.if_else()
+        if self.token.kind != "END":
+            token = self.token
+            hint = None
+            if token.kind == "NAME" and self.index > 0 and self.tokens[self.index - 1].kind == "NAME":
+                previous = self.tokens[self.index - 1].text
+                hint = f"did you mean {previous}*{token.text}?"
+            elif token.text == ")":
+                hint = "remove it or add a matching '('"
+            raise self.error(f"unexpected {self.describe(token)}", hint=hint)
+        return node
+
+    def if_else(self) -> Node:
+        body = self.or_()
+        if self.at("if"):
+            if_token = self.advance()
+            condition = self.or_()
+            self.expect("else")
+            orelse = self.if_else()
+            span = (_span(body)[0], _span(orelse)[1])
+            self.notes.append(ParseNote((if_token.start, if_token.end),
+                                        "'a if condition else b' read as a piecewise function"))
+            return IfElse(body, condition, orelse, span)
+        return body
+
+    def or_(self) -> Node:
+        return self._bool("or", self.and_)
+
+    def and_(self) -> Node:
+        return self._bool("and", self.not_)
+
+    def _bool(self, op: str, operand: Any) -> Node:
+        values = [operand()]
+        while self.at(op):
+            self.advance()
+            values.append(operand())
+        if len(values) == 1:
+            return values[0]
+        return BoolOp(op, values, (_span(values[0])[0], _span(values[-1])[1]))
+
+    def not_(self) -> Node:
+        if self.at("not"):
+            token = self.advance()
+            self.nest()
+            operand = self.not_()
+            self.depth -= 1
+            return Unary("not", operand, (token.start, _span(operand)[1]))
+        return self.comparison()
+
+    def comparison(self) -> Node:
+        operands = [self.sum()]
+        ops: list[str] = []
+        while self.token.kind == "OP" and self.token.text in COMPARISONS:
+            ops.append(self.advance().text)
+            operands.append(self.sum())
+        if not ops:
+            return operands[0]
+        return Compare(operands, ops, (_span(operands[0])[0], _span(operands[-1])[1]))
+
+    def sum(self) -> Node:
+        first = self.product()
+        items = [("+", first, _span(first))]
+        while self.at("+", "-"):
+            op = self.advance().text
+            term = self.product()
+            items.append((op, term, _span(term)))
+        return first if len(items) == 1 else Chain(items, (_span(first)[0], _span(items[-1][1])[1]))
+
+    def product(self) -> Node:
+        first = self.unary()
+        items = [("*", first, _span(first))]
+        while True:
+            if self.at("*", "/", "//", "%", "@"):
+                op = self.advance().text
+            elif self._implicit_product():
+                op = "*"
+                previous = self.tokens[self.index - 1]
+                self.notes.append(ParseNote((previous.start, self.token.end),
+                                            f"'{previous.text}{self.token.text}' read as "
+                                            f"{previous.text}*{self.token.text} (a product)"))
+            else:
+                break
+            factor = self.unary()
+            items.append((op, factor, _span(factor)))
+        return first if len(items) == 1 else Chain(items, (_span(first)[0], _span(items[-1][1])[1]))
+
+    def _implicit_product(self) -> bool:
+        """`2x`, `3(x+1)`, `(x+1)(x-1)`, `(x+1)x`: a number or `)` directly followed by a factor."""
+        previous = self.tokens[self.index - 1]
+        token = self.token
+        starts_factor = token.kind == "NUMBER" or (token.kind == "NAME" and token.text not in KEYWORDS) \
+            or token.text == "("
+        if previous.kind == "NUMBER":
+            return starts_factor and token.kind != "NUMBER"
+        return previous.text == ")" and previous.kind == "OP" and starts_factor
+
+    def unary(self) -> Node:
+        if self.at("-", "+"):
+            token = self.advance()
+            self.nest()
+            operand = self.unary()
+            self.depth -= 1
+            return Unary(token.text, operand, (token.start, _span(operand)[1]))
+        return self.power()
+
+    def power(self) -> Node:
+        base = self.postfix()
+        if self.at("**", "^"):
+            token = self.advance()
+            if token.text == "^":
+                self.notes.append(ParseNote((token.start, token.end), "'^' read as ** (power)"))
+            self.nest()
+            exponent = self.unary()  # right-associative; allows x**-2
+            self.depth -= 1
+            return Power(base, exponent, (_span(base)[0], _span(exponent)[1]))
+        return base
+
+    def postfix(self) -> Node:
+        node = self.atom()
+        while self.at("[", "."):
+            token = self.advance()
+            if token.text == ".":
+                name = self.token
+                if name.kind != "NAME":
+                    raise self.error("expected an attribute name after '.'")
+                self.advance()
+                node = Postfix(node, "." + name.text, (_span(node)[0], name.end))
+            else:
+                depth = 1
+                while depth and self.token.kind != "END":
+                    depth += {"[": 1, "]": -1}.get(self.token.text, 0)
+                    self.advance()
+                if depth:
+                    raise self.error("'[' is never closed", (token.start, token.end), hint="add ']'")
+                node = Postfix(node, "[...]", (_span(node)[0], self.tokens[self.index - 1].end))
+        return node
+
+    def atom(self) -> Node:
+        token = self.token
+        if token.kind == "NUMBER":
+            self.advance()
+            return Num(token.text, (token.start, token.end))
+        if token.kind == "NAME" and token.text not in KEYWORDS:
+            self.advance()
+            if self.at("("):
+                return self.call(token)
+            return Name(token.text, (token.start, token.end))
+        if self.at("("):
+            self.advance()
+            self.nest()
+            inner = self.if_else()
+            self.depth -= 1
+            self.expect(")", opened=token)
+            return inner
+        if token.kind == "END":
+            raise self.error("the expression ends too early", hint="something is missing at the end")
+        raise self.error(f"unexpected {self.describe(token)}")
+
+    def call(self, name: Token) -> Node:
+        opened = self.advance()
+        self.nest()
+        args: list[Node] = []
+        if not self.at(")"):
+            args.append(self.if_else())
+            while self.at(","):
+                self.advance()
+                args.append(self.if_else())
+        if self.token.kind == "NAME" and self.token.text not in KEYWORDS:
+            raise self.error(f"unexpected '{self.token.text}'", hint="separate arguments with ','")
+        closing = self.expect(")", opened=opened)
+        self.depth -= 1
+        return Call(name.text, args, (name.start, closing.end), (name.start, name.end))
+
+
+def _span(node: Node) -> tuple[int, int]:
+    return node.span
+
+
+def parse_tree(text: str) -> tuple[Node, list[ParseNote]]:
+    """Parse text into the whitelisted syntax tree, with notes on how it was read."""
+    parser = _Parser(text)
+    return parser.parse(), parser.notes
+
+
+# ---------------------------------------------------------------------------------------- SymPy build
+@dataclass
+class ParsedExpression:
+    """The parsed expression: SymPy form, its variables, and how the input was read."""
+
+    source: str
+    expr: sympy.Expr
+    symbols: dict[str, sympy.Symbol]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def canonical(self) -> str:
+        return str(self.expr)
+
+    @property
+    def variables(self) -> list[str]:
+        """The free variables, in order of first appearance in the text."""
+        free = {symbol.name for symbol in self.expr.free_symbols}
+        return [name for name in self.symbols if name in free]
+
+
+def parse(text: str) -> ParsedExpression:
+    """Parse untrusted text into a SymPy expression, safely (see the module docstring)."""
+    tree, notes = parse_tree(text)
+    builder = _Builder(text)
+    expr = builder.build(tree)
+    if getattr(expr, "is_Boolean", False) or getattr(expr, "is_Relational", False):
+        raise DerivcliError("the expression is a condition, not a number", span=_span(tree), source=text,
+                            hint="use it inside 'a if condition else b'")
+    texts = [note.text for note in notes] + builder.notes
+    return ParsedExpression(text, expr, builder.symbols, list(dict.fromkeys(texts)))
+
+
+class _Builder:
+    """Turns the syntax tree into SymPy, name by name from the functions table."""
+
+    def __init__(self, text: str) -> None:
+        import sympy
+
+        self.sp = sympy
+        self.text = text
+        self.symbols: dict[str, sympy.Symbol] = {}
+        self.notes: list[str] = []
+
+    def error(self, message: str, span: tuple[int, int], hint: str | None = None) -> DerivcliError:
+        return DerivcliError(message, span=span, source=self.text, hint=hint)
+
+    def build(self, node: Node) -> Any:
+        method = getattr(self, "_" + type(node).__name__.lower())
+        return method(node)
+
+    def _num(self, node: Num) -> Any:
+        sp = self.sp
+        value = float(node.text)
+        if value == float("inf"):
+            raise self.error(f"number {node.text} is too large (beyond float64)", node.span)
+        if re.fullmatch(r"\d+", node.text):
+            return sp.Integer(int(node.text))
+        mantissa, _, exponent = node.text.lower().partition("e")
+        if exponent and abs(int(exponent)) > 400:
+            return sp.Integer(0)  # underflows to zero in float64 (overflow was caught above)
+        whole, _, fraction = mantissa.partition(".")
+        numerator = int((whole + fraction) or "0")
+        power = int(exponent or 0) - len(fraction)
+        # Decimal literals are exact rationals: 0.1 is 1/10, so x**0.5 is sqrt(x) to SymPy.
+        return sp.Integer(numerator) * sp.Integer(10) ** power if power >= 0 \
+            else sp.Rational(numerator, 10 ** -power)
+
+    def _name(self, node: Name) -> Any:
+        sp = self.sp
+        if node.id in CONSTANTS:
+            if node.id in ("e", "E"):
+                self.notes.append(f"'{node.id}' read as Euler's number e = 2.71828…")
+            return getattr(sp, CONSTANTS[node.id])
+        if node.id in by_name():
+            raise self.error(f"'{node.id}' is a function", node.span, hint=f"call it, as {node.id}(x)")
+        symbol = self.symbols.get(node.id)
+        if symbol is None:
+            symbol = self.symbols[node.id] = sp.Symbol(node.id, real=True)
+        return symbol
+
+    def _call(self, node: Call) -> Any:
+        sp = self.sp
+        spec = by_name().get(node.name)
+        if spec is None:
+            raise self._unknown_function(node)
+        low, high = spec.arity
+        count = len(node.args)
+        if count < low or (high is not None and count > high):
+            expected = spec.arity_text().replace("-", " or ").replace("+", " or more")
+            raise self.error(f"{node.name}() takes {expected} argument{'s' if expected != '1' else ''}, "
+                             f"got {count}", node.span)
+        args = [self.build(arg) for arg in node.args]
+        if node.name == "ln":
+            self.notes.append("'ln' read as log (natural logarithm)")
+        if spec.name == "log" and count == 2:
+            self.notes.append("log(x, b) read as the logarithm of x to base b")
+        if spec.exact_arg_limit is not None:
+            for arg, arg_node in zip(args, node.args):
+                if arg.is_Rational and abs(arg) > spec.exact_arg_limit:
+                    raise self.error(f"{node.name}({_short(arg)}) is too large to compute exactly",
+                                     _span(arg_node),
+                                     hint=f"arguments above {spec.exact_arg_limit:g} are refused")
+        constructor = _resolve_sympy(spec.sympy)
+        return self._evaluate_real(lambda **kw: constructor(*args, **kw), args)
+
+    def _unknown_function(self, node: Call) -> DerivcliError:
+        close = difflib.get_close_matches(node.name, list(by_name()), n=1, cutoff=0.75)
+        if close:
+            return self.error(f"unknown function '{node.name}'", node.name_span, hint=f"did you mean {close[0]}?")
+        return self.error(f"'{node.name}' is not a function", node.name_span,
+                          hint=f"for a product write {node.name}*(...); 'derivcli functions' lists the functions")
+
+    def _evaluate_real(self, make: Any, args: list[Any]) -> Any:
+        """Build a node; where SymPy would turn constants into a complex or infinite number (log(-1) is
+        I*pi, 1/0 is zoo), keep it unevaluated so that torch computes the real-valued float answer."""
+        result = make()
+        if all(not getattr(arg, "free_symbols", True) for arg in args):
+            sp = self.sp
+            if result.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo):
+                result = make(evaluate=False)
+        return result
+
+    def _chain(self, node: Chain) -> Any:
+        sp = self.sp
+        if node.items[0][0] == "+":
+            terms = [self.build(item) if op == "+" else -self.build(item) for op, item, _ in node.items]
+            return self._bounded(sp.Add(*terms), node.span)
+        result: Any = None
+        numerator: list[Any] = []
+        denominator: list[Any] = []
+        for op, item, span in node.items:
+            value = self.build(item)
+            if op == "@":
+                raise self.error("'@' (matrix product) needs vector or matrix variables", span)
+            if op in ("//", "%"):
+                left = self._bounded(sp.Mul(*numerator) / sp.Mul(*denominator), node.span)
+                quotient = _resolve_sympy("derivcli.sympy_forms.floor")(left / value)
+                result = quotient if op == "//" else left - value * quotient
+                numerator, denominator = [result], []
+            elif op == "*":
+                numerator.append(value)
+            else:
+                denominator.append(value)
+        denominator_value = sp.Mul(*denominator)
+        if denominator and denominator_value.is_zero:
+            product = sp.Mul(sp.Mul(*numerator), sp.Pow(denominator_value, -1, evaluate=False),
+                             evaluate=False)
+            return product
+        return self._bounded(sp.Mul(*numerator) / denominator_value, node.span)
+
+    def _bounded(self, value: Any, span: tuple[int, int]) -> Any:
+        """Refuse exact constants so large that printing or using them would cost seconds."""
+        coefficient = value.as_coeff_Mul()[0] if hasattr(value, "as_coeff_Mul") else value
+        if coefficient.is_Rational and max(coefficient.p.bit_length(), coefficient.q.bit_length()) \
+                > MAX_EXACT_BITS:
+            raise self.error("a constant in the expression is too large to handle exactly", span,
+                             hint="derivcli keeps exact constants below about 1,200 digits")
+        return value
+
+    def _unary(self, node: Unary) -> Any:
+        operand = self.build(node.operand)
+        if node.op == "-":
+            return -operand
+        if node.op == "+":
+            return operand
+        return self.sp.Not(self._condition(operand, node.operand))
+
+    def _power(self, node: Power) -> Any:
+        sp = self.sp
+        base = self.build(node.base)
+        exponent = self.build(node.exponent)
+        if not base.free_symbols and exponent.is_Rational:
+            if abs(exponent) > MAX_EXACT_EXPONENT and not base.is_Rational:
+                raise self.error(f"exponent {_short(exponent)} is too large for an exact constant", node.span)
+            if base.is_Rational and abs(base) not in (0, 1):
+                bits = float(abs(exponent)) * (abs(base.p).bit_length() + base.q.bit_length())
+                if bits > MAX_EXACT_BITS:
+                    digits = int(bits * 0.30103)
+                    raise self.error(f"{_short(base)}**{_short(exponent)} is too large "
+                                     f"(about {digits:,} digits)", node.span,
+                                     hint="derivcli keeps exact constants below about 1,200 digits")
+        return self._evaluate_real(lambda **kw: sp.Pow(base, exponent, **kw), [base, exponent])
+
+    def _condition(self, value: Any, node: Node) -> Any:
+        if not (getattr(value, "is_Boolean", False) or getattr(value, "is_Relational", False)):
+            raise self.error("expected a condition (a comparison such as x > 0)", _span(node))
+        return value
+
+    def _compare(self, node: Compare) -> Any:
+        sp = self.sp
+        relations = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=": sp.Ne}
+        values = [self.build(operand) for operand in node.operands]
+        parts = [relations[op](left, right) for op, left, right in zip(node.ops, values, values[1:])]
+        return sp.And(*parts) if len(parts) > 1 else parts[0]
+
+    def _boolop(self, node: BoolOp) -> Any:
+        sp = self.sp
+        values = [self._condition(self.build(value), value) for value in node.values]
+        return (sp.And if node.op == "and" else sp.Or)(*values)
+
+    def _ifelse(self, node: IfElse) -> Any:
+        sp = self.sp
+        condition = self._condition(self.build(node.condition), node.condition)
+        body = self.build(node.body)
+        orelse = self.build(node.orelse)
+        return sp.Piecewise((body, condition), (orelse, True))
+
+    def _postfix(self, node: Postfix) -> Any:
+        raise self.error(f"'{node.what}' needs a vector or matrix variable; scalar variables only here",
+                         node.span)
+
+
+def _resolve_sympy(path: str) -> Any:
+    from .functions import resolve
+
+    return resolve(path)
+
+
+def _short(value: Any) -> str:
+    """A number's text, shortened so that even a huge integer prints safely."""
+    text = str(value) if not value.is_Integer or abs(value).p.bit_length() < 1000 else "a huge integer"
+    return text if len(text) <= 40 else text[:20] + "…" + text[-10:]

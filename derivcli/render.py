@@ -1,0 +1,163 @@
+"""Rendering: results -> a Rich table, plain tab-separated lines, or JSON.  Never computes."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from .functions import FunctionSpec
+    from .results import DifferenceTable, GradResult
+
+FORMATS = ("table", "plain", "json")
+
+
+def number(value: float) -> str:
+    """Full precision: the shortest text that reads back as the same float."""
+    return repr(float(value))
+
+
+def short(value: float) -> str:
+    return f"{value:.2e}" if math.isfinite(value) else str(value)
+
+
+def emit_grad(result: GradResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
+    if fmt == "json":
+        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+    elif fmt == "plain":
+        out.write("".join(line + "\n" for line in _grad_plain(result, explain_parse)))
+    else:
+        _grad_table(result, out)
+
+
+def _grad_plain(result: GradResult, explain_parse: bool) -> list[str]:
+    lines = []
+    if explain_parse:
+        lines.append(f"read-as\t{result.parse.read_as}")
+        lines.extend(f"note\t{note}" for note in result.parse.notes)
+    lines.append(f"value\t{number(result.value)}")
+    lines.extend(f"d/d{name}\t{number(value)}" for name, value in result.gradient.items())
+    if result.check is not None:
+        check = result.check
+        for name, formula in check.derivatives.items():
+            verdict = "agree" if check.agree_by_variable[name] else "DISAGREE"
+            lines.append(f"check\t{name}\t{verdict}\t{number(check.gradient[name])}\t"
+                         f"{short(check.abs_error[name])}\t{formula}")
+    if result.finite_differences is not None:
+        table = result.finite_differences
+        for row in table.rows:
+            for name in row.forward:
+                lines.append(f"fd\t{name}\t{number(row.h)}\t{number(row.forward[name])}\t"
+                             f"{number(row.central[name])}\t{short(row.forward_error[name])}\t"
+                             f"{short(row.central_error[name])}")
+        for scheme in ("forward", "central"):
+            for name, h in table.best_h[scheme].items():
+                lines.append(f"fd-best\t{name}\t{scheme}\t{number(h)}\t"
+                             f"{number(table.theoretical_h[scheme][name])}")
+    return lines
+
+
+def _console(out: TextIO) -> Any:
+    from rich.console import Console
+
+    # Off a terminal (a forced --format table), use a width that fits full-precision numbers.
+    return Console(file=out, highlight=False, width=None if out.isatty() else 140)
+
+
+def _grad_table(result: GradResult, out: TextIO) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console(out)
+    names = list(result.point)
+    at = ", ".join(f"{name} = {number(result.point[name])}" for name in names)
+    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
+    if result.parse.notes or result.parse.source.replace(" ", "") != result.expression.replace(" ", ""):
+        console.print(Text(f"read {result.parse.source!r} as {result.expression}", style="dim"))
+        for note in result.parse.notes:
+            console.print(Text(f"  · {note}", style="dim"))
+    console.print(Text(f"at {at or 'no variables'}   ({result.dtype}, {result.device})", style="dim"))
+
+    table = Table(show_edge=True, header_style="bold")
+    table.add_column("", no_wrap=True)
+    table.add_column("autograd", justify="right", no_wrap=True)
+    check = result.check
+    if check is not None:
+        table.add_column("symbolic", justify="right", no_wrap=True)
+        table.add_column("abs error", justify="right", no_wrap=True)
+        table.add_column("rel error", justify="right", no_wrap=True)
+        table.add_column("check", justify="center", no_wrap=True)
+    table.add_row("f", number(result.value), *([""] * 4 if check else []))
+    for name, value in result.gradient.items():
+        cells = [f"∂f/∂{name}", number(value)]
+        if check is not None:
+            ok = check.agree_by_variable[name]
+            cells += [number(check.gradient[name]), short(check.abs_error[name]), short(check.rel_error[name]),
+                      "[green]agree[/]" if ok else "[bold red]DISAGREE[/]"]
+        table.add_row(*cells)
+    console.print(table)
+    if check is not None:
+        for name, formula in check.derivatives.items():
+            console.print(Text.assemble((f"∂f/∂{name} = ", "bold"), (formula, "cyan")))
+        verdict = "autograd and SymPy agree" if check.agree else "autograd and SymPy DISAGREE"
+        console.print(Text(f"{verdict} (rtol {check.rtol:g}, atol {check.atol:g})",
+                           style="green" if check.agree else "bold red"))
+    if result.finite_differences is not None:
+        for name in result.gradient:
+            _difference_table(console, result.finite_differences, name, result.gradient[name])
+    for warning in result.warnings:
+        console.print(Text(f"warning: {warning}", style="yellow"))
+
+
+def _difference_table(console: Any, table: DifferenceTable, name: str, autograd: float) -> None:
+    from rich.table import Table
+
+    best_forward = table.best_h["forward"][name]
+    best_central = table.best_h["central"][name]
+    view = Table(title=f"finite differences for ∂f/∂{name} (autograd {number(autograd)})",
+                 header_style="bold")
+    for heading in ("h", "forward", "error", "regime", "central", "error", "regime"):
+        view.add_column(heading, justify="left" if heading == "regime" else "right", no_wrap=True)
+    for row in table.rows:
+        forward_mark = " ★" if row.h == best_forward else ""
+        central_mark = " ★" if row.h == best_central else ""
+        view.add_row(
+            _step(row.h),
+            number(row.forward[name]), short(row.forward_error[name]) + forward_mark,
+            row.regime["forward"][name],
+            number(row.central[name]), short(row.central_error[name]) + central_mark,
+            row.regime["central"][name],
+        )
+    console.print(view)
+    console.print(
+        f"best h: forward {short(best_forward)} (theory √ε·max(|x|,1) = "
+        f"{short(table.theoretical_h['forward'][name])}), central {short(best_central)} "
+        f"(theory ∛ε·max(|x|,1) = {short(table.theoretical_h['central'][name])})"
+    )
+
+
+def _step(h: float) -> str:
+    """1e-05 for powers of ten, 3 significant digits otherwise."""
+    text = f"{h:.0e}"
+    return text if float(text) == h else f"{h:.3g}"
+
+
+def emit_functions(specs: list[FunctionSpec], fmt: str, out: TextIO) -> None:
+    if fmt == "json":
+        out.write(json.dumps([{"name": s.name, "aliases": list(s.aliases), "arity": s.arity_text(),
+                               "description": s.description, "sympy": s.sympy, "torch": s.torch}
+                              for s in specs]) + "\n")
+        return
+    if fmt == "plain":
+        out.write("".join(f"{s.name}\t{s.arity_text()}\t{s.description}\n" for s in specs))
+        return
+    from rich.table import Table
+
+    view = Table(title="derivcli functions", header_style="bold")
+    for heading in ("name", "args", "description", "aliases", "SymPy form", "torch form"):
+        view.add_column(heading)
+    for s in specs:
+        view.add_row(s.name, s.arity_text(), s.description, ", ".join(s.aliases),
+                     s.sympy.rpartition(".")[2], s.torch.replace("derivcli.torch_forms.", "derivcli:"))
+    _console(out).print(view)

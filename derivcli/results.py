@@ -1,0 +1,134 @@
+"""Results as plain dataclasses: what the core computed, nothing about how it is shown.
+
+`to_json()` is the output contract in DESIGN.md; scripts depend on its keys.  Non-finite numbers become
+null in JSON (JSON has no NaN or infinity) and are named in `warnings`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def json_number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def json_numbers(values: dict[str, float]) -> dict[str, float | None]:
+    return {name: json_number(value) for name, value in values.items()}
+
+
+@dataclass
+class ParseInfo:
+    """How the input was read: the text, SymPy's canonical form and notes such as `2x -> 2*x`."""
+
+    source: str
+    read_as: str
+    notes: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"input": self.source, "read_as": self.read_as, "notes": self.notes}
+
+
+@dataclass
+class SymbolicCheck:
+    """SymPy's derivative, lowered by the same lowering, against autograd, per variable."""
+
+    derivatives: dict[str, str]
+    gradient: dict[str, float]
+    abs_error: dict[str, float]
+    rel_error: dict[str, float]
+    agree_by_variable: dict[str, bool]
+    rtol: float
+    atol: float
+
+    @property
+    def max_abs_error(self) -> float:
+        finite = [e for e in self.abs_error.values() if not math.isnan(e)]
+        return max(finite, default=0.0)
+
+    @property
+    def agree(self) -> bool:
+        return all(self.agree_by_variable.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "derivatives": self.derivatives,
+            "gradient": json_numbers(self.gradient),
+            "abs_error": json_numbers(self.abs_error),
+            "rel_error": json_numbers(self.rel_error),
+            "max_abs_error": json_number(self.max_abs_error),
+            "tolerance": {"rtol": self.rtol, "atol": self.atol},
+            "agree": self.agree,
+        }
+
+
+@dataclass
+class DifferenceRow:
+    """One step size: forward and central difference quotients per variable, their errors against
+    autograd, and which error dominates (truncation for large h, round-off for small h)."""
+
+    h: float
+    forward: dict[str, float]
+    central: dict[str, float]
+    forward_error: dict[str, float]
+    central_error: dict[str, float]
+    regime: dict[str, dict[str, str]]  # {"forward": {name: "truncation" | "round-off"}, "central": …}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "h": self.h,
+            "forward": json_numbers(self.forward),
+            "central": json_numbers(self.central),
+            "forward_error": json_numbers(self.forward_error),
+            "central_error": json_numbers(self.central_error),
+            "regime": self.regime,
+        }
+
+
+@dataclass
+class DifferenceTable:
+    rows: list[DifferenceRow]
+    best_h: dict[str, dict[str, float]]  # {"forward": {name: h}, "central": {name: h}}
+    theoretical_h: dict[str, dict[str, float]]
+    epsilon: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rows": [row.to_json() for row in self.rows],
+            "best_h": self.best_h,
+            "theoretical_h": self.theoretical_h,
+            "epsilon": self.epsilon,
+        }
+
+
+@dataclass
+class GradResult:
+    expression: str
+    point: dict[str, float]
+    dtype: str
+    device: str
+    value: float
+    gradient: dict[str, float]
+    parse: ParseInfo
+    warnings: list[str] = field(default_factory=list)
+    check: SymbolicCheck | None = None
+    finite_differences: DifferenceTable | None = None
+
+    def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "expression": self.expression,
+            "point": json_numbers(self.point),
+            "dtype": self.dtype,
+            "value": json_number(self.value),
+            "gradient": json_numbers(self.gradient),
+            "warnings": self.warnings,
+        }
+        if self.check is not None:
+            data["check"] = self.check.to_json()
+        if self.finite_differences is not None:
+            data["finite_differences"] = self.finite_differences.to_json()
+        if explain_parse:
+            data["parse"] = self.parse.to_json()
+        return data
