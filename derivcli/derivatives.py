@@ -26,7 +26,7 @@ def torch_device(name: str) -> torch.device:
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise DerivcliError("--device cuda: no CUDA device is available here",
-                                hint="run on a machine with an NVIDIA GPU and a CUDA build of torch, or use --device cpu")
+                                hint="use --device cpu, or a machine with an NVIDIA GPU and CUDA torch")
         return torch.device(name)
     raise DerivcliError(f"unknown device '{name}'", hint="use cpu or cuda")
 

@@ -529,7 +529,6 @@ class _Builder:
         return symbol
 
     def _call(self, node: Call) -> Any:
-        sp = self.sp
         spec = by_name().get(node.name)
         if spec is None:
             raise self._unknown_function(node)
