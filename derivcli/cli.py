@@ -32,10 +32,11 @@ class DerivcliGroup(TyperGroup):
     """The app: every error, usage errors included, becomes one `error:` line and an exit code."""
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+             complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
+             **extra: Any) -> Any:
         def invoke() -> Any:
-            return super(DerivcliGroup, self).main(args, prog_name or PROG, complete_var,
-                                                   standalone_mode=False, **extra)
+            return super(DerivcliGroup, self).main(args, prog_name or PROG, complete_var, standalone_mode=False,
+                                                   windows_expand_args=windows_expand_args, **extra)
 
         code = guarded(invoke)
         if standalone_mode:
@@ -70,9 +71,10 @@ def guarded(call: Callable[[], Any]) -> int:
         report_error(error)
         return EXIT_BAD_INPUT
     except UsageError as error:
-        command = error.ctx.command_path if error.ctx is not None else PROG
-        report_error(DerivcliError(_first_line(error.format_message()),
-                                   hint=f"see '{command} --help'"))
+        message = error.format_message().strip()
+        if message:  # (no message: no arguments at all, and the help was printed)
+            command = error.ctx.command_path if error.ctx is not None else PROG
+            report_error(DerivcliError(_first_line(message).rstrip("."), hint=f"see '{command} --help'"))
         return EXIT_BAD_INPUT
     except ClickException as error:
         report_error(DerivcliError(_first_line(error.format_message())))
@@ -127,6 +129,11 @@ app = typer.Typer(
     name=PROG,
     help="Derivatives from the command line: autograd gradients, checked against SymPy and finite "
          "differences.",
+    epilog="[bold]Examples[/]\n\n"
+           "  derivcli grad \"exp(-(x**2-x+1)/cos(log(x))**2)\" --x 1 --check --fd\n"
+           "  derivcli grad \"u**2 + v**3 + u*v\" --u 2 --v 4 --json\n"
+           "  derivcli functions\n\n"
+           "'derivcli COMMAND --help' shows each command's options.",
     no_args_is_help=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -153,11 +160,12 @@ GRAD_EPILOG = """[bold]Examples[/]
   derivcli grad "exp(-(x**2-x+1)/cos(log(x))**2)" --x 1 --check --fd
   derivcli grad "u**2 + v**3 + u*v" --u 2 --v 4 --json
   derivcli grad "log(x**2 + y**2)" --x 15 --y 24 --wrt x
-  derivcli grad "2x^2 + sin(pi x/4)" --x 1 --explain-parse
-  derivcli grad -- "-x**2" --x 3
+  derivcli grad "2x^2 + sin(pi*x/4)" --x 1 --explain-parse
+  derivcli grad "-x**2" --x 3
 
-Bind each variable with --NAME VALUE, --NAME=VALUE or --var NAME=VALUE; values may be constant
-expressions such as pi/4.  Exit codes: 0 ok, 1 --check disagreed, 2 bad input."""
+Bind each variable with --NAME VALUE, --NAME=VALUE or --var NAME=VALUE; values may be constant expressions such as pi/4.
+
+Exit codes: 0 ok, 1 --check disagreed, 2 bad input."""
 
 
 @app.command(cls=BindingCommand, epilog=GRAD_EPILOG,

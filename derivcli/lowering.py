@@ -151,9 +151,8 @@ class _Lowering:
             if isinstance(node, kind):
                 return form
         for cls in type(node).__mro__:
-            form = self.forms.get(cls)
-            if form is not None:
-                return form
+            if cls in self.forms:
+                return self.forms[cls]
         raise DerivcliError(f"cannot evaluate {type(node).__name__} numerically: {_shorten(node)}")
 
 

@@ -1,0 +1,1 @@
+complete --command derivcli --no-files --arguments "(env _DERIVCLI_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) derivcli)" --condition "env _DERIVCLI_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) derivcli"

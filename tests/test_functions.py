@@ -1,0 +1,288 @@
+"""Every public entry of the functions table, checked against SymPy's own numerics.
+
+For each entry: (a) the torch value of the lowered expression equals SymPy's value (evalf at 30 digits),
+(b) the autograd derivative (`derivcli.grad`) equals SymPy's symbolic derivative evaluated by SymPy
+itself (never through derivcli's lowering).  The expressions are listed by hand, per entry, and a test
+asserts that the list covers the table exactly, so a new entry without a test fails.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+import sympy as sp
+import torch
+
+import derivcli
+from derivcli.functions import FUNCTIONS, by_name
+from derivcli.lowering import lower
+from derivcli.parsing import parse
+
+PUBLIC = {spec.name: spec for spec in FUNCTIONS if not spec.internal}
+INTERNAL = {spec.name: spec for spec in FUNCTIONS if spec.internal}
+
+# Expression texts per public entry (by arity).  Keep in sync with the table: test_every_entry_is_covered.
+EXPRESSIONS: dict[str, list[str]] = {
+    "sin": ["sin(x)"],
+    "cos": ["cos(x)"],
+    "tan": ["tan(x)"],
+    "sec": ["sec(x)"],
+    "csc": ["csc(x)"],
+    "cot": ["cot(x)"],
+    "asin": ["asin(x)"],
+    "acos": ["acos(x)"],
+    "atan": ["atan(x)"],
+    "atan2": ["atan2(y, x)"],
+    "asec": ["asec(x)"],
+    "acsc": ["acsc(x)"],
+    "acot": ["acot(x)"],
+    "sinh": ["sinh(x)"],
+    "cosh": ["cosh(x)"],
+    "tanh": ["tanh(x)"],
+    "asinh": ["asinh(x)"],
+    "acosh": ["acosh(x)"],
+    "atanh": ["atanh(x)"],
+    "exp": ["exp(x)"],
+    "expm1": ["expm1(x)"],
+    "log": ["log(x)", "log(x, 3)"],
+    "log1p": ["log1p(x)"],
+    "log2": ["log2(x)"],
+    "log10": ["log10(x)"],
+    "sqrt": ["sqrt(x)"],
+    "cbrt": ["cbrt(x)"],
+    "root": ["root(x, 3)"],
+    "abs": ["abs(x)"],
+    "sign": ["sign(x)"],
+    "floor": ["floor(x)"],
+    "ceiling": ["ceiling(x)"],
+    "min": ["min(x)", "min(x, y)", "min(x, y, 0.5)"],
+    "max": ["max(x)", "max(x, y)", "max(x, y, 0.5)"],
+    "erf": ["erf(x)"],
+    "erfc": ["erfc(x)"],
+    "gamma": ["gamma(x)"],
+    "factorial": ["factorial(x)"],
+    "loggamma": ["loggamma(x)"],
+    "digamma": ["digamma(x)"],
+    "sigmoid": ["sigmoid(x)"],
+    "relu": ["relu(x)"],
+    "softplus": ["softplus(x)"],
+    "heaviside": ["heaviside(x)", "heaviside(x, 1)"],
+}
+
+# Every alias and the canonical name it must resolve to.
+ALIASES: dict[str, str] = {
+    "arcsin": "asin",
+    "arccos": "acos",
+    "arctan": "atan",
+    "arctan2": "atan2",
+    "arcsinh": "asinh",
+    "arccosh": "acosh",
+    "arctanh": "atanh",
+    "ln": "log",
+    "Abs": "abs",
+    "sgn": "sign",
+    "ceil": "ceiling",
+    "Min": "min",
+    "Max": "max",
+    "lgamma": "loggamma",
+    "psi": "digamma",
+    "expit": "sigmoid",
+    "Heaviside": "heaviside",
+    "step": "heaviside",
+}
+
+# Known derivcli bugs, one xfail per entry (strict: fixing the bug turns the xfail into a failure).
+KNOWN_BUGS: dict[str, str] = {}
+
+POINTS_PER_EXPRESSION = 5
+VALUE_RTOL, VALUE_ATOL = 1e-10, 1e-12
+GRAD_RTOL, GRAD_ATOL = 1e-8, 1e-10
+
+
+# ------------------------------------------------------------------------------------------- helpers
+def _reference_form(expr: sp.Expr) -> sp.Expr:
+    """Replace derivcli's own SymPy classes by their textbook definitions in plain SymPy, so that the
+    reference does not depend on derivcli's `fdiff`s or on how SymPy happens to evalf them."""
+    from derivcli import sympy_forms as own
+
+    definitions = {
+        own.sigmoid: lambda a: 1 / (1 + sp.exp(-a)),
+        own.softplus: lambda a: sp.log(1 + sp.exp(a)),
+        own.relu: lambda a: sp.Max(a, 0),
+        own.cbrt: lambda a: sp.sign(a) * sp.Abs(a) ** sp.Rational(1, 3),
+    }
+    for cls, definition in definitions.items():
+        expr = expr.replace(lambda node, cls=cls: isinstance(node, cls), lambda node, d=definition: d(*node.args))
+    return expr
+
+
+def _sympy_number(expr: sp.Expr, point: dict[sp.Symbol, float]) -> float:
+    """SymPy's own numeric value (30 digits) at a float point, taken exactly as the float64 it is."""
+    value = expr.evalf(30, subs={symbol: sp.Float(v, 30) for symbol, v in point.items()})
+    if value.has(sp.DiracDelta):  # DiracDelta away from 0 (the point is never exactly 0)
+        value = value.replace(sp.DiracDelta, lambda *args: sp.S.Zero).evalf(30)
+    return float(value)
+
+
+def _close(got: float, expected: float, rtol: float, atol: float) -> bool:
+    return math.isfinite(got) and abs(got - expected) <= atol + rtol * abs(expected)
+
+
+def _points(name: str, text: str, variables: list[str]) -> list[dict[str, float]]:
+    low, high = PUBLIC[name].domain
+    rng = random.Random(f"1234:{text}")
+    points = []
+    while len(points) < POINTS_PER_EXPRESSION:
+        point = {v: rng.uniform(low, high) for v in variables}
+        if all(low < value < high and value != 0 for value in point.values()):
+            points.append(point)
+    return points
+
+
+def _cases() -> list:
+    cases = []
+    for name in EXPRESSIONS:
+        marks = [pytest.mark.xfail(reason=KNOWN_BUGS[name], strict=True)] if name in KNOWN_BUGS else []
+        cases.append(pytest.param(name, id=name, marks=marks))
+    return cases
+
+
+# --------------------------------------------------------------------------------------------- table
+def test_every_entry_is_covered() -> None:
+    """A new table entry (or alias) without a test case here fails this test."""
+    assert set(EXPRESSIONS) == set(PUBLIC), "every public entry needs expressions in EXPRESSIONS"
+    table_aliases = {alias: spec.name for spec in PUBLIC.values() for alias in spec.aliases}
+    assert ALIASES == table_aliases, "every alias needs an entry in ALIASES"
+    assert set(by_name()) == set(PUBLIC) | set(ALIASES)
+    assert not set(by_name()) & set(INTERNAL), "internal entries must not be callable by users"
+
+
+def test_expressions_match_the_arity() -> None:
+    """Each entry's expressions call it with a number of arguments its arity allows, and only it."""
+    for name, texts in EXPRESSIONS.items():
+        low, high = PUBLIC[name].arity
+        counts = set()
+        for text in texts:
+            head, _, rest = text.partition("(")
+            assert head == name
+            count = rest.count(",") + 1
+            assert low <= count and (high is None or count <= high), text
+            counts.add(count)
+        assert low in counts, f"{name}: test its smallest arity {low}"
+
+
+@pytest.mark.parametrize("name", _cases())
+def test_value_and_gradient_match_sympy(name: str) -> None:
+    for text in EXPRESSIONS[name]:
+        parsed = parse(text)
+        variables = parsed.variables
+        symbols = [parsed.symbols[v] for v in variables]
+        program = lower(parsed.expr, variables)
+        reference = _reference_form(parsed.expr)
+        for point in _points(name, text, variables):
+            at = {parsed.symbols[v]: point[v] for v in variables}
+
+            # (a) torch value of the lowered expression == SymPy's numeric value
+            inputs = [torch.tensor(point[v], dtype=torch.float64) for v in variables]
+            with torch.no_grad():
+                torch_value = float(program(inputs, dtype=torch.float64))
+            expected_value = _sympy_number(reference, at)
+            assert _close(torch_value, expected_value, VALUE_RTOL, VALUE_ATOL), \
+                f"{text} at {point}: torch {torch_value!r}, SymPy {expected_value!r}"
+
+            # (b) autograd derivative == SymPy's derivative, evaluated by SymPy
+            result = derivcli.grad(text, point)
+            assert _close(result.value, expected_value, VALUE_RTOL, VALUE_ATOL), \
+                f"{text} at {point}: grad().value {result.value!r}, SymPy {expected_value!r}"
+            for variable, symbol in zip(variables, symbols):
+                expected = _sympy_number(sp.diff(reference, symbol), at)
+                # derivcli's own SymPy classes differentiate (fdiff) to the same numbers
+                own = _sympy_number(_reference_form(sp.diff(parsed.expr, symbol)), at)
+                assert _close(own, expected, GRAD_RTOL, GRAD_ATOL), \
+                    f"d/d{variable} {text} at {point}: derivcli's SymPy form {own!r}, textbook {expected!r}"
+                got = result.gradient[variable]
+                assert _close(got, expected, GRAD_RTOL, GRAD_ATOL), \
+                    f"d/d{variable} {text} at {point}: autograd {got!r}, SymPy {expected!r}"
+
+
+# ------------------------------------------------------------------------------------------- aliases
+@pytest.mark.parametrize("alias", sorted(ALIASES))
+def test_alias_resolves_to_the_same_function(alias: str) -> None:
+    name = ALIASES[alias]
+    assert by_name()[alias] is by_name()[name]
+    text = EXPRESSIONS[name][-1]
+    alias_text = alias + text[len(name):]
+    assert parse(alias_text).expr == parse(text).expr
+    point = _points(name, text, parse(text).variables)[0]
+    ours, theirs = derivcli.grad(alias_text, point), derivcli.grad(text, point)
+    assert ours.value == theirs.value
+    assert ours.gradient == theirs.gradient
+
+
+@pytest.mark.parametrize(("alias", "name"), [("ln", "log"), ("arcsin", "asin"), ("lgamma", "loggamma"),
+                                             ("ceil", "ceiling"), ("Abs", "abs")])
+def test_named_aliases(alias: str, name: str) -> None:
+    assert parse(f"{alias}(x)").expr == parse(f"{name}(x)").expr
+    point = {"x": 0.3}
+    assert derivcli.grad(f"{alias}(x)", point).gradient == derivcli.grad(f"{name}(x)", point).gradient
+
+
+# ------------------------------------------------------------------------------------ stable forms
+@pytest.mark.parametrize("x", [-800.0, 800.0])
+def test_sigmoid_gradient_is_finite_far_out(x: float) -> None:
+    result = derivcli.grad("sigmoid(x)", {"x": x}, check=True)
+    assert result.value == (0.0 if x < 0 else 1.0)
+    assert result.gradient["x"] == 0.0
+    assert result.check is not None and result.check.agree
+    assert not result.warnings
+
+
+def test_softplus_is_stable_far_right() -> None:
+    result = derivcli.grad("softplus(x)", {"x": 800.0}, check=True)
+    assert result.value == 800.0
+    assert result.gradient["x"] == 1.0
+    assert result.check is not None and result.check.agree
+    assert not result.warnings
+
+
+def test_softplus_is_stable_far_left() -> None:
+    result = derivcli.grad("softplus(x)", {"x": -800.0}, check=True)
+    assert math.isfinite(result.value) and 0.0 <= result.value < 1e-300
+    assert result.gradient["x"] == 0.0
+    assert result.check is not None and result.check.agree
+    assert not result.warnings
+
+
+@pytest.mark.parametrize("x", [-20.0, -1.0, 0.0, 0.5, 20.0, 30.0, 40.0])
+def test_softplus_matches_sympy_past_torch_threshold(x: float) -> None:
+    """torch.nn.functional.softplus switches to x above 20; derivcli's form must stay exact."""
+    symbol = sp.Symbol("x", real=True)
+    result = derivcli.grad("softplus(x)", {"x": x})
+    expected = float(sp.log(1 + sp.exp(sp.Float(x, 50))).evalf(50))
+    expected_grad = float((1 / (1 + sp.exp(-symbol))).evalf(50, subs={symbol: sp.Float(x, 50)}))
+    assert _close(result.value, expected, 1e-15, 0.0)
+    assert _close(result.gradient["x"], expected_grad, 1e-15, 0.0)
+
+
+@pytest.mark.parametrize(("x", "value", "derivative"), [(-8.0, -2.0, 1 / 12), (-0.125, -0.5, 4 / 3),
+                                                        (27.0, 3.0, 1 / 27)])
+def test_cbrt_is_the_real_cube_root(x: float, value: float, derivative: float) -> None:
+    result = derivcli.grad("cbrt(x)", {"x": x}, check=True)
+    assert math.isclose(result.value, value, rel_tol=1e-15)
+    assert math.isclose(result.gradient["x"], derivative, rel_tol=1e-14)
+    assert result.check is not None and result.check.agree
+
+
+# ---------------------------------------------------------------------------------------- listing
+def test_functions_listing_names_every_public_entry(capsys: pytest.CaptureFixture[str]) -> None:
+    from derivcli.cli import main
+
+    assert main(["functions", "--format", "plain"]) == 0
+    out = capsys.readouterr().out
+    listed = [line.split("\t")[0].strip() for line in out.splitlines() if line.strip()]
+    for name in PUBLIC:
+        assert name in listed, f"{name} missing from 'derivcli functions'"
+    for name in INTERNAL:
+        assert name not in listed, f"internal entry {name} listed"

@@ -1,0 +1,93 @@
+"""Real processes: the installed script, `python -m derivcli`, pipes, start-up imports and completion."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MISSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
+SCRIPT = shutil.which("derivcli", path=str(Path(sys.executable).parent)) or shutil.which("derivcli")
+
+
+def run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=ROOT, **kwargs)
+
+
+def test_python_dash_m():
+    result = run([sys.executable, "-m", "derivcli", "grad", MISSION, "--x", "1"])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "value\t0.36787944117144233\nd/dx\t-0.36787944117144233\n"
+
+
+@pytest.mark.skipif(SCRIPT is None, reason="derivcli is not installed as a script")
+def test_installed_script_json_and_exit_codes():
+    result = run([SCRIPT, "grad", "u**2 + v**3 + u*v", "--u", "2", "--v", "4", "--json"])
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["gradient"] == {"u": 8.0, "v": 50.0}
+    bad = run([SCRIPT, "grad", "sin(x", "--x", "1"])
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.startswith("error: '(' is never closed")
+    disagree = run([SCRIPT, "grad", "max(x, 1, 2-x)", "--x", "1", "--check"])
+    assert disagree.returncode == 1
+
+
+@pytest.mark.skipif(SCRIPT is None, reason="derivcli is not installed as a script")
+def test_pipe_gets_plain_lines_that_cut_can_read():
+    pipeline = f"'{SCRIPT}' grad 'x**2' --x 3 | cut -f2"
+    result = run(["bash", "-c", pipeline])
+    assert result.stdout == "9.0\n6.0\n"
+
+
+@pytest.mark.skipif(SCRIPT is None, reason="derivcli is not installed as a script")
+def test_closed_pipe_is_quiet():
+    result = run(["bash", "-c", f"'{SCRIPT}' grad 'x**2' --x 3 --fd | head -c 1"])
+    assert "Traceback" not in result.stderr and "error" not in result.stderr
+
+
+def _imports_after(argv: list[str], env: dict[str, str] | None = None) -> dict[str, bool]:
+    code = (
+        "import sys, json\n"
+        "from derivcli.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "sys.stdout.flush()\n"
+        "sys.stderr.write(json.dumps({m: m in sys.modules for m in ('torch', 'sympy')}))\n"
+    )
+    result = run([sys.executable, "-c", code], env={**os.environ, **(env or {})})
+    return json.loads(result.stderr.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["grad", "--help"], ["functions"], ["--version"]])
+def test_help_and_listing_never_import_torch_or_sympy(argv):
+    assert _imports_after(argv) == {"torch": False, "sympy": False}
+
+
+def test_completion_never_imports_torch_or_sympy():
+    env = {"_DERIVCLI_COMPLETE": "complete_bash", "COMP_WORDS": "derivcli gr", "COMP_CWORD": "1"}
+    assert _imports_after([], env) == {"torch": False, "sympy": False}
+
+
+def test_completion_offers_commands_and_options():
+    base = {**os.environ, "_DERIVCLI_COMPLETE": "complete_bash"}
+    commands = run([sys.executable, "-m", "derivcli"], env={**base, "COMP_WORDS": "derivcli gr", "COMP_CWORD": "1"})
+    assert commands.stdout.split() == ["grad"]
+    options = run([sys.executable, "-m", "derivcli"],
+                  env={**base, "COMP_WORDS": "derivcli grad x --ch", "COMP_CWORD": "3"})
+    assert options.stdout.split() == ["--check"]
+
+
+@pytest.mark.parametrize("shell, filename", [("bash", "derivcli.bash"), ("zsh", "_derivcli"),
+                                             ("fish", "derivcli.fish")])
+def test_completion_scripts_match_what_the_app_generates(shell, filename):
+    env = {**os.environ, "_DERIVCLI_COMPLETE": f"source_{shell}"}
+    generated = run([sys.executable, "-c", "from derivcli.cli import app; app(prog_name='derivcli')"], env=env)
+    assert generated.returncode == 0
+    assert generated.stdout == (ROOT / "completions" / filename).read_text(), (
+        f"completions/{filename} is stale: regenerate with "
+        f"_DERIVCLI_COMPLETE=source_{shell} derivcli > completions/{filename}")
