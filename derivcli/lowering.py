@@ -63,7 +63,43 @@ class Program:
 
 def lower(expr: sp.Basic, variables: Sequence[str]) -> Program:
     """Lower a SymPy expression over the named variables into a torch Program."""
-    return _Lowering(list(variables)).run(expr)
+    return _Lowering(list(variables)).run(stable_forms(expr))
+
+
+def stable_forms(expr: sp.Basic) -> sp.Basic:
+    """Rewrite textbook formulas that overflow into their stable equivalents, for the numbers only:
+    1/(1+exp(-u)) -> sigmoid(u), log(1+exp(u)) -> softplus(u), log(1+u) -> log1p(u), exp(u)-1 -> expm1(u).
+
+    Written naively, 1/(1+exp(-x)) at x = -800 and log(1+exp(x)) at x = 800 have NaN gradients.
+    """
+    from sympy.codegen.cfunctions import expm1, log1p
+
+    from .sympy_forms import sigmoid, softplus
+
+    def one_plus(node: sp.Basic) -> sp.Basic | None:
+        """u for a node 1 + u, else None."""
+        if isinstance(node, sp.Add) and len(node.args) == 2 and sp.S.One in node.args:
+            return node.args[0] if node.args[1] == 1 else node.args[1]
+        return None
+
+    def rewrite(node: sp.Basic) -> sp.Basic | None:
+        if isinstance(node, sp.Pow) and node.exp == -1:
+            rest = one_plus(node.base)
+            if isinstance(rest, sp.exp):
+                return sigmoid(-rest.args[0])
+        if isinstance(node, sp.log):
+            rest = one_plus(node.args[0])
+            if isinstance(rest, sp.exp):
+                return softplus(rest.args[0])
+            if rest is not None:
+                return log1p(rest)
+        if isinstance(node, sp.Add) and len(node.args) == 2 and sp.S.NegativeOne in node.args:
+            other = node.args[0] if node.args[1] == -1 else node.args[1]
+            if isinstance(other, sp.exp):
+                return expm1(other.args[0])
+        return None
+
+    return expr.replace(lambda node: rewrite(node) is not None, lambda node: rewrite(node))
 
 
 class _Lowering:

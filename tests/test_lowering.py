@@ -1,0 +1,98 @@
+"""The lowering: memoized torch Programs, stable forms, piecewise gradients, what lambdify gets wrong."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import derivcli
+from derivcli.lowering import lower
+from derivcli.parsing import parse
+
+
+def program_for(text: str):
+    parsed = parse(text)
+    return parsed, lower(parsed.expr, parsed.variables)
+
+
+def test_repeated_subexpression_is_computed_once():
+    _, program = program_for("sin(x)**2 + sin(x) + exp(sin(x))")
+    assert sum(1 for function, _ in program.steps if function is torch.sin) == 1
+
+
+def test_constant_expression_is_a_tensor_with_zero_gradient():
+    _, program = program_for("sin(2) + 3")
+    value = program([], dtype=torch.float64)
+    assert isinstance(value, torch.Tensor) and value.dtype == torch.float64
+    assert float(value) == pytest.approx(math.sin(2) + 3)
+    assert derivcli.grad("4", x=1, wrt=["x"]).gradient == {"x": 0.0}
+
+
+def test_same_program_runs_a_batch_of_points():
+    _, program = program_for("x**2 * y")
+    xs = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    value = program([xs, torch.tensor(2.0, dtype=torch.float64)], dtype=torch.float64)
+    (grad,) = torch.autograd.grad(value.sum(), xs)
+    assert value.tolist() == [2.0, 8.0, 18.0]
+    assert grad.tolist() == [4.0, 8.0, 12.0]
+
+
+def test_piecewise_gradient_is_not_poisoned_by_the_branch_not_taken():
+    # torch.where(x > 0, sqrt(x), 0) has a NaN gradient at 0 and below; the double where does not.
+    _, program = program_for("sqrt(x) if x > 0 else 0")
+    xs = torch.tensor([-1.0, 0.0, 4.0], dtype=torch.float64, requires_grad=True)
+    value = program([xs], dtype=torch.float64)
+    (grad,) = torch.autograd.grad(value.sum(), xs)
+    assert value.tolist() == [0.0, 0.0, 2.0]
+    assert grad.tolist() == [0.0, 0.0, 0.25]
+    assert derivcli.grad("sqrt(x) if x > 0 else 0", x=0, check=True).gradient == {"x": 0.0}
+
+
+def test_piecewise_with_several_branches_takes_the_first_true_condition():
+    text = "x**2 if x < 0 else (x if x < 1 else 2*x)"
+    assert [derivcli.grad(text, x=v).gradient["x"] for v in (-2, 0.5, 3)] == [-4.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("text, x, value, derivative", [
+    ("1/(1+exp(-x))", -800, 0.0, 0.0),
+    ("1/(1+exp(-x))", 800, 1.0, 0.0),
+    ("log(1+exp(x))", 800, 800.0, 1.0),
+    ("log(1+exp(x))", -800, 0.0, 0.0),
+    ("exp(x) - 1", 1e-12, 1.0000000000005e-12, 1.000000000001),
+    ("log(1 + x)", 1e-12, 9.999999999995e-13, 0.9999999999989999),
+])
+def test_textbook_formulas_lower_to_stable_forms(text, x, value, derivative):
+    result = derivcli.grad(text, x=x, check=True)
+    assert result.value == pytest.approx(value, rel=1e-15, abs=0)
+    assert result.gradient["x"] == pytest.approx(derivative, rel=1e-15, abs=0)
+    assert result.check is not None and result.check.agree
+    assert result.warnings == []
+
+
+@pytest.mark.parametrize("text, x", [
+    ("sec(x)", 0.3), ("csc(x)", 0.3), ("cot(x)", 0.3), ("erfc(x)", 0.3), ("gamma(x)", 2.5),
+    ("gamma(x)", -1.5), ("factorial(x)", 3.5), ("log(x, 2)", 3.0), ("max(0, x)", 0.7), ("max(x, 1.5)", 2.0),
+    ("heaviside(x)", 0.7), ("heaviside(x) * x", -0.5),
+])
+def test_functions_sympys_lambdify_cannot_lower(text, x):
+    result = derivcli.grad(text, x=x, check=True)
+    assert math.isfinite(result.value) and result.check is not None and result.check.agree
+
+
+def test_gamma_has_the_right_sign_for_negative_arguments():
+    assert derivcli.grad("gamma(x)", x=-0.5).value == pytest.approx(-2 * math.sqrt(math.pi), rel=1e-14)
+    assert derivcli.grad("gamma(x)", x=-1.5).value == pytest.approx(4 / 3 * math.sqrt(math.pi), rel=1e-14)
+
+
+def test_long_sums_lower_without_recursion():
+    text = "+".join(["x"] * 3000)
+    assert derivcli.grad(text, x=2).gradient == {"x": 3000.0}
+    text = "+".join(f"sin({k}*x)" for k in range(1, 800))
+    assert derivcli.grad(text, x=0.1, check=True).check.agree
+
+
+def test_float32_is_computed_in_float32():
+    assert derivcli.grad("x/3", x=1, dtype="float32").value == pytest.approx(1 / 3, rel=1e-7)
+    assert derivcli.grad("x/3", x=1, dtype="float32").value != 1 / 3
