@@ -38,7 +38,9 @@ def _grad_plain(result: GradResult, explain_parse: bool) -> list[str]:
         lines.extend(f"note\t{note}" for note in result.parse.notes)
     lines.append(f"value\t{number(result.value)}")
     lines.extend(f"d/d{name}\t{number(value)}" for name, value in result.gradient.items())
-    if result.check is not None:
+    if result.check is not None and result.check.skipped is not None:
+        lines.append(f"check\tskipped\t{result.check.skipped}")
+    elif result.check is not None:
         check = result.check
         for name, formula in check.derivatives.items():
             verdict = "agree" if check.agree_by_variable[name] else "DISAGREE"
@@ -82,7 +84,7 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
     table = Table(show_edge=True, header_style="bold")
     table.add_column("", no_wrap=True)
     table.add_column("autograd", justify="right", no_wrap=True)
-    check = result.check
+    check = result.check if result.check is not None and result.check.skipped is None else None
     if check is not None:
         table.add_column("symbolic", justify="right", no_wrap=True)
         table.add_column("abs error", justify="right", no_wrap=True)
@@ -103,6 +105,8 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
         verdict = "autograd and SymPy agree" if check.agree else "autograd and SymPy DISAGREE"
         console.print(Text(f"{verdict} (rtol {check.rtol:g}, atol {check.atol:g})",
                            style="green" if check.agree else "bold red"))
+    if result.check is not None and result.check.skipped is not None:
+        console.print(Text(f"check skipped: {result.check.skipped}", style="yellow"))
     if result.finite_differences is not None:
         for name in result.gradient:
             _difference_table(console, result.finite_differences, name, result.gradient[name])

@@ -42,6 +42,7 @@ class SymbolicCheck:
     agree_by_variable: dict[str, bool]
     rtol: float
     atol: float
+    skipped: str | None = None  # why the symbolic check did not run (its derivative would be too large)
 
     @property
     def max_abs_error(self) -> float:
@@ -53,6 +54,8 @@ class SymbolicCheck:
         return all(self.agree_by_variable.values())
 
     def to_json(self) -> dict[str, Any]:
+        if self.skipped is not None:
+            return {"skipped": self.skipped, "agree": None}
         return {
             "derivatives": self.derivatives,
             "gradient": json_numbers(self.gradient),
