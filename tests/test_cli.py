@@ -295,3 +295,12 @@ def test_functions_listing_json():
 def test_no_color_table_has_no_escape_codes():
     result = run("grad", "x**2", "--x", "1", "--format", "table", env={"NO_COLOR": "1"})
     assert "\x1b[" not in result.stdout
+
+
+def test_check_is_skipped_with_a_reason_when_the_derivative_would_be_huge():
+    product = "*".join(f"sin({k}x)" for k in range(1, 700))
+    result = run("grad", product, "--x", "0.1", "--check", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["check"]["agree"] is None
+    assert "nodes" in data["check"]["skipped"]
