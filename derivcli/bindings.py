@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from .errors import DerivcliError
 
@@ -81,16 +82,24 @@ def parse_var_options(values: Iterable[str]) -> dict[str, str]:
     return bindings
 
 
-def parse_value(name: str, text: str) -> float:
-    """A binding's value: a number (`1`, `-2.5e-3`, `inf`) or a constant expression (`pi/4`)."""
+def parse_value(name: str, text: str) -> Any:
+    """A binding's value: a number (`1`, `-2.5e-3`, `inf`), a constant expression (`pi/4`), a JSON list
+    (`[[1, 2], [3, 4]]`), a constructor (`zeros(3)`, `randn(2, 3)`), or `@file` (.json, .csv, .npy).
+
+    Numbers come back as floats, tensors as float64 torch tensors.
+    """
     stripped = text.strip()
     try:
         return float(stripped)
     except ValueError:
         pass
+    if stripped.startswith("@"):
+        return _read_file(name, stripped[1:])
     if stripped.startswith("["):
-        raise DerivcliError(f"--{name}: vector and matrix values are not supported yet",
-                            hint="give a number, or write the components as separate variables")
+        return tensor_from_list(name, _json_list(name, stripped))
+    constructor = CONSTRUCTOR.match(stripped)
+    if constructor:
+        return _construct(name, constructor.group(1), constructor.group(2))
     from .parsing import parse
 
     try:
@@ -103,6 +112,133 @@ def parse_value(name: str, text: str) -> float:
     from .derivatives import evaluate_constant
 
     return evaluate_constant(parsed.expr)
+
+
+CONSTRUCTOR = re.compile(r"(zeros|ones|arange|linspace|rand|randn|full|eye)\((.*)\)\Z", re.S)
+MAX_ELEMENTS = 50_000_000
+
+
+def _construct(name: str, kind: str, arguments: str) -> Any:
+    import torch
+
+    try:
+        args = [float(part) for part in arguments.split(",")] if arguments.strip() else []
+    except ValueError:
+        raise DerivcliError(f"--{name}: {kind}(...) takes numbers, got '{_clip(arguments)}'") from None
+    sizes = [int(a) for a in args] if kind not in ("arange", "linspace", "full") else []
+    if any(a != int(a) or a < 0 for a in (args if sizes else [])):
+        raise DerivcliError(f"--{name}: {kind}(...) sizes must be whole numbers >= 0")
+    try:
+        if kind in ("zeros", "ones", "rand", "randn", "eye"):
+            if not 1 <= len(sizes) <= (2 if kind == "eye" else 6):
+                raise ValueError
+            _check_elements(name, sizes)
+            return getattr(torch, kind)(*sizes, dtype=torch.float64)
+        if kind == "full":
+            *shape, fill = args
+            _check_elements(name, [int(s) for s in shape])
+            return torch.full([int(s) for s in shape], fill, dtype=torch.float64)
+        if kind == "arange":
+            values = torch.arange(*args, dtype=torch.float64)
+            _check_elements(name, list(values.shape))
+            return values
+        start, end, steps = args
+        _check_elements(name, [int(steps)])
+        return torch.linspace(start, end, int(steps), dtype=torch.float64)
+    except (ValueError, TypeError, RuntimeError):
+        raise DerivcliError(f"--{name}: cannot make {kind}({_clip(arguments)})",
+                            hint="e.g. zeros(3), ones(2,3), arange(4), linspace(0,1,5), rand(3,4), "
+                                 "randn(1,10), full(2,2,7), eye(3)") from None
+
+
+def _check_elements(name: str, sizes: list[int]) -> None:
+    total = 1
+    for size in sizes:
+        total *= max(size, 0)
+    if total > MAX_ELEMENTS or total == 0:
+        raise DerivcliError(f"--{name}: {total:,} elements; give between 1 and {MAX_ELEMENTS:,}")
+
+
+def _json_list(name: str, text: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise DerivcliError(f"--{name}: not a valid list: {error}".split("\n")[0],
+                            hint='write a JSON list such as "[1, 2, 3]" or "[[1, 2], [3, 4]]"') from None
+
+
+def tensor_from_list(name: str, value: Any) -> Any:
+    """A nested list of numbers -> float64 tensor, refusing ragged, empty and non-numeric lists."""
+    import torch
+
+    shape = _shape_of(name, value, 0)
+    if 0 in shape:
+        raise DerivcliError(f"--{name}: the list is empty")
+    _check_elements(name, list(shape))
+    return torch.tensor(value, dtype=torch.float64)
+
+
+def _shape_of(name: str, value: Any, depth: int) -> tuple[int, ...]:
+    if isinstance(value, bool) or not isinstance(value, (int, float, list)):
+        raise DerivcliError(f"--{name}: {json_text(value)} is not a number")
+    if not isinstance(value, list):
+        return ()
+    if depth > 8:
+        raise DerivcliError(f"--{name}: lists nested more than 8 deep")
+    shapes = {_shape_of(name, item, depth + 1) for item in value}
+    if len(shapes) > 1:
+        raise DerivcliError(f"--{name}: the list is ragged (rows of different lengths or depths)")
+    return (len(value), *(shapes.pop() if shapes else ()))
+
+
+def json_text(value: Any) -> str:
+    import json
+
+    return _clip(json.dumps(value))
+
+
+def _read_file(name: str, path: str) -> Any:
+    """@file.json (a number or list), @file.csv (rows of numbers), @file.npy (a numpy array)."""
+    import os
+
+    if not os.path.isfile(path):
+        raise DerivcliError(f"--{name}: no such file: {path}")
+    if os.path.getsize(path) > 1_000_000_000:
+        raise DerivcliError(f"--{name}: {path} is larger than 1 GB")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".npy":
+        try:
+            import numpy as np
+        except ImportError:
+            raise DerivcliError(f"--{name}: reading .npy files needs numpy", hint="pip install numpy") from None
+        import torch
+
+        try:
+            array = np.load(path, allow_pickle=False)
+        except ValueError as error:
+            raise DerivcliError(f"--{name}: cannot read {path}: {error}") from None
+        if array.dtype.kind not in "iuf":
+            raise DerivcliError(f"--{name}: {path} holds {array.dtype}, not numbers")
+        return torch.from_numpy(array.astype("float64")) if array.ndim else float(array)
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if suffix == ".csv":
+        import csv
+
+        rows = [row for row in csv.reader(text.splitlines()) if row]
+        try:
+            values: Any = [[float(cell) for cell in row] for row in rows]
+        except ValueError:
+            raise DerivcliError(f"--{name}: {path} has a cell that is not a number") from None
+        if len(values) == 1:
+            values = values[0]
+        return tensor_from_list(name, values)
+    value = _json_list(name, text.strip())
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return tensor_from_list(name, value)
 
 
 def _clip(text: str) -> str:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 import torch
 
 from .errors import DerivcliError
-from .lowering import Program, lower
-from .parsing import ParsedExpression
-from .results import DifferenceRow, DifferenceTable, SymbolicCheck
+from .lowering import lower
+from .results import DifferenceRow, DifferenceTable, SymbolicCheck, to_plain
+
+if TYPE_CHECKING:
+    from .api import Setup
 
 DEFAULT_STEPS = tuple(float(f"1e-{k}") for k in range(1, 11))
 MAX_DERIVATIVE_SIZE = 200_000
+MAX_CHECKED_ELEMENTS = 300  # tensor variables are checked element by element up to this many in all
 TOLERANCES = {torch.float64: (1e-8, 1e-10), torch.float32: (1e-4, 1e-5)}  # (rtol, atol)
 
 
@@ -25,39 +29,106 @@ def agree(a: float, b: float, rtol: float, atol: float) -> bool:
     return abs(a - b) <= atol + rtol * max(abs(a), abs(b))
 
 
-def symbolic_check(parsed: ParsedExpression, inputs: Sequence[torch.Tensor], wrt: Sequence[str],
-                   autograd: dict[str, float], dtype: torch.dtype, device: torch.device) -> SymbolicCheck:
+def symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> SymbolicCheck:
     """Differentiate with SymPy, lower each derivative by the same lowering, evaluate at the point.
 
-    Skipped, with the reason, when SymPy's derivative would be too large to build in reasonable time.
+    Tensor variables are expanded into their elements (`W[0, 1]`, …) and checked element by element.
+    Skipped, with the reason, when that would be too large to do in reasonable time.
     """
-    rtol, atol = TOLERANCES[dtype]
-    size = derivative_size(parsed.expr)
-    if size > MAX_DERIVATIVE_SIZE:
-        reason = (f"SymPy's derivative would have about {size:,.0f} nodes (the limit is "
-                  f"{MAX_DERIVATIVE_SIZE:,}); the autograd result is not checked")
-        return SymbolicCheck({}, {}, {}, {}, {}, rtol, atol, skipped=reason)
-    variables = parsed.variables
-    plain = [value.detach() for value in inputs]
-    formulas: dict[str, str] = {}
-    values: dict[str, float] = {}
-    for name in wrt:
+    from .expansion import element_symbols, expand
+
+    rtol, atol = TOLERANCES[setup.dtype]
+    elements = sum(setup.inputs[setup.variables.index(name)].numel() for name in setup.variables)
+    if elements > MAX_CHECKED_ELEMENTS and elements > len(setup.variables):
+        return _skipped(setup, f"the variables have {elements:,} elements in all; the element-by-element "
+                               f"symbolic check stops at {MAX_CHECKED_ELEMENTS}")
+    tensors = elements > len(setup.variables) or _has_tensor_functions(setup.parsed.expr)
+    if tensors:
         try:
-            derivative = sp.diff(parsed.expr, parsed.symbols[name])
-        except RecursionError:
-            raise DerivcliError("the expression is too deeply nested for the symbolic check") from None
-        formulas[name] = str(derivative)
-        with torch.no_grad():
-            values[name] = float(lower(derivative, variables)(plain, dtype=dtype, device=device))
-        if not math.isfinite(values[name]) and math.isfinite(autograd[name]):
-            values[name] = _high_precision(derivative, parsed, plain, variables, values[name])
-    abs_error = {n: abs(autograd[n] - values[n]) for n in wrt}
-    rel_error = {n: abs_error[n] / abs(values[n]) if values[n] else abs_error[n] for n in wrt}
-    verdicts = {n: agree(autograd[n], values[n], rtol, atol) for n in wrt}
+            import numpy  # noqa: F401
+        except ImportError:
+            return _skipped(setup, "the element-by-element check of tensor expressions needs numpy")
+    plain = {name: value.detach() for name, value in zip(setup.variables, setup.inputs)}
+    symbols = {name: element_symbols(name, plain[name]) for name in setup.variables}
+    point = {symbol: float(value) for name in setup.variables
+             for symbol, value in _pairs(symbols[name], plain[name])}
+    try:
+        scalar = expand(setup.parsed.expr, symbols, point) if tensors else setup.parsed.expr
+    except RecursionError:
+        raise DerivcliError("the expression is too deeply nested for the symbolic check") from None
+    size = derivative_size(scalar)
+    if size > MAX_DERIVATIVE_SIZE:
+        return _skipped(setup, f"SymPy's derivative would have about {size:,.0f} nodes (the limit is "
+                               f"{MAX_DERIVATIVE_SIZE:,})")
+    names = [symbol.name for symbol in point]
+    inputs = [torch.tensor(value, dtype=setup.dtype, device=setup.device) for value in point.values()]
+    formulas: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    abs_error: dict[str, float] = {}
+    rel_error: dict[str, float] = {}
+    verdicts: dict[str, bool] = {}
+    for name in setup.wrt:
+        derivatives = [sp.diff(scalar, symbol) for symbol, _ in _pairs(symbols[name], plain[name])]
+        numbers = [_evaluate(derivative, names, inputs, point, setup, float(reference))
+                   for derivative, reference in zip(derivatives, autograd[name].detach().reshape(-1).tolist())]
+        shape = tuple(plain[name].shape)
+        formulas[name] = _reshape([str(d) for d in derivatives], shape)
+        values[name] = _reshape(numbers, shape)
+        references = autograd[name].detach().reshape(-1).tolist()
+        errors = [abs(a - s) for a, s in zip(references, numbers)]
+        abs_error[name] = max(errors, default=0.0)
+        rel_error[name] = max((e / abs(s) if s else e for e, s in zip(errors, numbers)), default=0.0)
+        verdicts[name] = all(agree(a, s, rtol, atol) for a, s in zip(references, numbers))
     return SymbolicCheck(formulas, values, abs_error, rel_error, verdicts, rtol, atol)
 
 
+def _skipped(setup: Setup, reason: str) -> SymbolicCheck:
+    rtol, atol = TOLERANCES[setup.dtype]
+    return SymbolicCheck({}, {}, {}, {}, {}, rtol, atol,
+                         skipped=reason + "; the autograd result is not checked")
+
+
+def _has_tensor_functions(expr: sp.Basic) -> bool:
+    from .sympy_forms import TensorFunction
+
+    return any(isinstance(node, TensorFunction) for node in sp.preorder_traversal(expr))
+
+
+def _pairs(symbols: Any, value: torch.Tensor) -> list[tuple[sp.Symbol, float]]:
+    """(element symbol, element value) in row-major order."""
+    if value.dim() == 0:
+        return [(symbols, float(value))]
+    return list(zip(symbols.reshape(-1).tolist(), value.reshape(-1).tolist()))
+
+
+def _reshape(flat: list[Any], shape: tuple[int, ...]) -> Any:
+    if not shape:
+        return flat[0]
+    step = len(flat) // shape[0]
+    return [_reshape(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+def _evaluate(derivative: sp.Expr, names: list[str], inputs: list[torch.Tensor], point: dict[sp.Symbol, float],
+              setup: Setup, reference: float) -> float:
+    with torch.no_grad():
+        value = float(lower(derivative, names)(inputs, dtype=setup.dtype, device=setup.device))
+    if not math.isfinite(value) and math.isfinite(reference):
+        value = _high_precision(derivative, point, value)
+    return value
+
+
+def _high_precision(derivative: sp.Expr, point: dict[sp.Symbol, float], fallback: float) -> float:
+    """The derivative by SymPy's arbitrary-precision evaluation, where its float formula overflows
+    (exp(-x)/(1 + exp(-x))**2 at x = -800 is inf/inf in floats, 0 in fact)."""
+    try:
+        value = derivative.evalf(30, subs={symbol: sp.Rational(v) for symbol, v in point.items()})
+        return float(value) if value.is_real and value.is_finite else fallback
+    except (TypeError, ValueError, ArithmeticError):
+        return fallback
+
+
 def derivative_size(expr: sp.Basic) -> float:
+
     """An estimate of the tree size of d(expr)/dx, from sizes alone (no differentiation).
 
     The product rule makes a k-factor product's derivative k products of k factors, and nested
@@ -87,18 +158,6 @@ def derivative_size(expr: sp.Basic) -> float:
     return dsize[expr]
 
 
-def _high_precision(derivative: sp.Expr, parsed: ParsedExpression, plain: Sequence[torch.Tensor],
-                    variables: Sequence[str], fallback: float) -> float:
-    """The derivative by SymPy's arbitrary-precision evaluation, where its float formula overflows
-    (exp(-x)/(1 + exp(-x))**2 at x = -800 is inf/inf in floats, 0 in fact)."""
-    point = {parsed.symbols[name]: sp.Rational(float(value)) for name, value in zip(variables, plain)}
-    try:
-        value = derivative.evalf(30, subs=point)
-        return float(value) if value.is_real and value.is_finite else fallback
-    except (TypeError, ValueError, ArithmeticError):
-        return fallback
-
-
 def parse_steps(text: str) -> tuple[float, ...]:
     """`--fd-steps`: a comma list (0.1,0.01) or a decade range (1e-1:1e-12)."""
     try:
@@ -118,43 +177,55 @@ def parse_steps(text: str) -> tuple[float, ...]:
     return steps
 
 
-def finite_differences(program: Program, inputs: Sequence[torch.Tensor], wrt: Sequence[str],
-                       autograd: dict[str, float], value: float, steps: Sequence[float],
-                       dtype: torch.dtype, device: torch.device) -> DifferenceTable:
+def finite_differences(setup: Setup, autograd: dict[str, torch.Tensor], value: float,
+                       steps: Sequence[float]) -> DifferenceTable:
     """Forward and central differences at each step h, against autograd, with the regime of each row.
 
-    The regime compares estimates of the two errors: truncation |f''|h/2 (forward) or |f'''|h²/6
-    (central) against round-off eps·(2|f| + |x f'|)/h; f'' and f''' come from nested autograd.
+    A scalar variable moves along its axis; a tensor variable along a fixed random unit direction v
+    (seeded, so runs repeat), comparing (f(x + hv) - f(x))/h with autograd's gradient·v.  The regime
+    compares estimates of the two errors: truncation |f''|h/2 (forward) or |f'''|h²/6 (central) against
+    round-off ε(2|f| + |x||f'|)/h, with f'' and f''' from nested autograd along the same direction.
     """
-    from .derivatives import second_and_third
+    from .derivatives import along
 
+    dtype, device = setup.dtype, setup.device
     epsilon = torch.finfo(dtype).eps
-    variables = program.variables
-    plain = [value_.detach() for value_ in inputs]
+    plain = [value_.detach() for value_ in setup.inputs]
     forward: dict[float, dict[str, float]] = {h: {} for h in steps}
     central: dict[float, dict[str, float]] = {h: {} for h in steps}
     regime: dict[float, dict[str, dict[str, str]]] = {h: {"forward": {}, "central": {}} for h in steps}
     theoretical: dict[str, dict[str, float]] = {"forward": {}, "central": {}}
-    for name in wrt:
-        index = variables.index(name)
+    reference: dict[str, float] = {}
+    directions: dict[str, Any] = {}
+    generator = torch.Generator().manual_seed(0)
+    for name in setup.wrt:
+        index = setup.variables.index(name)
         x = plain[index]
-        h = torch.tensor(steps, dtype=dtype, device=device)
-        shifted = list(plain)
-        shifted[index] = torch.cat([x + h, x - h])
-        with torch.no_grad():
-            f_x = program(plain, dtype=dtype, device=device)
-            f_shifted = program(shifted, dtype=dtype, device=device).expand(2 * len(steps))
-        f_plus, f_minus = f_shifted[: len(steps)], f_shifted[len(steps):]
-        forward_values = ((f_plus - f_x) / h).tolist()
-        central_values = ((f_plus - f_minus) / (2 * h)).tolist()
-        second, third = second_and_third(program, plain, index, dtype, device)
-        scale = max(abs(float(x)), 1.0)
-        theoretical["forward"][name] = math.sqrt(epsilon) * scale
-        theoretical["central"][name] = epsilon ** (1 / 3) * scale
-        roundoff = epsilon * (2 * abs(value) + abs(float(x) * autograd[name]))
-        for step, fwd, cen in zip(steps, forward_values, central_values):
-            forward[step][name] = fwd
-            central[step][name] = cen
+        if x.dim() == 0:
+            direction = torch.ones((), dtype=dtype, device=device)
+        else:
+            direction = torch.randn(x.shape, generator=generator, dtype=torch.float64).to(dtype=dtype, device=device)
+            direction /= torch.linalg.vector_norm(direction)
+            directions[name] = to_plain(direction)
+        reference[name] = float((autograd[name].detach() * direction).sum())
+
+        def at(shifted: torch.Tensor, index: int = index) -> float:
+            values = list(plain)
+            values[index] = shifted
+            with torch.no_grad():
+                return float(setup.program(values, dtype=dtype, device=device).reshape(()))
+
+        f_x = at(x)
+        _, second, third = along(setup.program, plain, index, direction, dtype, device)
+        size = float(x.abs().max())
+        theoretical["forward"][name] = math.sqrt(epsilon) * max(size, 1.0)
+        theoretical["central"][name] = epsilon ** (1 / 3) * max(size, 1.0)
+        roundoff = epsilon * (2 * abs(value) + size * abs(reference[name]))
+        for step in steps:
+            h = torch.tensor(step, dtype=dtype, device=device)
+            f_plus, f_minus = at(x + h * direction), at(x - h * direction)
+            forward[step][name] = float((torch.tensor(f_plus, dtype=dtype) - f_x) / h.cpu())
+            central[step][name] = float((torch.tensor(f_plus, dtype=dtype) - f_minus) / (2 * h.cpu()))
             regime[step]["forward"][name] = _regime(abs(second) * step / 2, roundoff / step)
             regime[step]["central"][name] = _regime(abs(third) * step**2 / 6, roundoff / (2 * step))
     rows = [
@@ -162,16 +233,14 @@ def finite_differences(program: Program, inputs: Sequence[torch.Tensor], wrt: Se
             h=step,
             forward=forward[step],
             central=central[step],
-            forward_error={n: abs(forward[step][n] - autograd[n]) for n in wrt},
-            central_error={n: abs(central[step][n] - autograd[n]) for n in wrt},
+            forward_error={n: abs(forward[step][n] - reference[n]) for n in setup.wrt},
+            central_error={n: abs(central[step][n] - reference[n]) for n in setup.wrt},
             regime=regime[step],
         )
         for step in steps
     ]
-    best = {
-        scheme: {n: _best_step(rows, scheme, n) for n in wrt} for scheme in ("forward", "central")
-    }
-    return DifferenceTable(rows, best, theoretical, epsilon)
+    best = {scheme: {n: _best_step(rows, scheme, n) for n in setup.wrt} for scheme in ("forward", "central")}
+    return DifferenceTable(rows, best, theoretical, epsilon, reference, directions)
 
 
 def _regime(truncation: float, roundoff: float) -> str:

@@ -155,6 +155,20 @@ def _main(
     """Derivatives from the command line: autograd gradients, checked against SymPy and finite differences."""
 
 
+WRT = Annotated[Optional[list[str]], typer.Option(
+    "--wrt", help="Differentiate only these variables (comma-separated or repeated); the rest are constants.",
+    show_default=False)]
+VAR = Annotated[Optional[list[str]], typer.Option(
+    "--var", help="A binding NAME=VALUE, for names that clash with an option.", show_default=False)]
+SEED = Annotated[Optional[int], typer.Option(
+    "--seed", help="Seed for rand(...) and randn(...) values, for reproducible runs.", show_default=False)]
+DTYPE = Annotated[str, typer.Option("--dtype", help="float64 or float32.")]
+DEVICE = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
+JSON = Annotated[bool, typer.Option("--json", help="Print the JSON result.")]
+FORMAT = Annotated[Optional[str], typer.Option(
+    "--format", help="table, plain or json (default: table on a terminal, plain in a pipe).", show_default=False)]
+EXPLAIN = Annotated[bool, typer.Option("--explain-parse", help="Show how the expression was read.")]
+
 GRAD_EPILOG = """[bold]Examples[/]
 
   derivcli grad "exp(-(x**2-x+1)/cos(log(x))**2)" --x 1 --check --fd
@@ -162,6 +176,7 @@ GRAD_EPILOG = """[bold]Examples[/]
   derivcli grad "log(x**2 + y**2)" --x 15 --y 24 --wrt x
   derivcli grad "2x^2 + sin(pi*x/4)" --x 1 --explain-parse
   derivcli grad "-x**2" --x 3
+  derivcli grad "sum((relu(W @ x) - t)**2)" --W "rand(3,4)" --x "arange(4)" --t "[1, 1.2, 1.4]" --wrt W
 
 Bind each variable with --NAME VALUE, --NAME=VALUE or --var NAME=VALUE; values may be constant expressions such as pi/4.
 
@@ -174,46 +189,92 @@ def grad(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="The expression, e.g. \"sin(x)*exp(-x)\".",
                                               show_default=False)],
-    wrt: Annotated[Optional[list[str]], typer.Option(
-        "--wrt", help="Differentiate only these variables (comma-separated or repeated); "
-                      "the rest are constants.", show_default=False)] = None,
-    var: Annotated[Optional[list[str]], typer.Option(
-        "--var", help="A binding NAME=VALUE, for names that clash with an option.", show_default=False)] = None,
+    wrt: WRT = None,
+    var: VAR = None,
     check: Annotated[bool, typer.Option("--check", help="Compare with SymPy's symbolic derivative; exit 1 if "
                                                         "they disagree.")] = False,
     fd: Annotated[bool, typer.Option("--fd", help="Show the finite-difference table.")] = False,
     fd_steps: Annotated[Optional[str], typer.Option(
         "--fd-steps", help="Step sizes for --fd: a decade range 1e-1:1e-10 (default) or a list 0.1,0.01.",
         show_default=False)] = None,
-    dtype: Annotated[str, typer.Option("--dtype", help="float64 or float32.")] = "float64",
-    device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
-    json_output: Annotated[bool, typer.Option("--json", help="Print the JSON result.")] = False,
-    fmt: Annotated[Optional[str], typer.Option(
-        "--format", help="table, plain or json (default: table on a terminal, plain in a pipe).",
-        show_default=False)] = None,
-    explain_parse: Annotated[bool, typer.Option("--explain-parse",
-                                                help="Show how the expression was read.")] = False,
+    seed: SEED = None,
+    dtype: DTYPE = "float64",
+    device: DEVICE = "cpu",
+    json_output: JSON = False,
+    fmt: FORMAT = None,
+    explain_parse: EXPLAIN = False,
 ) -> int:
     """Value and gradient of EXPRESSION at a point, by torch autograd."""
     from .api import grad as compute_grad
-    from .bindings import parse_value, parse_var_options
     from .checks import parse_steps
     from .render import emit_grad
 
     fmt_name = output_format(json_output, fmt)
-    raw = dict(ctx.meta.get("bindings", {}))
-    for name, value in parse_var_options(var or []).items():
-        if name in raw:
-            raise DerivcliError(f"--var {name}: '{name}' is given twice")
-        raw[name] = value
-    point = {name: parse_value(name, text) for name, text in raw.items()}
-    wrt_names = [name.strip() for item in (wrt or []) for name in item.split(",") if name.strip()]
-    result = compute_grad(expression, point, wrt=wrt_names or None, check=check, fd=fd,
+    point = read_point(ctx, var, seed)
+    result = compute_grad(expression, point, wrt=split_names(wrt), check=check, fd=fd,
                           fd_steps=parse_steps(fd_steps) if fd_steps else None, dtype=dtype, device=device)
     emit_grad(result, fmt_name, sys.stdout, explain_parse)
     for warning in result.warnings:
         sys.stderr.write(f"warning: {warning}\n")
     return EXIT_CHECK_FAILED if result.check is not None and not result.check.agree else 0
+
+
+JACOBIAN_EPILOG = """[bold]Examples[/]
+
+  derivcli jacobian "softmax(a)" --a "[0.5214, 0.9971, 0.7792]"
+  derivcli jacobian "W @ x" --W "[[1, 2], [3, 4]]" --x "[1, 1]" --wrt x
+  derivcli jacobian "sin(x) * y" --x "linspace(0, 1, 3)" --y 2 --json
+
+The Jacobian with respect to each variable has shape (output shape) + (variable shape)."""
+
+
+@app.command(cls=BindingCommand, epilog=JACOBIAN_EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"]})
+def jacobian(
+    ctx: typer.Context,
+    expression: Annotated[str, typer.Argument(help="A vector- or matrix-valued expression.", show_default=False)],
+    wrt: WRT = None,
+    var: VAR = None,
+    seed: SEED = None,
+    dtype: DTYPE = "float64",
+    device: DEVICE = "cpu",
+    json_output: JSON = False,
+    fmt: FORMAT = None,
+    explain_parse: EXPLAIN = False,
+) -> int:
+    """All first derivatives of a vector- or matrix-valued EXPRESSION, by torch autograd."""
+    from .api import jacobian as compute_jacobian
+    from .render import emit_jacobian
+
+    fmt_name = output_format(json_output, fmt)
+    result = compute_jacobian(expression, read_point(ctx, var, seed), wrt=split_names(wrt), dtype=dtype,
+                              device=device)
+    emit_jacobian(result, fmt_name, sys.stdout, explain_parse)
+    for warning in result.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    return 0
+
+
+def read_point(ctx: typer.Context, var: Optional[list[str]], seed: Optional[int]) -> dict[str, object]:
+    """The bindings given as --NAME VALUE and --var NAME=VALUE, read into numbers and tensors."""
+    from .bindings import parse_value, parse_var_options
+
+    raw = dict(ctx.meta.get("bindings", {}))
+    for name, value in parse_var_options(var or []).items():
+        if name in raw:
+            raise DerivcliError(f"--var {name}: '{name}' is given twice")
+        raw[name] = value
+    if seed is not None:
+        import torch
+
+        torch.manual_seed(seed)
+    return {name: parse_value(name, text) for name, text in raw.items()}
+
+
+def split_names(wrt: Optional[list[str]]) -> list[str] | None:
+    """--wrt a,b --wrt c -> [a, b, c]."""
+    names = [name.strip() for item in (wrt or []) for name in item.split(",") if name.strip()]
+    return names or None
 
 
 @app.command(epilog="[bold]Example[/]\n\n  derivcli functions --format plain | grep log")

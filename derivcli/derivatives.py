@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sympy as sp
 import torch
@@ -31,11 +32,41 @@ def torch_device(name: str) -> torch.device:
     raise DerivcliError(f"unknown device '{name}'", hint="use cpu or cuda")
 
 
-def make_inputs(point: dict[str, float], variables: Sequence[str], wrt: Sequence[str], dtype: torch.dtype,
+def make_inputs(point: dict[str, Any], variables: Sequence[str], wrt: Sequence[str], dtype: torch.dtype,
                 device: torch.device) -> list[torch.Tensor]:
-    """One leaf tensor per variable; only the differentiated ones record gradients."""
-    return [torch.tensor(point[name], dtype=dtype, device=device, requires_grad=name in wrt)
+    """One leaf tensor per variable (a vector or matrix stays one tensor); only the differentiated ones
+    record gradients."""
+    return [torch.as_tensor(point[name], dtype=dtype, device=device).clone().requires_grad_(name in wrt)
             for name in variables]
+
+
+def scalar_output(value: torch.Tensor) -> torch.Tensor:
+    """grad needs one number; anything else is an error that says what to do instead."""
+    if value.numel() != 1:
+        shape = ", ".join(map(str, value.shape)) + ("," if value.dim() == 1 else "")
+        raise DerivcliError(f"the expression's value has shape ({shape}), not a single number, so it has no "
+                            "gradient", hint="use 'derivcli jacobian' for all its derivatives, or reduce it "
+                                             "to a number with sum(...) or mean(...)")
+    return value.reshape(())
+
+
+def jacobians(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Sequence[int],
+              dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The value and, per differentiated variable, d(value)/d(variable) of shape value.shape + var.shape."""
+    plain = [value.detach() for value in inputs]
+
+    def function(*targets: torch.Tensor) -> torch.Tensor:
+        values = list(plain)
+        for index, target in zip(wrt_indices, targets):
+            values[index] = target
+        return program(values, dtype=dtype, device=device)
+
+    value = function(*[plain[i] for i in wrt_indices]) if wrt_indices else program(plain, dtype, device)
+    if not wrt_indices:
+        return value, []
+    blocks = torch.autograd.functional.jacobian(function, tuple(plain[i] for i in wrt_indices),
+                                                vectorize=False)
+    return value, [block.reshape(*value.shape, *plain[i].shape) for block, i in zip(blocks, wrt_indices)]
 
 
 def gradient(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Sequence[int],
@@ -44,7 +75,7 @@ def gradient(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Sequ
 
     A function that does not depend on a variable (or a constant expression) has gradient 0 there.
     """
-    value = program(inputs, dtype=dtype, device=device)
+    value = scalar_output(program(inputs, dtype=dtype, device=device))
     targets = [inputs[i] for i in wrt_indices]
     if not value.requires_grad or not targets:
         return value, [torch.zeros_like(t) for t in targets]
@@ -52,23 +83,24 @@ def gradient(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Sequ
     return value, list(grads)
 
 
-def second_and_third(program: Program, inputs: Sequence[torch.Tensor], index: int, dtype: torch.dtype,
-                     device: torch.device) -> tuple[float, float]:
-    """f'' and f''' along one variable (nested autograd), to tell truncation from round-off error."""
-    leaf = inputs[index].detach().requires_grad_(True)
-    values = list(inputs)
-    values[index] = leaf
+def along(program: Program, inputs: Sequence[torch.Tensor], index: int, direction: torch.Tensor,
+          dtype: torch.dtype, device: torch.device) -> tuple[float, float, float]:
+    """First, second and third derivative of t -> f(x + t·direction) at t = 0 (nested autograd): the
+    directional derivatives that tell truncation from round-off in the finite-difference table."""
+    t = torch.zeros((), dtype=dtype, device=device, requires_grad=True)
+    values = [value.detach() for value in inputs]
+    values[index] = values[index] + t * direction
+    current = scalar_output(program(values, dtype=dtype, device=device))
     derivatives: list[float] = []
-    current = program(values, dtype=dtype, device=device)
     for _ in range(3):
         if not current.requires_grad:
             derivatives.append(0.0)
             current = torch.zeros_like(current)
             continue
-        (current,) = torch.autograd.grad(current, leaf, create_graph=True, allow_unused=True,
+        (current,) = torch.autograd.grad(current, t, create_graph=True, allow_unused=True,
                                          materialize_grads=True)
         derivatives.append(float(current.detach()))
-    return derivatives[1], derivatives[2]
+    return derivatives[0], derivatives[1], derivatives[2]
 
 
 def evaluate_constant(expr: sp.Expr) -> float:

@@ -32,7 +32,8 @@ class FunctionSpec:
     description: str
     domain: tuple[float, float] = (-3.0, 3.0)  # where the tests sample it (open interval)
     aliases: tuple[str, ...] = ()
-    internal: bool = False  # only produced by SymPy (inside derivatives), not written by users
+    internal: bool = False  # only produced by SymPy (inside derivatives) or by syntax, not written by users
+    tensor: bool = False  # works on whole tensors (reductions, matmul, losses), not element by element
     exact_arg_limit: float | None = None  # constant args above this would make SymPy compute huge numbers
 
     def arity_text(self) -> str:
@@ -87,8 +88,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     _f("sign", SP + "sign", T + "sign", "sign: -1, 0 or 1 (derivative 0)", aliases=("sgn",)),
     _f("floor", OWN + "floor", T + "floor", "largest integer <= x (derivative 0)"),
     _f("ceiling", OWN + "ceiling", T + "ceil", "smallest integer >= x (derivative 0)", aliases=("ceil",)),
-    _f("min", SP + "Min", TF + "minimum", "smallest argument", arity=(1, None), aliases=("Min",)),
-    _f("max", SP + "Max", TF + "maximum", "largest argument", arity=(1, None), aliases=("Max",)),
+    _f("min", SP + "Min", TF + "minimum", "smallest argument; min(x) of one tensor: its smallest element",
+       arity=(1, None), aliases=("Min",)),
+    _f("max", SP + "Max", TF + "maximum", "largest argument; max(x) of one tensor: its largest element",
+       arity=(1, None), aliases=("Max",)),
     _f("erf", SP + "erf", T + "erf", "error function"),
     _f("erfc", SP + "erfc", T + "erfc", "complementary error function, 1 - erf(x)"),
     _f("gamma", SP + "gamma", TF + "gamma", "gamma function", domain=(0.1, 5.0), exact_arg_limit=1000),
@@ -104,7 +107,28 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     _f("softplus", OWN + "softplus", TF + "softplus", "log(1 + exp(x)), stable", domain=(-8.0, 8.0)),
     _f("heaviside", SP + "Heaviside", TF + "heaviside", "step: 0 for x<0, 1/2 at 0, 1 for x>0",
        arity=(1, 2), aliases=("Heaviside", "step")),
-    # Produced by SymPy inside derivatives, never typed by users:
+    # Tensor functions (whole vectors and matrices; scalar functions above apply element by element):
+    _f("dot", OWN + "dot", TF + "dot", "dot product of two vectors", arity=(2, 2), tensor=True),
+    _f("matmul", OWN + "matmul", TF + "matmul", "matrix product, also written a @ b", arity=(2, 2),
+       tensor=True),
+    _f("sum", OWN + "tsum", T + "sum", "sum of all elements", tensor=True),
+    _f("mean", OWN + "mean", T + "mean", "mean of all elements", tensor=True),
+    _f("prod", OWN + "prod", T + "prod", "product of all elements", tensor=True),
+    _f("norm", OWN + "norm", TF + "norm", "Euclidean (Frobenius) norm", tensor=True),
+    _f("logsumexp", OWN + "logsumexp", TF + "logsumexp", "log(sum(exp(x))), stable", tensor=True),
+    _f("softmax", OWN + "softmax", TF + "softmax", "softmax along the last axis", tensor=True),
+    _f("log_softmax", OWN + "log_softmax", TF + "log_softmax", "log of softmax along the last axis, stable",
+       tensor=True),
+    _f("mse_loss", OWN + "mse_loss", TF + "mse_loss", "mean squared error (mean reduction, as torch)",
+       arity=(2, 2), tensor=True),
+    _f("cross_entropy", OWN + "cross_entropy", TF + "cross_entropy",
+       "cross entropy of logits against probabilities (or a class index)", arity=(2, 2), tensor=True),
+    _f("transpose", OWN + "transpose", TF + "transpose", "matrix transpose, also written W.T", tensor=True),
+    _f("detach", OWN + "detach", TF + "detach", "the value without its gradient (a constant)", tensor=True),
+    # Produced by syntax (max(x) of one tensor, x[0]) or by SymPy inside derivatives:
+    _f("amax", OWN + "amax", TF + "amax", "largest element (max of one argument)", internal=True, tensor=True),
+    _f("amin", OWN + "amin", TF + "amin", "smallest element (min of one argument)", internal=True, tensor=True),
+    _f("index", OWN + "index", TF + "indexer", "x[i], W[i, j], x[a:b]", internal=True, tensor=True),
     _f("polygamma", SP + "polygamma", TF + "polygamma", "n-th derivative of digamma", arity=(2, 2),
        internal=True),
     _f("DiracDelta", SP + "DiracDelta", TF + "zero", "Dirac delta (0 away from the origin)",

@@ -19,6 +19,8 @@ import torch
 
 from .errors import DerivcliError
 from .functions import torch_form_by_sympy_class
+from .sympy_forms import index
+from .torch_forms import checked_binary, indexer
 
 Step = tuple[Callable[..., torch.Tensor], tuple[int, ...]]
 
@@ -138,8 +140,8 @@ class _Lowering:
         slots: dict[sp.Basic, int] = {}
         for node, (kind, value) in leaves.items():
             slots[node] = value if kind == "input" else len(self.variables) + constants[_constant_key(value)]
-        for index, node in enumerate(ordered):
-            slots[node] = base + index
+        for position, node in enumerate(ordered):
+            slots[node] = base + position
             arguments = tuple(slots[child] for child in self.children(node)) + self.extra_slots(node)
             program.steps.append((self.function(node), arguments))
         program.output = slots[root]
@@ -164,6 +166,8 @@ class _Lowering:
             return [node.base] if node.exp.is_Number else [node.base, node.exp]
         if isinstance(node, sp.Piecewise):
             return [pair.cond for pair in node.args]
+        if isinstance(node, index):
+            return [node.args[0]]
         return list(node.args)
 
     def extra_slots(self, node: sp.Basic) -> tuple[int, ...]:
@@ -183,6 +187,8 @@ class _Lowering:
         if isinstance(node, sp.Piecewise):
             branches = [lower(pair.expr, self.variables) for pair in node.args]
             return _PiecewiseForm(branches)
+        if isinstance(node, index):
+            return indexer(node.items())
         for kind, form in (*RELATIONS.items(), *LOGIC.items()):
             if isinstance(node, kind):
                 return form
@@ -213,17 +219,18 @@ def _split_fraction(node: sp.Mul) -> tuple[list[sp.Basic], list[sp.Basic]]:
     return numerator, denominator
 
 
-def _add(*args: torch.Tensor) -> torch.Tensor:
-    return reduce(operator.add, args)
+_add = checked_binary(operator.add, "+")
+_multiply = checked_binary(operator.mul, "*")
+_divide = checked_binary(operator.truediv, "/")
 
 
 def _fraction(numerator: Sequence[torch.Tensor], denominator: Sequence[torch.Tensor]) -> torch.Tensor:
-    top = reduce(operator.mul, numerator) if numerator else None
+    top = _multiply(*numerator) if numerator else None
     if not denominator:
         assert top is not None
         return top
-    bottom = reduce(operator.mul, denominator)
-    return 1 / bottom if top is None else top / bottom
+    bottom = _multiply(*denominator)
+    return 1 / bottom if top is None else _divide(top, bottom)
 
 
 def _power(exponent: sp.Number) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -191,15 +191,24 @@ class IfElse:
 
 
 @dataclass
-class Postfix:
-    """Indexing `x[0]` or an attribute `W.T`: tensor syntax, rejected clearly for scalar variables."""
-
-    base: Node
-    what: str
+class SliceItem:
+    start: Node | None
+    stop: Node | None
+    step: Node | None
     span: tuple[int, int]
 
 
-Node = Union[Num, Name, Call, Chain, Unary, Power, Compare, BoolOp, IfElse, Postfix]
+@dataclass
+class Postfix:
+    """Indexing `x[0]`, `W[1, 2]`, `x[1:3]`, or the transpose `W.T`."""
+
+    base: Node
+    what: str  # "[]" or ".T"
+    items: list[Node | SliceItem]
+    span: tuple[int, int]
+
+
+Node = Union[Num, Name, Call, Chain, Unary, Power, Compare, BoolOp, IfElse, Postfix]  # noqa: F821
 
 
 @dataclass
@@ -389,16 +398,36 @@ class _Parser:
                 if name.kind != "NAME":
                     raise self.error("expected an attribute name after '.'")
                 self.advance()
-                node = Postfix(node, "." + name.text, (_span(node)[0], name.end))
+                if name.text != "T":
+                    raise self.error(f"unknown attribute '.{name.text}'", (token.start, name.end),
+                                     hint="only .T (transpose) is supported")
+                node = Postfix(node, ".T", [], (_span(node)[0], name.end))
             else:
-                depth = 1
-                while depth and self.token.kind != "END":
-                    depth += {"[": 1, "]": -1}.get(self.token.text, 0)
+                self.nest()
+                items = [self.index_item()]
+                while self.at(","):
                     self.advance()
-                if depth:
-                    raise self.error("'[' is never closed", (token.start, token.end), hint="add ']'")
-                node = Postfix(node, "[...]", (_span(node)[0], self.tokens[self.index - 1].end))
+                    items.append(self.index_item())
+                closing = self.expect("]", opened=token)
+                self.depth -= 1
+                node = Postfix(node, "[]", items, (_span(node)[0], closing.end))
         return node
+
+    def index_item(self) -> Node | SliceItem:
+        """An index `i` or a slice `start:stop:step` (each part optional)."""
+        start_token = self.token
+        parts: list[Node | None] = []
+        while True:
+            parts.append(None if self.at(":", ",", "]") else self.if_else())
+            if not self.at(":") or len(parts) == 3:
+                break
+            self.advance()
+        if len(parts) == 1:
+            if parts[0] is None:
+                raise self.error("empty index", hint="write x[0] or a slice like x[1:3]")
+            return parts[0]
+        parts += [None] * (3 - len(parts))
+        return SliceItem(parts[0], parts[1], parts[2], (start_token.start, self.token.start))
 
     def atom(self) -> Node:
         token = self.token
@@ -549,7 +578,10 @@ class _Builder:
                     raise self.error(f"{node.name}({_short(arg)}) is too large to compute exactly",
                                      _span(arg_node),
                                      hint=f"arguments above {spec.exact_arg_limit:g} are refused")
-        constructor = _resolve_sympy(spec.sympy)
+        if spec.name in ("max", "min") and count == 1:  # a reduction over one tensor's elements
+            constructor = _resolve_sympy(f"derivcli.sympy_forms.a{spec.name}")
+        else:
+            constructor = _resolve_sympy(spec.sympy)
         return self._evaluate_real(lambda **kw: constructor(*args, **kw), args)
 
     def _unknown_function(self, node: Call) -> DerivcliError:
@@ -574,28 +606,31 @@ class _Builder:
         if node.items[0][0] == "+":
             terms = [self.build(item) if op == "+" else -self.build(item) for op, item, _ in node.items]
             return self._bounded(sp.Add(*terms), node.span)
-        result: Any = None
+        # Runs of * and / become one Mul (flattening a long product once); @, // and % fold left.
         numerator: list[Any] = []
         denominator: list[Any] = []
-        for op, item, span in node.items:
+
+        def collapse() -> Any:
+            bottom = sp.Mul(*denominator)
+            if denominator and bottom.is_zero:  # keep 1/0 for torch to compute (inf), not SymPy's zoo
+                return sp.Mul(sp.Mul(*numerator), sp.Pow(bottom, -1, evaluate=False), evaluate=False)
+            return self._bounded(sp.Mul(*numerator) / bottom, node.span)
+
+        for op, item, _ in node.items:
             value = self.build(item)
-            if op == "@":
-                raise self.error("'@' (matrix product) needs vector or matrix variables", span)
-            if op in ("//", "%"):
-                left = self._bounded(sp.Mul(*numerator) / sp.Mul(*denominator), node.span)
-                quotient = _resolve_sympy("derivcli.sympy_forms.floor")(left / value)
-                result = quotient if op == "//" else left - value * quotient
+            if op in ("@", "//", "%"):
+                left = collapse()
+                if op == "@":
+                    result = _resolve_sympy("derivcli.sympy_forms.matmul")(left, value)
+                else:
+                    quotient = _resolve_sympy("derivcli.sympy_forms.floor")(left / value)
+                    result = quotient if op == "//" else left - value * quotient
                 numerator, denominator = [result], []
             elif op == "*":
                 numerator.append(value)
             else:
                 denominator.append(value)
-        denominator_value = sp.Mul(*denominator)
-        if denominator and denominator_value.is_zero:
-            product = sp.Mul(sp.Mul(*numerator), sp.Pow(denominator_value, -1, evaluate=False),
-                             evaluate=False)
-            return product
-        return self._bounded(sp.Mul(*numerator) / denominator_value, node.span)
+        return collapse()
 
     def _bounded(self, value: Any, span: tuple[int, int]) -> Any:
         """Refuse exact constants so large that printing or using them would cost seconds."""
@@ -655,8 +690,25 @@ class _Builder:
         return sp.Piecewise((body, condition), (orelse, True))
 
     def _postfix(self, node: Postfix) -> Any:
-        raise self.error(f"'{node.what}' needs a vector or matrix variable; scalar variables only here",
-                         node.span)
+        base = self.build(node.base)
+        if node.what == ".T":
+            return _resolve_sympy("derivcli.sympy_forms.transpose")(base)
+        items: list[Any] = []
+        for item in node.items:
+            if isinstance(item, SliceItem):
+                items.append(slice(*(None if part is None else self._integer(part)
+                                     for part in (item.start, item.stop, item.step))))
+            else:
+                items.append(self._integer(item))
+        from .sympy_forms import encode_index, index
+
+        return index(base, *encode_index(items))
+
+    def _integer(self, node: Node) -> int:
+        value = self.build(node)
+        if not getattr(value, "is_Integer", False) or abs(value) > 2**40:
+            raise self.error("an index must be an integer constant", _span(node))
+        return int(value)
 
 
 def _resolve_sympy(path: str) -> Any:

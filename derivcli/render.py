@@ -8,14 +8,31 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from .functions import FunctionSpec
-    from .results import DifferenceTable, GradResult
+    from .results import DifferenceTable, GradResult, JacobianResult
 
 FORMATS = ("table", "plain", "json")
 
 
-def number(value: float) -> str:
-    """Full precision: the shortest text that reads back as the same float."""
+def number(value: Any) -> str:
+    """Full precision: the shortest text that reads back as the same float; lists stay nested."""
+    if isinstance(value, list):
+        return "[" + ", ".join(number(item) for item in value) + "]"
     return repr(float(value))
+
+
+def grid(value: Any) -> str:
+    """For tables: a matrix one row per line."""
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return "\n".join(number(row) for row in value)
+    return number(value)
+
+
+def shape_text(value: Any) -> str:
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        value = value[0] if value else None
+    return "×".join(map(str, shape))
 
 
 def short(value: float) -> str:
@@ -45,7 +62,7 @@ def _grad_plain(result: GradResult, explain_parse: bool) -> list[str]:
         for name, formula in check.derivatives.items():
             verdict = "agree" if check.agree_by_variable[name] else "DISAGREE"
             lines.append(f"check\t{name}\t{verdict}\t{number(check.gradient[name])}\t"
-                         f"{short(check.abs_error[name])}\t{formula}")
+                         f"{short(check.abs_error[name])}\t{formula if isinstance(formula, str) else '(elementwise)'}")
     if result.finite_differences is not None:
         table = result.finite_differences
         for row in table.rows:
@@ -73,7 +90,8 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
 
     console = _console(out)
     names = list(result.point)
-    at = ", ".join(f"{name} = {number(result.point[name])}" for name in names)
+    at = ", ".join(f"{name} = {number(result.point[name])}" if not isinstance(result.point[name], list)
+                   else f"{name}: {shape_text(result.point[name])} tensor" for name in names)
     console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
     if result.parse.notes or result.parse.source.replace(" ", "") != result.expression.replace(" ", ""):
         console.print(Text(f"read {result.parse.source!r} as {result.expression}", style="dim"))
@@ -92,16 +110,21 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
         table.add_column("check", justify="center", no_wrap=True)
     table.add_row("f", number(result.value), *([""] * 4 if check else []))
     for name, value in result.gradient.items():
-        cells = [f"∂f/∂{name}", number(value)]
+        tensor = isinstance(value, list)
+        cells = [f"∂f/∂{name}", f"{shape_text(value)} tensor ↓" if tensor else number(value)]
         if check is not None:
             ok = check.agree_by_variable[name]
-            cells += [number(check.gradient[name]), short(check.abs_error[name]), short(check.rel_error[name]),
-                      "[green]agree[/]" if ok else "[bold red]DISAGREE[/]"]
+            cells += ["by element" if tensor else number(check.gradient[name]), short(check.abs_error[name]),
+                      short(check.rel_error[name]), "[green]agree[/]" if ok else "[bold red]DISAGREE[/]"]
         table.add_row(*cells)
     console.print(table)
+    for name, value in result.gradient.items():
+        if isinstance(value, list):
+            console.print(_matrix_table(f"∂f/∂{name} (autograd)", value))
     if check is not None:
         for name, formula in check.derivatives.items():
-            console.print(Text.assemble((f"∂f/∂{name} = ", "bold"), (formula, "cyan")))
+            if isinstance(formula, str):
+                console.print(Text.assemble((f"∂f/∂{name} = ", "bold"), (formula, "cyan")))
         verdict = "autograd and SymPy agree" if check.agree else "autograd and SymPy DISAGREE"
         console.print(Text(f"{verdict} (rtol {check.rtol:g}, atol {check.atol:g})",
                            style="green" if check.agree else "bold red"))
@@ -109,18 +132,34 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
         console.print(Text(f"check skipped: {result.check.skipped}", style="yellow"))
     if result.finite_differences is not None:
         for name in result.gradient:
-            _difference_table(console, result.finite_differences, name, result.gradient[name])
+            _difference_table(console, result.finite_differences, name)
     for warning in result.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
 
 
-def _difference_table(console: Any, table: DifferenceTable, name: str, autograd: float) -> None:
+def _matrix_table(title: str, value: list[Any]) -> Any:
+    """A vector or matrix as a grid (higher ranks: one row per leading index)."""
+    from rich.table import Table
+
+    rows = value if value and isinstance(value[0], list) else [value]
+    view = Table(title=title, show_header=False)
+    for _ in range(len(rows[0]) if rows and isinstance(rows[0], list) else 1):
+        view.add_column(justify="right", no_wrap=True)
+    for row in rows:
+        view.add_row(*[number(item) for item in (row if isinstance(row, list) else [row])])
+    return view
+
+
+def _difference_table(console: Any, table: DifferenceTable, name: str) -> None:
     from rich.table import Table
 
     best_forward = table.best_h["forward"][name]
     best_central = table.best_h["central"][name]
-    view = Table(title=f"finite differences for ∂f/∂{name} (autograd {number(autograd)})",
-                 header_style="bold")
+    what = f"∂f/∂{name}" if name not in table.directions else \
+        f"∂f/∂{name} along a random unit direction v (autograd ∇f·v"
+    title = f"finite differences for {what} (autograd {number(table.autograd[name])})" \
+        if name not in table.directions else f"finite differences for {what} = {number(table.autograd[name])})"
+    view = Table(title=title, header_style="bold")
     for heading in ("h", "forward", "error", "regime", "central", "error", "regime"):
         view.add_column(heading, justify="left" if heading == "regime" else "right", no_wrap=True)
     for row in table.rows:
@@ -165,3 +204,53 @@ def emit_functions(specs: list[FunctionSpec], fmt: str, out: TextIO) -> None:
         view.add_row(s.name, s.arity_text(), s.description, ", ".join(s.aliases),
                      s.sympy.rpartition(".")[2], s.torch.replace("derivcli.torch_forms.", "derivcli:"))
     _console(out).print(view)
+
+
+def emit_jacobian(result: JacobianResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
+    if fmt == "json":
+        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        return
+    if fmt == "plain":
+        lines = [f"read-as\t{result.parse.read_as}"] if explain_parse else []
+        lines.append(f"value\t{number(result.value)}")
+        for name, block in result.jacobian.items():
+            for label, row in _jacobian_rows(block, result.output_shape, result.variable_shapes[name]):
+                lines.append(f"d{label}/d{name}\t" + "\t".join(number(v) for v in row))
+        out.write("".join(line + "\n" for line in lines))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console(out)
+    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
+    console.print(Text(f"value {grid(result.value)}   ({result.dtype}, {result.device})", style="dim"))
+    for name, block in result.jacobian.items():
+        shape = result.variable_shapes[name]
+        view = Table(title=f"Jacobian with respect to {name} (shape {result.output_shape + shape})",
+                     header_style="bold")
+        view.add_column("")
+        for label in _element_labels(name, shape):
+            view.add_column(f"∂/∂{label}", justify="right", no_wrap=True)
+        for label, row in _jacobian_rows(block, result.output_shape, shape):
+            view.add_row(label, *[number(v) for v in row])
+        console.print(view)
+
+
+def _element_labels(name: str, shape: list[int]) -> list[str]:
+    from itertools import product
+
+    if not shape:
+        return [name]
+    return [f"{name}[{', '.join(map(str, index))}]" for index in product(*(range(n) for n in shape))]
+
+
+def _jacobian_rows(block: Any, output_shape: list[int], variable_shape: list[int]) -> list[tuple[str, list[float]]]:
+    """One row per output element (f[0], f[1, 2], …), its derivatives by variable element."""
+    def flatten(value: Any) -> list[float]:
+        return [v for item in value for v in flatten(item)] if isinstance(value, list) else [value]
+
+    flat = flatten(block)
+    width = math.prod(variable_shape)
+    labels = _element_labels("f", output_shape)
+    return [(label, flat[i * width:(i + 1) * width]) for i, label in enumerate(labels)]
+

@@ -10,12 +10,25 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+Number = Any  # a float, or a nested list of floats for vectors and matrices
 
-def json_number(value: float) -> float | None:
+
+def to_plain(value: Any) -> Number:
+    """A tensor (or float) as a float or nested lists of floats, for results and JSON."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+        return float(value) if value.dim() == 0 else value.tolist()
+    return float(value)
+
+
+def json_number(value: Number) -> Any:
+    """JSON has no NaN or infinity: those become null (and are named in `warnings`)."""
+    if isinstance(value, list):
+        return [json_number(item) for item in value]
     return value if math.isfinite(value) else None
 
 
-def json_numbers(values: dict[str, float]) -> dict[str, float | None]:
+def json_numbers(values: dict[str, Number]) -> dict[str, Any]:
     return {name: json_number(value) for name, value in values.items()}
 
 
@@ -35,9 +48,9 @@ class ParseInfo:
 class SymbolicCheck:
     """SymPy's derivative, lowered by the same lowering, against autograd, per variable."""
 
-    derivatives: dict[str, str]
-    gradient: dict[str, float]
-    abs_error: dict[str, float]
+    derivatives: dict[str, Any]  # formula, or nested lists of formulas for a tensor variable
+    gradient: dict[str, Number]
+    abs_error: dict[str, float]  # the largest over a tensor's elements
     rel_error: dict[str, float]
     agree_by_variable: dict[str, bool]
     rtol: float
@@ -96,24 +109,30 @@ class DifferenceTable:
     best_h: dict[str, dict[str, float]]  # {"forward": {name: h}, "central": {name: h}}
     theoretical_h: dict[str, dict[str, float]]
     epsilon: float
+    autograd: dict[str, float]  # what the quotients approximate: f' (scalars) or gradient·direction
+    directions: dict[str, Number] = field(default_factory=dict)  # unit direction per tensor variable
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "rows": [row.to_json() for row in self.rows],
             "best_h": self.best_h,
             "theoretical_h": self.theoretical_h,
             "epsilon": self.epsilon,
+            "autograd": json_numbers(self.autograd),
         }
+        if self.directions:
+            data["directions"] = self.directions
+        return data
 
 
 @dataclass
 class GradResult:
     expression: str
-    point: dict[str, float]
+    point: dict[str, Number]
     dtype: str
     device: str
     value: float
-    gradient: dict[str, float]
+    gradient: dict[str, Number]
     parse: ParseInfo
     warnings: list[str] = field(default_factory=list)
     check: SymbolicCheck | None = None
@@ -132,6 +151,33 @@ class GradResult:
             data["check"] = self.check.to_json()
         if self.finite_differences is not None:
             data["finite_differences"] = self.finite_differences.to_json()
+        if explain_parse:
+            data["parse"] = self.parse.to_json()
+        return data
+
+
+@dataclass
+class JacobianResult:
+    expression: str
+    point: dict[str, Number]
+    dtype: str
+    device: str
+    value: Number
+    output_shape: list[int]
+    jacobian: dict[str, Number]  # shape: output shape + the variable's shape
+    variable_shapes: dict[str, list[int]]
+    parse: ParseInfo
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "expression": self.expression,
+            "point": json_numbers(self.point),
+            "dtype": self.dtype,
+            "value": json_number(self.value),
+            "jacobian": json_numbers(self.jacobian),
+            "warnings": self.warnings,
+        }
         if explain_parse:
             data["parse"] = self.parse.to_json()
         return data

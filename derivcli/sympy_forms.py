@@ -5,6 +5,8 @@ Each has its own derivative (`fdiff`), so the symbolic `--check` covers it exact
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy as sp
 
 
@@ -76,3 +78,211 @@ class softplus(_RealFunction):
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sigmoid(self.args[0])
+
+
+# ----------------------------------------------------------------------------------------- tensors
+# Tensor operations are opaque to SymPy: they never evaluate and have no `fdiff`.  Each knows how to
+# print itself and how to compute its result element by element on a numpy object array of SymPy
+# scalars (`on_elements`), which is how the symbolic check handles tensor expressions.
+
+NONE = -(2**62)  # an index item's missing start/stop/step
+
+
+class TensorFunction(sp.Function):
+    """Base of the tensor operations: never evaluated or simplified by SymPy."""
+
+    @classmethod
+    def eval(cls, *args: sp.Expr) -> None:
+        return None
+
+    def _eval_is_extended_real(self) -> bool:
+        return True
+
+    def _sympystr(self, printer: Any) -> str:
+        name = getattr(self, "display_name", type(self).__name__)
+        return f"{name}({', '.join(printer._print(arg) for arg in self.args)})"
+
+    def on_elements(self, *args: Any) -> Any:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+
+def _elements_sum(array: Any) -> sp.Expr:
+    import numpy as np
+
+    return sp.Add(*np.asarray(array, dtype=object).flat)
+
+
+class matmul(TensorFunction):
+    def _sympystr(self, printer: Any) -> str:
+        return f"({printer._print(self.args[0])} @ {printer._print(self.args[1])})"
+
+    def on_elements(self, a: Any, b: Any) -> Any:
+        import numpy as np
+
+        return np.matmul(a, b)
+
+
+class dot(TensorFunction):
+    def on_elements(self, a: Any, b: Any) -> Any:
+        import numpy as np
+
+        return np.dot(a, b)
+
+
+class tsum(TensorFunction):
+    display_name = "sum"
+
+    def on_elements(self, a: Any) -> Any:
+        return _elements_sum(a)
+
+
+class mean(TensorFunction):
+    def on_elements(self, a: Any) -> Any:
+        import numpy as np
+
+        return _elements_sum(a) / np.asarray(a, dtype=object).size
+
+
+class prod(TensorFunction):
+    def on_elements(self, a: Any) -> Any:
+        import numpy as np
+
+        return sp.Mul(*np.asarray(a, dtype=object).flat)
+
+
+class norm(TensorFunction):
+    def on_elements(self, a: Any) -> Any:
+        import numpy as np
+
+        return sp.sqrt(_elements_sum(np.asarray(a, dtype=object) ** 2))
+
+
+class amax(TensorFunction):
+    display_name = "max"
+
+    def on_elements(self, a: Any) -> Any:
+        import numpy as np
+
+        return sp.Max(*np.asarray(a, dtype=object).flat)
+
+
+class amin(TensorFunction):
+    display_name = "min"
+
+    def on_elements(self, a: Any) -> Any:
+        import numpy as np
+
+        return sp.Min(*np.asarray(a, dtype=object).flat)
+
+
+class logsumexp(TensorFunction):
+    def on_elements(self, a: Any) -> Any:
+        import numpy as np
+
+        return sp.log(_elements_sum(np.vectorize(sp.exp, otypes=[object])(np.asarray(a, dtype=object))))
+
+
+class softmax(TensorFunction):
+    """softmax along the last axis."""
+
+    def on_elements(self, a: Any) -> Any:
+        import numpy as np
+
+        exps = np.vectorize(sp.exp, otypes=[object])(np.asarray(a, dtype=object))
+        totals = exps.sum(axis=-1, keepdims=True) if exps.ndim else exps
+        return exps / totals
+
+
+def _log_softmax_elements(a: Any) -> Any:
+    import numpy as np
+
+    array = np.asarray(a, dtype=object)
+    exps = np.vectorize(sp.exp, otypes=[object])(array)
+    totals = exps.sum(axis=-1, keepdims=True) if exps.ndim else exps
+    return array - np.vectorize(sp.log, otypes=[object])(totals)
+
+
+class log_softmax(TensorFunction):
+    def on_elements(self, a: Any) -> Any:
+        return _log_softmax_elements(a)
+
+
+class mse_loss(TensorFunction):
+    """Mean squared error, mean reduction (as torch.nn.functional.mse_loss)."""
+
+    def on_elements(self, a: Any, b: Any) -> Any:
+        import numpy as np
+
+        difference = np.asarray(a, dtype=object) - np.asarray(b, dtype=object)
+        return _elements_sum(difference**2) / np.asarray(difference).size
+
+
+class cross_entropy(TensorFunction):
+    """Cross entropy of logits against class probabilities (or a class index), mean over rows."""
+
+    def on_elements(self, logits: Any, target: Any) -> Any:
+        import numpy as np
+
+        log_p = _log_softmax_elements(logits)
+        target_array = np.asarray(target, dtype=object)
+        if target_array.ndim == 0 and log_p.ndim == 1:
+            return -log_p[int(target_array[()])]
+        rows = -(np.asarray(target_array) * log_p)
+        return _elements_sum(rows) / (rows.shape[0] if rows.ndim > 1 else 1)
+
+
+class transpose(TensorFunction):
+    def _sympystr(self, printer: Any) -> str:
+        return f"{printer._print(self.args[0])}.T"
+
+    def on_elements(self, a: Any) -> Any:
+        import numpy as np
+
+        return np.asarray(a, dtype=object).T
+
+
+class detach(TensorFunction):
+    """Stops the gradient: the value flows, the derivative does not (the check substitutes the point)."""
+
+    def on_elements(self, a: Any) -> Any:  # the check handles detach itself, with the point's values
+        raise NotImplementedError
+
+
+class index(TensorFunction):
+    """x[i], W[i, j], x[1:3]: args are the tensor, then (is_slice, start, stop, step) per index item."""
+
+    def items(self) -> tuple[Any, ...]:
+        flat = [int(arg) for arg in self.args[1:]]
+        items: list[Any] = []
+        for position in range(0, len(flat), 4):
+            is_slice, start, stop, step = flat[position:position + 4]
+            if is_slice:
+                items.append(slice(*(None if v == NONE else v for v in (start, stop, step))))
+            else:
+                items.append(start)
+        return tuple(items)
+
+    def _sympystr(self, printer: Any) -> str:
+        def text(item: Any) -> str:
+            if isinstance(item, slice):
+                parts = ["" if v is None else str(v) for v in (item.start, item.stop, item.step)]
+                return ":".join(parts[:2] if item.step is None else parts)
+            return str(item)
+
+        return f"{printer._print(self.args[0])}[{', '.join(text(item) for item in self.items())}]"
+
+    def on_elements(self, a: Any) -> Any:
+        import numpy as np
+
+        return np.asarray(a, dtype=object)[self.items()]
+
+
+def encode_index(items: list[Any]) -> list[sp.Integer]:
+    """Index items (ints and slices) as the Integer args of `index`."""
+    encoded: list[int] = []
+    for item in items:
+        if isinstance(item, slice):
+            encoded += [1, *(NONE if v is None else v for v in (item.start, item.stop, item.step))]
+        else:
+            encoded += [0, item, 0, 0]
+    return [sp.Integer(v) for v in encoded]

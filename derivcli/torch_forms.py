@@ -6,9 +6,13 @@ no overflow where the function itself is finite).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import reduce
+from typing import Any
 
 import torch
+
+from .errors import DerivcliError
 
 
 def sec(x: torch.Tensor) -> torch.Tensor:
@@ -75,3 +79,121 @@ def polygamma(order: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 def zero(x: torch.Tensor, *_: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(x)
+
+
+# ----------------------------------------------------------------------------------------- tensors
+def _shape(t: torch.Tensor) -> str:
+    if t.dim() == 0:
+        return "a scalar"
+    return "shape (" + ", ".join(map(str, t.shape)) + ("," if t.dim() == 1 else "") + ")"
+
+
+def _fail(message: str) -> DerivcliError:
+    return DerivcliError(message)
+
+
+def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    if a.dim() == 0 or b.dim() == 0:
+        raise _fail(f"'@' needs vectors or matrices, got {_shape(a)} @ {_shape(b)}; use * for scalars")
+    if a.shape[-1] != b.shape[-2 if b.dim() > 1 else 0]:
+        raise _fail(f"cannot multiply {_shape(a)} @ {_shape(b)}: inner sizes {a.shape[-1]} and "
+                    f"{b.shape[-2 if b.dim() > 1 else 0]} differ")
+    return torch.matmul(a, b)
+
+
+def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    if a.dim() != 1 or b.dim() != 1 or a.shape != b.shape:
+        raise _fail(f"dot needs two vectors of the same length, got {_shape(a)} and {_shape(b)}")
+    return torch.dot(a, b)
+
+
+def mse_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.mean((a - broadcast_to(b, a, "mse_loss")) ** 2)
+
+
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Logits (C,) or (N, C) against probabilities of the same shape, or a class index for (C,)."""
+    log_p = torch.log_softmax(logits, dim=-1)
+    if target.dim() == 0 and logits.dim() == 1:
+        k = int(target.item())
+        if k != target.item() or not 0 <= k < logits.shape[0]:
+            raise _fail(f"cross_entropy: class index {target.item():g} is not in 0..{logits.shape[0] - 1}")
+        return -log_p[k]
+    if target.shape != logits.shape:
+        raise _fail(f"cross_entropy: target {_shape(target)} must match logits {_shape(logits)}")
+    rows = -(target * log_p).sum(dim=-1)
+    return rows.mean() if rows.dim() else rows
+
+
+def broadcast_to(value: torch.Tensor, like: torch.Tensor, what: str) -> torch.Tensor:
+    """Scalars and same-shaped tensors combine with `like`; anything else is a shape error."""
+    if value.shape == like.shape or value.numel() == 1:
+        return value.expand_as(like) if value.shape != like.shape else value
+    raise _fail(f"{what}: {_shape(value)} does not match {_shape(like)}")
+
+
+def softmax(a: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(a, dim=-1) if a.dim() else torch.ones_like(a)
+
+
+def log_softmax(a: torch.Tensor) -> torch.Tensor:
+    return torch.log_softmax(a, dim=-1) if a.dim() else torch.zeros_like(a)
+
+
+def norm(a: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.vector_norm(a)
+
+
+def logsumexp(a: torch.Tensor) -> torch.Tensor:
+    return torch.logsumexp(a.reshape(-1), dim=0)
+
+
+def transpose(a: torch.Tensor) -> torch.Tensor:
+    return a.mT if a.dim() >= 2 else a
+
+
+def detach(a: torch.Tensor) -> torch.Tensor:
+    return a.detach()
+
+
+def amax(a: torch.Tensor) -> torch.Tensor:
+    return torch.amax(a) if a.dim() else a
+
+
+def amin(a: torch.Tensor) -> torch.Tensor:
+    return torch.amin(a) if a.dim() else a
+
+
+def indexer(items: tuple[Any, ...]) -> Any:
+    """The torch form of x[items], with an error that names the shape when an index is out of range."""
+
+    def take(a: torch.Tensor) -> torch.Tensor:
+        if len(items) > a.dim():
+            raise _fail(f"too many indices ({len(items)}) for {_shape(a)}")
+        for axis, item in enumerate(items):
+            if isinstance(item, int) and not -a.shape[axis] <= item < a.shape[axis]:
+                raise _fail(f"index {item} is out of range for axis {axis} of {_shape(a)}")
+        return a[items]
+
+    return take
+
+
+def checked_binary(operation: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], symbol: str
+                   ) -> Callable[..., torch.Tensor]:
+    """Elementwise + or * over many operands, refusing broadcasts that make a shape bigger than both
+    operands ((3,) with (2, 1) -> (2, 3)): torch does that silently, and it is almost never meant."""
+
+    def combine(*args: torch.Tensor) -> torch.Tensor:
+        result = args[0]
+        for other in args[1:]:
+            if result.shape != other.shape and result.dim() and other.dim():
+                try:
+                    shape = torch.broadcast_shapes(result.shape, other.shape)
+                except RuntimeError:
+                    shape = None
+                if shape is None or (shape != result.shape and shape != other.shape):
+                    raise _fail(f"cannot combine {_shape(result)} {symbol} {_shape(other)} elementwise")
+            result = operation(result, other)
+        return result
+
+    return combine

@@ -14,16 +14,53 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import re
+from functools import cache
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 import derivcli
 from derivcli.cli import main
+from derivcli.errors import DerivcliError
 from derivcli.functions import FUNCTIONS
 
+# ---------------------------------------------------------------------------------------- known bugs
+# Bugs the property test found, each reproduced minimally by a strict xfail in test_known_bugs.  While a
+# bug is present the property test steps around it (and only it); once it is fixed the probe turns the
+# detour off by itself.
+def _passes(expression: str, point: dict[str, float]) -> bool:
+    try:
+        result = derivcli.grad(expression, point, check=True)
+    except DerivcliError:
+        return False
+    return result.check is not None and result.check.agree
+
+
+@cache
+def abs_sign_bug() -> bool:
+    """BUG: the symbolic check of abs(f) / sign(f), f not provably real, cannot be evaluated or is NaN."""
+    return not (_passes("abs(asin(x))", {"x": 0.5}) and _passes("sign(sqrt(x))", {"x": 2.0})
+                and _passes("abs(sqrt(2 + x) - abs(x))", {"x": 0.0}))
+
+
+@cache
+def tie_bug() -> bool:
+    """BUG: at a tie of three or more min/max arguments autograd and SymPy split the gradient differently."""
+    return not (_passes("max(x, y, 0)", {"x": 0.0, "y": 0.0}) and _passes("min(x, y, 0)", {"x": 0.0, "y": 0.0}))
+
+
+ABS_SIGN_ERROR = re.compile(r"cannot evaluate \w+ numerically")
+
+
 # ----------------------------------------------------------------------------------- the expressions
-UNARY = [spec for spec in FUNCTIONS if not spec.internal and spec.arity[0] <= 1]
+def _scalar(spec) -> bool:  # type: ignore[no-untyped-def]
+    return not spec.internal and not getattr(spec, "tensor", False)
+
+
+# min and max get two arguments of their own below (one-argument min/max: tests/test_functions.py)
+UNARY = [spec for spec in FUNCTIONS if _scalar(spec) and spec.arity[0] <= 1 and spec.name not in ("min", "max")]
 # Functions that are defined and tame (at most linear growth, no poles) on the whole real line: they take
 # any inner expression as it is.  Every other function gets its argument squashed into its domain.
 ANYWHERE = {"sin", "cos", "tanh", "atan", "erf", "erfc", "sigmoid", "asinh", "abs", "sign", "floor",
@@ -61,7 +98,10 @@ def expressions(draw: st.DrawFn, depth: int = MAX_DEPTH) -> str:
     if kind == "power":
         return f"({draw(inner)})**{draw(st.sampled_from([2, 3]))}"
     if kind == "min/max":
-        return f"{draw(st.sampled_from(['min', 'max']))}({draw(inner)}, {draw(inner)})"
+        arguments = [draw(inner), draw(inner)]
+        if tie_bug():  # SymPy flattens max(max(a, b), c) into one 3-argument Max: keep each Max at 2
+            arguments = [f"tanh({a})" if a.startswith(("min(", "max(")) else a for a in arguments]
+        return f"{draw(st.sampled_from(['min', 'max']))}({arguments[0]}, {arguments[1]})"
     # the rest divide by, or take a root or log of, a positive expression (at least about 0.37)
     positive = draw(st.sampled_from(["(2 + tanh({}))", "(1 + ({})**2)", "exp(tanh({}))", "cosh(tanh({}))"]))
     positive = positive.format(draw(inner))
@@ -83,21 +123,64 @@ COORDINATE = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expression=expressions(), x=COORDINATE, y=COORDINATE)
 def test_autograd_agrees_with_sympy(expression: str, x: float, y: float) -> None:
-    result = derivcli.grad(expression, {"x": x, "y": y}, check=True)
+    point = {"x": x, "y": y}
+    has_abs_sign = "abs(" in expression or "sign(" in expression
+    try:
+        result = derivcli.grad(expression, point, check=True)
+    except DerivcliError as error:
+        if abs_sign_bug() and has_abs_sign and ABS_SIGN_ERROR.search(str(error)):
+            reject()  # the abs/sign bug: see test_known_bugs
+        raise
     finite = math.isfinite(result.value) and all(math.isfinite(g) for g in result.gradient.values())
-    if finite:
-        assert result.check is not None
-        assert result.check.agree, (
-            f"{expression} at x={x!r}, y={y!r}: autograd {result.gradient}, SymPy {result.check.gradient} "
-            f"({result.check.derivatives})"
-        )
+    if not finite:
+        return
+    assert result.check is not None
+    if abs_sign_bug() and has_abs_sign and any(math.isnan(v) for v in result.check.gradient.values()):
+        reject()  # the abs/sign bug (NaN from SymPy's complex form of Abs'): see test_known_bugs
+    assert result.check.agree, (
+        f"{expression} at x={x!r}, y={y!r}: autograd {result.gradient}, SymPy {result.check.gradient} "
+        f"({result.check.derivatives})"
+    )
 
 
 def test_every_unary_entry_can_be_generated() -> None:
     """The strategy draws from the table itself, so new unary entries join the property test."""
     names = {spec.name for spec in UNARY}
-    assert names == {spec.name for spec in FUNCTIONS if not spec.internal and spec.arity[0] <= 1}
+    assert names == {spec.name for spec in FUNCTIONS if _scalar(spec) and spec.arity[0] <= 1} - {"min", "max"}
     assert "sin" in names and "gamma" in names
+
+
+# Minimal reproductions of what the property test found (strict: fixing a bug makes its case fail here,
+# as a reminder to drop the xfail).
+@pytest.mark.parametrize(("expression", "point"), [
+    pytest.param("abs(asin(x))", {"x": 0.5}, id="abs-asin",
+                 marks=pytest.mark.xfail(reason="BUG: --check raises 'cannot evaluate re numerically: "
+                                                "re(asin(x))'", strict=True)),
+    pytest.param("abs(loggamma(x))", {"x": 3.0}, id="abs-loggamma",
+                 marks=pytest.mark.xfail(reason="BUG: --check raises 'cannot evaluate im numerically: "
+                                                "im(loggamma(x))'", strict=True)),
+    pytest.param("sign(sqrt(x))", {"x": 2.0}, id="sign-sqrt",
+                 marks=pytest.mark.xfail(reason="BUG: SymPy leaves Derivative(sign(sqrt(x)), x) unevaluated; "
+                                                "--check raises 'cannot evaluate Tuple numerically: (x, 1)'",
+                                         strict=True)),
+    pytest.param("abs(sqrt(2 + x) - abs(x))", {"x": 0.0}, id="abs-nested-nan",
+                 marks=pytest.mark.xfail(reason="BUG: SymPy's derivative has -x/sign(x), NaN at x = 0, "
+                                                "autograd gives 1/(2*sqrt(2))", strict=True)),
+    pytest.param("max(x, y, 0)", {"x": 0.0, "y": 0.0}, id="max-three-way-tie",
+                 marks=pytest.mark.xfail(reason="BUG: at a 3-way tie autograd gives d/dx 0.25 (reduce of "
+                                                "torch.maximum), SymPy Heaviside(x - Max(0, y)) = 0.5",
+                                         strict=True)),
+    pytest.param("min(x, y, 0)", {"x": 0.0, "y": 0.0}, id="min-three-way-tie",
+                 marks=pytest.mark.xfail(reason="BUG: as max-three-way-tie", strict=True)),
+    # the same expressions where they behave (guards against the xfails passing for a wrong reason)
+    pytest.param("abs(sqrt(2 + x) - abs(x))", {"x": 0.5}, id="abs-nested-away-from-kink-ok"),
+    pytest.param("max(x, y, 0)", {"x": 0.0, "y": -1.0}, id="max-two-way-tie-ok"),
+    pytest.param("abs(log(x))", {"x": 2.0}, id="abs-log-ok"),
+])
+def test_known_bugs(expression: str, point: dict[str, float]) -> None:
+    result = derivcli.grad(expression, point, check=True)
+    assert all(math.isfinite(g) for g in result.gradient.values())
+    assert result.check is not None and result.check.agree, (result.gradient, result.check.gradient)
 
 
 # --------------------------------------------------------------------------------------- the fuzzing
