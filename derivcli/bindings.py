@@ -18,7 +18,7 @@ NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
 
 def check_name(name: str, shown: str | None = None) -> str:
     if not NAME.match(name):
-        raise DerivcliError(f"'{shown or name}' is not a valid variable name",
+        raise DerivcliError(f"'{_clip(shown or name)}' is not a valid variable name",
                             hint="names are letters, digits and '_', starting with a letter")
     return name
 
@@ -115,7 +115,7 @@ def parse_value(name: str, text: str) -> Any:
 
 
 CONSTRUCTOR = re.compile(r"(zeros|ones|arange|linspace|rand|randn|full|eye)\((.*)\)\Z", re.S)
-MAX_ELEMENTS = 50_000_000
+MAX_ELEMENTS = 4_000_000  # per binding: 32 MB of float64, and its gradient printed in full
 
 
 def _construct(name: str, kind: str, arguments: str) -> Any:
@@ -205,8 +205,8 @@ def _read_file(name: str, path: str) -> Any:
 
     if not os.path.isfile(path):
         raise DerivcliError(f"--{name}: no such file: {path}")
-    if os.path.getsize(path) > 1_000_000_000:
-        raise DerivcliError(f"--{name}: {path} is larger than 1 GB")
+    if os.path.getsize(path) > 200_000_000:
+        raise DerivcliError(f"--{name}: {path} is larger than 200 MB")
     suffix = os.path.splitext(path)[1].lower()
     if suffix == ".npy":
         try:

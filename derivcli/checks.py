@@ -153,6 +153,8 @@ def derivative_size(expr: sp.Basic) -> float:
         size[node] = 1 + sum(parts)
         if isinstance(node, sp.Mul):
             dsize[node] = 1 + sum(dparts) + (len(parts) - 1) * sum(parts)
+        elif isinstance(node, (sp.Max, sp.Min)):  # k Heaviside terms, each comparing k arguments pairwise
+            dsize[node] = 1 + sum(dparts) + len(parts) ** 2 * sum(parts)
         else:  # sums add; powers and functions repeat their arguments in the outer derivative
             dsize[node] = 1 + sum(dparts) + (0 if isinstance(node, sp.Add) else 3 * sum(parts))
     return dsize[expr]

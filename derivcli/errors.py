@@ -35,7 +35,7 @@ class DerivcliError(Exception):
             text += f" (column {self.span[0] + 1})"
         if self.hint:
             text += f"; {self.hint}"
-        return text
+        return printable(text)
 
     def caret_lines(self) -> list[str]:
         """The expression and a caret line under the fault, when the error has a position."""
@@ -43,4 +43,10 @@ class DerivcliError(Exception):
             return []
         start, end = self.span
         width = max(1, min(end, len(self.source) + 1) - start)
-        return ["  " + self.source, "  " + " " * start + "^" * width]
+        return ["  " + printable(self.source), "  " + " " * start + "^" * width]
+
+
+def printable(text: str) -> str:
+    """Untrusted text made safe to echo: control characters (escape sequences, newlines) become '?',
+    one for one, so columns still line up."""
+    return "".join(char if char.isprintable() else "?" for char in text)

@@ -79,6 +79,10 @@ def tokenize(text: str) -> list[Token]:
         value = match.group()
         if kind == "number" and len(value) > MAX_LITERAL:
             raise DerivcliError("number literal is too long", span=match.span(), source=text)
+        if kind == "number" and value == "0" and re.match(r"[xXbBoO][0-9a-fA-F]", text[match.end():match.end() + 2]):
+            raise DerivcliError("hexadecimal, binary and octal literals are not supported",
+                                span=(match.start(), match.end() + 2), source=text,
+                                hint="write the number in decimal, or 0*x10 for a product")
         if kind == "name":
             if value.startswith("_"):
                 raise DerivcliError(
@@ -473,7 +477,26 @@ def _span(node: Node) -> tuple[int, int]:
 def parse_tree(text: str) -> tuple[Node, list[ParseNote]]:
     """Parse text into the whitelisted syntax tree, with notes on how it was read."""
     parser = _Parser(text)
-    return parser.parse(), parser.notes
+    with _deep_recursion():
+        return parser.parse(), parser.notes
+
+
+class _deep_recursion:
+    """Room for MAX_NESTING levels: each level of parentheses is about 14 Python frames in the parser and
+    more in the builder and SymPy (pure-Python frames, so the C stack is not at risk)."""
+
+    LIMIT = 20_000
+
+    def __enter__(self) -> None:
+        import sys
+
+        self.previous = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(self.previous, self.LIMIT))
+
+    def __exit__(self, *exc: object) -> None:
+        import sys
+
+        sys.setrecursionlimit(self.previous)
 
 
 # ---------------------------------------------------------------------------------------- SymPy build
@@ -501,7 +524,11 @@ def parse(text: str) -> ParsedExpression:
     """Parse untrusted text into a SymPy expression, safely (see the module docstring)."""
     tree, notes = parse_tree(text)
     builder = _Builder(text)
-    expr = builder.build(tree)
+    try:
+        with _deep_recursion():
+            expr = builder.build(tree)
+    except RecursionError:
+        raise DerivcliError("the expression is nested too deeply to handle") from None
     if getattr(expr, "is_Boolean", False) or getattr(expr, "is_Relational", False):
         raise DerivcliError("the expression is a condition, not a number", span=_span(tree), source=text,
                             hint="use it inside 'a if condition else b'")
@@ -574,12 +601,16 @@ class _Builder:
             self.notes.append("log(x, b) read as the logarithm of x to base b")
         if spec.exact_arg_limit is not None:
             for arg, arg_node in zip(args, node.args):
-                if arg.is_Rational and abs(arg) > spec.exact_arg_limit:
+                if not arg.free_symbols and _magnitude(arg) > spec.exact_arg_limit:
                     raise self.error(f"{node.name}({_short(arg)}) is too large to compute exactly",
                                      _span(arg_node),
                                      hint=f"arguments above {spec.exact_arg_limit:g} are refused")
         if spec.name in ("max", "min") and count == 1:  # a reduction over one tensor's elements
             constructor = _resolve_sympy(f"derivcli.sympy_forms.a{spec.name}")
+        elif spec.name in ("max", "min") and count > 3:
+            # SymPy compares every pair of arguments (36 s for 200 of them); torch needs no simplification.
+            extremum = _resolve_sympy(spec.sympy)
+            return extremum(*args, evaluate=False)
         else:
             constructor = _resolve_sympy(spec.sympy)
         return self._evaluate_real(lambda **kw: constructor(*args, **kw), args)
@@ -623,6 +654,9 @@ class _Builder:
                 if op == "@":
                     result = _resolve_sympy("derivcli.sympy_forms.matmul")(left, value)
                 else:
+                    if not (left / value).free_symbols and _magnitude(left / value) > 1e300:
+                        raise self.error(f"'{op}' of a constant this large cannot be computed exactly",
+                                         node.span, hint="quotients above 1e+300 are refused")
                     quotient = _resolve_sympy("derivcli.sympy_forms.floor")(left / value)
                     result = quotient if op == "//" else left - value * quotient
                 numerator, denominator = [result], []
@@ -684,8 +718,8 @@ class _Builder:
 
     def _ifelse(self, node: IfElse) -> Any:
         sp = self.sp
+        body = self.build(node.body)  # in reading order, so variables come in order of appearance
         condition = self._condition(self.build(node.condition), node.condition)
-        body = self.build(node.body)
         orelse = self.build(node.orelse)
         return sp.Piecewise((body, condition), (orelse, True))
 
@@ -715,6 +749,14 @@ def _resolve_sympy(path: str) -> Any:
     from .functions import resolve
 
     return resolve(path)
+
+
+def _magnitude(constant: Any) -> float:
+    """|constant| as a float (inf when it overflows), cheaply, for the size guards."""
+    try:
+        return abs(float(constant.evalf(15)))
+    except (OverflowError, TypeError, ValueError):
+        return float("inf")
 
 
 def _short(value: Any) -> str:

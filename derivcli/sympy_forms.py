@@ -49,6 +49,22 @@ class ceiling(sp.ceiling):
         return sp.S.Zero
 
 
+class Abs(sp.Abs):
+    """|u| with derivative sign(u)·u' for every real u (SymPy's own brings in re() and im() when it cannot
+    prove u real, as for asin(x), and divides by sign(u), NaN at 0)."""
+
+    def _eval_derivative(self, x: sp.Symbol) -> sp.Expr:
+        return sign(self.args[0]) * self.args[0].diff(x)
+
+
+class sign(sp.sign):
+    """sign(u) with derivative 2·DiracDelta(u)·u', which is 0 away from u = 0, for every real u (SymPy
+    leaves Derivative(sign(u), x) unevaluated when it cannot prove u real)."""
+
+    def _eval_derivative(self, x: sp.Symbol) -> sp.Expr:
+        return 2 * sp.DiracDelta(self.args[0]) * self.args[0].diff(x)
+
+
 class sigmoid(_RealFunction):
     """Logistic function 1/(1 + exp(-x)); lowered to torch.sigmoid, which is stable for any x."""
 
