@@ -57,16 +57,16 @@ def expand(expr: sp.Basic, symbols: dict[str, Any], point: dict[sp.Symbol, float
 def _apply(node: sp.Basic, args: list[Any], point: dict[sp.Symbol, float]) -> Any:
     """One node on expanded arguments: unchanged when nothing below it was expanded.  Scalar nodes
     (Add, sin, Piecewise pairs, …) apply element by element with broadcasting."""
-    if all(new is old for new, old in zip(args, node.args)):
-        return node
     import numpy as np
 
-    if isinstance(node, detach):
+    if isinstance(node, detach):  # the value stays, the derivative does not: freeze it at the point
         return np.vectorize(lambda element: element.xreplace(point), otypes=[object])(args[0])
     if isinstance(node, index):
         return node.on_elements(args[0])
     if isinstance(node, TensorFunction):
         return node.on_elements(*args)
+    if all(new is old for new, old in zip(args, node.args)):
+        return node
     if any(hasattr(arg, "shape") for arg in args):
         return np.vectorize(lambda *elements: node.func(*elements), otypes=[object])(*args)
     return node.func(*args)

@@ -613,7 +613,18 @@ class _Builder:
             return extremum(*args, evaluate=False)
         else:
             constructor = _resolve_sympy(spec.sympy)
+        if spec.name == "log" and count == 2 and (args[0].free_symbols or args[1].free_symbols):
+            # log(x, b) = log(x)/log(b), as SymPy writes it
+            return self._bounded(self.build_log(args[0]) / self.build_log(args[1]), node.span)
+        if isinstance(constructor, type) and any(arg.free_symbols for arg in args):
+            # SymPy's automatic evaluation of f(non-constant) only rewrites, and can take minutes doing it
+            # (tan of a tanh of a tan asks whether its argument is real: 197 s); torch needs none of it.
+            return constructor(*args, evaluate=False)
         return self._evaluate_real(lambda **kw: constructor(*args, **kw), args)
+
+    def build_log(self, arg: Any) -> Any:
+        log = self.sp.log
+        return log(arg, evaluate=False) if arg.free_symbols else self._evaluate_real(lambda **kw: log(arg, **kw), [arg])
 
     def _unknown_function(self, node: Call) -> DerivcliError:
         close = difflib.get_close_matches(node.name, list(by_name()), n=1, cutoff=0.75)

@@ -122,6 +122,19 @@ class TensorFunction(sp.Function):
         raise NotImplementedError
 
 
+class _Reduction(TensorFunction):
+    """A reduction over all elements; of a single number, that number (so SymPy can evaluate it)."""
+
+    @classmethod
+    def eval(cls, *args: sp.Expr) -> sp.Expr | None:  # type: ignore[override]
+        return args[0] if len(args) == 1 and args[0].is_number else None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        """Of a scalar, the reduction is the identity.  (Tensor arguments never reach SymPy's diff: the
+        check expands them into elements first.)"""
+        return sp.S.One
+
+
 def _elements_sum(array: Any) -> sp.Expr:
     import numpy as np
 
@@ -145,21 +158,21 @@ class dot(TensorFunction):
         return np.dot(a, b)
 
 
-class tsum(TensorFunction):
+class tsum(_Reduction):
     display_name = "sum"
 
     def on_elements(self, a: Any) -> Any:
         return _elements_sum(a)
 
 
-class mean(TensorFunction):
+class mean(_Reduction):
     def on_elements(self, a: Any) -> Any:
         import numpy as np
 
         return _elements_sum(a) / np.asarray(a, dtype=object).size
 
 
-class prod(TensorFunction):
+class prod(_Reduction):
     def on_elements(self, a: Any) -> Any:
         import numpy as np
 
@@ -173,7 +186,7 @@ class norm(TensorFunction):
         return sp.sqrt(_elements_sum(np.asarray(a, dtype=object) ** 2))
 
 
-class amax(TensorFunction):
+class amax(_Reduction):
     display_name = "max"
 
     def on_elements(self, a: Any) -> Any:
@@ -182,7 +195,7 @@ class amax(TensorFunction):
         return sp.Max(*np.asarray(a, dtype=object).flat)
 
 
-class amin(TensorFunction):
+class amin(_Reduction):
     display_name = "min"
 
     def on_elements(self, a: Any) -> Any:

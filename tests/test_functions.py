@@ -100,12 +100,8 @@ ALIASES: dict[str, str] = {
 KNOWN_BUGS: dict[str, str] = {}
 # Known bugs of single expressions: test_value_and_gradient_match_sympy leaves them to
 # test_known_bug_expressions, which runs the same checks under a strict xfail.
-KNOWN_BUG_EXPRESSIONS: dict[str, str] = {
-    "min(x)": "BUG: min of one scalar is built as the tensor reduction amin(x), which SymPy can neither "
-              "evaluate nor differentiate: --check fails with 'cannot evaluate Tuple numerically: (x, 1)'",
-    "max(x)": "BUG: max of one scalar is built as the tensor reduction amax(x), which SymPy can neither "
-              "evaluate nor differentiate: --check fails with 'cannot evaluate Tuple numerically: (x, 1)'",
-}
+# (Fixed since: min(x) and max(x) of one scalar failed --check with 'cannot evaluate Tuple numerically'.)
+KNOWN_BUG_EXPRESSIONS: dict[str, str] = {}
 
 POINTS_PER_EXPRESSION = 5
 VALUE_RTOL, VALUE_ATOL = 1e-10, 1e-12
@@ -123,6 +119,8 @@ def _reference_form(expr: sp.Expr) -> sp.Expr:
         own.softplus: lambda a: sp.log(1 + sp.exp(a)),
         own.relu: lambda a: sp.Max(a, 0),
         own.cbrt: lambda a: sp.sign(a) * sp.Abs(a) ** sp.Rational(1, 3),
+        own.amax: lambda a: a,  # max(x) of one scalar is x
+        own.amin: lambda a: a,
     }
     for cls, definition in definitions.items():
         expr = expr.replace(lambda node, cls=cls: isinstance(node, cls), lambda node, d=definition: d(*node.args))
@@ -144,7 +142,7 @@ def _close(got: float, expected: float, rtol: float, atol: float) -> bool:
 def _points(name: str, text: str, variables: list[str]) -> list[dict[str, float]]:
     low, high = PUBLIC[name].domain
     rng = random.Random(f"1234:{text}")
-    points = []
+    points: list[dict[str, float]] = []
     while len(points) < POINTS_PER_EXPRESSION:
         point = {v: rng.uniform(low, high) for v in variables}
         if all(low < value < high and value != 0 for value in point.values()):
@@ -237,24 +235,11 @@ def _check_expression(name: str, text: str) -> None:
 
 
 # ------------------------------------------------------------------------- through abs and sign
-# abs(f(x)) and sign(f(x)): SymPy differentiates Abs and sign as complex functions unless it can prove
-# the argument real, and for these entries it cannot (asin(x) is complex for |x| > 1, sqrt(x) for x < 0).
-ABS_BROKEN = {"asin", "acos", "asec", "acsc", "acosh", "atanh", "log1p", "log2", "log10", "gamma", "factorial",
-              "loggamma", "digamma"}
-SIGN_BROKEN = ABS_BROKEN | {"log", "sqrt", "root"}
-ABS_REASON = ("BUG: --check of abs(f(x)) fails with 'cannot evaluate re/im numerically': SymPy's derivative "
-              "of Abs(f), f not provably real, has re(f)/im(f), which the lowering cannot evaluate")
-SIGN_REASON = ("BUG: --check of sign(f(x)) fails with 'cannot evaluate Tuple numerically: (x, 1)': SymPy "
-               "leaves Derivative(sign(f), x) unevaluated when f is not provably real")
-
-
+# abs(f(x)) and sign(f(x)): SymPy's own Abs and sign differentiate as complex functions unless they can
+# prove the argument real (asin(x) is complex for |x| > 1, sqrt(x) for x < 0), which once broke --check
+# for these with 'cannot evaluate re numerically' / 'cannot evaluate Tuple numerically'.
 def _wrapped_cases() -> list:
-    cases = []
-    for outer, broken, reason in (("abs", ABS_BROKEN, ABS_REASON), ("sign", SIGN_BROKEN, SIGN_REASON)):
-        for name in EXPRESSIONS:
-            marks = [pytest.mark.xfail(reason=reason, strict=True)] if name in broken else []
-            cases.append(pytest.param(outer, name, id=f"{outer}-{name}", marks=marks))
-    return cases
+    return [pytest.param(outer, name, id=f"{outer}-{name}") for outer in ("abs", "sign") for name in EXPRESSIONS]
 
 
 @pytest.mark.parametrize(("outer", "name"), _wrapped_cases())
@@ -265,7 +250,8 @@ def test_check_through_abs_and_sign(outer: str, name: str) -> None:
     _check_expression(name, text)
     for point in _points(name, text, parse(text).variables)[:2]:
         result = derivcli.grad(text, point, check=True)
-        assert result.check is not None and result.check.agree, (text, point, result.check.gradient)
+        assert result.check is not None
+        assert result.check.agree, (text, point, result.check.gradient)
 
 
 # ------------------------------------------------------------------------------------------- aliases
