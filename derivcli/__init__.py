@@ -9,8 +9,8 @@ Importing derivcli is cheap: torch and SymPy load on the first computation.
 
 from __future__ import annotations
 
-from .api import grad, jacobian
+from .api import diff, grad, hessian, jacobian, taylor
 from .errors import DerivcliError
 
 __version__ = "0.1.0"
-__all__ = ["DerivcliError", "__version__", "grad", "jacobian"]
+__all__ = ["DerivcliError", "__version__", "diff", "grad", "hessian", "jacobian", "taylor"]

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import DerivcliError
-from .results import GradResult, JacobianResult, ParseInfo, to_plain
+from .results import (
+    DiffResult,
+    GradResult,
+    HessianResult,
+    JacobianResult,
+    ParseInfo,
+    TaylorResult,
+    element_names,
+    to_plain,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -201,3 +210,247 @@ def _non_finite_warnings(value: float, derivatives: dict[str, Any]) -> list[str]
             warnings.append(f"the derivative with respect to {name} is {bad[0]} at this point"
                             + (" (in some entries)" if isinstance(derivative, list) else ""))
     return warnings
+
+
+def hessian(
+    expression: str,
+    point: Mapping[str, Any] | None = None,
+    *,
+    wrt: Sequence[str] | None = None,
+    dtype: str = "float64",
+    device: str = "cpu",
+    **bindings: Any,
+) -> HessianResult:
+    """The Hessian over the differentiated variables (tensor variables flattened as x[0], x[1], …), with
+    its eigenvalues and what they say about the point.
+
+    >>> hessian("(1-x)**2 + 100*(y-x**2)**2", x=1, y=1).hessian
+    [[802.0, -400.0], [-400.0, 200.0]]
+    """
+    import torch
+
+    from .higher import classify
+    from .higher import hessian as compute_hessian
+
+    setup = prepare(expression, {**(point or {}), **bindings}, wrt, dtype, device)
+    value, gradient, matrix = compute_hessian(setup.program, setup.inputs, setup.wrt_indices, setup.dtype,
+                                              setup.device)
+    labels = [label for name in setup.wrt
+              for label in element_names(name, tuple(setup.inputs[setup.variables.index(name)].shape))]
+    symmetric = (matrix + matrix.T) / 2
+    finite = bool(torch.isfinite(symmetric).all()) if symmetric.numel() else True
+    eigenvalues = torch.linalg.eigvalsh(symmetric).tolist() if finite and symmetric.numel() else []
+    scale = float(symmetric.abs().max()) if symmetric.numel() and finite else 1.0
+    gradient_norm = float(torch.linalg.vector_norm(gradient)) if gradient.numel() else 0.0
+    verdict = classify(eigenvalues, gradient_norm, scale) if finite else "the Hessian has non-finite entries"
+    result = HessianResult(
+        expression=setup.parsed.canonical,
+        point={name: to_plain(value_) for name, value_ in setup.values.items()},
+        dtype=dtype,
+        variables=labels,
+        value=float(value),
+        gradient=gradient.tolist(),
+        hessian=matrix.tolist(),
+        eigenvalues=eigenvalues,
+        verdict=verdict,
+        parse=setup.parse_info(),
+        warnings=list(setup.warnings),
+    )
+    if not math.isfinite(result.value) or not finite:
+        result.warnings.append("non-finite values at this point")
+    return result
+
+
+def diff(
+    expression: str,
+    wrt: Sequence[str] | str | None = None,
+    order: int = 1,
+    point: Mapping[str, Any] | None = None,
+    *,
+    formula: bool | None = None,
+    dtype: str = "float64",
+    device: str = "cpu",
+    **bindings: Any,
+) -> DiffResult:
+    """The symbolic derivative of any order (mixed partials: wrt=["x", "y"]), and with a point its value
+    by torch (nested autograd at low order, Taylor mode at high order) checked against the formula.
+
+    `formula` builds SymPy's formula; by default it does without a point, and with one up to order 4
+    (formulas grow about 2x per order).
+
+    >>> diff("x**3", "x", 2).derivative
+    '6*x'
+    >>> diff("exp(2*x)", "x", 10, x=0).derivative_value
+    1024.0
+    """
+    from .higher import check_order
+    from .parsing import parse
+
+    check_order(order)
+    parsed = parse(expression)
+    names = [wrt] if isinstance(wrt, str) else list(wrt or [])
+    if not names:
+        if len(parsed.variables) != 1:
+            raise DerivcliError("say which variable to differentiate with --wrt",
+                                hint=f"the variables are {', '.join(parsed.variables) or 'none'}")
+        names = list(parsed.variables)
+    if len(names) > 1 and order > 1:
+        raise DerivcliError("give --order with one variable, or list the variables of a mixed partial",
+                            hint="--wrt x --order 3 is d³/dx³; --wrt x,y,y is ∂³/∂x∂y²")
+    sequence = names * order if len(names) == 1 else names
+    check_order(len(sequence))
+    values = {**(point or {}), **bindings}
+    result = DiffResult(expression=parsed.canonical, wrt=sequence, derivative=None, latex=None,
+                        parse=ParseInfo(parsed.source, parsed.canonical, parsed.notes))
+    build_formula = formula if formula is not None else (not values or len(sequence) <= 4)
+    derivative = _formula(parsed, sequence, result) if build_formula else None
+    if not build_formula:
+        result.notes.append(f"SymPy's formula is not built at order {len(sequence)} (it grows about 2x per "
+                            "order); --formula builds it anyway")
+    if values:
+        _diff_at_point(expression, parsed, sequence, values, derivative, dtype, device, result)
+    return result
+
+
+def _formula(parsed: ParsedExpression, sequence: list[str], result: DiffResult) -> Any:
+    from .symbolic import nth_derivative, presentable
+
+    for name in sequence:
+        if name not in parsed.symbols:
+            raise DerivcliError(f"--wrt {name}: '{name}' is not a variable of the expression",
+                                hint=f"its variables are {', '.join(parsed.variables) or 'none'}")
+    derivative = nth_derivative(parsed.expr, [parsed.symbols[name] for name in sequence])
+    if derivative is None:
+        result.notes.append("SymPy's formula would be too large to build (over 200,000 nodes)")
+        return None
+    result.derivative, result.latex, note = presentable(derivative)
+    if note:
+        result.notes.append(note)
+    return derivative
+
+
+def _diff_at_point(expression: str, parsed: ParsedExpression, sequence: list[str], values: Mapping[str, Any],
+                   derivative: Any, dtype: str, device: str, result: DiffResult) -> None:
+    """The derivative's value by torch, and by the lowered formula when there is one."""
+    import torch
+
+    from .checks import TOLERANCES, agree
+    from .higher import NESTED_AUTOGRAD_MAX, nested_autograd
+    from .lowering import lower
+
+    setup = prepare(expression, values, list(dict.fromkeys(sequence)), dtype, device)
+    for name in setup.wrt:
+        if setup.inputs[setup.variables.index(name)].numel() != 1:
+            raise DerivcliError(f"diff at a point needs scalar variables; {name} is a tensor",
+                                hint="use 'derivcli hessian' or 'derivcli jacobian' for tensor variables")
+    result.point = {name: to_plain(value) for name, value in setup.values.items()}
+    result.dtype = dtype
+    result.warnings = list(setup.warnings)
+    single = len(set(sequence)) == 1
+    value, derivative_value, method = None, None, None
+    if single and len(sequence) > NESTED_AUTOGRAD_MAX:
+        value, derivative_value, method = _taylor_mode(setup, sequence[0], len(sequence))
+    if derivative_value is None:
+        if len(sequence) > 2 * NESTED_AUTOGRAD_MAX:
+            raise DerivcliError(f"order {len(sequence)} needs Taylor mode, which this expression does not support "
+                                f"({method or 'mixed partials'})",
+                                hint=f"nested autograd is used up to order {2 * NESTED_AUTOGRAD_MAX}")
+        value, derivative_value = nested_autograd(setup.program, setup.inputs,
+                                                  [setup.variables.index(name) for name in sequence],
+                                                  setup.dtype, setup.device)
+        method = f"nested autograd ({len(sequence)} backward passes)"
+    result.value, result.derivative_value, result.method = value, derivative_value, method
+    if derivative is not None:
+        with torch.no_grad():
+            program = lower(derivative, setup.variables)
+            result.formula_value = float(program([v.detach() for v in setup.inputs], dtype=setup.dtype,
+                                                 device=setup.device))
+        rtol, atol = TOLERANCES[setup.dtype]
+        # each order loses a little accuracy to rounding: widen the tolerance with the order
+        result.agree = agree(derivative_value, result.formula_value, rtol * 10 ** min(len(sequence) - 1, 6), atol)
+    for label, number in (("value", value), ("derivative", derivative_value)):
+        if number is not None and not math.isfinite(number):
+            result.warnings.append(f"the {label} is {number} at this point")
+
+
+def _taylor_mode(setup: Setup, name: str, order: int) -> tuple[float | None, float | None, str | None]:
+    """(f, f^(order), method) by Taylor-mode arithmetic, or Nones with the reason it does not apply."""
+    try:
+        from .taylor import TaylorUnsupported, derivatives
+    except ImportError:  # pragma: no cover - the module ships with derivcli
+        return None, None, None
+    point = {n: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)}
+    try:
+        values = derivatives(setup.parsed.expr, name, point, order, dtype=setup.dtype)
+    except TaylorUnsupported as error:
+        return None, None, str(error)
+    return values[0], values[order], "Taylor mode"
+
+
+def taylor(
+    expression: str,
+    point: Mapping[str, Any] | None = None,
+    *,
+    wrt: str | None = None,
+    order: int = 5,
+    dtype: str = "float64",
+    **bindings: Any,
+) -> TaylorResult:
+    """The Taylor polynomial around the point: coefficients f^(k)(a)/k! by torch (Taylor mode, or nested
+    autograd) beside SymPy's series.
+
+    >>> taylor("exp(x)", x=0, order=3).coefficients
+    [1.0, 1.0, 0.5, 0.16666666666666666]
+    """
+    import sympy as sp
+
+    from .checks import TOLERANCES, agree
+    from .higher import check_order, nested_autograd
+    from .symbolic import series_coefficients
+
+    check_order(order)
+    values = {**(point or {}), **bindings}
+    setup = prepare(expression, values, [wrt] if wrt else None, dtype, "cpu")
+    if len(setup.wrt) != 1:
+        raise DerivcliError("say which variable to expand in with --wrt",
+                            hint=f"the variables are {', '.join(setup.variables)}")
+    name = setup.wrt[0]
+    index = setup.variables.index(name)
+    if setup.inputs[index].numel() != 1:
+        raise DerivcliError(f"taylor expands in one scalar variable; {name} is a tensor")
+    around = float(setup.inputs[index].detach())
+    notes: list[str] = []
+    _, _, method = _taylor_mode(setup, name, order)
+    if method and method.startswith("Taylor"):
+        from .taylor import taylor_coefficients
+
+        point_values = {n: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)}
+        coefficients = taylor_coefficients(setup.parsed.expr, name, point_values, order, dtype=setup.dtype).tolist()
+    else:
+        if order > 8:
+            raise DerivcliError(f"order {order} needs Taylor mode, which this expression does not support",
+                                hint="nested autograd is used up to order 8")
+        coefficients = [nested_autograd(setup.program, setup.inputs, [index] * k, setup.dtype, setup.device)[1]
+                        / math.factorial(k) for k in range(order + 1)]
+        method = "nested autograd"
+    symbol = setup.parsed.symbols.get(name, sp.Symbol(name, real=True))
+    constants = {setup.parsed.symbols[n]: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)
+                 if n != name and n in setup.parsed.symbols and v.numel() == 1}
+    reference = series_coefficients(setup.parsed.expr, symbol, around, order, constants)
+    agreement = None
+    if reference is None:
+        notes.append("SymPy's series did not finish within the time budget")
+    else:
+        rtol, atol = TOLERANCES[setup.dtype]
+        agreement = all(agree(a, b, rtol * 100, atol) for a, b in zip(coefficients, reference))
+    shift = name if around == 0 else f"({name} - {around!r})"
+    terms = [f"{c!r}" if k == 0 else f"{c!r}*{shift}" + (f"**{k}" if k > 1 else "")
+             for k, c in enumerate(coefficients) if c != 0]
+    return TaylorResult(
+        expression=setup.parsed.canonical, variable=name, around=around,
+        point={n: to_plain(v) for n, v in setup.values.items()}, order=order, coefficients=coefficients,
+        method=method or "nested autograd", sympy_coefficients=reference,
+        polynomial=" + ".join(terms).replace("+ -", "- ") or "0", parse=setup.parse_info(), agree=agreement,
+        notes=notes, warnings=list(setup.warnings),
+    )
+

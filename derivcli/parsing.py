@@ -10,6 +10,7 @@ functions.  Errors carry the column of the fault.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -521,7 +522,16 @@ class ParsedExpression:
 
 
 def parse(text: str) -> ParsedExpression:
-    """Parse untrusted text into a SymPy expression, safely (see the module docstring)."""
+    """Parse untrusted text into a SymPy expression, safely (see the module docstring).
+
+    Text with a backslash or braces is LaTeX (`\\frac{\\sin x}{x}`): SymPy's LaTeX parser reads it into
+    an unevaluated tree, which is printed and parsed again by this parser, whitelist and bounds included.
+    """
+    source = text
+    latex_note = None
+    if "\\" in text or "{" in text:
+        text = latex_to_text(text)
+        latex_note = f"LaTeX read as {text}"
     tree, notes = parse_tree(text)
     builder = _Builder(text)
     try:
@@ -532,8 +542,42 @@ def parse(text: str) -> ParsedExpression:
     if getattr(expr, "is_Boolean", False) or getattr(expr, "is_Relational", False):
         raise DerivcliError("the expression is a condition, not a number", span=_span(tree), source=text,
                             hint="use it inside 'a if condition else b'")
-    texts = [note.text for note in notes] + builder.notes
-    return ParsedExpression(text, expr, builder.symbols, list(dict.fromkeys(texts)))
+    texts = ([latex_note] if latex_note else []) + [note.text for note in notes] + builder.notes
+    return ParsedExpression(source, expr, builder.symbols, list(dict.fromkeys(texts)))
+
+
+UNSUPPORTED_LATEX = {"Derivative": "a derivative", "Integral": "an integral", "Limit": "a limit",
+                     "Sum": "a sum", "Product": "a product"}
+
+
+def latex_to_text(latex: str) -> str:
+    """LaTeX -> this parser's syntax, through SymPy's LaTeX parser (which builds unevaluated objects and
+    evaluates nothing); the result is plain text for `parse`, never an object anything trusts."""
+    if len(latex) > MAX_LENGTH:
+        raise DerivcliError(f"expression is too long ({len(latex):,} characters; the limit is {MAX_LENGTH:,})")
+    if any(ord(char) > 127 for char in latex):
+        column = next(i for i, char in enumerate(latex) if ord(char) > 127)
+        raise _non_ascii_error(latex, column, latex[column])
+    try:
+        import sympy
+        from sympy.parsing.latex import LaTeXParsingError, parse_latex
+    except ImportError:  # pragma: no cover - sympy always has it
+        raise DerivcliError("LaTeX input is not available") from None
+    try:
+        with _deep_recursion():
+            expr = parse_latex(latex)
+    except ImportError:
+        raise DerivcliError("LaTeX input needs the antlr4 runtime 4.11",
+                            hint="pip install 'derivcli[latex]' (antlr4-python3-runtime==4.11.*)") from None
+    except (LaTeXParsingError, RecursionError, TypeError, ValueError) as error:
+        raise DerivcliError(f"cannot read the LaTeX: {str(error).splitlines()[0] if str(error) else 'syntax'}",
+                            hint="write a plain expression such as sin(x)/x, or simpler LaTeX") from None
+    for node in sympy.preorder_traversal(expr):
+        kind = type(node).__name__
+        if kind in UNSUPPORTED_LATEX:
+            raise DerivcliError(f"the LaTeX is {UNSUPPORTED_LATEX[kind]}, not a function to differentiate",
+                                hint="give the function itself, e.g. \\sin{x}")
+    return str(expr)
 
 
 class _Builder:
@@ -704,7 +748,7 @@ class _Builder:
             if base.is_Rational and abs(base) not in (0, 1):
                 bits = float(abs(exponent)) * (abs(base.p).bit_length() + base.q.bit_length())
                 if bits > MAX_EXACT_BITS:
-                    digits = int(bits * 0.30103)
+                    digits = int(float(abs(exponent)) * (math.log10(abs(base.p)) + math.log10(base.q))) + 1
                     raise self.error(f"{_short(base)}**{_short(exponent)} is too large "
                                      f"(about {digits:,} digits)", node.span,
                                      hint="derivcli keeps exact constants below about 1,200 digits")

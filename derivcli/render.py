@@ -6,9 +6,11 @@ import json
 import math
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .results import element_names
+
 if TYPE_CHECKING:
     from .functions import FunctionSpec
-    from .results import DifferenceTable, GradResult, JacobianResult
+    from .results import DifferenceTable, DiffResult, GradResult, HessianResult, JacobianResult, TaylorResult
 
 FORMATS = ("table", "plain", "json")
 
@@ -229,19 +231,11 @@ def emit_jacobian(result: JacobianResult, fmt: str, out: TextIO, explain_parse: 
         view = Table(title=f"Jacobian with respect to {name} (shape {result.output_shape + shape})",
                      header_style="bold")
         view.add_column("")
-        for label in _element_labels(name, shape):
+        for label in element_names(name, shape):
             view.add_column(f"∂/∂{label}", justify="right", no_wrap=True)
         for label, row in _jacobian_rows(block, result.output_shape, shape):
             view.add_row(label, *[number(v) for v in row])
         console.print(view)
-
-
-def _element_labels(name: str, shape: list[int]) -> list[str]:
-    from itertools import product
-
-    if not shape:
-        return [name]
-    return [f"{name}[{', '.join(map(str, index))}]" for index in product(*(range(n) for n in shape))]
 
 
 def _jacobian_rows(block: Any, output_shape: list[int], variable_shape: list[int]) -> list[tuple[str, list[float]]]:
@@ -251,6 +245,125 @@ def _jacobian_rows(block: Any, output_shape: list[int], variable_shape: list[int
 
     flat = flatten(block)
     width = math.prod(variable_shape)
-    labels = _element_labels("f", output_shape)
+    labels = element_names("f", output_shape)
     return [(label, flat[i * width:(i + 1) * width]) for i, label in enumerate(labels)]
 
+
+
+def emit_hessian(result: HessianResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
+    if fmt == "json":
+        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        return
+    if fmt == "plain":
+        lines = [f"value\t{number(result.value)}", "variables\t" + "\t".join(result.variables),
+                 "gradient\t" + "\t".join(number(v) for v in result.gradient)]
+        lines += [f"hessian\t{name}\t" + "\t".join(number(v) for v in row)
+                  for name, row in zip(result.variables, result.hessian)]
+        lines += ["eigenvalues\t" + "\t".join(number(v) for v in result.eigenvalues), f"verdict\t{result.verdict}"]
+        out.write("".join(line + "\n" for line in lines))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console(out)
+    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
+    console.print(Text(f"f = {number(result.value)}   ({result.dtype})", style="dim"))
+    view = Table(title="Hessian", header_style="bold")
+    view.add_column("")
+    for name in result.variables:
+        view.add_column(f"∂/∂{name}", justify="right", no_wrap=True)
+    view.add_column("gradient", justify="right", no_wrap=True)
+    for name, row, slope in zip(result.variables, result.hessian, result.gradient):
+        view.add_row(f"∂/∂{name}", *[number(v) for v in row], number(slope))
+    console.print(view)
+    console.print(Text("eigenvalues: " + ", ".join(number(v) for v in result.eigenvalues)))
+    console.print(Text(f"at this point: {result.verdict}", style="bold"))
+
+
+def emit_diff(result: DiffResult, fmt: str, out: TextIO, explain_parse: bool = False, latex: bool = False) -> None:
+    if fmt == "json":
+        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        return
+    what = _partial(result.wrt)
+    if fmt == "plain":
+        lines = [f"derivative\t{result.latex if latex else result.derivative}"] if result.derivative else []
+        if result.point is not None:
+            lines += [f"value\t{_maybe(result.value)}", f"{what}\t{_maybe(result.derivative_value)}",
+                      f"method\t{result.method}"]
+            if result.formula_value is not None:
+                lines.append(f"check\t{'agree' if result.agree else 'DISAGREE'}\t{number(result.formula_value)}")
+        lines += [f"note\t{note}" for note in result.notes]
+        out.write("".join(line + "\n" for line in lines))
+        return
+    from rich.text import Text
+
+    console = _console(out)
+    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
+    if result.derivative is not None:
+        shown = (result.latex if latex else result.derivative) or ""
+        console.print(Text.assemble((f"{what} = ", "bold"), (shown, "cyan")))
+    if result.point is not None:
+        at = ", ".join(f"{name} = {number(value)}" for name, value in result.point.items())
+        console.print(Text(f"at {at}:  f = {_maybe(result.value)}", style="dim"))
+        console.print(Text.assemble((f"{what} = ", "bold"), _maybe(result.derivative_value),
+                                    (f"   by {result.method}", "dim")))
+        if result.formula_value is not None:
+            console.print(Text(f"the formula gives {number(result.formula_value)}: "
+                               + ("agree" if result.agree else "DISAGREE"),
+                               style="green" if result.agree else "bold red"))
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="yellow"))
+
+
+def _partial(sequence: list[str]) -> str:
+    """d³f/dx³, ∂²f/∂x∂y."""
+    from itertools import groupby
+
+    order = len(sequence)
+    power = "" if order == 1 else str(order).translate(SUPERSCRIPTS)
+    if len(set(sequence)) == 1:
+        name = sequence[0]
+        return f"d{power}f/d{name}{power}"
+    runs = [(name, len(list(group))) for name, group in groupby(sequence)]
+    parts = "".join(f"∂{name}" + ("" if count == 1 else str(count).translate(SUPERSCRIPTS)) for name, count in runs)
+    return f"∂{power}f/{parts}"
+
+
+SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _maybe(value: float | None) -> str:
+    return "-" if value is None else number(value)
+
+
+def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
+    if fmt == "json":
+        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        return
+    reference = result.sympy_coefficients
+    if fmt == "plain":
+        lines = [f"polynomial\t{result.polynomial}", f"method\t{result.method}"]
+        for k, c in enumerate(result.coefficients):
+            lines.append(f"c{k}\t{number(c)}" + (f"\t{number(reference[k])}" if reference else ""))
+        lines += [f"note\t{note}" for note in result.notes]
+        out.write("".join(line + "\n" for line in lines))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console(out)
+    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan"),
+                                f"   around {result.variable} = {number(result.around)}"))
+    view = Table(title=f"Taylor coefficients f⁽ᵏ⁾/k! to order {result.order}", header_style="bold")
+    for heading in ("k", f"torch ({result.method})", "SymPy series", "difference"):
+        view.add_column(heading, justify="right", no_wrap=True)
+    for k, c in enumerate(result.coefficients):
+        other = reference[k] if reference else None
+        view.add_row(str(k), number(c), _maybe(other), "-" if other is None else short(abs(c - other)))
+    console.print(view)
+    console.print(Text.assemble(("T(x) = ", "bold"), (result.polynomial, "cyan")))
+    if result.agree is not None:
+        console.print(Text("torch and SymPy agree" if result.agree else "torch and SymPy DISAGREE",
+                           style="green" if result.agree else "bold red"))
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="yellow"))

@@ -21,6 +21,15 @@ def to_plain(value: Any) -> Number:
     return float(value)
 
 
+def element_names(name: str, shape: list[int] | tuple[int, ...]) -> list[str]:
+    """x for a scalar; x[0], x[1], … for a vector and W[0, 1], … for a matrix (row-major)."""
+    from itertools import product
+
+    if not shape:
+        return [name]
+    return [f"{name}[{', '.join(map(str, index))}]" for index in product(*(range(n) for n in shape))]
+
+
 def json_number(value: Number) -> Any:
     """JSON has no NaN or infinity: those become null (and are named in `warnings`)."""
     if isinstance(value, list):
@@ -176,6 +185,120 @@ class JacobianResult:
             "dtype": self.dtype,
             "value": json_number(self.value),
             "jacobian": json_numbers(self.jacobian),
+            "warnings": self.warnings,
+        }
+        if explain_parse:
+            data["parse"] = self.parse.to_json()
+        return data
+
+
+@dataclass
+class HessianResult:
+    expression: str
+    point: dict[str, Number]
+    dtype: str
+    variables: list[str]  # tensor variables expanded as x[0], x[1], …
+    value: float
+    gradient: list[float]
+    hessian: list[list[float]]
+    eigenvalues: list[float]
+    verdict: str  # what the eigenvalues say at this point
+    parse: ParseInfo
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "expression": self.expression,
+            "point": json_numbers(self.point),
+            "dtype": self.dtype,
+            "variables": self.variables,
+            "value": json_number(self.value),
+            "gradient": json_number(self.gradient),
+            "hessian": json_number(self.hessian),
+            "eigenvalues": json_number(self.eigenvalues),
+            "verdict": self.verdict,
+            "warnings": self.warnings,
+        }
+        if explain_parse:
+            data["parse"] = self.parse.to_json()
+        return data
+
+
+@dataclass
+class DiffResult:
+    expression: str
+    wrt: list[str]  # one entry per differentiation: ["x", "x", "x"] or ["x", "y"]
+    derivative: str | None  # SymPy's formula (None when too large or skipped, see notes)
+    latex: str | None
+    parse: ParseInfo
+    notes: list[str] = field(default_factory=list)
+    point: dict[str, Number] | None = None
+    dtype: str = "float64"
+    value: float | None = None
+    derivative_value: float | None = None
+    method: str | None = None  # how derivative_value was computed
+    formula_value: float | None = None  # the lowered formula at the point
+    agree: bool | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def order(self) -> int:
+        return len(self.wrt)
+
+    def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "expression": self.expression,
+            "wrt": self.wrt,
+            "order": self.order,
+            "derivative": self.derivative,
+            "latex": self.latex,
+            "notes": self.notes,
+            "warnings": self.warnings,
+        }
+        if self.point is not None:
+            data.update({
+                "point": json_numbers(self.point),
+                "dtype": self.dtype,
+                "value": json_number(self.value),
+                "derivative_value": json_number(self.derivative_value),
+                "method": self.method,
+                "check": None if self.formula_value is None else
+                {"formula_value": json_number(self.formula_value), "agree": self.agree},
+            })
+        if explain_parse:
+            data["parse"] = self.parse.to_json()
+        return data
+
+
+@dataclass
+class TaylorResult:
+    expression: str
+    variable: str
+    around: float
+    point: dict[str, Number]
+    order: int
+    coefficients: list[float]  # c_k = f^(k)(a) / k!, from torch
+    method: str
+    sympy_coefficients: list[float] | None
+    polynomial: str
+    parse: ParseInfo
+    agree: bool | None = None
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "expression": self.expression,
+            "variable": self.variable,
+            "around": self.around,
+            "point": json_numbers(self.point),
+            "order": self.order,
+            "coefficients": json_number(self.coefficients),
+            "method": self.method,
+            "sympy_coefficients": None if self.sympy_coefficients is None else json_number(self.sympy_coefficients),
+            "agree": self.agree,
+            "polynomial": self.polynomial,
+            "notes": self.notes,
             "warnings": self.warnings,
         }
         if explain_parse:

@@ -1,0 +1,87 @@
+"""Higher-order derivatives by torch: Hessians (forward-over-reverse), n-th and mixed partial derivatives
+(nested autograd at low order, Taylor mode at high order)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from .derivatives import scalar_output
+from .errors import DerivcliError
+from .lowering import Program
+
+MAX_ORDER = 200
+NESTED_AUTOGRAD_MAX = 4  # nested autograd costs about 4x per order; above this, Taylor mode
+
+
+def check_order(order: int) -> None:
+    if order < 1:
+        raise DerivcliError(f"--order {order}: the order must be at least 1")
+    if order > MAX_ORDER:
+        raise DerivcliError(f"--order {order} is too high (the limit is {MAX_ORDER})",
+                            hint="derivatives of that order are dominated by rounding in float64 anyway")
+
+
+def hessian(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Sequence[int], dtype: torch.dtype,
+            device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(value, gradient, Hessian) over the differentiated variables flattened into one vector, the
+    Hessian as forward-mode Jacobian of the reverse-mode gradient (torch.func.jacfwd of grad)."""
+    plain = [value.detach() for value in inputs]
+    sizes = [plain[i].numel() for i in wrt_indices]
+
+    def function(flat: torch.Tensor) -> torch.Tensor:
+        values = list(plain)
+        for index, piece in zip(wrt_indices, torch.split(flat, sizes)):
+            values[index] = piece.reshape(plain[index].shape)
+        return scalar_output(program(values, dtype=dtype, device=device))
+
+    flat = torch.cat([plain[i].reshape(-1) for i in wrt_indices]) if wrt_indices else \
+        torch.zeros(0, dtype=dtype, device=device)
+    value = function(flat)
+    try:
+        gradient = torch.func.grad(function)(flat)
+        matrix = torch.func.jacfwd(torch.func.grad(function))(flat)
+    except (RuntimeError, NotImplementedError):  # an op without forward-mode AD: reverse-over-reverse
+        gradient = torch.autograd.functional.jacobian(function, flat)
+        matrix = torch.autograd.functional.hessian(function, flat)
+    return value.detach(), gradient.detach(), matrix.detach()
+
+
+def nested_autograd(program: Program, inputs: Sequence[torch.Tensor], sequence: Sequence[int],
+                    dtype: torch.dtype, device: torch.device) -> tuple[float, float]:
+    """(f, ∂^n f / ∂v1 … ∂vn) by differentiating the graph n times (create_graph)."""
+    leaves = [value.detach().requires_grad_(True) for value in inputs]
+    current = scalar_output(program(leaves, dtype=dtype, device=device))
+    value = float(current.detach())
+    for index in sequence:
+        if not current.requires_grad:
+            return value, 0.0
+        (current,) = torch.autograd.grad(current, leaves[index], create_graph=True, allow_unused=True,
+                                         materialize_grads=True)
+    return value, float(current.detach())
+
+
+def classify(eigenvalues: Sequence[float], gradient_norm: float, scale: float) -> str:
+    """What the Hessian's eigenvalues say at this point."""
+    tolerance = 1e-9 * max(scale, 1.0)
+    positive = sum(1 for e in eigenvalues if e > tolerance)
+    negative = sum(1 for e in eigenvalues if e < -tolerance)
+    if positive + negative < len(eigenvalues):
+        curvature = "degenerate (a zero eigenvalue: the second derivative test is inconclusive)"
+    elif negative == 0:
+        curvature = "positive definite (locally convex)"
+    elif positive == 0:
+        curvature = "negative definite (locally concave)"
+    else:
+        curvature = "indefinite (curving up along some directions, down along others)"
+    critical = gradient_norm <= 1e-8 * max(scale, 1.0)
+    if not critical:
+        return f"not a critical point (the gradient is not zero); the Hessian is {curvature}"
+    if curvature.startswith("positive"):
+        return "a local minimum (gradient zero, Hessian positive definite)"
+    if curvature.startswith("negative"):
+        return "a local maximum (gradient zero, Hessian negative definite)"
+    if curvature.startswith("indefinite"):
+        return "a saddle point (gradient zero, Hessian indefinite)"
+    return "a critical point where the Hessian is degenerate: the second derivative test is inconclusive"

@@ -1,0 +1,110 @@
+"""Symbolic work under a hard time budget: SymPy's simplify and series can run for minutes.
+
+`with_budget` runs a function in a forked child process and kills it when the budget is spent (a
+signal cannot interrupt SymPy's C-level big-number work; a process can always be killed).  The child
+does only SymPy work and sends back a small picklable result.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import sympy as sp
+
+from .checks import MAX_DERIVATIVE_SIZE, derivative_size
+from .errors import DerivcliError
+
+SIMPLIFY_SECONDS = 3.0
+SERIES_SECONDS = 5.0
+
+
+def with_budget(function: Callable[..., Any], args: tuple[Any, ...], seconds: float) -> tuple[bool, Any]:
+    """(True, function(*args)) if it finishes within `seconds`, else (False, None).
+
+    Without fork (Windows, macOS' default), runs in this process without a budget.
+    """
+    if sys.platform == "win32" or "fork" not in multiprocessing.get_all_start_methods():
+        return True, function(*args)
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(sender, function, args), daemon=True)
+    child.start()
+    sender.close()
+    finished = receiver.poll(seconds)
+    if not finished:
+        child.kill()
+        child.join()
+        return False, None
+    try:
+        ok, payload = pickle.loads(receiver.recv_bytes())
+    except (EOFError, pickle.UnpicklingError):
+        ok, payload = False, None
+    child.join()
+    return ok, payload
+
+
+def _child(sender: Any, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        result = (True, function(*args))
+    except Exception:  # the parent treats it like running out of time: fall back
+        result = (False, None)
+    try:
+        sender.send_bytes(pickle.dumps(result))
+    except Exception:
+        sender.send_bytes(pickle.dumps((False, None)))
+
+
+def nth_derivative(expr: sp.Expr, symbols: list[sp.Symbol]) -> sp.Expr | None:
+    """d/ds1 d/ds2 … expr, one derivative at a time, or None once the formula would be too large."""
+    for symbol in symbols:
+        if derivative_size(expr) > MAX_DERIVATIVE_SIZE:
+            return None
+        try:
+            expr = sp.diff(expr, symbol)
+        except RecursionError:
+            raise DerivcliError("the expression is too deeply nested to differentiate symbolically") from None
+    return expr
+
+
+def presentable(derivative: sp.Expr) -> tuple[str, str, str | None]:
+    """(formula, LaTeX, note): simplified when SymPy manages within the budget, else the unsimplified
+    formula shortened by common-subexpression elimination."""
+    done, simplified = with_budget(_simplify, (derivative,), SIMPLIFY_SECONDS)
+    if done and simplified is not None:
+        return simplified
+    replacements, (reduced,) = sp.cse(derivative)
+    text = "; ".join(f"{name} = {value}" for name, value in replacements)
+    formula = f"{text}; {reduced}" if replacements else str(reduced)
+    latex = ", ".join(f"{sp.latex(name)} = {sp.latex(value)}" for name, value in replacements)
+    latex = f"{latex}, \\quad {sp.latex(reduced)}" if replacements else sp.latex(reduced)
+    return formula, latex, (f"simplifying took longer than {SIMPLIFY_SECONDS:g} s: the formula is shown "
+                            "unsimplified, with common subexpressions named")
+
+
+def _simplify(derivative: sp.Expr) -> tuple[str, str, None]:
+    simplified = sp.simplify(derivative)
+    if sp.count_ops(simplified) > sp.count_ops(derivative):
+        simplified = derivative
+    return str(simplified), sp.latex(simplified), None
+
+
+def series_coefficients(expr: sp.Expr, symbol: sp.Symbol, around: float, order: int,
+                        constants: dict[sp.Symbol, float]) -> list[float] | None:
+    """Taylor coefficients c_0..c_order of expr around symbol = around, by SymPy's series, as floats;
+    None when SymPy does not finish within the budget."""
+    done, coefficients = with_budget(_series, (expr, symbol, around, order, constants), SERIES_SECONDS)
+    return coefficients if done else None
+
+
+def _series(expr: sp.Expr, symbol: sp.Symbol, around: float, order: int,
+            constants: dict[sp.Symbol, float]) -> list[float]:
+    h = sp.Symbol("h", real=True)
+    centre = sp.nsimplify(around) if abs(around) < 1e15 else sp.Float(around)
+    shifted = expr.xreplace({s: sp.nsimplify(v) for s, v in constants.items()}).subs(symbol, centre + h)
+    polynomial = sp.series(shifted, h, 0, order + 1).removeO()
+    expanded = sp.expand(polynomial)
+    return [float(sp.N(expanded.coeff(h, k), 20)) for k in range(order + 1)]
