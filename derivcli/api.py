@@ -376,7 +376,7 @@ def _diff_at_point(expression: str, parsed: ParsedExpression, sequence: list[str
 def _taylor_mode(setup: Setup, name: str, order: int) -> tuple[float | None, float | None, str | None]:
     """(f, f^(order), method) by Taylor-mode arithmetic, or Nones with the reason it does not apply."""
     try:
-        from .taylor import TaylorUnsupported, derivatives
+        from .taylor_mode import TaylorUnsupported, derivatives
     except ImportError:  # pragma: no cover - the module ships with derivcli
         return None, None, None
     point = {n: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)}
@@ -422,7 +422,7 @@ def taylor(
     notes: list[str] = []
     _, _, method = _taylor_mode(setup, name, order)
     if method and method.startswith("Taylor"):
-        from .taylor import taylor_coefficients
+        from .taylor_mode import taylor_coefficients
 
         point_values = {n: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)}
         coefficients = taylor_coefficients(setup.parsed.expr, name, point_values, order, dtype=setup.dtype).tolist()

@@ -11,7 +11,8 @@ from .derivatives import scalar_output
 from .errors import DerivcliError
 from .lowering import Program
 
-MAX_ORDER = 200
+from .taylor_mode import MAX_ORDER
+
 NESTED_AUTOGRAD_MAX = 4  # nested autograd costs about 4x per order; above this, Taylor mode
 
 

@@ -18,6 +18,13 @@ class _RealFunction(sp.Function):
     def _eval_is_extended_real(self) -> bool | None:
         return self.args[0].is_extended_real
 
+    def definition(self) -> sp.Expr:
+        """The function in plain SymPy, for SymPy's own numeric evaluation (evalf)."""
+        raise NotImplementedError
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return self.definition()._eval_evalf(prec)
+
 
 class cbrt(_RealFunction):
     """Real cube root: cbrt(-8) = -2 (SymPy's own cbrt is the complex principal root)."""
@@ -33,6 +40,9 @@ class cbrt(_RealFunction):
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return 1 / (3 * cbrt(self.args[0]) ** 2)
+
+    def definition(self) -> sp.Expr:
+        return sp.sign(self.args[0]) * sp.Abs(self.args[0]) ** sp.Rational(1, 3)
 
 
 class floor(sp.floor):
@@ -75,18 +85,24 @@ class sigmoid(_RealFunction):
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
 
+    def definition(self) -> sp.Expr:
+        return 1 / (1 + sp.exp(-self.args[0]))
+
 
 class relu(_RealFunction):
     """max(x, 0), with derivative Heaviside(x, 0): 0 at x = 0, as torch.relu."""
 
     @classmethod
     def eval(cls, arg: sp.Expr) -> sp.Expr | None:
-        if arg.is_number and arg.is_extended_real:
+        if arg.is_number and arg.is_comparable:
             return sp.Max(arg, 0)
         return None
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sp.Heaviside(self.args[0], 0)
+
+    def definition(self) -> sp.Expr:
+        return sp.Max(self.args[0], 0)
 
 
 class softplus(_RealFunction):
@@ -94,6 +110,9 @@ class softplus(_RealFunction):
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sigmoid(self.args[0])
+
+    def definition(self) -> sp.Expr:
+        return sp.log(1 + sp.exp(self.args[0]))
 
 
 # ----------------------------------------------------------------------------------------- tensors

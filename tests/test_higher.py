@@ -1,0 +1,174 @@
+"""Higher order: hessian, diff (formulas, mixed partials, values at a point), taylor, LaTeX input."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+import derivcli
+from derivcli.cli import app
+
+MISSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
+
+
+def cli(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+# --------------------------------------------------------------------------- hessian
+def test_hessian_of_u2_v3_uv():
+    result = derivcli.hessian("u**2 + v**3 + u*v", u=2, v=4)
+    assert result.variables == ["u", "v"]
+    assert result.hessian == [[2.0, 1.0], [1.0, 24.0]]
+    assert result.gradient == [8.0, 50.0]
+    assert "not a critical point" in result.verdict
+
+
+def test_rosenbrock_minimum():
+    result = derivcli.hessian("(1-x)**2 + 100*(y-x**2)**2", x=1, y=1)
+    assert result.hessian == [[802.0, -400.0], [-400.0, 200.0]]
+    assert result.value == 0.0
+    assert all(e > 0 for e in result.eigenvalues)
+    assert result.verdict.startswith("a local minimum")
+
+
+@pytest.mark.parametrize("text, verdict", [
+    ("x**2 - y**2", "a saddle point"), ("-(x**2) - y**2", "a local maximum"), ("x**4 + y**2", "a critical point where"),
+])
+def test_verdicts_at_critical_points(text, verdict):
+    assert derivcli.hessian(text, x=0, y=0).verdict.startswith(verdict)
+
+
+def test_hessian_of_tensor_variables_is_flattened():
+    result = derivcli.hessian("sum(x**3) + x[0]*x[1]", x=[1.0, 2.0])
+    assert result.variables == ["x[0]", "x[1]"]
+    assert result.hessian == [[6.0, 1.0], [1.0, 12.0]]
+
+
+def test_hessian_cli_json_and_table():
+    data = json.loads(cli("hessian", "(1-x)**2 + 100*(y-x**2)**2", "--x", "1", "--y", "1", "--json").stdout)
+    assert set(data) >= {"variables", "value", "gradient", "hessian", "eigenvalues", "verdict"}
+    table = cli("hessian", "(1-x)**2 + 100*(y-x**2)**2", "--x", "1", "--y", "1", "--format", "table").stdout
+    assert "eigenvalues" in table and "local minimum" in table and "802.0" in table
+
+
+# --------------------------------------------------------------------------- diff: formulas
+def test_formula_and_latex():
+    result = derivcli.diff("x**3*sin(x)", "x", 2)
+    assert result.order == 2 and result.wrt == ["x", "x"]
+    assert result.derivative == "x*(-x**2*sin(x) + 6*x*cos(x) + 6*sin(x))"
+    assert "\\sin" in result.latex
+
+
+def test_mixed_partials():
+    result = derivcli.diff("x**2*y**3", ["x", "y", "y"], x=1, y=2)
+    assert result.derivative == "12*x*y"
+    assert result.derivative_value == 24.0 and result.agree is True
+    data = json.loads(cli("diff", "x**2*y**3", "--wrt", "x", "--wrt", "y", "--json").stdout)
+    assert data["wrt"] == ["x", "y"] and data["order"] == 2 and data["derivative"] == "6*x*y**2"
+
+
+def test_diff_json_contract_with_a_point():
+    data = json.loads(cli("diff", MISSION, "--wrt", "x", "--order", "3", "--x", "1.3", "--json").stdout)
+    assert set(data) >= {"wrt", "order", "derivative", "latex", "value", "derivative_value"}
+    assert data["order"] == 3 and data["check"]["agree"] is True
+    assert data["derivative_value"] == pytest.approx(3.716012186536261, rel=1e-12)
+
+
+def test_slow_simplification_falls_back_to_the_cse_form_in_time():
+    start = time.perf_counter()
+    result = derivcli.diff(MISSION, "x", 3)
+    assert time.perf_counter() - start < 20
+    assert result.derivative is not None
+    if result.notes:  # simplify ran out of its budget: common subexpressions are named x0, x1, …
+        assert "x0 = " in result.derivative and "unsimplified" in result.notes[0]
+
+
+def test_huge_symbolic_formula_is_refused_with_a_note():
+    result = derivcli.diff("*".join(f"sin({k}x)" for k in range(1, 700)), "x", 1)
+    assert result.derivative is None and "too large" in result.notes[0]
+
+
+# --------------------------------------------------------------------------- diff: high orders
+@pytest.mark.parametrize("n", [1, 2, 5, 10, 15, 20])
+def test_nth_derivatives_of_closed_forms(n):
+    assert derivcli.diff("exp(2*x)", "x", n, x=0.5).derivative_value == pytest.approx(2**n * math.e, rel=1e-12)
+    assert derivcli.diff("sin(x)", "x", n, x=0.7).derivative_value == pytest.approx(
+        math.sin(0.7 + n * math.pi / 2), rel=1e-10, abs=1e-12)
+    expected_log = (-1) ** (n - 1) * math.factorial(n - 1) / 2.0**n
+    assert derivcli.diff("log(x)", "x", n, x=2).derivative_value == pytest.approx(expected_log, rel=1e-10)
+    expected_rational = (-1) ** n * math.factorial(n) / 3.0 ** (n + 1)
+    assert derivcli.diff("1/(1+x)", "x", n, x=2).derivative_value == pytest.approx(expected_rational, rel=1e-10)
+
+
+def test_mission_high_orders_are_fast_and_use_taylor_mode():
+    for n in (10, 20):
+        start = time.perf_counter()
+        result = derivcli.diff(MISSION, "x", n, x=1.3)
+        assert time.perf_counter() - start < 5  # generous: it takes milliseconds
+        assert result.method == "Taylor mode" and result.derivative is None
+
+
+def test_mission_derivatives_against_mpmath():
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+    f = lambda x: mpmath.exp(-(x**2 - x + 1) / mpmath.cos(mpmath.log(x)) ** 2)  # noqa: E731
+    for n in range(1, 11):
+        reference = float(mpmath.diff(f, mpmath.mpf("1.3"), n))
+        assert derivcli.diff(MISSION, "x", n, x=1.3).derivative_value == pytest.approx(reference, rel=1e-8), n
+
+
+def test_huge_order_is_rejected_quickly():
+    start = time.perf_counter()
+    result = cli("diff", "x**2", "--wrt", "x", "--order", "100000", "--x", "1")
+    assert time.perf_counter() - start < 5
+    assert result.exit_code == 2 and "too high" in result.stderr
+
+
+def test_diff_errors():
+    assert "--wrt" in cli("diff", "x*y", "--order", "2").stderr
+    assert cli("diff", "x*y", "--wrt", "x,y", "--order", "2").exit_code == 2
+    assert "tensor" in cli("diff", "sum(x)", "--wrt", "x", "--x", "[1, 2]").stderr
+
+
+# --------------------------------------------------------------------------- taylor
+def test_taylor_of_sin_matches_sympy_series():
+    result = derivcli.taylor("sin(x)", x=0, order=7)
+    expected = [0, 1, 0, -1 / 6, 0, 1 / 120, 0, -1 / 5040]
+    assert result.coefficients == pytest.approx(expected, abs=1e-15)
+    assert result.sympy_coefficients == pytest.approx(expected, abs=1e-15)
+    assert result.agree is True
+    assert result.polynomial == "1.0*x - 0.16666666666666666*x**3 + 0.008333333333333333*x**5 - " \
+                                "0.0001984126984126984*x**7"
+
+
+def test_taylor_cli_side_by_side():
+    table = cli("taylor", "sin(x)", "--x", "0", "--order", "7", "--format", "table")
+    assert table.exit_code == 0 and "SymPy series" in table.stdout
+    data = json.loads(cli("taylor", "x**2*y", "--x", "1", "--y", "3", "--wrt", "x", "--order", "3", "--json").stdout)
+    assert data["coefficients"] == [3.0, 6.0, 3.0, 0.0] and data["agree"] is True
+
+
+# --------------------------------------------------------------------------- LaTeX input
+def test_latex_input():
+    pytest.importorskip("antlr4")
+    result = derivcli.grad(r"\frac{\sin x}{x}", x=2)
+    assert result.expression == "sin(x)/x"
+    assert result.gradient["x"] == pytest.approx(math.cos(2) / 2 - math.sin(2) / 4)
+    assert derivcli.grad(r"e^{x}", x=1).gradient["x"] == pytest.approx(math.e)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    (r"9^{9^{9^{9}}}", "too large"),
+    (r"\frac{d}{dx} x", "derivative"),
+    (r"\int x dx", "integral"),
+    (r"\frac{1}{", "cannot read the LaTeX"),
+])
+def test_latex_input_is_as_safe_as_the_main_parser(text, fragment):
+    pytest.importorskip("antlr4")
+    result = cli("grad", text, "--x", "1")
+    assert result.exit_code == 2 and fragment in result.stderr and "Traceback" not in result.stderr
