@@ -9,8 +9,29 @@ Importing derivcli is cheap: torch and SymPy load on the first computation.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .api import diff, grad, hessian, jacobian, taylor
 from .errors import DerivcliError
 
+if TYPE_CHECKING:
+    from .vectorized import Compiled
+
 __version__ = "0.1.0"
-__all__ = ["DerivcliError", "__version__", "diff", "grad", "hessian", "jacobian", "taylor"]
+__all__ = ["Compiled", "DerivcliError", "__version__", "compile", "diff", "grad", "hessian", "jacobian", "taylor"]
+
+
+def compile(expression: str, wrt: list[str] | None = None, dtype: str = "float64", device: str = "cpu",
+            torch_compile: bool = False) -> Compiled:
+    """Parse and lower `expression` once, then evaluate values and gradients at arrays of points.
+
+    >>> f = compile("exp(-(x**2-x+1)/cos(log(x))**2)")
+    >>> f.grad(x=[1.0, 1.0])["x"].tolist()
+    [-0.36787944117144233, -0.36787944117144233]
+
+    `torch_compile` runs the per-chunk gradient through torch.compile: seconds to compile, worth it only
+    for very large batches (docs/performance.md).
+    """
+    from .vectorized import Compiled
+
+    return Compiled(expression, wrt, dtype, device, torch_compile)

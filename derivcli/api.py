@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .errors import DerivcliError
@@ -52,15 +53,24 @@ class Setup:
         return ParseInfo(self.parsed.source, self.parsed.canonical, self.parsed.notes)
 
 
-def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None, dtype: str, device: str,
-            seed: int | None = None) -> Setup:
-    """Parse, check the bindings against the expression's variables, lower, and make the leaf tensors."""
-    from .bindings import check_name
-    from .derivatives import make_inputs, torch_device, torch_dtype
+@lru_cache(maxsize=4096)
+def compile_text(expression: str, extra: tuple[str, ...] = ()) -> tuple[ParsedExpression, Program]:
+    """Parse and lower once per expression text (and extra differentiated variables): streams and batches
+    repeat expressions.  Results are never mutated, so sharing them is safe."""
     from .lowering import lower
     from .parsing import parse
 
     parsed = parse(expression)
+    return parsed, lower(parsed.expr, parsed.variables + list(extra))
+
+
+def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None, dtype: str,
+            device: str) -> Setup:
+    """Parse, check the bindings against the expression's variables, lower, and make the leaf tensors."""
+    from .bindings import check_name
+    from .derivatives import make_inputs, torch_device, torch_dtype
+
+    parsed, _ = compile_text(expression, ())
     values = {check_name(name): _as_value(name, value) for name, value in point.items()}
     variables = parsed.variables
     missing = [name for name in variables if name not in values]
@@ -74,9 +84,10 @@ def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None
                                 hint=f"its variables are {', '.join(variables) or 'none'}")
     warnings = [f"--{name} is given but '{name}' is not in the expression"
                 for name in values if name not in variables and name not in wrt_names]
-    variables = variables + [name for name in wrt_names if name not in variables]
+    extra = tuple(name for name in wrt_names if name not in variables)
+    variables = variables + list(extra)
     torch_type, torch_place = torch_dtype(dtype), torch_device(device)
-    program = lower(parsed.expr, variables)
+    _, program = compile_text(expression, extra)
     inputs = make_inputs(values, variables, wrt_names, torch_type, torch_place)
     return Setup(parsed, program, values, variables, wrt_names, inputs, dtype, torch_type, torch_place, warnings)
 

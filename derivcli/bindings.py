@@ -244,3 +244,49 @@ def _read_file(name: str, path: str) -> Any:
 def _clip(text: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
+
+
+def read_points(path: str) -> dict[str, Any]:
+    """--points: columns of points, named by a CSV header, or the arrays of an .npz file (an .npy file
+    holds one unnamed column, for the expression's only variable: key "")."""
+    import os
+
+    import torch
+
+    if not os.path.isfile(path):
+        raise DerivcliError(f"--points: no such file: {path}")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in (".npy", ".npz"):
+        try:
+            import numpy as np
+        except ImportError:
+            raise DerivcliError("--points: reading .npy/.npz needs numpy", hint="pip install numpy") from None
+        try:
+            loaded = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as error:
+            raise DerivcliError(f"--points: cannot read {path}: {error}") from None
+        arrays = {"": loaded} if suffix == ".npy" else {name: loaded[name] for name in loaded.files}
+        return {name: torch.from_numpy(np.asarray(array, dtype="float64").reshape(-1))
+                for name, array in arrays.items()}
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = csv.reader(handle)
+        header = [name.strip() for name in next(rows, [])]
+        for name in header:
+            check_name(name)
+        columns: list[list[float]] = [[] for _ in header]
+        for number, row in enumerate(rows, start=2):
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise DerivcliError(f"--points: line {number} of {path} has {len(row)} values, "
+                                    f"the header {len(header)}")
+            try:
+                for column, cell in zip(columns, row):
+                    column.append(float(cell))
+            except ValueError:
+                raise DerivcliError(f"--points: line {number} of {path} has a value that is not a number") from None
+    if not header:
+        raise DerivcliError(f"--points: {path} is empty", hint="the first line names the variables: x,y")
+    return {name: torch.tensor(column, dtype=torch.float64) for name, column in zip(header, columns)}

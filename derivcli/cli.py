@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - older typer depends on click itself
     from click.exceptions import ClickException, UsageError  # type: ignore[no-redef]
 
 EXIT_INTERNAL = 3
+STDIN = "-"  # a binding's value read line by line from stdin
 PROG = "derivcli"
 
 
@@ -198,6 +199,14 @@ def grad(
         "--fd-steps", help="Step sizes for --fd: a decade range 1e-1:1e-10 (default) or a list 0.1,0.01.",
         show_default=False)] = None,
     seed: SEED = None,
+    points: Annotated[Optional[str], typer.Option(
+        "--points", help="Many points at once: a CSV file whose header names the variables, or .npy/.npz; "
+                         "values and derivatives come out as CSV.", show_default=False)] = None,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", help="With --points: write the table to this .csv or .npy file.", show_default=False)] = None,
+    torch_compile: Annotated[bool, typer.Option(
+        "--compile", help="With --points: run the gradient through torch.compile (seconds to compile; pays "
+                          "off for very large batches).")] = False,
     dtype: DTYPE = "float64",
     device: DEVICE = "cpu",
     json_output: JSON = False,
@@ -210,7 +219,15 @@ def grad(
     from .render import emit_grad
 
     fmt_name = output_format(json_output, fmt)
-    point = read_point(ctx, var, seed)
+    point = read_point(ctx, var, seed, streams=True)
+    if points is not None:
+        return grad_at_points(expression, points, point, split_names(wrt), output, torch_compile, dtype, device)
+    if output is not None or torch_compile:
+        raise DerivcliError("--output and --compile go with --points")
+    streamed = [name for name, value in point.items() if value is STDIN]
+    if streamed:
+        options = {"wrt": split_names(wrt), "check": check, "dtype": dtype, "device": device}
+        return stream_grad(expression, streamed, point, options, "json" if fmt_name == "json" else "plain")
     result = compute_grad(expression, point, wrt=split_names(wrt), check=check, fd=fd,
                           fd_steps=parse_steps(fd_steps) if fd_steps else None, dtype=dtype, device=device)
     emit_grad(result, fmt_name, sys.stdout, explain_parse)
@@ -359,8 +376,104 @@ def report_warnings(warnings: list[str]) -> int:
     return 0
 
 
-def read_point(ctx: typer.Context, var: Optional[list[str]], seed: Optional[int]) -> dict[str, object]:
-    """The bindings given as --NAME VALUE and --var NAME=VALUE, read into numbers and tensors."""
+def stream_grad(expression: str, streamed: list[str], point: dict[str, object], options: dict[str, Any],
+                fmt: str) -> int:
+    """`--x -`: one answer per stdin line, written and flushed as the line arrives."""
+    import json
+
+    from .render import number
+    from .streams import grad_stream
+
+    if len(streamed) > 1:
+        raise DerivcliError(f"only one variable can come from stdin (got {', '.join(streamed)})")
+    fixed = {name: value for name, value in point.items() if value is not STDIN}
+    failed = False
+    for line_number, text, result in grad_stream(expression, streamed[0], sys.stdin, fixed, **options):
+        if isinstance(result, DerivcliError):
+            failed = True
+            message = result.one_line()
+            sys.stdout.write(json.dumps({"line": line_number, "error": message}) + "\n" if fmt == "json"
+                             else f"{text}\terror: {message}\n")
+            sys.stderr.write(f"error: line {line_number}: {message}\n")
+        elif fmt == "json":
+            sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        else:
+            derivatives = "\t".join(number(value) for value in result.gradient.values())
+            sys.stdout.write(f"{number(result.point[streamed[0]])}\t{number(result.value)}\t{derivatives}\n")
+        sys.stdout.flush()
+    return EXIT_BAD_INPUT if failed else 0
+
+
+def grad_at_points(expression: str, path: str, fixed: dict[str, object], wrt: list[str] | None,
+                   output: Optional[str], torch_compile: bool, dtype: str, device: str) -> int:
+    """--points: every point of a file in one vectorized pass per chunk, as a table of columns."""
+    import derivcli
+
+    from .bindings import read_points
+    from .render import write_points
+
+    compiled = derivcli.compile(expression, wrt=wrt, dtype=dtype, device=device, torch_compile=torch_compile)
+    columns = read_points(path)
+    if "" in columns:  # an .npy file: one unnamed column, for the only variable not bound otherwise
+        free = [name for name in compiled.variables if name not in fixed]
+        if len(free) != 1:
+            raise DerivcliError("--points: an .npy file holds one column; name the columns with .csv or .npz")
+        columns = {free[0]: columns.pop("")}
+    both = sorted(set(fixed) & set(columns))
+    if both:
+        raise DerivcliError(f"--points: {', '.join(both)} is both a column of {path} and given with --NAME")
+    values = {**fixed, **columns}
+    progress = _progress_bar() if sys.stderr.isatty() and len(next(iter(columns.values()), [])) > 1_000_000 else None
+    f = compiled(**values)
+    grads = compiled.grad(progress=progress, **values)
+    table = {**{name: columns[name] for name in columns if name in compiled.variables}, "f": f,
+             **{f"d/d{name}": value for name, value in grads.items()}}
+    write_points(table, output, sys.stdout)
+    return 0
+
+
+def _progress_bar() -> Any:
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task("gradients", total=None)
+    bar.start()
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+        if done >= total:
+            bar.stop()
+
+    return update
+
+
+@app.command(epilog="""[bold]Examples[/]
+
+  derivcli batch < requests.ndjson > results.ndjson
+  echo '{"expression": "x**2", "point": {"x": 3}}' | derivcli batch
+
+A request: {"expression": "...", "point": {...}, "wrt": [...], "command": "grad|jacobian|hessian|diff",
+"order": n, "check": bool}; only expression and point are required.  Each answer is that command's
+--json object, in order; a bad line gets {"line": n, "error": "..."} and the rest go on.  Exit 2 if any
+line failed.""")
+def batch() -> int:
+    """Answer NDJSON requests from stdin, one JSON line each, as they arrive."""
+    import json
+
+    from .streams import batch as answers
+
+    failed = False
+    for answer in answers(sys.stdin):
+        failed = failed or "error" in answer and "line" in answer
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+    return EXIT_BAD_INPUT if failed else 0
+
+
+def read_point(ctx: typer.Context, var: Optional[list[str]], seed: Optional[int],
+               streams: bool = False) -> dict[str, object]:
+    """The bindings given as --NAME VALUE and --var NAME=VALUE, read into numbers and tensors (with
+    `streams`, `-` stays STDIN: values to read line by line)."""
     from .bindings import parse_value, parse_var_options
 
     raw = dict(ctx.meta.get("bindings", {}))
@@ -372,7 +485,10 @@ def read_point(ctx: typer.Context, var: Optional[list[str]], seed: Optional[int]
         import torch
 
         torch.manual_seed(seed)
-    return {name: parse_value(name, text) for name, text in raw.items()}
+    if not streams and STDIN in raw.values():
+        raise DerivcliError("values from stdin ('-') work with 'derivcli grad'; use 'derivcli batch' for others")
+    return {name: STDIN if streams and text.strip() == STDIN else parse_value(name, text)
+            for name, text in raw.items()}
 
 
 def split_names(wrt: Optional[list[str]]) -> list[str] | None:

@@ -367,3 +367,28 @@ def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool
                            style="green" if result.agree else "bold red"))
     for note in result.notes:
         console.print(Text(f"note: {note}", style="yellow"))
+
+
+def write_points(table: dict[str, Any], path: str | None, out: TextIO) -> None:
+    """--points results: columns (the variables, f, the derivatives) as CSV, or a 2-D .npy array with
+    the columns in the same order."""
+    import torch
+
+    names = list(table)
+    matrix = torch.stack([torch.as_tensor(table[name]).reshape(-1).to(torch.float64) for name in names], dim=1)
+    if path is not None and path.lower().endswith(".npy"):
+        import numpy as np
+
+        np.save(path, matrix.numpy())
+        return
+    if path is not None and not path.lower().endswith(".csv"):
+        from .errors import DerivcliError
+
+        raise DerivcliError(f"--output {path}: write .csv or .npy")
+    lines = [",".join(names)] + [",".join(map(repr, row)) for row in matrix.tolist()]
+    text = "\n".join(lines) + "\n"
+    if path is None:
+        out.write(text)
+    else:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)

@@ -1,0 +1,125 @@
+"""Many points at once: `derivcli.compile(expression)` parses and lowers once, then evaluates values and
+per-point gradients over arrays of points in one vectorized pass per chunk.
+
+Points are independent for an elementwise expression, so the gradient of the sum over points is the
+per-point gradient.  Work goes in chunks (CHUNK points): huge intermediates page-fault and cost ~4x per
+point more than cache-sized ones (see docs/performance.md for the measurements).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+from .errors import DerivcliError
+
+CHUNK = 65_536
+
+
+class Compiled:
+    """An expression parsed and lowered once, evaluated on arrays of points.
+
+    >>> f = Compiled("x**2 * y")
+    >>> f(x=[1.0, 2.0, 3.0], y=2.0).tolist()
+    [2.0, 8.0, 18.0]
+    >>> {name: value.tolist() for name, value in f.grad(x=[1.0, 2.0, 3.0], y=2.0).items()}
+    {'x': [4.0, 8.0, 12.0], 'y': [1.0, 4.0, 9.0]}
+    """
+
+    def __init__(self, expression: str, wrt: list[str] | None = None, dtype: str = "float64",
+                 device: str = "cpu", torch_compile: bool = False) -> None:
+        from .api import compile_text
+        from .derivatives import torch_device, torch_dtype
+        from .sympy_forms import TensorFunction
+
+        self.expression = expression
+        self.parsed, self.program = compile_text(expression, ())
+        if any(isinstance(node, TensorFunction) for node in _nodes(self.parsed.expr)):
+            raise DerivcliError("compile() vectorizes elementwise expressions over points; this one uses "
+                                "tensor functions", hint="use derivcli.grad(...) point by point")
+        self.variables = self.parsed.variables
+        self.wrt = list(wrt) if wrt else list(self.variables)
+        unknown = [name for name in self.wrt if name not in self.variables]
+        if unknown:
+            raise DerivcliError(f"wrt: {', '.join(unknown)} not in the expression",
+                                hint=f"its variables are {', '.join(self.variables) or 'none'}")
+        self.dtype, self.device = torch_dtype(dtype), torch_device(device)
+        self._gradient: Callable[..., tuple[torch.Tensor, ...]] = self._chunk_gradient
+        if torch_compile:
+            self._gradient = torch.compile(self._chunk_gradient, dynamic=False)  # type: ignore[assignment]
+
+    def __call__(self, **values: Any) -> Any:
+        """f at every point (arrays broadcast; scalars are held constant)."""
+        inputs, kind, count = self._inputs(values)
+        out = torch.empty(count, dtype=self.dtype, device=self.device)
+        with torch.no_grad():
+            for start in range(0, count, CHUNK):
+                chunk = [_slice(value, start) for value in inputs]
+                out[start:start + CHUNK] = self.program(chunk, dtype=self.dtype, device=self.device)
+        return _as_kind(out, kind)
+
+    def grad(self, progress: Callable[[int, int], None] | None = None, **values: Any) -> dict[str, Any]:
+        """{variable: its derivative at every point}, for the differentiated variables."""
+        inputs, kind, count = self._inputs(values)
+        grads = {name: torch.empty(count, dtype=self.dtype, device=self.device) for name in self.wrt}
+        for start in range(0, count, CHUNK):
+            length = min(CHUNK, count - start)
+            # a scalar held at every point still gets one derivative per point: give it one leaf per point
+            chunk = [_slice(value, start) if value.dim() else value.expand(length) for value in inputs]
+            parts = self._gradient(*chunk)
+            for name, part in zip(self.wrt, parts):
+                grads[name][start:start + length] = part
+            if progress is not None:
+                progress(min(start + CHUNK, count), count)
+        return {name: _as_kind(value, kind) for name, value in grads.items()}
+
+    def _chunk_gradient(self, *chunk: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        leaves = [value.detach().requires_grad_(name in self.wrt) for name, value in zip(self.variables, chunk)]
+        value = self.program(leaves, dtype=self.dtype, device=self.device)
+        targets = [leaves[self.variables.index(name)] for name in self.wrt]
+        if not value.requires_grad:
+            return tuple(torch.zeros_like(target) for target in targets)
+        return torch.autograd.grad(value.sum(), targets, allow_unused=True, materialize_grads=True)
+
+    def _inputs(self, values: Mapping[str, Any]) -> tuple[list[torch.Tensor], str, int]:
+        missing = [name for name in self.variables if name not in values]
+        if missing:
+            raise DerivcliError(f"no values for {', '.join(missing)}")
+        kind = next((_kind(v) for v in values.values() if _kind(v) != "scalar"), "torch")
+        tensors = {name: torch.as_tensor(_plain(values[name]), dtype=self.dtype, device=self.device).reshape(-1)
+                   if _kind(values[name]) != "scalar" else
+                   torch.tensor(float(values[name]), dtype=self.dtype, device=self.device)
+                   for name in self.variables}
+        lengths = {value.shape[0] for value in tensors.values() if value.dim()}
+        if len(lengths) > 1:
+            raise DerivcliError(f"the arrays of points have different lengths: {sorted(lengths)}")
+        count = lengths.pop() if lengths else 1
+        return [tensors[name] for name in self.variables], kind, count
+
+
+def _nodes(expr: Any) -> Any:
+    import sympy as sp
+
+    return sp.preorder_traversal(expr)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return "torch" if value.dim() else "scalar"
+    if hasattr(value, "__array__") or isinstance(value, (list, tuple)):
+        return "numpy" if hasattr(value, "__array__") else "torch"
+    return "scalar"
+
+
+def _plain(value: Any) -> Any:
+    return value.detach() if isinstance(value, torch.Tensor) else value
+
+
+def _slice(value: torch.Tensor, start: int) -> torch.Tensor:
+    return value[start:start + CHUNK] if value.dim() else value
+
+
+def _as_kind(value: torch.Tensor, kind: str) -> Any:
+    return value.cpu().numpy() if kind == "numpy" else value
