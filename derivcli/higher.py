@@ -10,7 +10,6 @@ import torch
 from .derivatives import scalar_output
 from .errors import DerivcliError
 from .lowering import Program
-
 from .taylor_mode import MAX_ORDER
 
 NESTED_AUTOGRAD_MAX = 4  # nested autograd costs about 4x per order; above this, Taylor mode
