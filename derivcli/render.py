@@ -10,6 +10,7 @@ from .results import element_names
 
 if TYPE_CHECKING:
     from .functions import FunctionSpec
+    from .optimize import MinimizeResult
     from .results import DifferenceTable, DiffResult, GradResult, HessianResult, JacobianResult, TaylorResult
 
 FORMATS = ("table", "plain", "json")
@@ -392,3 +393,39 @@ def write_points(table: dict[str, Any], path: str | None, out: TextIO) -> None:
     else:
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
+
+
+def emit_minimize(result: MinimizeResult, fmt: str, out: TextIO) -> None:
+    if fmt == "json":
+        out.write(json.dumps(result.to_json()) + "\n")
+        return
+    if fmt == "plain":
+        lines = [f"step\t{entry.step}\t{number(entry.value)}\t{short(entry.grad_norm)}\t{number_map(entry.point)}"
+                 for entry in result.trace]
+        lines += [f"point\t{number_map(result.point)}", f"value\t{number(result.value)}",
+                  f"converged\t{str(result.converged).lower()}", f"stopped\t{result.stopped}"]
+        out.write("".join(line + "\n" for line in lines))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console(out)
+    console.print(Text.assemble(("minimize ", "bold"), (result.expression, "cyan"),
+                                f"   {result.optimizer}, lr {result.lr:g}"))
+    shown = result.trace if len(result.trace) <= 25 else result.trace[:12] + result.trace[-12:]
+    view = Table(header_style="bold")
+    for heading in ("step", "value", "point", "gradient norm"):
+        view.add_column(heading, justify="right" if heading != "point" else "left", no_wrap=heading != "point")
+    for index, entry in enumerate(shown):
+        if len(result.trace) > 25 and index == 12:
+            view.add_row("…", "", "", "")
+        view.add_row(str(entry.step), number(entry.value), number_map(entry.point, 60), short(entry.grad_norm))
+    console.print(view)
+    console.print(Text(f"final point: {number_map(result.point, 200)}   value {number(result.value)}"))
+    console.print(Text(f"{'converged' if result.converged else 'not converged'}: {result.stopped}",
+                       style="green" if result.converged else ("bold red" if result.diverged else "yellow")))
+
+
+def number_map(values: dict[str, Any], limit: int | None = None) -> str:
+    text = ", ".join(f"{name}={number(value)}" for name, value in values.items())
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"

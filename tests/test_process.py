@@ -76,7 +76,7 @@ def test_completion_never_imports_torch_or_sympy():
 def test_completion_offers_commands_and_options():
     base = {**os.environ, "_DERIVCLI_COMPLETE": "complete_bash"}
     commands = run([sys.executable, "-m", "derivcli"], env={**base, "COMP_WORDS": "derivcli gr", "COMP_CWORD": "1"})
-    assert commands.stdout.split() == ["grad"]
+    assert commands.stdout.split() == ["grad", "graph"]
     options = run([sys.executable, "-m", "derivcli"],
                   env={**base, "COMP_WORDS": "derivcli grad x --ch", "COMP_CWORD": "3"})
     assert options.stdout.split() == ["--check"]

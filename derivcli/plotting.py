@@ -1,0 +1,518 @@
+"""f, f' and the tangent line over an interval: the data (one batched autograd pass), a braille plot
+for the terminal, and a matplotlib figure (optional dependency) for files.
+
+Poles and domain edges must not ruin the picture: non-finite values are NaN gaps, a sign-flipping jump
+across a pole is cut, and when a pole makes some values huge the y range shown is a robust one (from the
+quartiles) instead of min..max, which would flatten everything else to a line.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import DerivcliError
+from .results import ParseInfo, json_number, json_numbers
+
+if TYPE_CHECKING:
+    import torch
+
+    from .api import Setup
+
+MAX_SAMPLES = 100_000
+POLE_FACTOR = 20.0  # beyond the quartiles by this many interquartile ranges: a pole's values
+VIEW_FACTOR = 3.0  # with a pole, show the quartiles widened by this many interquartile ranges
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+@dataclass
+class PlotData:
+    expression: str
+    variable: str  # the x axis
+    point: float  # where the tangent touches
+    value: float  # f(point)
+    slope: float  # f'(point)
+    held: dict[str, float]  # the other variables, at their given values
+    start: float
+    end: float
+    x: list[float]
+    f: list[float]  # NaN where f is undefined, infinite, or cut at a pole
+    df: list[float]  # f' by autograd, NaN likewise
+    y_range: tuple[float, float]  # the y range to draw
+    dtype: str
+    parse: ParseInfo
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def has_tangent(self) -> bool:
+        return math.isfinite(self.value) and math.isfinite(self.slope)
+
+    def tangent(self, x: float) -> float:
+        return self.value + self.slope * (x - self.point)
+
+    def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "expression": self.expression,
+            "variable": self.variable,
+            "point": self.point,
+            "value": json_number(self.value),
+            "slope": json_number(self.slope),
+            "held": json_numbers(self.held),
+            "interval": [self.start, self.end],
+            "x": self.x,
+            "f": json_number(self.f),
+            "df": json_number(self.df),
+            "y_range": list(self.y_range),
+            "dtype": self.dtype,
+            "notes": self.notes,
+            "warnings": self.warnings,
+        }
+        if explain_parse:
+            data["parse"] = self.parse.to_json()
+        return data
+
+
+def plot_data(
+    expression: str,
+    point: Mapping[str, Any],
+    *,
+    wrt: str | None = None,
+    start: float | None = None,
+    end: float | None = None,
+    samples: int = 400,
+    dtype: str = "float64",
+) -> PlotData:
+    """f and f' at `samples` points of [start, end] (default: the point ± max(2, |point|)), and the
+    tangent at the point.
+
+    The x axis is `wrt`, else the one variable without a value in `point` (its point defaults to the
+    interval's middle, or 0), else the expression's only variable.  Other variables are held at their values.
+    """
+    from .api import prepare
+    from .derivatives import gradient
+    from .parsing import parse
+
+    parsed = parse(expression)
+    values = dict(point)
+    variable = _axis_variable(parsed.variables, values, wrt)
+    if variable not in values:  # no point given: the middle of the interval, or 0
+        values[variable] = 0.0
+        if start is not None and end is not None:
+            values[variable] = (_finite("start", start) + _finite("end", end)) / 2
+    setup = prepare(expression, values, [variable], dtype, "cpu")
+    for name, value in setup.values.items():
+        if not isinstance(value, float):
+            raise DerivcliError(f"plot draws scalar functions of one number; {name} is a tensor",
+                                hint="use 'derivcli grad' or 'derivcli jacobian' for tensor variables")
+    center = setup.values[variable]
+    if not math.isfinite(center):
+        raise DerivcliError(f"the point {variable} = {center} is not a finite number")
+    start, end = _interval(center, start, end)
+    if isinstance(samples, bool) or not isinstance(samples, int) or not 2 <= samples <= MAX_SAMPLES:
+        raise DerivcliError(f"samples must be a whole number from 2 to {MAX_SAMPLES:,}, got {samples!r}")
+
+    value_tensor, (slope_tensor,) = gradient(setup.program, setup.inputs, setup.wrt_indices, setup.dtype,
+                                             setup.device)
+    value, slope = float(value_tensor.detach()), float(slope_tensor)
+    xs, f, df = _sample(setup, variable, start, end, samples)
+    notes: list[str] = []
+    f, df, y_range = _shape_for_drawing(xs, f, df, variable, notes)
+    if not (math.isfinite(value) and math.isfinite(slope)):
+        notes.append(f"no tangent: f({variable}) = {value} and f'({variable}) = {slope} at {variable} = {center:g}")
+    if not start <= center <= end:
+        notes.append(f"the point {variable} = {center:g} is outside the interval [{start:g}, {end:g}]")
+    return PlotData(
+        expression=setup.parsed.canonical, variable=variable, point=center, value=value, slope=slope,
+        held={name: v for name, v in setup.values.items() if name != variable},
+        start=start, end=end, x=xs, f=f, df=df, y_range=y_range, dtype=dtype, parse=setup.parse_info(),
+        notes=notes, warnings=list(setup.warnings),
+    )
+
+
+def _axis_variable(variables: Sequence[str], values: Mapping[str, Any], wrt: str | None) -> str:
+    if wrt is not None:
+        if variables and wrt not in variables:
+            raise DerivcliError(f"--wrt {wrt}: '{wrt}' is not a variable of the expression",
+                                hint=f"its variables are {', '.join(variables)}")
+        return wrt
+    unbound = [name for name in variables if name not in values]
+    if len(unbound) == 1:
+        return unbound[0]
+    if len(unbound) > 1:
+        raise DerivcliError(f"plot draws functions of one variable, and {', '.join(unbound)} have no values",
+                            hint="bind all but one with --NAME VALUE: " + " ".join(f"--{n} VALUE" for n in unbound[1:]))
+    if len(variables) == 1:
+        return variables[0]
+    if not variables:
+        return "x"
+    raise DerivcliError(f"plot draws functions of one variable; say which of {', '.join(variables)} is the "
+                        "x axis with --wrt NAME", hint="the others are held at their values")
+
+
+def _finite(name: str, value: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise DerivcliError(f"--{name} must be a number, got {value!r:.40}") from None
+    if not math.isfinite(number):
+        raise DerivcliError(f"--{name} must be a finite number, got {value}")
+    return number
+
+
+def _interval(center: float, start: float | None, end: float | None) -> tuple[float, float]:
+    half = max(2.0, abs(center))
+    low = center - half if start is None else _finite("start", start)
+    high = center + half if end is None else _finite("end", end)
+    if start is None and end is not None and low >= high:
+        low = high - 2 * half
+    if end is None and start is not None and high <= low:
+        high = low + 2 * half
+    if not low < high:
+        raise DerivcliError(f"the interval [{low:g}, {high:g}] is empty", hint="give --start below --end")
+    return low, high
+
+
+def _sample(setup: Setup, variable: str, start: float, end: float, samples: int
+            ) -> tuple[list[float], list[float], list[float]]:
+    """f and f' on the grid: one batched pass where every step is elementwise (the Program broadcasts),
+    point by point where a whole-tensor operation (sum, dot, …) would mix the batch."""
+    import torch
+
+    from .derivatives import gradient
+
+    index = setup.variables.index(variable)
+    grid = torch.linspace(start, end, samples, dtype=setup.dtype)
+    fixed = [value.detach() for value in setup.inputs]
+    if not _has_tensor_functions(setup.parsed.expr):
+        xs = grid.clone().requires_grad_(True)
+        inputs = fixed[:index] + [xs] + fixed[index + 1:]
+        ys = setup.program(inputs, dtype=setup.dtype, device=setup.device)
+        if ys.shape == xs.shape or ys.dim() == 0:
+            ys = ys.expand(samples)
+            if ys.requires_grad:
+                (dys,) = torch.autograd.grad(ys, xs, torch.ones_like(ys), allow_unused=True, materialize_grads=True)
+            else:
+                dys = torch.zeros_like(grid)
+            return grid.tolist(), _finite_or_nan(ys), _finite_or_nan(dys)
+    f: list[float] = []
+    df: list[float] = []
+    for x in grid:
+        inputs = fixed[:index] + [x.clone().requires_grad_(True)] + fixed[index + 1:]
+        value, (slope,) = gradient(setup.program, inputs, [index], setup.dtype, setup.device)
+        f.append(float(value.detach()))
+        df.append(float(slope))
+    return grid.tolist(), _nan_for_inf(f), _nan_for_inf(df)
+
+
+def _has_tensor_functions(expr: Any) -> bool:
+    import sympy as sp
+
+    from .sympy_forms import TensorFunction
+
+    return any(isinstance(node, TensorFunction) for node in sp.preorder_traversal(expr))
+
+
+def _finite_or_nan(values: torch.Tensor) -> list[float]:
+    return _nan_for_inf(values.detach().tolist())
+
+
+def _nan_for_inf(values: list[float]) -> list[float]:
+    return [v if math.isfinite(v) else math.nan for v in values]
+
+
+def _shape_for_drawing(xs: list[float], f: list[float], df: list[float], variable: str, notes: list[str]
+                       ) -> tuple[list[float], list[float], tuple[float, float]]:
+    """Cut the jumps across poles and choose the y range; say what was done in `notes`."""
+    undefined = sum(1 for v in f if math.isnan(v))
+    if undefined:
+        notes.append(f"f is undefined (NaN or infinite) at {undefined} of {len(f)} samples: outside its domain "
+                     "or at a pole; those are gaps")
+    # autograd still computes a formula where f is undefined (d/dx log(x) = 1/x at x < 0): not a derivative
+    df = [math.nan if math.isnan(y) else slope for y, slope in zip(f, df)]
+    f, poles = _cut_poles(f)
+    df, derivative_poles = _cut_poles(df)
+    if poles:
+        where = ", ".join(f"{(xs[i - 1] + xs[i]) / 2:.4g}" for i in sorted(poles)[:5])
+        notes.append(f"f jumps across a pole near {variable} = {where}: the curve is broken there")
+    pole = bool(poles) or _has_spike(f)
+    derivative_pole = pole or bool(derivative_poles) or _has_spike(df)
+    low, high = _view(f, pole)
+    d_low, d_high = _view(df, derivative_pole)
+    low, high = min(low, d_low), max(high, d_high)
+    if not math.isfinite(low):
+        low, high = -1.0, 1.0
+    if pole or derivative_pole:
+        notes.append("values near the pole are beyond the y range shown")
+    pad = (high - low) * 0.05 or max(abs(low) * 0.1, 1.0)
+    return f, df, (low - pad, high + pad)
+
+
+def _quartiles(values: list[float]) -> tuple[float, float] | None:
+    finite = sorted(v for v in values if not math.isnan(v))
+    if not finite:
+        return None
+    return finite[len(finite) // 4], finite[(3 * len(finite)) // 4]
+
+
+def _scale(q1: float, q3: float) -> float:
+    return (q3 - q1) or max(abs(q1), abs(q3), 1.0)
+
+
+def _cut_poles(f: list[float]) -> tuple[list[float], set[int]]:
+    """Where f changes sign with a jump of POLE_FACTOR interquartile ranges between neighbours (1/x, tan
+    across their poles), blank the sample with the larger |f|, so no line joins -inf to +inf."""
+    quartiles = _quartiles(f)
+    if quartiles is None:
+        return f, set()
+    jump = POLE_FACTOR * _scale(*quartiles)
+    cut = list(f)
+    poles: set[int] = set()
+    for i in range(1, len(f)):
+        a, b = f[i - 1], f[i]
+        if a * b < 0 and abs(b - a) > jump:
+            cut[i if abs(b) > abs(a) else i - 1] = math.nan
+            poles.add(i)
+    return cut, poles
+
+
+def _has_spike(f: list[float]) -> bool:
+    """A pole inside the interval, or at a gap, with no sign change (1/x**2): a run of values beyond
+    POLE_FACTOR interquartile ranges that touches a gap or lies inside the interval.  A run reaching an end
+    of the interval is growth (exp), drawn in full."""
+    quartiles = _quartiles(f)
+    if quartiles is None:
+        return False
+    q1, q3 = quartiles
+    low, high = q1 - POLE_FACTOR * _scale(q1, q3), q3 + POLE_FACTOR * _scale(q1, q3)
+    outside = [not math.isnan(v) and not low <= v <= high for v in f]
+    i = 0
+    while i < len(f):
+        if not outside[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(f) and outside[j + 1]:
+            j += 1
+        touches_gap = (i > 0 and math.isnan(f[i - 1])) or (j + 1 < len(f) and math.isnan(f[j + 1]))
+        if touches_gap or (i > 0 and j < len(f) - 1):
+            return True
+        i = j + 1
+    return False
+
+
+def _view(values: list[float], pole: bool) -> tuple[float, float]:
+    finite = [v for v in values if not math.isnan(v)]
+    if not finite:
+        return math.inf, -math.inf
+    low, high = min(finite), max(finite)
+    quartiles = _quartiles(values)
+    if pole and quartiles is not None:
+        q1, q3 = quartiles
+        scale = _scale(q1, q3)
+        low, high = max(low, q1 - VIEW_FACTOR * scale), min(high, q3 + VIEW_FACTOR * scale)
+    return low, high
+
+
+# --------------------------------------------------------------------------- the terminal plot
+_DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # braille bit of dot (row, column) in a cell
+_COLORS = {"f": "\x1b[36m", "df": "\x1b[35m", "tangent": "\x1b[33m", "point": "\x1b[1;31m"}
+_RESET = "\x1b[0m"
+_PRIORITY = ("f", "df", "tangent")  # which curve's colour a shared cell takes
+
+
+def terminal_plot(data: PlotData, width: int = 80, height: int = 24, color: bool = True) -> str:
+    """f (solid), f' (dotted) and the tangent (dashed) in braille dots: exactly `height` lines, none
+    wider than `width` characters; ANSI colours only with `color`."""
+    low, high = data.y_range
+    margin = max(len(_tick(high)), len(_tick(low))) + 1
+    columns, rows = width - margin - 1, height - 3
+    if columns < 10 or rows < 3:
+        raise DerivcliError(f"a terminal plot needs at least {margin + 11}×6 characters, got {width}×{height}")
+    labels = {0: _tick(high), rows - 1: _tick(low)}
+    canvas = _Canvas(columns, rows, (data.start, data.end), (low, high))
+    if data.has_tangent:
+        canvas.polyline([data.start, data.end], [data.tangent(data.start), data.tangent(data.end)], "tangent",
+                        lambda k: (k // 3) % 2 == 0)
+    canvas.polyline(data.x, data.df, "df", lambda k: k % 2 == 0)
+    canvas.polyline(data.x, data.f, "f", lambda k: True)
+    marker = canvas.cell_of(data.point, data.value) if math.isfinite(data.value) else None
+    zero_row = canvas.cell_of(data.start, 0.0)
+    if zero_row is not None and 0 < zero_row[1] < rows - 1:
+        labels[zero_row[1]] = "0"
+    lines = []
+    for row in range(rows):
+        label = labels.get(row, "")
+        runs: list[tuple[str | None, str]] = []  # (owner, text): one colour code per run, not per cell
+        for column in range(columns):
+            char, owner = ("●", "point") if marker == (column, row) else canvas.char(column, row)
+            if runs and runs[-1][0] == owner:
+                runs[-1] = (owner, runs[-1][1] + char)
+            else:
+                runs.append((owner, char))
+        lines.append(f"{label:>{margin - 1}} {'┤' if label else '│'}"
+                     + "".join(_paint(text, owner, color) for owner, text in runs))
+    point_column = canvas.cell_of(data.point, low)
+    axis = ["─"] * columns
+    if point_column is not None:
+        axis[point_column[0]] = "┴"
+    lines.append(" " * margin + "└" + "".join(axis))
+    lines.append(" " * (margin + 1) + _x_labels(data, columns, point_column[0] if point_column else None))
+    lines.append(_legend(data, width, color))
+    return "\n".join(lines)
+
+
+class _Canvas:
+    """Braille cells: 2×4 dots each, y up; remembers which curve drew in each cell."""
+
+    def __init__(self, columns: int, rows: int, x_range: tuple[float, float], y_range: tuple[float, float]) -> None:
+        self.columns, self.rows = columns, rows
+        self.width, self.height = 2 * columns, 4 * rows
+        self.x_range, self.y_range = x_range, y_range
+        self.bits = [[0] * columns for _ in range(rows)]
+        self.owner: list[list[str | None]] = [[None] * columns for _ in range(rows)]
+
+    def pixel(self, x: float, y: float) -> tuple[float, float]:
+        (x0, x1), (y0, y1) = self.x_range, self.y_range
+        return (x - x0) / (x1 - x0) * (self.width - 1), (y1 - y) / (y1 - y0) * (self.height - 1)
+
+    def cell_of(self, x: float, y: float) -> tuple[int, int] | None:
+        px, py = (int(round(c)) for c in self.pixel(x, y))
+        return (px // 2, py // 4) if 0 <= px < self.width and 0 <= py < self.height else None
+
+    def polyline(self, xs: Sequence[float], ys: Sequence[float], curve: str, pattern: Any) -> None:
+        """Segments between neighbouring defined samples, clipped to the canvas; `pattern(k)` says whether
+        the k-th distinct pixel along the curve is drawn (dotted, dashed)."""
+        pixels: list[tuple[int, int]] = []
+        for (xa, ya), (xb, yb) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
+            if math.isnan(ya) or math.isnan(yb):
+                continue
+            segment = _clip(*self.pixel(xa, ya), *self.pixel(xb, yb), self.width - 1, self.height - 1)
+            if segment is None:
+                continue
+            ax, ay, bx, by = segment
+            steps = max(1, int(math.ceil(max(abs(bx - ax), abs(by - ay)))))
+            for k in range(steps + 1):
+                pixel = (int(round(ax + (bx - ax) * k / steps)), int(round(ay + (by - ay) * k / steps)))
+                if not pixels or pixels[-1] != pixel:
+                    pixels.append(pixel)
+        for k, (px, py) in enumerate(pixels):
+            if pattern(k):
+                self.set(px, py, curve)
+
+    def set(self, px: int, py: int, curve: str) -> None:
+        column, row = px // 2, py // 4
+        self.bits[row][column] |= _DOTS[py % 4][px % 2]
+        current = self.owner[row][column]
+        if current is None or _PRIORITY.index(curve) < _PRIORITY.index(current):
+            self.owner[row][column] = curve
+
+    def char(self, column: int, row: int) -> tuple[str, str | None]:
+        bits = self.bits[row][column]
+        return (chr(0x2800 + bits), self.owner[row][column]) if bits else (" ", None)
+
+
+def _clip(ax: float, ay: float, bx: float, by: float, width: float, height: float
+          ) -> tuple[float, float, float, float] | None:
+    """Liang–Barsky: the part of segment a-b inside [0, width] × [0, height], or None."""
+    t0, t1 = 0.0, 1.0
+    dx, dy = bx - ax, by - ay
+    for p, q in ((-dx, ax), (dx, width - ax), (-dy, ay), (dy, height - ay)):
+        if p == 0:
+            if q < 0:
+                return None
+            continue
+        t = q / p
+        if p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return None
+    return ax + t0 * dx, ay + t0 * dy, ax + t1 * dx, ay + t1 * dy
+
+
+def _paint(text: str, owner: str | None, color: bool) -> str:
+    return f"{_COLORS[owner]}{text}{_RESET}" if color and owner else text
+
+
+def _tick(value: float) -> str:
+    text = f"{value:.4g}"
+    return "0" if text in ("-0", "0") else text
+
+
+def _x_labels(data: PlotData, columns: int, point_column: int | None) -> str:
+    line = [" "] * columns
+    left, right = _tick(data.start), _tick(data.end)
+    line[:len(left)] = left
+    line[columns - len(right):] = right
+    if point_column is not None:
+        middle = f"{data.variable}={_tick(data.point)}"
+        first = max(0, min(columns - len(middle), point_column - len(middle) // 2))
+        if first > len(left) and first + len(middle) < columns - len(right):
+            line[first:first + len(middle)] = middle
+    return "".join(line).rstrip()
+
+
+def _legend(data: PlotData, width: int, color: bool) -> str:
+    name = data.variable
+    entries = [("⠒⠒⠒", f"f({name})", "f"), ("⠂⠂⠂", f"f'({name})", "df")]
+    if data.has_tangent:
+        entries.append(("⠒ ⠒", f"tangent at {name}={_tick(data.point)}", "tangent"))
+        entries.append(("●", f"({_tick(data.point)}, {_tick(data.value)})", "point"))
+    plain, painted = "", ""
+    for glyph, text, owner in entries:
+        piece = f"{glyph} {text}"
+        separator = "  " if plain else ""
+        if len(plain) + len(separator) + len(piece) > width:
+            break
+        plain += separator + piece
+        painted += separator + _paint(glyph, owner, color) + " " + text
+    return painted
+
+
+# --------------------------------------------------------------------------- files
+def save_figure(data: PlotData, path: str | os.PathLike[str]) -> None:
+    """Write the plot as PNG, SVG or PDF (by the suffix) with matplotlib's Agg canvas, without pyplot's
+    global state."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in FIGURE_SUFFIXES:
+        raise DerivcliError(f"cannot write a figure to '{target.name}': unknown file type '{suffix or '(none)'}'",
+                            hint="name the file .png, .svg or .pdf")
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise DerivcliError("--output needs matplotlib: pip install 'derivcli[plot]'") from None
+
+    figure = Figure(figsize=(8, 5), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    name = data.variable
+    axes.axhline(0, color="0.75", linewidth=0.8)
+    axes.plot(data.x, data.f, color="tab:blue", linewidth=2, label=f"f({name})")
+    axes.plot(data.x, data.df, color="tab:purple", linestyle=":", linewidth=1.8, label=f"f'({name})")
+    if data.has_tangent:
+        axes.plot([data.start, data.end], [data.tangent(data.start), data.tangent(data.end)], color="tab:orange",
+                  linestyle="--", linewidth=1.4, label=f"tangent at {name} = {_tick(data.point)}")
+        axes.plot([data.point], [data.value], "o", color="tab:red", zorder=5,
+                  label=f"({_tick(data.point)}, {_tick(data.value)})")
+    axes.set_xlim(data.start, data.end)
+    axes.set_ylim(*data.y_range)
+    axes.set_xlabel(name)
+    axes.set_title(f"f({name}) = {_shorten(data.expression)}")
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="best")
+    try:
+        figure.savefig(target, format=suffix[1:])
+    except OSError as error:
+        raise DerivcliError(f"cannot write {target}: {error.strerror or error}") from None
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
