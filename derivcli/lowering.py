@@ -155,7 +155,7 @@ class _Lowering:
         if node is sp.true or node is sp.false:
             return ("constant", bool(node))
         if node.is_Number or isinstance(node, sp.NumberSymbol) or node in (sp.zoo, sp.oo, -sp.oo, sp.nan):
-            return ("constant", _to_float(node))
+            return ("constant", to_float(node))
         return None
 
     def children(self, node: sp.Basic) -> list[sp.Basic]:
@@ -243,7 +243,7 @@ def _power(exponent: sp.Number) -> Callable[[torch.Tensor], torch.Tensor]:
     if exponent.is_Integer and abs(exponent) < 2**53:
         whole = int(exponent)
         return lambda base: torch.pow(base, whole)
-    value = _to_float(exponent)
+    value = to_float(exponent)
     return lambda base: torch.pow(base, value)
 
 
@@ -279,7 +279,8 @@ def _float_dtype(inputs: Sequence[torch.Tensor]) -> torch.dtype:
     return next((value.dtype for value in inputs if value.is_floating_point()), torch.float64)
 
 
-def _to_float(number: sp.Basic) -> float:
+def to_float(number: sp.Basic) -> float:
+    """A SymPy constant as a float: infinities and NaN as such, overflow as ±inf."""
     if number is sp.zoo or number is sp.oo:
         return math.inf
     if number is sp.nan:

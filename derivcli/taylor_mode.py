@@ -29,6 +29,7 @@ import torch
 from sympy.codegen import cfunctions
 
 from .errors import DerivcliError
+from .lowering import to_float
 from .sympy_forms import TensorFunction, cbrt, relu, sigmoid, softplus
 
 MAX_ORDER = 200
@@ -647,13 +648,7 @@ class _Walk:
 
 
 def _to_float(number: sp.Basic) -> float:
-    if number is sp.zoo or number is sp.oo:
-        return math.inf
-    if number is sp.nan:
-        return math.nan
     try:
-        return float(number)
-    except OverflowError:
-        return math.inf if number.is_positive else -math.inf
-    except TypeError as error:  # a non-real constant (I): leave it to the evaluation that reports it
+        return to_float(number)
+    except DerivcliError as error:  # a non-real constant (I): leave it to the evaluation that reports it
         raise TaylorUnsupported(type(number).__name__) from error
