@@ -132,7 +132,7 @@ def grad(
         value=value,
         gradient=derivatives,
         parse=setup.parse_info(),
-        warnings=setup.warnings + _non_finite_warnings(value, derivatives),
+        warnings=setup.warnings + non_finite_warnings(value, derivatives),
     )
     if check:
         result.check = symbolic_check(setup, dict(zip(setup.wrt, grads)))
@@ -211,7 +211,7 @@ def _flat(value: Any) -> list[float]:
     return [value]
 
 
-def _non_finite_warnings(value: float, derivatives: dict[str, Any]) -> list[str]:
+def non_finite_warnings(value: float, derivatives: dict[str, Any]) -> list[str]:
     warnings = []
     if not math.isfinite(value):
         warnings.append(f"the value is {value} at this point (outside the function's domain, or a pole)")

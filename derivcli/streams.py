@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from .errors import DerivcliError
@@ -45,19 +46,109 @@ def grad_stream(expression: str, name: str, lines: Iterable[str], point: Mapping
 def batch(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
     """One JSON-ready answer per non-blank NDJSON request line: the command's contract, or
     {"line": n, "error": "..."}."""
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            yield answer(json.loads(line))
-        except json.JSONDecodeError as error:
-            yield {"line": number, "error": f"invalid JSON: {error.msg} (column {error.colno})"}
-        except DerivcliError as error:
-            yield {"line": number, "error": error.one_line()}
-        except RecursionError:
-            yield {"line": number, "error": "the request is nested too deeply"}
-        except Exception as error:  # a bug must not lose the lines after it
-            yield {"line": number, "error": f"internal error: {type(error).__name__}: {error}"}
+    return batch_groups([line] for line in lines)
+
+
+def batch_groups(groups: Iterable[list[str]]) -> Iterator[dict[str, Any]]:
+    """As `batch`, for lines that arrive in groups (all those already available on stdin): consecutive
+    gradient requests for one expression at scalar points are answered in one vectorized pass, the
+    same numbers as one by one at a fraction of the cost."""
+    number = 0
+    for group in groups:
+        requests: list[tuple[int, Any]] = []
+        for line in group:
+            number += 1
+            if not line.strip():
+                continue
+            try:
+                requests.append((number, json.loads(line)))
+            except json.JSONDecodeError as error:
+                requests.append((number, DerivcliError(f"invalid JSON: {error.msg} (column {error.colno})")))
+            except RecursionError:
+                requests.append((number, DerivcliError("the request is nested too deeply")))
+        yield from _answer_run(requests)
+
+
+def _answer_run(requests: list[tuple[int, Any]]) -> Iterator[dict[str, Any]]:
+    start = 0
+    while start < len(requests):
+        key = _vector_key(requests[start][1])
+        end = start + 1
+        while key is not None and end < len(requests) and _vector_key(requests[end][1]) == key:
+            end += 1
+        if end - start > 1 and key is not None:
+            answers = _vectorized(key, [request for _, request in requests[start:end]])
+            if answers is not None:
+                yield from answers
+                start = end
+                continue
+        for number, request in requests[start:end]:
+            yield _answer_one(number, request)
+        start = end
+
+
+def _answer_one(number: int, request: Any) -> dict[str, Any]:
+    try:
+        if isinstance(request, DerivcliError):
+            raise request
+        return answer(request)
+    except DerivcliError as error:
+        return {"line": number, "error": error.one_line()}
+    except RecursionError:
+        return {"line": number, "error": "the request is nested too deeply"}
+    except Exception as error:  # a bug must not lose the lines after it
+        return {"line": number, "error": f"internal error: {type(error).__name__}: {error}"}
+
+
+def _vector_key(request: Any) -> tuple[Any, ...] | None:
+    """What a run of requests must share to be answered together; None for anything but a plain
+    gradient at a point of numbers."""
+    if not isinstance(request, dict) or set(request) - {"expression", "point", "wrt", "command"}:
+        return None
+    point, wrt = request.get("point"), request.get("wrt")
+    if request.get("command", "grad") != "grad" or not isinstance(request.get("expression"), str) \
+            or not isinstance(point, dict) or not point:
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in point.values()):
+        return None
+    if wrt is not None and not (isinstance(wrt, list) and all(isinstance(w, str) for w in wrt)):
+        return None
+    return request["expression"], tuple(point), None if wrt is None else tuple(wrt)
+
+
+def _vectorized(key: tuple[Any, ...], requests: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The answers for a run of same-shaped gradient requests, or None to answer them one by one."""
+    from .api import non_finite_warnings
+    from .results import json_number, json_numbers
+
+    expression, names, wrt = key
+    try:
+        compiled = _compiled(expression, wrt)
+    except DerivcliError:
+        return None
+    if set(names) != set(compiled.variables):
+        return None
+    import torch
+
+    columns = {name: torch.tensor([float(r["point"][name]) for r in requests], dtype=torch.float64)
+               for name in names}
+    values = compiled(**columns).tolist()
+    grads = {name: column.tolist() for name, column in compiled.grad(**columns).items()}
+    canonical = compiled.parsed.canonical
+    answers = []
+    for row, value in enumerate(values):
+        gradient = {name: grads[name][row] for name in compiled.wrt}
+        answers.append({"expression": canonical, "point": json_numbers({n: float(columns[n][row]) for n in names}),
+                        "dtype": "float64", "value": json_number(value), "gradient": json_numbers(gradient),
+                        "warnings": non_finite_warnings(value, gradient)})
+    return answers
+
+
+@lru_cache(maxsize=256)
+def _compiled(expression: str, wrt: tuple[str, ...] | None) -> Any:
+    from .vectorized import Compiled
+
+    return Compiled(expression, list(wrt) if wrt else None)
 
 
 def answer(request: Any) -> dict[str, Any]:

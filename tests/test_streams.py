@@ -110,6 +110,28 @@ def test_batch_keeps_order_and_reports_bad_lines_in_place():
     assert answers[8]["check"]["agree"] is True
 
 
+def test_vectorized_runs_give_the_answers_of_one_by_one():
+    from derivcli.streams import batch, batch_groups
+
+    lines = [json.dumps({"expression": "x**2 + 3*sin(x)*y", "point": {"x": k / 7, "y": 2}}) for k in range(50)]
+    lines[20] = json.dumps({"expression": "log(x)", "point": {"x": -1}})  # breaks the run, warns
+    lines[30] = "{bad"
+    one_by_one = list(batch(lines))
+    assert list(batch_groups([lines])) == one_by_one
+    assert one_by_one[20]["warnings"] and one_by_one[30]["line"] == 31
+
+
+def test_batch_answers_a_line_while_stdin_stays_open():
+    process = derivcli_process("batch")
+    try:
+        process.stdin.write(json.dumps({"expression": "x**2", "point": {"x": 3}}) + "\n")
+        process.stdin.flush()
+        assert json.loads(read_line(process))["gradient"] == {"x": 6.0}
+    finally:
+        process.stdin.close()
+        process.wait(timeout=60)
+
+
 def test_batch_of_good_lines_exits_0_and_empty_input_prints_nothing():
     assert CliRunner().invoke(app, ["batch"], input=requests({"expression": "x", "point": {"x": 1}})).exit_code == 0
     empty = CliRunner().invoke(app, ["batch"], input="")
