@@ -136,8 +136,6 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
     if result.finite_differences is not None:
         for name in result.gradient:
             _difference_table(console, result.finite_differences, name)
-    for warning in result.warnings:
-        console.print(Text(f"warning: {warning}", style="yellow"))
 
 
 def _matrix_table(title: str, value: list[Any]) -> Any:
