@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .results import Number, ParseInfo, json_number, json_numbers, to_plain
+from .results import Number, ParseInfo, at_point, json_number, to_plain
 
 if TYPE_CHECKING:
     import torch
@@ -67,18 +67,8 @@ class GraphResult:
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "expression": self.expression,
-            "point": json_numbers(self.point),
-            "dtype": self.dtype,
-            "root": None if self.root is None else self.root.to_json(),
-            "node_count": self.node_count,
-            "notes": self.notes,
-            "warnings": self.warnings,
-        }
-        if explain_parse:
-            data["parse"] = self.parse.to_json()
-        return data
+        return at_point(self, explain_parse, root=None if self.root is None else self.root.to_json(),
+                        node_count=self.node_count, notes=self.notes)
 
     def nodes(self) -> list[GraphNode]:
         """Every appearance, in pre-order (the order of `tree_lines`)."""

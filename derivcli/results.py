@@ -41,6 +41,16 @@ def json_numbers(values: dict[str, Number]) -> dict[str, Any]:
     return {name: json_number(value) for name, value in values.items()}
 
 
+def at_point(result: Any, explain_parse: bool, **body: Any) -> dict[str, Any]:
+    """The JSON every result at a point shares: expression, point and dtype first, then the command's own
+    keys, warnings, and with --explain-parse how the input was read."""
+    data: dict[str, Any] = {"expression": result.expression, "point": json_numbers(result.point),
+                            "dtype": result.dtype, **body, "warnings": result.warnings}
+    if explain_parse:
+        data["parse"] = result.parse.to_json()
+    return data
+
+
 @dataclass
 class ParseInfo:
     """How the input was read: the text, SymPy's canonical form and notes such as `2x -> 2*x`."""
@@ -148,21 +158,13 @@ class GradResult:
     finite_differences: DifferenceTable | None = None
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "expression": self.expression,
-            "point": json_numbers(self.point),
-            "dtype": self.dtype,
-            "value": json_number(self.value),
-            "gradient": json_numbers(self.gradient),
-            "warnings": self.warnings,
-        }
+        extra: dict[str, Any] = {}
         if self.check is not None:
-            data["check"] = self.check.to_json()
+            extra["check"] = self.check.to_json()
         if self.finite_differences is not None:
-            data["finite_differences"] = self.finite_differences.to_json()
-        if explain_parse:
-            data["parse"] = self.parse.to_json()
-        return data
+            extra["finite_differences"] = self.finite_differences.to_json()
+        return at_point(self, explain_parse, value=json_number(self.value), gradient=json_numbers(self.gradient),
+                        **extra)
 
 
 @dataclass
@@ -179,17 +181,7 @@ class JacobianResult:
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "expression": self.expression,
-            "point": json_numbers(self.point),
-            "dtype": self.dtype,
-            "value": json_number(self.value),
-            "jacobian": json_numbers(self.jacobian),
-            "warnings": self.warnings,
-        }
-        if explain_parse:
-            data["parse"] = self.parse.to_json()
-        return data
+        return at_point(self, explain_parse, value=json_number(self.value), jacobian=json_numbers(self.jacobian))
 
 
 @dataclass
@@ -207,21 +199,9 @@ class HessianResult:
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "expression": self.expression,
-            "point": json_numbers(self.point),
-            "dtype": self.dtype,
-            "variables": self.variables,
-            "value": json_number(self.value),
-            "gradient": json_number(self.gradient),
-            "hessian": json_number(self.hessian),
-            "eigenvalues": json_number(self.eigenvalues),
-            "verdict": self.verdict,
-            "warnings": self.warnings,
-        }
-        if explain_parse:
-            data["parse"] = self.parse.to_json()
-        return data
+        return at_point(self, explain_parse, variables=self.variables, value=json_number(self.value),
+                        gradient=json_number(self.gradient), hessian=json_number(self.hessian),
+                        eigenvalues=json_number(self.eigenvalues), verdict=self.verdict)
 
 
 @dataclass
