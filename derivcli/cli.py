@@ -184,8 +184,7 @@ Bind each variable with --NAME VALUE, --NAME=VALUE or --var NAME=VALUE; values m
 Exit codes: 0 ok, 1 --check disagreed, 2 bad input."""
 
 
-@app.command(cls=BindingCommand, epilog=GRAD_EPILOG,
-             context_settings={"help_option_names": ["-h", "--help"]})
+@app.command(cls=BindingCommand, epilog=GRAD_EPILOG)
 def grad(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="The expression, e.g. \"sin(x)*exp(-x)\".",
@@ -244,8 +243,7 @@ JACOBIAN_EPILOG = """[bold]Examples[/]
 The Jacobian with respect to each variable has shape (output shape) + (variable shape)."""
 
 
-@app.command(cls=BindingCommand, epilog=JACOBIAN_EPILOG,
-             context_settings={"help_option_names": ["-h", "--help"]})
+@app.command(cls=BindingCommand, epilog=JACOBIAN_EPILOG)
 def jacobian(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="A vector- or matrix-valued expression.", show_default=False)],
@@ -276,8 +274,7 @@ def jacobian(
   derivcli hessian "sum(x**4) - dot(x, x)" --x "[0.5, -1]"
 
 Tensor variables are flattened as x[0], x[1], …; the eigenvalues say whether the point is a
-minimum, a maximum or a saddle.""",
-             context_settings={"help_option_names": ["-h", "--help"]})
+minimum, a maximum or a saddle.""")
 def hessian(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="A scalar expression.", show_default=False)],
@@ -310,8 +307,7 @@ def hessian(
   derivcli diff "\\frac{\\sin x}{x}" --wrt x
 
 With a point, the value comes from torch (nested autograd at low order, Taylor mode at high order)
-and is compared with SymPy's formula; exit 1 if they disagree.""",
-             context_settings={"help_option_names": ["-h", "--help"]})
+and is compared with SymPy's formula; exit 1 if they disagree.""")
 def diff(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="The expression (plain or LaTeX).", show_default=False)],
@@ -345,8 +341,7 @@ def diff(
 
   derivcli taylor "sin(x)" --x 0 --order 7
   derivcli taylor "exp(-(x**2-x+1)/cos(log(x))**2)" --x 1 --order 10 --json
-  derivcli taylor "x**2*y" --x 1 --y 3 --wrt x --order 3""",
-             context_settings={"help_option_names": ["-h", "--help"]})
+  derivcli taylor "x**2*y" --x 1 --y 3 --wrt x --order 3""")
 def taylor(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="The expression.", show_default=False)],
@@ -377,8 +372,7 @@ def taylor(
   derivcli minimize "(1-x)**2 + 100*(y-x**2)**2" --x -1.2 --y 1 --optimizer lbfgs --tol 1e-10
   derivcli minimize "sum((relu(W @ x) - t)**2)" --W "rand(3,4)" --x "arange(4)" --t "[1,1.2,1.4]" --wrt W --seed 0
 
-A divergence (values blowing up to inf or nan) stops the run with a warning.""",
-             context_settings={"help_option_names": ["-h", "--help"]})
+A divergence (values blowing up to inf or nan) stops the run with a warning.""")
 def minimize(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="The function to minimize.", show_default=False)],
@@ -415,8 +409,7 @@ def minimize(
 
   derivcli plot "sin(x)*exp(-x**2/4)" --x 1
   derivcli plot "log(x)" --x 2 --from 0.01 --to 5 --output log.png      # PNG, SVG or PDF: pip install 'derivcli[plot]'
-  derivcli plot "x**2*y" --x 1 --y 3 --wrt x""",
-             context_settings={"help_option_names": ["-h", "--help"]})
+  derivcli plot "x**2*y" --x 1 --y 3 --wrt x""")
 def plot(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="A function of one variable.", show_default=False)],
@@ -461,8 +454,7 @@ def plot(
 
   derivcli graph "x**2 + sin(x)" --x 1
   derivcli graph "exp(-(x**2-x+1)/cos(log(x))**2)" --x 1
-  derivcli graph "x**2 + sin(x)" --x 1 --dot | dot -Tpng > graph.png""",
-             context_settings={"help_option_names": ["-h", "--help"]})
+  derivcli graph "x**2 + sin(x)" --x 1 --dot | dot -Tpng > graph.png""")
 def graph(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="The expression.", show_default=False)],
