@@ -10,6 +10,7 @@ import sympy as sp
 import torch
 
 from .errors import DerivcliError
+from .formula_text import formula
 from .lowering import lower
 from .results import DifferenceRow, DifferenceTable, SymbolicCheck, to_plain
 
@@ -72,7 +73,7 @@ def symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> SymbolicC
         numbers = [_evaluate(derivative, names, inputs, point, setup, float(reference))
                    for derivative, reference in zip(derivatives, autograd[name].detach().reshape(-1).tolist())]
         shape = tuple(plain[name].shape)
-        formulas[name] = _reshape([str(d) for d in derivatives], shape)
+        formulas[name] = _reshape([formula(d) for d in derivatives], shape)
         values[name] = _reshape(numbers, shape)
         references = autograd[name].detach().reshape(-1).tolist()
         errors = [abs(a - s) for a, s in zip(references, numbers)]

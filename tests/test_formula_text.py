@@ -1,0 +1,82 @@
+"""The faster printer must print exactly what `str(expr)` prints, and the numbers told their sign facts
+up front must answer every assumption as SymPy itself would."""
+
+from __future__ import annotations
+
+import sys
+
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from derivcli.errors import DerivcliError
+from derivcli.formula_text import formula
+from derivcli.parsing import parse, with_sign_facts
+
+ATOMS = ["x", "y", "z", "0", "1", "2", "3", "17", "0.5", "2.25", "1e-3", "123456789", "pi", "E", "(1/3)", "(-2)"]
+UNARY = ["sin", "cos", "exp", "log", "sqrt", "Abs", "tanh", "sigmoid", "relu", "cbrt", "floor"]
+
+
+def expressions() -> st.SearchStrategy[str]:
+    binary = st.sampled_from([" + ", " - ", "*", "/", "**"])
+    return st.recursive(
+        st.sampled_from(ATOMS),
+        lambda inner: st.one_of(
+            st.tuples(inner, binary, inner).map(lambda t: f"({t[0]}{t[1]}{t[2]})"),
+            st.tuples(st.sampled_from(UNARY), inner).map(lambda t: f"{t[0]}({t[1]})"),
+            inner.map(lambda t: f"-{t}"),
+        ),
+        max_leaves=12,
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(expressions())
+def test_formula_prints_what_str_prints(text):
+    try:
+        expr = parse(text).expr
+    except DerivcliError:
+        return
+    assert formula(expr) == str(expr)
+
+
+def test_formula_on_the_orderings_sympy_treats_specially():
+    x, y = sympy.symbols("x y", real=True)
+    cases = [1 - x, 2 * x + 3, sympy.pi - x, x**2 - x + 1, x + sympy.sqrt(2) * x, x / 3 - sympy.Rational(1, 2),
+             -x * y, sympy.Float(2.5) - x, sympy.oo - x, x**sympy.Rational(2, 3) + x**sympy.Rational(1, 3) + x,
+             sympy.exp(x / 3) ** 2 + sympy.exp(x / 3), (x - 1) * (x + y) ** 2 / (x + 2), sympy.I * x + y,
+             sympy.zoo * x + 1, sympy.Mul(2, x, 3, evaluate=False) + y, sympy.Float(-0.25) * x * y - x]
+    for expr in cases:
+        assert formula(expr) == str(expr), expr
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.integers(-10**30, 10**30),
+                 st.tuples(st.integers(-10**6, 10**6), st.integers(1, 10**6)).map(lambda t: sympy.Rational(*t))))
+def test_numbers_told_their_sign_facts_answer_as_sympy_does(value):
+    told = with_sign_facts(sympy.Rational(value))
+    sympy.core.cache.clear_cache()
+    fresh = sympy.Rational(value)  # a new object, asked from scratch (singletons such as 1/2 excepted)
+    for fact in sorted(sys.modules["sympy.core.assumptions"]._assume_defined):
+        assert getattr(told, f"is_{fact}") == getattr(fresh, f"is_{fact}"), fact
+
+
+def test_a_number_already_asked_is_left_alone():
+    number = sympy.Integer(987654321)
+    assert number.is_prime is False
+    facts = number._assumptions
+    assert with_sign_facts(number)._assumptions is facts
+
+
+def test_a_function_whose_sympy_evaluation_gives_up_is_kept_unevaluated(monkeypatch):
+    """SymPy's evaluation has raised NotImplementedError from deep in its assumptions on odd constants;
+    the expression must still be read (unevaluated), and torch computes it."""
+    import derivcli
+
+    def gives_up(cls, *args, **kwargs):
+        raise NotImplementedError("not expecting int(x) to round away from 0")
+
+    monkeypatch.setattr(sympy.Heaviside, "eval", classmethod(gives_up))
+    sympy.core.cache.clear_cache()
+    result = derivcli.grad("heaviside(sinh(2)*3 - 1) * x", x=2.0)
+    assert result.value == 2.0 and result.gradient == {"x": 1.0}
