@@ -1,6 +1,7 @@
 """Batch throughput: derivcli's parser + lowering + autograd against SymPy's parse_expr + lambdify(torch)
-+ autograd, in this process, for distinct and for repeated simple expressions.  Prints requests per second
-and the ratio.   Usage: python benchmarks/batch.py [count]
++ autograd, in this process, for distinct and for repeated simple expressions: in this one process
+(`--jobs 1`) and shared among worker processes as `derivcli batch` does by default.  Prints requests per
+second and the ratio.   Usage: python benchmarks/batch.py [count]
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 import sympy as sp
 import torch
 
-from derivcli.streams import batch_groups
+from derivcli.streams import batch_groups, default_jobs
 
 COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
 
@@ -30,11 +31,15 @@ def baseline(lines: list[str]) -> None:
         json.dumps({"value": float(value), "gradient": [float(g) for g in grads]})
 
 
-def ours(lines: list[str]) -> None:
+def ours(lines: list[str], jobs: int = 1) -> None:
     """As `derivcli batch < file` sees it: the lines in groups of what one 64 KB read delivers."""
     groups = [lines[i:i + 600] for i in range(0, len(lines), 600)]
-    for answer in batch_groups(groups):
+    for answer in batch_groups(groups, jobs):
         json.dumps(answer)
+
+
+def ours_in_workers(lines: list[str]) -> None:
+    ours(lines, default_jobs())
 
 
 def rate(run, lines: list[str]) -> float:
@@ -43,16 +48,31 @@ def rate(run, lines: list[str]) -> float:
     return len(lines) / (time.perf_counter() - start)
 
 
+SHAPES = ["x**2 + {k}*sin(x)*y", "exp(-x/{k})*cos(y)", "log(1 + x**2)/{k} + y", "sqrt(x*y + {k})",
+          "tanh({k}*x - y)**2", "(x - {k})**3*y", "1/(1 + exp({k} - x*y))", "x**{k} + y"]
+
+
+def distinct_requests(first: int) -> list[str]:
+    """COUNT simple expressions of eight shapes, none seen before in this process (from `first` on)."""
+    return [json.dumps({"expression": SHAPES[k % len(SHAPES)].format(k=first + k // len(SHAPES) + 2),
+                        "point": {"x": 0.5, "y": 2}}) for k in range(COUNT)]
+
+
 def main() -> None:
-    distinct = [json.dumps({"expression": f"x**2 + {k}*sin(x)*y", "point": {"x": 0.5, "y": 2}}) for k in range(COUNT)]
     repeated = [json.dumps({"expression": "x**2 + 3*sin(x)*y", "point": {"x": 0.5 + k * 1e-6, "y": 2}})
                 for k in range(COUNT * 5)]
-    ours(distinct[:10]), baseline(distinct[:10])  # warm up imports
-    for name, lines in (("distinct", distinct), ("repeated", repeated)):
-        mine, theirs = rate(ours, lines), rate(baseline, lines)
-        print(f"{name:9s}: derivcli {mine:7.0f}/s, parse_expr+lambdify+autograd {theirs:7.0f}/s, "
-              f"ratio {mine / theirs:.1f}x")
+    warm = distinct_requests(10**6)[:16]
+    ours(warm), baseline(warm)  # imports and first-call costs
+    print(f"{default_jobs()} workers by default on this machine")
+    theirs, mine, shared = (rate(run, distinct_requests(first))
+                            for run, first in ((baseline, 0), (ours, COUNT), (ours_in_workers, 2 * COUNT)))
+    report("distinct", theirs, mine, shared)
+    report("repeated", rate(baseline, repeated), rate(ours, repeated), rate(ours_in_workers, repeated))
 
+
+def report(name: str, theirs: float, mine: float, shared: float) -> None:
+    print(f"{name:9s}: parse_expr+lambdify+autograd {theirs:7.0f}/s; derivcli --jobs 1 {mine:7.0f}/s "
+          f"(ratio {mine / theirs:.1f}x), default --jobs {shared:7.0f}/s (ratio {shared / theirs:.1f}x)")
 
 if __name__ == "__main__":
     main()

@@ -566,15 +566,18 @@ def _progress_bar() -> Any:
 A request: {"expression": "...", "point": {...}, "wrt": [...], "command": "grad|jacobian|hessian|diff",
 "order": n, "check": bool}; only expression and point are required.  Each answer is that command's
 --json object, in order; a bad line gets {"line": n, "error": "..."} and the rest go on.  Exit 2 if any
-line failed.""")
-def batch() -> int:
+line failed.  Big inputs are shared among --jobs worker processes (default: one per CPU, at most 8).""")
+def batch(
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, show_default=False,
+                                       help="Worker processes for big inputs; 1 answers every line in this one."),
+) -> int:
     """Answer NDJSON requests from stdin, one JSON line each, as they arrive."""
     import json
 
-    from .streams import batch_groups
+    from .streams import batch_groups, default_jobs
 
     failed = False
-    for answer in batch_groups(available_lines(sys.stdin)):
+    for answer in batch_groups(available_lines(sys.stdin), jobs or default_jobs()):
         failed = failed or "error" in answer and "line" in answer
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()

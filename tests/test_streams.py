@@ -173,6 +173,92 @@ def test_large_batch_streams_in_constant_memory():
     assert max(resident_kb[-3:]) < resident_kb[1] + 50_000, resident_kb
 
 
+def mixed_requests(count: int) -> list[str]:
+    """Distinct and repeated expressions, other commands, and bad lines, in one input."""
+    lines = []
+    for k in range(count):
+        kind = k % 7
+        if kind == 0:
+            lines.append("{bad json")
+        elif kind == 1:
+            lines.append(json.dumps({"expression": f"sn(x) + {k}", "point": {"x": 1}}))
+        elif kind == 2:
+            lines.append(json.dumps({"expression": "x**2 + 3*sin(x)*y", "point": {"x": k / 10, "y": 2}}))
+        elif kind == 3:
+            lines.append("")
+        elif kind == 4:
+            lines.append(json.dumps({"expression": f"(1-x)**2 + {k}*(y-x**2)**2", "point": {"x": 1, "y": 2},
+                                     "command": "hessian"}))
+        else:
+            lines.append(json.dumps({"expression": f"exp(-x/{k})*cos(y)", "point": {"x": 0.5, "y": k}}))
+    return lines
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_workers_give_the_answers_of_one_process_in_order():
+    from derivcli.streams import PARALLEL_MIN_LINES, batch_groups
+
+    lines = mixed_requests(300)
+    groups = [lines[:5], lines[5:5 + PARALLEL_MIN_LINES], lines[5 + PARALLEL_MIN_LINES:]]  # small, then big
+    alone = list(batch_groups(groups, jobs=1))
+    shared = list(batch_groups(groups, jobs=3))
+    assert shared == alone
+    assert len(alone) == sum(1 for line in lines if line.strip())
+    assert [a["line"] for a in alone if "error" in a] == [k + 1 for k in range(300) if k % 7 in (0, 1)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_a_worker_that_dies_costs_only_its_line(monkeypatch):
+    from derivcli import streams
+
+    real_answer = streams.answer
+
+    def answer(request):
+        if request.get("expression") == "kill(x)":
+            os._exit(9)  # as if the kernel killed the worker for memory
+        return real_answer(request)
+
+    monkeypatch.setattr(streams, "answer", answer)  # the forked workers inherit it
+    lines = [json.dumps({"expression": f"x*{k + 1}", "point": {"x": 1}}) for k in range(100)]
+    lines[40] = json.dumps({"expression": "kill(x)", "point": {"x": 1}})
+    answers = list(streams.batch_groups([lines], jobs=2))
+    assert len(answers) == 100
+    assert answers[40] == {"line": 41, "error": "internal error: the worker answering this line stopped "
+                                                "(out of memory?)"}
+    assert [a["gradient"]["x"] for k, a in enumerate(answers) if k != 40] == [k + 1.0 for k in range(100) if k != 40]
+
+
+def test_batch_jobs_through_a_real_process(tmp_path):
+    """`--jobs 2` and `--jobs 1` write the same lines, the same exit code, and nothing on stderr."""
+    source = tmp_path / "requests.ndjson"
+    lines = mixed_requests(400)
+    source.write_text("\n".join(lines) + "\n")
+    runs = {}
+    for jobs in ("1", "2"):
+        with source.open() as stdin:
+            runs[jobs] = subprocess.run([sys.executable, "-m", "derivcli", "batch", "--jobs", jobs], stdin=stdin,
+                                        capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert runs["1"].returncode == runs["2"].returncode == 2
+    assert runs["2"].stdout == runs["1"].stdout and runs["2"].stdout.count("\n") == sum(1 for line in lines if line)
+    assert runs["2"].stderr == runs["1"].stderr == ""
+
+
+def test_answers_from_workers_arrive_while_stdin_stays_open():
+    """A burst big enough for the workers, then silence: its answers must not wait for the next line."""
+    process = derivcli_process("batch", "--jobs", "2")
+    burst = 200
+    try:
+        process.stdin.write("".join(json.dumps({"expression": f"x**2 + {k}*x", "point": {"x": 1}}) + "\n"
+                                    for k in range(burst)))
+        process.stdin.flush()
+        answers = [json.loads(read_line(process)) for _ in range(burst)]
+        assert [a["gradient"]["x"] for a in answers] == [2.0 + k for k in range(burst)]
+    finally:
+        process.stdin.close()
+        process.wait(timeout=60)
+    assert process.returncode == 0
+
+
 # --------------------------------------------------------------------------- --points and the API
 def test_points_csv_and_npy_round_trip(tmp_path):
     np = pytest.importorskip("numpy")
