@@ -1,7 +1,8 @@
 """Batch throughput: derivcli's parser + lowering + autograd against SymPy's parse_expr + lambdify(torch)
 + autograd, in this process, for distinct and for repeated simple expressions: in this one process
 (`--jobs 1`) and shared among worker processes as `derivcli batch` does by default.  Prints requests per
-second and the ratio.   Usage: python benchmarks/batch.py [count]
+second and the ratio.   Usage: python benchmarks/batch.py [count] [--one-shape]
+(--one-shape: every distinct expression is `x**2 + k*sin(x)*y`, the issue's "simple expression")
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import torch
 
 from derivcli.streams import batch_groups, default_jobs
 
-COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+ARGS = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
+COUNT = int(ARGS[0]) if ARGS else 2000
 
 
 def baseline(lines: list[str]) -> None:
@@ -50,10 +52,12 @@ def rate(run, lines: list[str]) -> float:
 
 SHAPES = ["x**2 + {k}*sin(x)*y", "exp(-x/{k})*cos(y)", "log(1 + x**2)/{k} + y", "sqrt(x*y + {k})",
           "tanh({k}*x - y)**2", "(x - {k})**3*y", "1/(1 + exp({k} - x*y))", "x**{k} + y"]
+if "--one-shape" in sys.argv:
+    SHAPES = SHAPES[:1]
 
 
 def distinct_requests(first: int) -> list[str]:
-    """COUNT simple expressions of eight shapes, none seen before in this process (from `first` on)."""
+    """COUNT simple expressions of the SHAPES, none seen before in this process (from `first` on)."""
     return [json.dumps({"expression": SHAPES[k % len(SHAPES)].format(k=first + k // len(SHAPES) + 2),
                         "point": {"x": 0.5, "y": 2}}) for k in range(COUNT)]
 
