@@ -44,10 +44,10 @@ def grad_stream(expression: str, name: str, lines: Iterable[str], point: Mapping
             yield number, line.strip(), error
 
 
-def batch(lines: Iterable[str], jobs: int = 1) -> Iterator[dict[str, Any]]:
+def batch(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
     """One JSON-ready answer per non-blank NDJSON request line: the command's contract, or
     {"line": n, "error": "..."}."""
-    return batch_groups(([line] for line in lines), jobs)
+    return batch_groups([line] for line in lines)
 
 
 def batch_groups(groups: Iterable[list[str]], jobs: int = 1) -> Iterator[dict[str, Any]]:
@@ -60,13 +60,18 @@ def batch_groups(groups: Iterable[list[str]], jobs: int = 1) -> Iterator[dict[st
         return
     number = 0
     for group in groups:
-        yield from _answer_run(_read_requests(number, group))
+        yield from _answers(number, group)
         number += len(group)
 
 
+def _answers(first: int, lines: list[str]) -> Iterator[dict[str, Any]]:
+    """The answers to `lines`, numbered from first + 1, each as soon as it is computed."""
+    return _answer_run(_read_requests(first, lines))
+
+
 def answer_lines(first: int, lines: list[str]) -> list[dict[str, Any]]:
-    """The answers to `lines`, numbered from first + 1 (what a worker process runs)."""
-    return list(_answer_run(_read_requests(first, lines)))
+    """All the answers to `lines` at once (what a worker process returns)."""
+    return list(_answers(first, lines))
 
 
 def _read_requests(first: int, lines: list[str]) -> list[tuple[int, Any]]:
@@ -127,7 +132,7 @@ def _parallel(groups: Iterable[list[str]], jobs: int) -> Iterator[dict[str, Any]
             if isinstance(group, BaseException):
                 raise group
             if len(group) < PARALLEL_MIN_LINES and not pending:
-                yield from _answer_run(_read_requests(number, group))
+                yield from _answers(number, group)
             else:
                 workers = workers or _Workers(jobs)
                 pending.append(workers.submit(number, group))
