@@ -739,7 +739,9 @@ class _Builder:
 
         def collapse() -> Any:
             bottom = sp.Mul(*denominator)
-            if denominator and bottom.is_zero:  # keep 1/0 for torch to compute (inf), not SymPy's zoo
+            # Keep 1/0 for torch to compute (inf), not SymPy's zoo.  Only a constant can be asked cheaply:
+            # a zero sum of variables is already folded to 0, and asking one costs a full deduction.
+            if denominator and not bottom.free_symbols and bottom.is_zero:
                 return sp.Mul(sp.Mul(*numerator), sp.Pow(bottom, -1, evaluate=False), evaluate=False)
             return self._bounded(sp.Mul(*numerator) / bottom, node.span)
 

@@ -80,7 +80,7 @@ class sigmoid(_RealFunction):
 
     @classmethod
     def eval(cls, arg: sp.Expr) -> sp.Expr | None:
-        return sp.Rational(1, 2) if arg.is_zero else None
+        return sp.Rational(1, 2) if arg.is_number and arg.is_zero else None
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
