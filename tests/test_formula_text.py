@@ -1,5 +1,6 @@
-"""The faster printer must print exactly what `str(expr)` prints, and the numbers told their sign facts
-up front must answer every assumption as SymPy itself would."""
+"""The faster printer must print exactly what `str(expr)` prints, the numbers told their sign facts up
+front must answer every assumption as SymPy itself would, and the powers built without evaluation must be
+what SymPy's evaluation builds."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from derivcli.errors import DerivcliError
 from derivcli.formula_text import formula
-from derivcli.parsing import parse, with_sign_facts
+from derivcli.parsing import parse, power, with_sign_facts
 
 ATOMS = ["x", "y", "z", "0", "1", "2", "3", "17", "0.5", "2.25", "1e-3", "123456789", "pi", "E", "(1/3)", "(-2)"]
 UNARY = ["sin", "cos", "exp", "log", "sqrt", "Abs", "tanh", "sigmoid", "relu", "cbrt", "floor"]
@@ -48,6 +49,19 @@ def test_formula_on_the_orderings_sympy_treats_specially():
              sympy.zoo * x + 1, sympy.Mul(2, x, 3, evaluate=False) + y, sympy.Float(-0.25) * x * y - x]
     for expr in cases:
         assert formula(expr) == str(expr), expr
+
+
+@settings(max_examples=300, deadline=None)
+@given(expressions(), st.sampled_from(["-1", "2", "3", "-2", "1/2", "-1/2", "1/3", "0", "1"]))
+def test_powers_of_sums_are_what_sympy_evaluation_builds(text, exponent_text):
+    try:
+        expr = parse(text).expr
+    except DerivcliError:
+        return
+    exponent = sympy.Rational(exponent_text)
+    for base in [node for node in sympy.preorder_traversal(expr) if node.is_Add] + [expr]:
+        built, evaluated = power(base, exponent), sympy.Pow(base, exponent)
+        assert built == evaluated and str(built) == str(evaluated), (base, exponent)
 
 
 @settings(max_examples=200, deadline=None)
