@@ -80,7 +80,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     _f("log1p", CF + "log1p", T + "log1p", "log(1 + x), accurate near 0", domain=(-0.9, 3.0)),
     _f("log2", CF + "log2", T + "log2", "base-2 logarithm", domain=POS),
     _f("log10", CF + "log10", T + "log10", "base-10 logarithm", domain=POS),
-    _f("sqrt", SP + "sqrt", T + "sqrt", "square root", domain=POS),
+    _f("sqrt", OWN + "sqrt", T + "sqrt", "square root", domain=POS),
     _f("cbrt", OWN + "cbrt", TF + "cbrt", "real cube root (negative for negative x)", domain=POS),
     _f("root", SP + "root", T + "pow", "principal n-th root: root(x, n) = x**(1/n)", arity=(2, 2),
        domain=POS),

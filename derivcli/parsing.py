@@ -616,23 +616,6 @@ def with_sign_facts(number: Any) -> Any:
     return number
 
 
-def power(base: Any, exponent: Any, evaluate: bool = True) -> Any:
-    """SymPy's `base**exponent`, built without evaluation where evaluation cannot change it.
-
-    For a sum of variables to a number other than 0 or 1, SymPy's Pow only asks the sum's `_eval_power`,
-    which returns a new form only when one of two terms is infinite or the sum is a constant.  Asking
-    each term whether it is infinite is a full assumptions deduction (~0.5 ms for exp(u) + 1, a third of
-    a batch request), and no term here is ever infinite: the builder keeps infinities out.
-    """
-    from sympy import Pow, S
-
-    if evaluate and base.is_Add and exponent.is_Rational and exponent not in (S.Zero, S.One) \
-            and base.free_symbols and not any(term in (S.Infinity, S.NegativeInfinity, S.ComplexInfinity)
-                                              for term in base.args):
-        return Pow(base, exponent, evaluate=False)
-    return Pow(base, exponent, evaluate=evaluate)
-
-
 class _Builder:
     """Turns the syntax tree into SymPy, name by name from the functions table."""
 
@@ -761,7 +744,7 @@ class _Builder:
             if denominator and not bottom.free_symbols and bottom.is_zero:
                 return sp.Mul(sp.Mul(*numerator), sp.Pow(bottom, -1, evaluate=False), evaluate=False)
             top = sp.Mul(*numerator)
-            reciprocal = power(bottom, sp.S.NegativeOne)
+            reciprocal = _resolve_sympy("derivcli.sympy_forms.power")(bottom, sp.S.NegativeOne)
             return self._bounded(reciprocal if top is sp.S.One else sp.Mul(top, reciprocal), node.span)
 
         for op, item, _ in node.items:
@@ -813,6 +796,7 @@ class _Builder:
                     raise self.error(f"{_short(base)}**{_short(exponent)} is too large "
                                      f"(about {digits:,} digits)", node.span,
                                      hint="derivcli keeps exact constants below about 1,200 digits")
+        power = _resolve_sympy("derivcli.sympy_forms.power")
         return self._evaluate_real(lambda **kw: power(base, exponent, **kw), [base, exponent])
 
     def _condition(self, value: Any, node: Node) -> Any:

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from derivcli.errors import DerivcliError
 from derivcli.formula_text import formula
-from derivcli.parsing import parse, power, with_sign_facts
+from derivcli.parsing import parse, with_sign_facts
+from derivcli.sympy_forms import power
 
 ATOMS = ["x", "y", "z", "0", "1", "2", "3", "17", "0.5", "2.25", "1e-3", "123456789", "pi", "E", "(1/3)", "(-2)"]
 UNARY = ["sin", "cos", "exp", "log", "sqrt", "Abs", "tanh", "sigmoid", "relu", "cbrt", "floor"]
@@ -46,7 +47,10 @@ def test_formula_on_the_orderings_sympy_treats_specially():
     cases = [1 - x, 2 * x + 3, sympy.pi - x, x**2 - x + 1, x + sympy.sqrt(2) * x, x / 3 - sympy.Rational(1, 2),
              -x * y, sympy.Float(2.5) - x, sympy.oo - x, x**sympy.Rational(2, 3) + x**sympy.Rational(1, 3) + x,
              sympy.exp(x / 3) ** 2 + sympy.exp(x / 3), (x - 1) * (x + y) ** 2 / (x + 2), sympy.I * x + y,
-             sympy.zoo * x + 1, sympy.Mul(2, x, 3, evaluate=False) + y, sympy.Float(-0.25) * x * y - x]
+             sympy.zoo * x + 1, sympy.Mul(2, x, 3, evaluate=False) + y, sympy.Float(-0.25) * x * y - x,
+             -x / 3, -3 * x / (2 * y), y / x**2, 1 / (x * y), -(x + 1) / 2, sympy.Float(-1.0) * x,
+             sympy.Float(1.0) * x, -x * y ** sympy.Rational(-1, 2), x / (y * sympy.exp(x)) ** 2,
+             -sympy.Rational(7, 5) * x ** -y * sympy.sin(x), sympy.sqrt(2) * x / 3]
     for expr in cases:
         assert formula(expr) == str(expr), expr
 
@@ -59,8 +63,12 @@ def test_powers_of_sums_are_what_sympy_evaluation_builds(text, exponent_text):
     except DerivcliError:
         return
     exponent = sympy.Rational(exponent_text)
-    for base in [node for node in sympy.preorder_traversal(expr) if node.is_Add] + [expr]:
-        built, evaluated = power(base, exponent), sympy.Pow(base, exponent)
+    for base in [node for node in sympy.preorder_traversal(expr) if node.is_Add]:
+        try:
+            evaluated = sympy.Pow(base, exponent)
+        except (ArithmeticError, TypeError, ValueError):  # SymPy gives up; the builder keeps Pow unevaluated
+            continue
+        built = power(base, exponent)
         assert built == evaluated and str(built) == str(evaluated), (base, exponent)
 
 
