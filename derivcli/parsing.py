@@ -786,14 +786,19 @@ class _Builder:
     def _power(self, node: Power) -> Any:
         base = self.build(node.base)
         exponent = self.build(node.exponent)
-        if not base.free_symbols and exponent.is_Rational:
-            if abs(exponent) > MAX_EXACT_EXPONENT and not base.is_Rational:
-                raise self.error(f"exponent {_short(exponent)} is too large for an exact constant", node.span)
-            if base.is_Rational and abs(base) not in (0, 1):
-                bits = float(abs(exponent)) * (abs(base.p).bit_length() + base.q.bit_length())
+        # SymPy distributes an exact power over a product, (2*x)**n -> 2**n*x**n, so the constant factor
+        # of a product is held to the same bounds as a constant base.
+        constant = base if not base.free_symbols else \
+            self.sp.Mul(*[factor for factor in base.args if not factor.free_symbols]) if base.is_Mul else None
+        if constant is not None and exponent.is_Rational:
+            if abs(exponent) > MAX_EXACT_EXPONENT and not constant.is_Rational:
+                raise self.error(f"exponent {_short(exponent)} is too large for an exact constant "
+                                 f"({_power_text(constant, exponent)})", node.span)
+            if constant.is_Rational and abs(constant) not in (0, 1):
+                bits = float(abs(exponent)) * (abs(constant.p).bit_length() + constant.q.bit_length())
                 if bits > MAX_EXACT_BITS:
-                    digits = int(float(abs(exponent)) * (math.log10(abs(base.p)) + math.log10(base.q))) + 1
-                    raise self.error(f"{_short(base)}**{_short(exponent)} is too large "
+                    digits = int(float(abs(exponent)) * (math.log10(abs(constant.p)) + math.log10(constant.q))) + 1
+                    raise self.error(f"{_power_text(constant, exponent)} is too large "
                                      f"(about {digits:,} digits)", node.span,
                                      hint="derivcli keeps exact constants below about 1,200 digits")
         power = _resolve_sympy("derivcli.sympy_forms.power")
@@ -857,6 +862,12 @@ def _magnitude(constant: Any) -> float:
         return abs(float(constant.evalf(15)))
     except (OverflowError, TypeError, ValueError):
         return float("inf")
+
+
+def _power_text(base: Any, exponent: Any) -> str:
+    """base**exponent as text, each in parentheses unless a plain name or whole number."""
+    parts = [_short(part) for part in (base, exponent)]
+    return "**".join(part if re.fullmatch(r"\w+(\(\w*\))?", part) else f"({part})" for part in parts)
 
 
 def _short(value: Any) -> str:

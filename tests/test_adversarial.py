@@ -334,6 +334,12 @@ SUBPROCESS_BOMBS = {
     "10000-deep-parens": "(" * 10000 + "x" + ")" * 10000,
     "100KB": "x+" * 50000 + "x",
     "sin-1000-deep": "sin(" * 1000 + "x" + ")" * 1000,
+    # SymPy distributes an exact power over a product, (2*x)**n -> 2**n*x**n: the big-integer power runs
+    # in C, where no in-process time limit can stop it, so these run in a process that is killed.
+    "product-power": "(2*x)**99999999999",
+    "folded-sum-power": "(x + x)**123456789",
+    "fraction-power": "(x/3)**-10**7",
+    "root-product-power": "(sqrt(2)*x*y)**10**9",
 }
 
 
