@@ -725,7 +725,7 @@ class _Builder:
         if all(not getattr(arg, "free_symbols", True) for arg in args):
             sp = self.sp
             if result.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo):
-                result = make(evaluate=False)
+                result = _resolve_sympy("derivcli.sympy_forms.held")(make(evaluate=False))
         return result
 
     def _chain(self, node: Chain) -> Any:
@@ -738,14 +738,7 @@ class _Builder:
         denominator: list[Any] = []
 
         def collapse() -> Any:
-            bottom = sp.Mul(*denominator)
-            # Keep 1/0 for torch to compute (inf), not SymPy's zoo.  Only a constant can be asked cheaply:
-            # a zero sum of variables is already folded to 0, and asking one costs a full deduction.
-            if denominator and not bottom.free_symbols and bottom.is_zero:
-                return sp.Mul(sp.Mul(*numerator), sp.Pow(bottom, -1, evaluate=False), evaluate=False)
-            top = sp.Mul(*numerator)
-            reciprocal = _resolve_sympy("derivcli.sympy_forms.power")(bottom, sp.S.NegativeOne)
-            return self._bounded(reciprocal if top is sp.S.One else sp.Mul(top, reciprocal), node.span)
+            return self._bounded(self._quotient(sp.Mul(*numerator), sp.Mul(*denominator)), node.span)
 
         for op, item, _ in node.items:
             value = self.build(item)
@@ -754,10 +747,11 @@ class _Builder:
                 if op == "@":
                     result = _resolve_sympy("derivcli.sympy_forms.matmul")(left, value)
                 else:
-                    if not (left / value).free_symbols and _magnitude(left / value) > 1e300:
+                    ratio = self._quotient(left, value)
+                    if not ratio.free_symbols and _magnitude(ratio) > 1e300:
                         raise self.error(f"'{op}' of a constant this large cannot be computed exactly",
                                          node.span, hint="quotients above 1e+300 are refused")
-                    quotient = _resolve_sympy("derivcli.sympy_forms.floor")(left / value)
+                    quotient = _resolve_sympy("derivcli.sympy_forms.floor")(ratio)
                     result = quotient if op == "//" else left - value * quotient
                 numerator, denominator = [result], []
             elif op == "*":
@@ -765,6 +759,19 @@ class _Builder:
             else:
                 denominator.append(value)
         return collapse()
+
+    def _quotient(self, top: Any, bottom: Any) -> Any:
+        """top/bottom; by a constant zero, held for torch to compute (inf or nan), not SymPy's zoo.  Only a
+        constant is asked whether it is zero: a zero sum of variables is already folded to 0, and asking
+        one costs a full assumptions deduction."""
+        sp = self.sp
+        if not bottom.free_symbols and bottom.is_zero:
+            held = _resolve_sympy("derivcli.sympy_forms.held")
+            if top.free_symbols:
+                return sp.Mul(top, held(sp.Pow(bottom, -1, evaluate=False)))
+            return held(sp.Mul(top, sp.Pow(bottom, -1, evaluate=False), evaluate=False))
+        reciprocal = _resolve_sympy("derivcli.sympy_forms.power")(bottom, sp.S.NegativeOne)
+        return reciprocal if top is sp.S.One else sp.Mul(top, reciprocal)
 
     def _bounded(self, value: Any, span: tuple[int, int]) -> Any:
         """Refuse exact constants so large that printing or using them would cost seconds."""

@@ -45,6 +45,35 @@ def sqrt(arg: sp.Expr, evaluate: bool = True) -> sp.Expr:
     return power(arg, sp.S.Half, evaluate)
 
 
+class held(sp.Function):
+    """A constant that SymPy would make infinite, undefined or complex (1/0, 0/0, log(0), log(-1)), held
+    unevaluated in a node SymPy's algebra cannot see into: folded into its neighbours it would become
+    SymPy's zoo or nan (x*(0/0) is nan*x, which SymPy cannot even print), while torch computes its real
+    IEEE value (inf, nan) from the held node.  A constant, so its derivative is 0."""
+
+    nargs = 1
+    is_number = False  # no evalf, no numeric comparisons: it has no SymPy value
+
+    @classmethod
+    def eval(cls, arg: sp.Expr) -> None:
+        return None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.S.Zero
+
+    @property
+    def precedence(self) -> int:
+        """Low, so that the printer parenthesizes a held quotient wherever it stands beside others
+        (x*(1/0), -x*(0/0), x + (1/0), (1/0)**2), but not alone in a call (sin(1/0)); a held function
+        call, log(0), is an atom."""
+        from sympy.printing.precedence import PRECEDENCE
+
+        return PRECEDENCE["Func" if isinstance(self.args[0], sp.Function) else "Add"]
+
+    def _sympystr(self, printer: Any) -> str:
+        return printer._print(self.args[0])
+
+
 class cbrt(_RealFunction):
     """Real cube root: cbrt(-8) = -2 (SymPy's own cbrt is the complex principal root)."""
 

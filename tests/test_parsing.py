@@ -585,3 +585,24 @@ def test_huge_literal_beyond_float64():
 
 def test_tiny_literal_is_zero():
     assert expr("1e-999999") == 0
+
+
+@pytest.mark.parametrize("text, canonical, value, slope", [
+    ("x*(0/0)", "x*(0/0)", "nan", "nan"),  # SymPy folds it to nan*x, which it cannot print
+    ("-(x*(0/0))", "-x*(0/0)", "nan", "nan"),
+    ("x/0", "x*(1/0)", "inf", "inf"),
+    ("x + 1/0", "x + 1/0", "inf", "1"),
+    ("x*log(0)", "x*log(0)", "-inf", "-inf"),
+    ("sin(1/0)*x", "x*sin(1/0)", "nan", "nan"),
+])
+def test_constants_sympy_makes_infinite_are_held_for_torch(text, canonical, value, slope):
+    """1/0, 0/0 and log(0) are kept as themselves, opaque to SymPy's algebra, so torch computes their
+    IEEE values; folded into a product they would become SymPy's zoo or nan."""
+    import math
+
+    import derivcli
+
+    result = derivcli.grad(text, x=1.0)
+    assert result.expression == canonical
+    for got, want in ((result.value, float(value)), (result.gradient["x"], float(slope))):
+        assert (math.isnan(got) and math.isnan(want)) or got == want
