@@ -574,8 +574,9 @@ def batch(
     """Answer NDJSON requests from stdin, one JSON line each, as they arrive."""
     import json
 
-    from .streams import batch_groups, default_jobs
+    from .streams import batch_groups, default_jobs, settle_for_volume
 
+    settle_for_volume()
     failed = False
     for answer in batch_groups(available_lines(sys.stdin), jobs or default_jobs()):
         failed = failed or "error" in answer and "line" in answer
