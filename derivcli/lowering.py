@@ -65,11 +65,17 @@ class Program:
 
 def lower(expr: sp.Basic, variables: Sequence[str]) -> Program:
     """Lower a SymPy expression over the named variables into a torch Program."""
-    return _Lowering(list(variables)).run(stable_forms(expr))
+    return _Lowering(list(variables)).run(expr)
 
 
 def stable_forms(expr: sp.Basic) -> sp.Basic:
-    """Rewrite textbook formulas that overflow into their stable equivalents, for the numbers only:
+    """The expression with every textbook formula that overflows replaced by its stable equivalent
+    (`stable_form`).  The lowering applies the same rewrites node by node as it walks."""
+    return expr.replace(lambda node: stable_form(node) is not None, lambda node: stable_form(node))
+
+
+def stable_form(node: sp.Basic) -> sp.Basic | None:
+    """The stable equivalent of a textbook formula that overflows, for the numbers only, else None:
     1/(1+exp(-u)) -> sigmoid(u), log(1+exp(u)) -> softplus(u), log(1+u) -> log1p(u), exp(u)-1 -> expm1(u).
 
     Written naively, 1/(1+exp(-x)) at x = -800 and log(1+exp(x)) at x = 800 have NaN gradients.
@@ -78,40 +84,57 @@ def stable_forms(expr: sp.Basic) -> sp.Basic:
 
     from .sympy_forms import sigmoid, softplus
 
-    def one_plus(node: sp.Basic) -> sp.Basic | None:
-        """u for a node 1 + u, else None."""
-        if isinstance(node, sp.Add) and len(node.args) == 2 and sp.S.One in node.args:
-            return node.args[0] if node.args[1] == 1 else node.args[1]
-        return None
+    if isinstance(node, sp.Pow) and node.exp == -1:
+        rest = _one_plus(node.base)
+        if isinstance(rest, sp.exp):
+            return sigmoid(-rest.args[0])
+    if isinstance(node, sp.log):
+        rest = _one_plus(node.args[0])
+        if isinstance(rest, sp.exp):
+            return softplus(rest.args[0])
+        if rest is not None:
+            return log1p(rest)
+    if isinstance(node, sp.Add) and len(node.args) == 2 and sp.S.NegativeOne in node.args:
+        other = node.args[0] if node.args[1] == -1 else node.args[1]
+        if isinstance(other, sp.exp):
+            return expm1(other.args[0])
+    return None
 
-    def rewrite(node: sp.Basic) -> sp.Basic | None:
-        if isinstance(node, sp.Pow) and node.exp == -1:
-            rest = one_plus(node.base)
-            if isinstance(rest, sp.exp):
-                return sigmoid(-rest.args[0])
-        if isinstance(node, sp.log):
-            rest = one_plus(node.args[0])
-            if isinstance(rest, sp.exp):
-                return softplus(rest.args[0])
-            if rest is not None:
-                return log1p(rest)
-        if isinstance(node, sp.Add) and len(node.args) == 2 and sp.S.NegativeOne in node.args:
-            other = node.args[0] if node.args[1] == -1 else node.args[1]
-            if isinstance(other, sp.exp):
-                return expm1(other.args[0])
-        return None
 
-    return expr.replace(lambda node: rewrite(node) is not None, lambda node: rewrite(node))
+def _one_plus(node: sp.Basic) -> sp.Basic | None:
+    """u for a node 1 + u, else None."""
+    if isinstance(node, sp.Add) and len(node.args) == 2 and sp.S.One in node.args:
+        return node.args[0] if node.args[1] == 1 else node.args[1]
+    return None
 
 
 class _Lowering:
     def __init__(self, variables: list[str]) -> None:
         self.variables = variables
         self.forms = torch_form_by_sympy_class()
+        self.stable_nodes: dict[sp.Basic, sp.Basic] = {}
+        self.fractions: dict[sp.Basic, tuple[list[sp.Basic], list[sp.Basic]]] = {}
+
+    def stable(self, node: sp.Basic) -> sp.Basic:
+        """The node, or its `stable_form` (the walk lowers each node's stable form in its place)."""
+        rewritten = self.stable_nodes.get(node)
+        if rewritten is None:
+            form = stable_form(node)
+            rewritten = self.stable_nodes[node] = node if form is None else form
+        return rewritten
+
+    def fraction(self, node: sp.Mul) -> tuple[list[sp.Basic], list[sp.Basic]]:
+        """The product's stable factors, split into numerator and denominator once."""
+        split = self.fractions.get(node)
+        if split is None:
+            numerator, denominator = _split_fraction([self.stable(arg) for arg in node.args])
+            split = self.fractions[node] = ([self.stable(n) for n in numerator], [self.stable(d) for d in denominator])
+        return split
 
     def run(self, root: sp.Basic) -> Program:
         """Order the subexpressions (post-order, iteratively, each once), then number the slots:
         inputs, constants, steps."""
+        root = self.stable(root)
         leaves: dict[sp.Basic, tuple[str, Any]] = {}
         ordered: list[sp.Basic] = []
         seen: set[sp.Basic] = set()
@@ -160,15 +183,17 @@ class _Lowering:
 
     def children(self, node: sp.Basic) -> list[sp.Basic]:
         if isinstance(node, sp.Mul):
-            numerator, denominator = _split_fraction(node)
+            numerator, denominator = self.fraction(node)
             return numerator + denominator
         if isinstance(node, sp.Pow):
-            return [node.base] if node.exp.is_Number else [node.base, node.exp]
-        if isinstance(node, sp.Piecewise):
-            return [pair.cond for pair in node.args]
-        if isinstance(node, index):
-            return [node.args[0]]
-        return list(node.args)
+            children = [node.base] if node.exp.is_Number else [node.base, node.exp]
+        elif isinstance(node, sp.Piecewise):
+            children = [pair.cond for pair in node.args]
+        elif isinstance(node, index):
+            children = [node.args[0]]
+        else:
+            children = list(node.args)
+        return [self.stable(child) for child in children]
 
     def extra_slots(self, node: sp.Basic) -> tuple[int, ...]:
         """Piecewise branches run on masked copies of the inputs: pass every input along."""
@@ -180,7 +205,7 @@ class _Lowering:
         if isinstance(node, sp.Add):
             return _add
         if isinstance(node, sp.Mul):
-            count = len(_split_fraction(node)[0])
+            count = len(self.fraction(node)[0])
             return lambda *args: _fraction(args[:count], args[count:])
         if isinstance(node, sp.Pow):
             return _power(node.exp) if node.exp.is_Number else torch.pow
@@ -205,11 +230,11 @@ def _constant_key(value: float | bool) -> tuple[type, float | bool | str]:
     return (type(value), value)
 
 
-def _split_fraction(node: sp.Mul) -> tuple[list[sp.Basic], list[sp.Basic]]:
+def _split_fraction(factors: Sequence[sp.Basic]) -> tuple[list[sp.Basic], list[sp.Basic]]:
     """x*y/z**2 -> ([x, y], [z**2]): divide once rather than multiply by reciprocals."""
     numerator: list[sp.Basic] = []
     denominator: list[sp.Basic] = []
-    for factor in node.args:
+    for factor in factors:
         if isinstance(factor, sp.Pow) and factor.exp.is_Number and factor.exp < 0:
             denominator.append(factor.base if factor.exp == -1 else sp.Pow(factor.base, -factor.exp))
         elif factor.is_Rational and factor.p == 1 and factor.q != 1:

@@ -62,6 +62,10 @@ def test_piecewise_with_several_branches_takes_the_first_true_condition():
     ("log(1+exp(x))", -800, 0.0, 0.0),
     ("exp(x) - 1", 1e-12, 1.0000000000005e-12, 1.000000000001),
     ("log(1 + x)", 1e-12, 9.999999999995e-13, 0.9999999999989999),
+    # inside products and quotients, where the lowering splits numerator from denominator
+    ("2/log(1 + x)", 1e-12, 2 / math.log1p(1e-12), -2 / math.log1p(1e-12) ** 2 / (1 + 1e-12)),
+    ("3*x/(1 + exp(-x))", -800, 0.0, 0.0),
+    ("sin(x)*log(1 + exp(x))", 800, 800 * math.sin(800), 800 * math.cos(800) + math.sin(800)),
 ])
 def test_textbook_formulas_lower_to_stable_forms(text, x, value, derivative):
     result = derivcli.grad(text, x=x, check=True)
