@@ -16,10 +16,11 @@ from typing import Any
 
 import sympy as sp
 import torch
+from sympy.codegen.cfunctions import expm1, log1p
 
 from .errors import DerivcliError
 from .functions import torch_form_by_sympy_class
-from .sympy_forms import index
+from .sympy_forms import index, sigmoid, softplus
 from .torch_forms import checked_binary, indexer
 
 Step = tuple[Callable[..., torch.Tensor], tuple[int, ...]]
@@ -80,10 +81,6 @@ def stable_form(node: sp.Basic) -> sp.Basic | None:
 
     Written naively, 1/(1+exp(-x)) at x = -800 and log(1+exp(x)) at x = 800 have NaN gradients.
     """
-    from sympy.codegen.cfunctions import expm1, log1p
-
-    from .sympy_forms import sigmoid, softplus
-
     if isinstance(node, sp.Pow) and node.exp == -1:
         rest = _one_plus(node.base)
         if isinstance(rest, sp.exp):
