@@ -1,6 +1,9 @@
 """Many points: derivcli.compile(...).grad against hand-written torch autograd and against numpy
 evaluation of SymPy's derivative (lambdify), all in this process; then scaling from 1e6 to 1e7 points,
-threads, and torch.compile.  Prints ratios.   Usage: python benchmarks/points.py [--quick] [--compile]
+threads, and torch.compile.  Prints ratios.
+Usage: python benchmarks/points.py [--quick] [--compile] [--device cuda]
+(--device cuda: 1e6 to 1e8 points on the GPU against eager torch, torch.compile of the same function and
+a plain copy of the data, the floor; see docs/performance.md)
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import derivcli
 
 EXPRESSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
 QUICK = "--quick" in sys.argv
+DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
 
 
 def best(run, repeats: int = 5) -> float:
@@ -34,6 +38,8 @@ def by_hand(x: torch.Tensor) -> torch.Tensor:
 
 
 def main() -> None:
+    if DEVICE != "cpu":
+        return on_gpu()
     n = 10**6
     xs = torch.linspace(0.5, 2.0, n, dtype=torch.float64)
     f = derivcli.compile(EXPRESSION)
@@ -66,6 +72,35 @@ def main() -> None:
         print(f"  1e6: {best(lambda: compiled.grad(x=xs)) * 1e3:.1f} ms, "
               f"1e7: {best(lambda: compiled.grad(x=big), 3) * 1e3:.1f} ms")
 
+
+def on_gpu() -> None:
+    """The issue's GPU comparison at 1e6, 1e7 and 1e8 float64 points: derivcli, eager torch by hand,
+    torch.compile of the hand-written gradient, and a copy of the points (the memory-bandwidth floor)."""
+    if not torch.cuda.is_available():
+        sys.exit(f"--device {DEVICE}: no CUDA device is available here")
+
+    def timed(run, repeats: int = 5) -> float:
+        run()
+        torch.cuda.synchronize()
+        return best(lambda: (run(), torch.cuda.synchronize()), repeats)
+
+    print(f"device: {torch.cuda.get_device_name()}")
+    f = derivcli.compile(EXPRESSION, device=DEVICE)
+    by_hand_compiled = torch.compile(by_hand, dynamic=False)
+
+    def compare(n: int) -> str:
+        xs = torch.linspace(0.5, 2.0, n, dtype=torch.float64, device=DEVICE)
+        assert torch.allclose(f.grad(x=xs)["x"], by_hand(xs), rtol=1e-12)
+        ours, hand, copy = timed(lambda: f.grad(x=xs)), timed(lambda: by_hand(xs)), timed(lambda: xs.clone())
+        line = (f"{n:.0e} points: derivcli {ours * 1e3:.2f} ms, eager torch {hand * 1e3:.2f} ms, "
+                f"copy {copy * 1e3:.2f} ms; derivcli / eager {ours / hand:.2f}")
+        if "--compile" in sys.argv:
+            line += f"; torch.compile {timed(lambda: by_hand_compiled(xs)) * 1e3:.2f} ms"
+        return line
+
+    for n in (10**6, 10**7, 10**8):
+        print(compare(n))
+        torch.cuda.empty_cache()
 
 if __name__ == "__main__":
     main()

@@ -16,6 +16,10 @@ import torch
 from .errors import DerivcliError
 
 CHUNK = 65_536
+# On a GPU a chunk's cost is its ~20 kernel launches, not page faults: 2**24 points (134 MB per float64
+# intermediate) keep a 1e8-point gradient to 6 chunks and a few GB of GPU memory.  Not yet measured on a
+# GPU (none has been lent to this project's sessions): see docs/performance.md.
+GPU_CHUNK = 1 << 24
 
 
 class Compiled:
@@ -46,6 +50,7 @@ class Compiled:
             raise DerivcliError(f"wrt: {', '.join(unknown)} not in the expression",
                                 hint=f"its variables are {', '.join(self.variables) or 'none'}")
         self.dtype, self.device = torch_dtype(dtype), torch_device(device)
+        self.chunk = CHUNK if self.device.type == "cpu" else GPU_CHUNK
         self._gradient: Callable[..., tuple[torch.Tensor, ...]] = self._chunk_gradient
         if torch_compile:
             self._gradient = torch.compile(self._chunk_gradient, dynamic=False)  # type: ignore[assignment]
@@ -55,24 +60,24 @@ class Compiled:
         inputs, kind, count = self._inputs(values)
         out = torch.empty(count, dtype=self.dtype, device=self.device)
         with torch.no_grad():
-            for start in range(0, count, CHUNK):
-                chunk = [_slice(value, start) for value in inputs]
-                out[start:start + CHUNK] = self.program(chunk, dtype=self.dtype, device=self.device)
+            for start in range(0, count, self.chunk):
+                chunk = [_slice(value, start, self.chunk) for value in inputs]
+                out[start:start + self.chunk] = self.program(chunk, dtype=self.dtype, device=self.device)
         return _as_kind(out, kind)
 
     def grad(self, progress: Callable[[int, int], None] | None = None, **values: Any) -> dict[str, Any]:
         """{variable: its derivative at every point}, for the differentiated variables."""
         inputs, kind, count = self._inputs(values)
         grads = {name: torch.empty(count, dtype=self.dtype, device=self.device) for name in self.wrt}
-        for start in range(0, count, CHUNK):
-            length = min(CHUNK, count - start)
+        for start in range(0, count, self.chunk):
+            length = min(self.chunk, count - start)
             # a scalar held at every point still gets one derivative per point: give it one leaf per point
-            chunk = [_slice(value, start) if value.dim() else value.expand(length) for value in inputs]
+            chunk = [_slice(value, start, length) if value.dim() else value.expand(length) for value in inputs]
             parts = self._gradient(*chunk)
             for name, part in zip(self.wrt, parts):
                 grads[name][start:start + length] = part
             if progress is not None:
-                progress(min(start + CHUNK, count), count)
+                progress(start + length, count)
         return {name: _as_kind(value, kind) for name, value in grads.items()}
 
     def _chunk_gradient(self, *chunk: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -117,8 +122,8 @@ def _plain(value: Any) -> Any:
     return value.detach() if isinstance(value, torch.Tensor) else value
 
 
-def _slice(value: torch.Tensor, start: int) -> torch.Tensor:
-    return value[start:start + CHUNK] if value.dim() else value
+def _slice(value: torch.Tensor, start: int, size: int) -> torch.Tensor:
+    return value[start:start + size] if value.dim() else value
 
 
 def _as_kind(value: torch.Tensor, kind: str) -> Any:
