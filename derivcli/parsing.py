@@ -765,6 +765,8 @@ class _Builder:
         constant is asked whether it is zero: a zero sum of variables is already folded to 0, and asking
         one costs a full assumptions deduction."""
         sp = self.sp
+        if bottom is sp.S.One:
+            return top
         if not bottom.free_symbols and bottom.is_zero:
             held = _resolve_sympy("derivcli.sympy_forms.held")
             if top.free_symbols:
