@@ -38,6 +38,7 @@ LOGIC: dict[type, Callable[..., torch.Tensor]] = {
     sp.Or: lambda *a: reduce(torch.logical_or, a),
     sp.Not: torch.logical_not,
     sp.Xor: lambda *a: reduce(torch.logical_xor, a),
+    sp.ITE: torch.where,  # a condition that holds an 'if' (SymPy's rewrite of it)
 }
 
 

@@ -693,9 +693,15 @@ class _Builder:
             return extremum(*args, evaluate=False)
         else:
             constructor = _resolve_sympy(spec.sympy)
-        if spec.name == "log" and count == 2 and (args[0].free_symbols or args[1].free_symbols):
-            # log(x, b) = log(x)/log(b), as SymPy writes it
-            return self._bounded(self.build_log(args[0]) / self.build_log(args[1]), node.span)
+        if spec.name == "root":  # root(x, n) = x**(1/n): the power's size bounds apply
+            return self._power_of(args[0], self._quotient(self.sp.S.One, args[1]), node.span)
+        if spec.name == "log" and count == 2:
+            if not (args[0].free_symbols or args[1].free_symbols):  # SymPy's exact value (log(8, 2) is 3)
+                value = self._evaluate_real(lambda **kw: constructor(*args, **kw), args)
+                if not isinstance(value, _resolve_sympy("derivcli.sympy_forms.held")):
+                    return value
+            # log(x, b) = log(x)/log(b), as SymPy writes it (torch's log takes one argument)
+            return self._bounded(self._quotient(self.build_log(args[0]), self.build_log(args[1])), node.span)
         if isinstance(constructor, type) and any(arg.free_symbols for arg in args):
             # SymPy's automatic evaluation of f(non-constant) only rewrites, and can take minutes doing it
             # (tan of a tanh of a tan asks whether its argument is real: 197 s); torch needs none of it.
@@ -793,8 +799,10 @@ class _Builder:
         return self.sp.Not(self._condition(operand, node.operand))
 
     def _power(self, node: Power) -> Any:
-        base = self.build(node.base)
-        exponent = self.build(node.exponent)
+        return self._power_of(self.build(node.base), self.build(node.exponent), node.span)
+
+    def _power_of(self, base: Any, exponent: Any, span: tuple[int, int]) -> Any:
+        """base**exponent, refused where the exact constant it makes would be too large to handle."""
         # SymPy distributes an exact power over a product, (2*x)**n -> 2**n*x**n, so the constant factor
         # of a product is held to the same bounds as a constant base.
         constant = base if not base.free_symbols else \
@@ -802,13 +810,14 @@ class _Builder:
         if constant is not None and exponent.is_Rational:
             if abs(exponent) > MAX_EXACT_EXPONENT and not constant.is_Rational:
                 raise self.error(f"exponent {_short(exponent)} is too large for an exact constant "
-                                 f"({_power_text(constant, exponent)})", node.span)
+                                 f"({_power_text(constant, exponent)})", span)
             if constant.is_Rational and abs(constant) not in (0, 1):
                 bits = float(abs(exponent)) * (abs(constant.p).bit_length() + constant.q.bit_length())
                 if bits > MAX_EXACT_BITS:
-                    digits = int(float(abs(exponent)) * (math.log10(abs(constant.p)) + math.log10(constant.q))) + 1
+                    digits = float(abs(exponent)) * (math.log10(abs(constant.p)) + math.log10(constant.q)) + 1
+                    count = f"{int(digits):,}" if digits < 1e15 else f"{digits:.1e}"
                     raise self.error(f"{_power_text(constant, exponent)} is too large "
-                                     f"(about {digits:,} digits)", node.span,
+                                     f"(about {count} digits)", span,
                                      hint="derivcli keeps exact constants below about 1,200 digits")
         power = _resolve_sympy("derivcli.sympy_forms.power")
         return self._evaluate_real(lambda **kw: power(base, exponent, **kw), [base, exponent])
@@ -822,8 +831,17 @@ class _Builder:
         sp = self.sp
         relations = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=": sp.Ne}
         values = [self.build(operand) for operand in node.operands]
-        parts = [relations[op](left, right) for op, left, right in zip(node.ops, values, values[1:])]
+        parts = [self._relation(relations[op], left, right) for op, left, right in zip(node.ops, values, values[1:])]
         return sp.And(*parts) if len(parts) > 1 else parts[0]
+
+    @staticmethod
+    def _relation(relation: Any, left: Any, right: Any) -> Any:
+        """left < right and the like; SymPy refuses to compare a constant it knows is not real (asin(3)),
+        and torch compares its NaN as False, so that one is built unevaluated."""
+        try:
+            return relation(left, right)
+        except TypeError:
+            return relation(left, right, evaluate=False)
 
     def _boolop(self, node: BoolOp) -> Any:
         sp = self.sp
@@ -835,6 +853,12 @@ class _Builder:
         body = self.build(node.body)  # in reading order, so variables come in order of appearance
         condition = self._condition(self.build(node.condition), node.condition)
         orelse = self.build(node.orelse)
+        if not condition.free_symbols and condition not in (sp.true, sp.false):
+            # A constant SymPy could not decide (log(0) > 2, with log(0) held for torch): decide it as
+            # torch will.  SymPy cannot build a condition holding an undecided constant 'if'.
+            from .derivatives import evaluate_constant
+
+            condition = sp.true if evaluate_constant(condition) else sp.false
         return sp.Piecewise((body, condition), (orelse, True))
 
     def _postfix(self, node: Postfix) -> Any:

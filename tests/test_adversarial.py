@@ -340,6 +340,7 @@ SUBPROCESS_BOMBS = {
     "folded-sum-power": "(x + x)**123456789",
     "fraction-power": "(x/3)**-10**7",
     "root-product-power": "(sqrt(2)*x*y)**10**9",
+    "root-power": "root(1e-300, 1e-300)",  # root(a, n) is a**(1/n): the same bounds
 }
 
 
@@ -453,3 +454,21 @@ def test_stderr_carries_no_control_characters_from_the_input(text):
     assert outcome.code == 2 and outcome.out == ""
     assert not any(ord(char) < 32 and char != "\n" for char in outcome.err), repr(outcome.err)
     assert_clean_error(outcome)
+
+
+# ------------------------------------------------------------------- found by fuzzing the whole pipeline
+FUZZ_FINDS = {
+    "two-argument-log-of-constants": "log(--1, --1)*x",
+    "log-of-negative-to-a-base": "x*log(-8, 2)",
+    "if-inside-a-condition-of-constants": "(2 - x) if ((x+x) if log(0) > 2 else (x+x)*2) > (y + E) else (2 - x)*2",
+    "condition-on-a-non-real-constant": "x if asin(E) > tanh(2) else 2*x",
+    "product-of-0/0": "x*(0/0)",
+}
+
+
+@pytest.mark.parametrize("text", FUZZ_FINDS.values(), ids=FUZZ_FINDS.keys())
+def test_fuzz_finds_are_computed_not_internal_errors(text):
+    """Each of these once raised a Python exception inside SymPy or torch (an internal error)."""
+    outcome = run_main(["grad", "--x", "0.7", "--y", "1.3", "--check", "--", text])
+    assert outcome.code == 0, outcome
+    assert outcome.seconds < TIME_LIMIT

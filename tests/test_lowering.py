@@ -100,3 +100,19 @@ def test_long_sums_lower_without_recursion():
 def test_float32_is_computed_in_float32():
     assert derivcli.grad("x/3", x=1, dtype="float32").value == pytest.approx(1 / 3, rel=1e-7)
     assert derivcli.grad("x/3", x=1, dtype="float32").value != 1 / 3
+
+
+@pytest.mark.parametrize("y, value, gradient", [(2.0, 1.5, {"x": 1.0, "y": 0.0}), (0.5, 3.0, {"x": 2.0, "y": 0.0})])
+def test_a_condition_may_hold_an_if(y, value, gradient):
+    """SymPy rewrites such a condition as ITE(c, a, b), lowered to torch.where."""
+    result = derivcli.grad("x if (y if x > 0 else -y) > 1 else 2*x", x=1.5, y=y, check=True)
+    assert (result.value, result.gradient) == (value, gradient)
+    assert result.check is not None and result.check.agree
+
+
+@pytest.mark.parametrize("text, taken", [
+    ("x if log(0) < 2 else 2*x", "x"),  # log(0) is -inf to torch
+    ("x if asin(3) > 0 else 2*x", "2*x"),  # asin(3) is NaN to torch: every comparison is False
+])
+def test_a_constant_condition_sympy_cannot_decide_is_decided_as_torch_computes_it(text, taken):
+    assert derivcli.grad(text, x=1.5).expression == taken
