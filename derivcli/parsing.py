@@ -803,11 +803,7 @@ class _Builder:
 
     def _power_of(self, base: Any, exponent: Any, span: tuple[int, int]) -> Any:
         """base**exponent, refused where the exact constant it makes would be too large to handle."""
-        # SymPy distributes an exact power over a product, (2*x)**n -> 2**n*x**n, so the constant factor
-        # of a product is held to the same bounds as a constant base.
-        constant = base if not base.free_symbols else \
-            self.sp.Mul(*[factor for factor in base.args if not factor.free_symbols]) if base.is_Mul else None
-        if constant is not None and exponent.is_Rational:
+        for constant in _raised_constants(base) if exponent.is_Rational else []:
             if abs(exponent) > MAX_EXACT_EXPONENT and not constant.is_Rational:
                 raise self.error(f"exponent {_short(exponent)} is too large for an exact constant "
                                  f"({_power_text(constant, exponent)})", span)
@@ -895,6 +891,23 @@ def _magnitude(constant: Any) -> float:
         return abs(float(constant.evalf(15)))
     except (OverflowError, TypeError, ValueError):
         return float("inf")
+
+
+def _raised_constants(base: Any) -> list[Any]:
+    """The exact constants SymPy computes to the power when it raises `base` to a rational: the base if
+    it is constant, else what it distributes the power over, the constant factor of a product
+    ((2*x)**n -> 2**n*x**n) and the branches of an 'if' ((2 if x > 0 else 3)**n)."""
+    from sympy import Mul, Piecewise
+
+    if not base.free_symbols:
+        return [base]
+    if isinstance(base, Mul):
+        constant = Mul(*[factor for factor in base.args if not factor.free_symbols])
+        return [constant] + [inner for factor in base.args if isinstance(factor, Piecewise)
+                             for inner in _raised_constants(factor)]
+    if isinstance(base, Piecewise):
+        return [constant for branch, _ in base.args for constant in _raised_constants(branch)]
+    return []
 
 
 def _power_text(base: Any, exponent: Any) -> str:
