@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 import torch
 
+from .budget import CHECK_SECONDS, OverBudget, time_budget
 from .errors import DerivcliError
 from .formula_text import formula
 from .lowering import lower
@@ -34,8 +35,16 @@ def symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> SymbolicC
     """Differentiate with SymPy, lower each derivative by the same lowering, evaluate at the point.
 
     Tensor variables are expanded into their elements (`W[0, 1]`, …) and checked element by element.
-    Skipped, with the reason, when that would be too large to do in reasonable time.
+    Skipped, with the reason, when that would be too large to do in reasonable time, or takes too long.
     """
+    try:
+        with time_budget(CHECK_SECONDS):
+            return _symbolic_check(setup, autograd)
+    except OverBudget:
+        return _skipped(setup, f"SymPy took more than {CHECK_SECONDS:g} s over the derivative")
+
+
+def _symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> SymbolicCheck:
     from .expansion import element_symbols, expand
 
     rtol, atol = TOLERANCES[setup.dtype]

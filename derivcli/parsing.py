@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Union
 
+from .budget import BUILD_SECONDS, OverBudget, time_budget
 from .errors import DerivcliError
 from .functions import by_name
 
@@ -539,10 +540,14 @@ def parse(text: str) -> ParsedExpression:
     tree, notes = parse_tree(text)
     builder = _Builder(text)
     try:
-        with _deep_recursion():
+        with _deep_recursion(), time_budget(BUILD_SECONDS):
             expr = builder.build(tree)
     except RecursionError:
         raise DerivcliError("the expression is nested too deeply to handle") from None
+    except OverBudget:
+        raise DerivcliError(f"SymPy took more than {BUILD_SECONDS:g} s to build this expression; derivcli gave up",
+                            hint="simplify its constants (exact roots and powers of huge numbers are slow to "
+                                 "compare)") from None
     if getattr(expr, "is_Boolean", False) or getattr(expr, "is_Relational", False):
         raise DerivcliError("the expression is a condition, not a number", span=_span(tree), source=text,
                             hint="use it inside 'a if condition else b'")
@@ -721,16 +726,18 @@ class _Builder:
 
     def _evaluate_real(self, make: Any, args: list[Any]) -> Any:
         """Build a node; where SymPy would turn constants into a complex or infinite number (log(-1) is
-        I*pi, 1/0 is zoo), keep it unevaluated so that torch computes the real-valued float answer.  Where
-        SymPy's evaluation itself gives up (it has raised NotImplementedError deep in its assumptions, on
-        constants such as heaviside(sinh(...)*...)), the unevaluated node is just as good to torch."""
+        I*pi, 1/0 is zoo) or one it cannot show real (asin(3), (-2)**sin(1/3)), hold it unevaluated so
+        that torch computes the real-valued float answer: left to SymPy, non-real constants make its
+        comparisons raise and its 'if' folding crawl.  Where SymPy's evaluation itself gives up (it has
+        raised NotImplementedError deep in its assumptions, on constants such as
+        heaviside(sinh(...)*...)), the unevaluated node is just as good to torch."""
         try:
             result = make()
         except (ArithmeticError, NotImplementedError, TypeError, ValueError):
             return make(evaluate=False)
         if all(not getattr(arg, "free_symbols", True) for arg in args):
             sp = self.sp
-            if result.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo):
+            if result.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo) or result.is_extended_real is not True:
                 result = _resolve_sympy("derivcli.sympy_forms.held")(make(evaluate=False))
         return result
 
