@@ -822,6 +822,12 @@ class _Builder:
                     raise self.error(f"{_power_text(constant, exponent)} is too large "
                                      f"(about {count} digits)", span,
                                      hint="derivcli keeps exact constants below about 1,200 digits")
+        constants = _raised_constants(base) if exponent.is_Rational else []
+        if exponent.is_Rational and exponent.q > MAX_EXACT_EXPONENT and any(abs(c) != 1 for c in constants):
+            # An exact root of such a degree (2**1e-300 is the 10**300-th root of 2) costs SymPy unbounded
+            # memory to compare: keep it from SymPy, for torch to compute.
+            raw = self.sp.Pow(base, exponent, evaluate=False)
+            return raw if base.free_symbols else _resolve_sympy("derivcli.sympy_forms.held")(raw)
         power = _resolve_sympy("derivcli.sympy_forms.power")
         return self._evaluate_real(lambda **kw: power(base, exponent, **kw), [base, exponent])
 

@@ -477,6 +477,20 @@ def test_fuzz_finds_are_computed_not_internal_errors(text):
     assert outcome.seconds < TIME_LIMIT
 
 
+MEMORY_FINDS = {
+    # 2**1e-300 is the 10**300-th root of 2: SymPy comparing it ate memory until the process was killed
+    "huge-root-compared": "(-(2 ^ 1e-300) if -cbrt(1) > -(2 ^ 1e-300) else -(2 ^ 1e-300)*2)",
+    "huge-root-of-a-product": "x if (2*x)**1e-300 > 1 else 2*x",
+}
+
+
+@pytest.mark.parametrize("text", MEMORY_FINDS.values(), ids=MEMORY_FINDS.keys())
+def test_memory_finds_are_computed_in_bounded_memory(text, tmp_path, startup):
+    outcome = run_cli(["grad", "--x", "1.3", "--check", "--", text], tmp_path, timeout=startup + 30)
+    assert_fast_and_small(outcome, startup)
+    assert outcome.code == 0 and outcome.out.startswith("value"), outcome
+
+
 # ---------------------------------------------------------------------------------- the time budget
 SLOW_TO_BUILD = "+".join(f"sin({k}*x)*exp({k}/x)" for k in range(2, 400))  # ~0.1-0.5 s of SymPy work
 
