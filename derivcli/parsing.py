@@ -810,7 +810,8 @@ class _Builder:
 
     def _power_of(self, base: Any, exponent: Any, span: tuple[int, int]) -> Any:
         """base**exponent, refused where the exact constant it makes would be too large to handle."""
-        for constant in _raised_constants(base) if exponent.is_Rational else []:
+        constants = _raised_constants(base) if exponent.is_Rational else []
+        for constant in constants:
             if abs(exponent) > MAX_EXACT_EXPONENT and not constant.is_Rational:
                 raise self.error(f"exponent {_short(exponent)} is too large for an exact constant "
                                  f"({_power_text(constant, exponent)})", span)
@@ -822,7 +823,6 @@ class _Builder:
                     raise self.error(f"{_power_text(constant, exponent)} is too large "
                                      f"(about {count} digits)", span,
                                      hint="derivcli keeps exact constants below about 1,200 digits")
-        constants = _raised_constants(base) if exponent.is_Rational else []
         if exponent.is_Rational and exponent.q > MAX_EXACT_EXPONENT and any(abs(c) != 1 for c in constants):
             # An exact root of such a degree (2**1e-300 is the 10**300-th root of 2) costs SymPy unbounded
             # memory to compare: keep it from SymPy, for torch to compute.
