@@ -134,7 +134,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     _f("sympy-sign", SP + "sign", T + "sign", "SymPy's own sign, inside derivatives", internal=True),
     _f("polygamma", SP + "polygamma", TF + "polygamma", "n-th derivative of digamma", arity=(2, 2),
        internal=True),
-    _f("held", OWN + "held", T + "positive", "a constant SymPy would make infinite (1/0), held for torch",
+    _f("held", OWN + "held", T + "positive", "a constant kept from SymPy for torch (1/0, asin(3))",
        internal=True),
     _f("DiracDelta", SP + "DiracDelta", TF + "zero", "Dirac delta (0 away from the origin)",
        arity=(1, 2), internal=True),

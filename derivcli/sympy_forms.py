@@ -46,10 +46,12 @@ def sqrt(arg: sp.Expr, evaluate: bool = True) -> sp.Expr:
 
 
 class held(sp.Function):
-    """A constant that SymPy would make infinite, undefined or complex (1/0, 0/0, log(0), log(-1)), held
-    unevaluated in a node SymPy's algebra cannot see into: folded into its neighbours it would become
-    SymPy's zoo or nan (x*(0/0) is nan*x, which SymPy cannot even print), while torch computes its real
-    IEEE value (inf, nan) from the held node.  A constant, so its derivative is 0."""
+    """A constant kept from SymPy's algebra, for torch to compute: one SymPy would make infinite, undefined
+    or complex (1/0, 0/0, log(0), log(-1)), one it cannot show to be real (asin(3)), or an exact root of
+    huge degree (2**1e-300).  Folded into its neighbours it would become SymPy's zoo or nan (x*(0/0) is
+    nan*x, which SymPy cannot even print), make its comparisons raise, or cost it unbounded time and
+    memory; torch computes its real IEEE value (inf, nan) from the held node.  A constant, so its
+    derivative is 0."""
 
     nargs = 1
     is_number = False  # no evalf, no numeric comparisons: it has no SymPy value
