@@ -18,6 +18,7 @@ SP = "sympy."
 CF = "sympy.codegen.cfunctions."
 OWN = "derivcli.sympy_forms."
 T = "torch."
+NF = "torch.nn.functional."
 TF = "derivcli.torch_forms."
 
 
@@ -35,6 +36,7 @@ class FunctionSpec:
     internal: bool = False  # only produced by SymPy (inside derivatives) or by syntax, not written by users
     tensor: bool = False  # works on whole tensors (reductions, matmul, losses), not element by element
     exact_arg_limit: float | None = None  # constant args above this would make SymPy compute huge numbers
+    inverse: str | None = None  # the entry that inverts it (the parser reads sin^-1(x) as asin(x))
 
     def arity_text(self) -> str:
         low, high = self.arity
@@ -52,34 +54,48 @@ UNIT = (-0.95, 0.95)
 OUTSIDE_UNIT = (1.05, 4.0)
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
-    _f("sin", SP + "sin", T + "sin", "sine"),
-    _f("cos", SP + "cos", T + "cos", "cosine"),
-    _f("tan", SP + "tan", T + "tan", "tangent", domain=(-1.4, 1.4)),
-    _f("sec", SP + "sec", TF + "sec", "secant, 1/cos(x)", domain=(-1.4, 1.4)),
-    _f("csc", SP + "csc", TF + "csc", "cosecant, 1/sin(x)", domain=(0.1, 3.0)),
-    _f("cot", SP + "cot", TF + "cot", "cotangent, 1/tan(x)", domain=(0.1, 3.0)),
+    _f("sin", SP + "sin", T + "sin", "sine", inverse="asin"),
+    _f("cos", SP + "cos", T + "cos", "cosine", inverse="acos"),
+    _f("tan", SP + "tan", T + "tan", "tangent", domain=(-1.4, 1.4), aliases=("tg",), inverse="atan"),
+    _f("sec", SP + "sec", TF + "sec", "secant, 1/cos(x)", domain=(-1.4, 1.4), inverse="asec"),
+    _f("csc", SP + "csc", TF + "csc", "cosecant, 1/sin(x)", domain=(0.1, 3.0), aliases=("cosec",),
+       inverse="acsc"),
+    _f("cot", SP + "cot", TF + "cot", "cotangent, 1/tan(x)", domain=(0.1, 3.0), aliases=("ctg", "cotg"),
+       inverse="acot"),
     _f("asin", SP + "asin", T + "asin", "inverse sine", domain=UNIT, aliases=("arcsin",)),
     _f("acos", SP + "acos", T + "acos", "inverse cosine", domain=UNIT, aliases=("arccos",)),
-    _f("atan", SP + "atan", T + "atan", "inverse tangent", aliases=("arctan",)),
+    _f("atan", SP + "atan", T + "atan", "inverse tangent", aliases=("arctan", "arctg")),
     _f("atan2", SP + "atan2", T + "atan2", "angle of the point (x, y): atan2(y, x)", arity=(2, 2),
        domain=POS, aliases=("arctan2",)),
-    _f("asec", SP + "asec", TF + "asec", "inverse secant", domain=OUTSIDE_UNIT),
-    _f("acsc", SP + "acsc", TF + "acsc", "inverse cosecant", domain=OUTSIDE_UNIT),
-    _f("acot", SP + "acot", TF + "acot", "inverse cotangent", domain=POS),
-    _f("sinh", SP + "sinh", T + "sinh", "hyperbolic sine"),
-    _f("cosh", SP + "cosh", T + "cosh", "hyperbolic cosine"),
-    _f("tanh", SP + "tanh", T + "tanh", "hyperbolic tangent"),
-    _f("asinh", SP + "asinh", T + "asinh", "inverse hyperbolic sine", aliases=("arcsinh",)),
+    _f("asec", SP + "asec", TF + "asec", "inverse secant", domain=OUTSIDE_UNIT, aliases=("arcsec",)),
+    _f("acsc", SP + "acsc", TF + "acsc", "inverse cosecant", domain=OUTSIDE_UNIT, aliases=("arccsc",)),
+    _f("acot", SP + "acot", TF + "acot", "inverse cotangent", domain=POS, aliases=("arccot", "arcctg")),
+    _f("sinh", SP + "sinh", T + "sinh", "hyperbolic sine", inverse="asinh"),
+    _f("cosh", SP + "cosh", T + "cosh", "hyperbolic cosine", inverse="acosh"),
+    _f("tanh", SP + "tanh", T + "tanh", "hyperbolic tangent", inverse="atanh"),
+    _f("coth", SP + "coth", TF + "coth", "hyperbolic cotangent, 1/tanh(x)", domain=(0.1, 3.0),
+       inverse="acoth"),
+    _f("sech", SP + "sech", TF + "sech", "hyperbolic secant, 1/cosh(x)", inverse="asech"),
+    _f("csch", SP + "csch", TF + "csch", "hyperbolic cosecant, 1/sinh(x)", domain=(0.1, 3.0),
+       aliases=("cosech",), inverse="acsch"),
+    _f("asinh", SP + "asinh", T + "asinh", "inverse hyperbolic sine", aliases=("arcsinh", "arsinh")),
     _f("acosh", SP + "acosh", T + "acosh", "inverse hyperbolic cosine", domain=OUTSIDE_UNIT,
-       aliases=("arccosh",)),
-    _f("atanh", SP + "atanh", T + "atanh", "inverse hyperbolic tangent", domain=UNIT, aliases=("arctanh",)),
+       aliases=("arccosh", "arcosh")),
+    _f("atanh", SP + "atanh", T + "atanh", "inverse hyperbolic tangent", domain=UNIT,
+       aliases=("arctanh", "artanh")),
+    _f("acoth", SP + "acoth", TF + "acoth", "inverse hyperbolic cotangent (|x| > 1)", domain=OUTSIDE_UNIT,
+       aliases=("arcoth", "arccoth")),
+    _f("asech", SP + "asech", TF + "asech", "inverse hyperbolic secant (0 < x <= 1)", domain=(0.05, 0.95),
+       aliases=("arsech", "arcsech")),
+    _f("acsch", SP + "acsch", TF + "acsch", "inverse hyperbolic cosecant", domain=POS,
+       aliases=("arcsch", "arccsch")),
     _f("exp", SP + "exp", T + "exp", "e to the power x"),
     _f("expm1", CF + "expm1", T + "expm1", "exp(x) - 1, accurate near 0"),
     _f("log", SP + "log", T + "log", "natural logarithm; log(x, b) is base b", arity=(1, 2), domain=POS,
        aliases=("ln",)),
     _f("log1p", CF + "log1p", T + "log1p", "log(1 + x), accurate near 0", domain=(-0.9, 3.0)),
-    _f("log2", CF + "log2", T + "log2", "base-2 logarithm", domain=POS),
-    _f("log10", CF + "log10", T + "log10", "base-10 logarithm", domain=POS),
+    _f("log2", CF + "log2", T + "log2", "base-2 logarithm", domain=POS, aliases=("lb",)),
+    _f("log10", CF + "log10", T + "log10", "base-10 logarithm", domain=POS, aliases=("lg",)),
     _f("sqrt", OWN + "sqrt", T + "sqrt", "square root", domain=POS),
     _f("cbrt", OWN + "cbrt", TF + "cbrt", "real cube root (negative for negative x)", domain=POS),
     _f("root", SP + "root", T + "pow", "principal n-th root: root(x, n) = x**(1/n)", arity=(2, 2),
@@ -106,6 +122,18 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
        domain=(-8.0, 8.0), aliases=("expit",)),
     _f("relu", OWN + "relu", T + "relu", "max(x, 0); derivative 0 at 0 as in torch"),
     _f("softplus", OWN + "softplus", TF + "softplus", "log(1 + exp(x)), stable", domain=(-8.0, 8.0)),
+    # Activations, exactly as torch.nn.functional defines them (its defaults, its gradient at the kinks):
+    _f("gelu", OWN + "gelu", NF + "gelu", "x/2*(1 + erf(x/sqrt(2))), the exact (erf) GELU"),
+    _f("silu", OWN + "silu", NF + "silu", "x*sigmoid(x)", domain=(-8.0, 8.0), aliases=("swish",)),
+    _f("elu", OWN + "elu", TF + "elu", "x for x > 0, alpha*(exp(x) - 1) else; alpha defaults to 1",
+       arity=(1, 2)),
+    _f("leaky_relu", OWN + "leaky_relu", TF + "leaky_relu",
+       "x for x > 0, slope*x else; slope defaults to 0.01", arity=(1, 2)),
+    _f("softsign", OWN + "softsign", NF + "softsign", "x/(1 + |x|)"),
+    _f("logsigmoid", OWN + "logsigmoid", NF + "logsigmoid", "log(sigmoid(x)), stable", domain=(-8.0, 8.0)),
+    _f("mish", OWN + "mish", NF + "mish", "x*tanh(softplus(x))"),
+    _f("hardtanh", OWN + "hardtanh", TF + "hardtanh",
+       "x clamped to [min, max]: hardtanh(x, min, max), defaults -1 and 1", arity=(1, 3)),
     _f("heaviside", SP + "Heaviside", TF + "heaviside", "step: 0 for x<0, 1/2 at 0, 1 for x>0",
        arity=(1, 2), aliases=("Heaviside", "step")),
     # Tensor functions (whole vectors and matrices; scalar functions above apply element by element):

@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
+from sympy.core.logic import fuzzy_and
 
 
 class _RealFunction(sp.Function):
     """A one-argument function that is real wherever its argument is."""
 
-    nargs = 1
+    nargs: int | tuple[int, ...] = 1
 
     def _eval_is_extended_real(self) -> bool | None:
         return self.args[0].is_extended_real
@@ -163,6 +164,177 @@ class softplus(_RealFunction):
 
     def definition(self) -> sp.Expr:
         return sp.log(1 + sp.exp(self.args[0]))
+
+
+# ------------------------------------------------------------------------------------- activations
+# As torch.nn.functional defines them, with its defaults and its gradient at the kinks, so that a value
+# or a derivative from SymPy (the symbolic --check) is the one torch computes.
+
+
+class _Activation(_RealFunction):
+    """An activation with optional numeric parameters after x (elu's alpha, hardtanh's bounds).
+
+    The node keeps the arguments as written (elu(x) prints as elu(x)); `parameters` fills in the defaults.
+    """
+
+    defaults: tuple[sp.Expr, ...] = ()
+
+    def _eval_is_extended_real(self) -> bool | None:
+        return fuzzy_and(arg.is_extended_real for arg in self.args)
+
+    @property
+    def parameters(self) -> tuple[sp.Expr, ...]:
+        """x, then every parameter, given or default."""
+        return (*self.args, *self.defaults[len(self.args) - 1:])
+
+    @classmethod
+    def _numbers(cls, args: tuple[sp.Expr, ...]) -> bool:
+        """Whether every argument is a real number SymPy can compare (so a kink can be decided)."""
+        return all(arg.is_number and arg.is_comparable for arg in args)
+
+
+class gelu(_RealFunction):
+    """The exact GELU x/2*(1 + erf(x/sqrt(2))), torch's default (approximate='none')."""
+
+    @classmethod
+    def eval(cls, arg: sp.Expr) -> sp.Expr | None:
+        return sp.S.Zero if arg.is_number and arg.is_zero else None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        x = self.args[0]
+        return (1 + sp.erf(x / sp.sqrt(2))) / 2 + x * sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi)
+
+    def definition(self) -> sp.Expr:
+        x = self.args[0]
+        return x * sp.erfc(-x / sp.sqrt(2)) / 2  # = x/2*(1 + erf(x/sqrt(2))), without its cancellation
+
+
+class silu(_RealFunction):
+    """x*sigmoid(x) (swish)."""
+
+    @classmethod
+    def eval(cls, arg: sp.Expr) -> sp.Expr | None:
+        return sp.S.Zero if arg.is_number and arg.is_zero else None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        x = self.args[0]
+        return sigmoid(x) * (1 + x * (1 - sigmoid(x)))
+
+    def definition(self) -> sp.Expr:
+        return self.args[0] / (1 + sp.exp(-self.args[0]))
+
+
+class elu(_Activation):
+    """x for x > 0, alpha*(exp(x) - 1) for x <= 0 (alpha defaults to 1); at 0 its derivative is alpha, as
+    torch's."""
+
+    nargs = (1, 2)
+    defaults = (sp.S.One,)
+
+    @classmethod
+    def eval(cls, *args: sp.Expr) -> sp.Expr | None:
+        return cls(*args, evaluate=False).definition() if cls._numbers(args) else None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        x, alpha = self.parameters
+        if argindex == 1:
+            return sp.Piecewise((sp.S.One, x > 0), (alpha * sp.exp(x), True))
+        return sp.Piecewise((sp.S.Zero, x > 0), (sp.exp(x) - 1, True))
+
+    def definition(self) -> sp.Expr:
+        x, alpha = self.parameters
+        return sp.Piecewise((x, x > 0), (alpha * (sp.exp(x) - 1), True))
+
+
+class leaky_relu(_Activation):
+    """x for x > 0, slope*x for x <= 0 (slope defaults to 0.01); at 0 its derivative is slope, as torch's."""
+
+    nargs = (1, 2)
+    defaults = (sp.Rational(1, 100),)
+
+    @classmethod
+    def eval(cls, *args: sp.Expr) -> sp.Expr | None:
+        return cls(*args, evaluate=False).definition() if cls._numbers(args) else None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        x, slope = self.parameters
+        if argindex == 1:
+            return sp.Piecewise((sp.S.One, x > 0), (slope, True))
+        return sp.Piecewise((sp.S.Zero, x > 0), (x, True))
+
+    def definition(self) -> sp.Expr:
+        x, slope = self.parameters
+        return sp.Piecewise((x, x > 0), (slope * x, True))
+
+
+class hardtanh(_Activation):
+    """x clamped to [min, max] (defaults -1 and 1), as torch.clamp: min(max(x, lo), hi).  The derivative
+    in x is 1 strictly inside and 0 at the bounds, as torch's; the one in a bound is 1 where the result
+    is that bound (lo where x <= lo < hi, hi where max(x, lo) >= hi)."""
+
+    nargs = (1, 2, 3)
+    defaults = (sp.S.NegativeOne, sp.S.One)
+
+    @classmethod
+    def eval(cls, *args: sp.Expr) -> sp.Expr | None:
+        return cls(*args, evaluate=False).definition() if cls._numbers(args) else None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        x, lo, hi = self.parameters
+        inside, at_lo = sp.And(x > lo, x < hi), sp.And(x <= lo, lo < hi)
+        if argindex == 1:
+            return sp.Piecewise((sp.S.One, inside), (sp.S.Zero, True))
+        if argindex == 2:
+            return sp.Piecewise((sp.S.One, at_lo), (sp.S.Zero, True))
+        return sp.Piecewise((sp.S.Zero, inside | at_lo), (sp.S.One, True))
+
+    def definition(self) -> sp.Expr:
+        x, lo, hi = self.parameters
+        return sp.Min(sp.Max(x, lo), hi)
+
+
+class softsign(_RealFunction):
+    """x/(1 + |x|)."""
+
+    @classmethod
+    def eval(cls, arg: sp.Expr) -> sp.Expr | None:
+        return arg / (1 + sp.Abs(arg)) if arg.is_number and arg.is_comparable else None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return 1 / (1 + Abs(self.args[0])) ** 2
+
+    def definition(self) -> sp.Expr:
+        return self.args[0] / (1 + sp.Abs(self.args[0]))
+
+
+class logsigmoid(_RealFunction):
+    """log(sigmoid(x)) = -softplus(-x); lowered to torch's logsigmoid, stable for any x."""
+
+    @classmethod
+    def eval(cls, arg: sp.Expr) -> sp.Expr | None:
+        return -sp.log(2) if arg.is_number and arg.is_zero else None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sigmoid(-self.args[0])
+
+    def definition(self) -> sp.Expr:
+        return -sp.log(1 + sp.exp(-self.args[0]))
+
+
+class mish(_RealFunction):
+    """x*tanh(softplus(x))."""
+
+    @classmethod
+    def eval(cls, arg: sp.Expr) -> sp.Expr | None:
+        return sp.S.Zero if arg.is_number and arg.is_zero else None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        x = self.args[0]
+        t = sp.tanh(softplus(x))
+        return t + x * sigmoid(x) * (1 - t**2)
+
+    def definition(self) -> sp.Expr:
+        return self.args[0] * sp.tanh(sp.log(1 + sp.exp(self.args[0])))
 
 
 # ----------------------------------------------------------------------------------------- tensors
@@ -373,6 +545,39 @@ class index(TensorFunction):
         import numpy as np
 
         return np.asarray(a, dtype=object)[self.items()]
+
+
+class constant_tensor(TensorFunction):
+    """A constant tensor written inline, `[[1, 2], [3, 4]]`: args are the rank, the shape, then the
+    elements in row-major order (all numbers, so SymPy differentiates it to 0)."""
+
+    @classmethod
+    def of(cls, shape: tuple[int, ...], elements: list[sp.Expr]) -> constant_tensor:
+        return cls(sp.Integer(len(shape)), *(sp.Integer(size) for size in shape), *elements)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        rank = int(self.args[0])
+        return tuple(int(size) for size in self.args[1:1 + rank])
+
+    @property
+    def elements(self) -> tuple[sp.Expr, ...]:
+        return self.args[1 + len(self.shape):]
+
+    def nested(self, element: Any) -> Any:
+        """The elements, each made by `element`, nested as lists in the tensor's shape."""
+        flat = [element(value) for value in self.elements]
+        for size in reversed(self.shape[1:]):
+            flat = [flat[start:start + size] for start in range(0, len(flat), size)]
+        return flat
+
+    def _sympystr(self, printer: Any) -> str:
+        return str(self.nested(printer._print)).replace("'", "")
+
+    def on_elements(self, *args: Any) -> Any:
+        import numpy as np
+
+        return np.array(self.elements, dtype=object).reshape(self.shape)
 
 
 def encode_index(items: list[Any]) -> list[sp.Integer]:

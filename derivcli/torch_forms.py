@@ -11,6 +11,7 @@ from functools import reduce
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from .errors import DerivcliError
 
@@ -39,6 +40,35 @@ def acot(x: torch.Tensor) -> torch.Tensor:
     return torch.atan(1 / x)
 
 
+def coth(x: torch.Tensor) -> torch.Tensor:
+    return 1 / torch.tanh(x)
+
+
+def sech(x: torch.Tensor) -> torch.Tensor:
+    """1/cosh(x) as 2e/(1 + e²), e = exp(-|x|): 1/cosh(x) has a NaN gradient once cosh overflows (0·inf)."""
+    e = torch.exp(-torch.abs(x))
+    return 2 * e / (1 + e * e)
+
+
+def csch(x: torch.Tensor) -> torch.Tensor:
+    """1/sinh(x) as sign(x)·2e/(1 - e²), e = exp(-|x|), for the same reason as sech (expm1 keeps it exact
+    near 0)."""
+    magnitude = torch.abs(x)
+    return torch.sign(x) * 2 * torch.exp(-magnitude) / -torch.expm1(-2 * magnitude)
+
+
+def acoth(x: torch.Tensor) -> torch.Tensor:
+    return torch.atanh(1 / x)
+
+
+def asech(x: torch.Tensor) -> torch.Tensor:
+    return torch.acosh(1 / x)
+
+
+def acsch(x: torch.Tensor) -> torch.Tensor:
+    return torch.asinh(1 / x)
+
+
 def cbrt(x: torch.Tensor) -> torch.Tensor:
     return torch.sign(x) * torch.abs(x) ** (1 / 3)
 
@@ -65,6 +95,60 @@ def softplus(x: torch.Tensor) -> torch.Tensor:
     """log(1 + exp(x)) as logaddexp(x, 0): exact at any x, gradient sigmoid(x) (torch's softplus
     switches to x above 20, an error of 2e-9 in float64)."""
     return torch.logaddexp(x, torch.zeros_like(x))
+
+
+# --------------------------------------------------------------------------------------- activations
+# (gelu, silu, softsign, logsigmoid and mish are torch.nn.functional's own, named in the table.)
+# torch.nn.functional's own functions wherever the parameters are plain numbers (so values and gradients
+# are torch's); where a parameter is a variable (elu(x, a) differentiated in a, or a batch of values), the
+# same formula in tensor operations, with the same gradient at the kinks.
+
+
+def _number(parameter: torch.Tensor) -> float | None:
+    """A constant parameter's value; None for one that carries a gradient or a batch (a variable)."""
+    if parameter.dim() or parameter.requires_grad or _wrapped(parameter):
+        return None
+    return float(parameter)
+
+
+def _wrapped(value: torch.Tensor) -> bool:
+    """Whether the value is a torch.func transform's input (a hessian's jacfwd hides requires_grad)."""
+    functorch = getattr(torch._C, "_functorch", None)
+    check = getattr(functorch, "is_functorch_wrapped_tensor", None)
+    return bool(check(value)) if check is not None else False
+
+
+def elu(x: torch.Tensor, alpha: torch.Tensor | None = None) -> torch.Tensor:
+    """x for x > 0, alpha*expm1(x) else; the gradient at 0 is alpha, as torch's elu."""
+    value = 1.0 if alpha is None else _number(alpha)
+    if value is not None:
+        return F.elu(x, value)
+    assert alpha is not None
+    negative = torch.where(x > 0, torch.zeros_like(x), x)  # exp(x) of a branch not taken must not overflow
+    return torch.where(x > 0, x, alpha * torch.expm1(negative))
+
+
+def leaky_relu(x: torch.Tensor, slope: torch.Tensor | None = None) -> torch.Tensor:
+    """x for x > 0, slope*x else; the gradient at 0 is slope, as torch's leaky_relu."""
+    value = 0.01 if slope is None else _number(slope)
+    if value is not None:
+        return F.leaky_relu(x, value)
+    assert slope is not None
+    return torch.where(x > 0, x, slope * x)
+
+
+def hardtanh(x: torch.Tensor, low: torch.Tensor | None = None, high: torch.Tensor | None = None
+             ) -> torch.Tensor:
+    """min(max(x, low), high); the gradient in x is 0 at the bounds, as torch's hardtanh.  Bounds the
+    wrong way round (which torch's hardtanh refuses) give high, as torch.clamp and the SymPy form do."""
+    low_value = -1.0 if low is None else _number(low)
+    high_value = 1.0 if high is None else _number(high)
+    if low_value is not None and high_value is not None and low_value <= high_value:
+        return F.hardtanh(x, low_value, high_value)
+    low_tensor = torch.full_like(x, -1.0) if low is None else low
+    high_tensor = torch.full_like(x, 1.0) if high is None else high
+    raised = torch.where(x <= low_tensor, low_tensor, x)
+    return torch.where(raised >= high_tensor, high_tensor, raised)
 
 
 def heaviside(x: torch.Tensor, at_zero: torch.Tensor | None = None) -> torch.Tensor:

@@ -44,9 +44,15 @@ EXPRESSIONS: dict[str, list[str]] = {
     "sinh": ["sinh(x)"],
     "cosh": ["cosh(x)"],
     "tanh": ["tanh(x)"],
+    "coth": ["coth(x)"],
+    "sech": ["sech(x)"],
+    "csch": ["csch(x)"],
     "asinh": ["asinh(x)"],
     "acosh": ["acosh(x)"],
     "atanh": ["atanh(x)"],
+    "acoth": ["acoth(x)"],
+    "asech": ["asech(x)"],
+    "acsch": ["acsch(x)"],
     "exp": ["exp(x)"],
     "expm1": ["expm1(x)"],
     "log": ["log(x)", "log(x, 3)"],
@@ -71,6 +77,14 @@ EXPRESSIONS: dict[str, list[str]] = {
     "sigmoid": ["sigmoid(x)"],
     "relu": ["relu(x)"],
     "softplus": ["softplus(x)"],
+    "gelu": ["gelu(x)"],
+    "silu": ["silu(x)"],
+    "elu": ["elu(x)", "elu(x, 0.5)", "elu(x, y)"],
+    "leaky_relu": ["leaky_relu(x)", "leaky_relu(x, 0.2)", "leaky_relu(x, y)"],
+    "softsign": ["softsign(x)"],
+    "logsigmoid": ["logsigmoid(x)"],
+    "mish": ["mish(x)"],
+    "hardtanh": ["hardtanh(x)", "hardtanh(x, -0.5)", "hardtanh(x, -2, 2)", "hardtanh(x, y, z)"],
     "heaviside": ["heaviside(x)", "heaviside(x, 1)"],
 }
 
@@ -79,11 +93,32 @@ ALIASES: dict[str, str] = {
     "arcsin": "asin",
     "arccos": "acos",
     "arctan": "atan",
+    "arctg": "atan",
     "arctan2": "atan2",
+    "arcsec": "asec",
+    "arccsc": "acsc",
+    "arccot": "acot",
+    "arcctg": "acot",
+    "tg": "tan",
+    "ctg": "cot",
+    "cotg": "cot",
+    "cosec": "csc",
+    "cosech": "csch",
     "arcsinh": "asinh",
+    "arsinh": "asinh",
     "arccosh": "acosh",
+    "arcosh": "acosh",
     "arctanh": "atanh",
+    "artanh": "atanh",
+    "arcoth": "acoth",
+    "arccoth": "acoth",
+    "arsech": "asech",
+    "arcsech": "asech",
+    "arcsch": "acsch",
+    "arccsch": "acsch",
     "ln": "log",
+    "lg": "log10",
+    "lb": "log2",
     "Abs": "abs",
     "sgn": "sign",
     "ceil": "ceiling",
@@ -92,6 +127,7 @@ ALIASES: dict[str, str] = {
     "lgamma": "loggamma",
     "psi": "digamma",
     "expit": "sigmoid",
+    "swish": "silu",
     "Heaviside": "heaviside",
     "step": "heaviside",
 }
@@ -119,6 +155,14 @@ def _reference_form(expr: sp.Expr) -> sp.Expr:
         own.softplus: lambda a: sp.log(1 + sp.exp(a)),
         own.relu: lambda a: sp.Max(a, 0),
         own.cbrt: lambda a: sp.sign(a) * sp.Abs(a) ** sp.Rational(1, 3),
+        own.gelu: lambda a: a / 2 * (1 + sp.erf(a / sp.sqrt(2))),
+        own.silu: lambda a: a / (1 + sp.exp(-a)),
+        own.elu: lambda a, alpha=1: sp.Piecewise((a, a > 0), (alpha * (sp.exp(a) - 1), True)),
+        own.leaky_relu: lambda a, slope=sp.Rational(1, 100): sp.Piecewise((a, a > 0), (slope * a, True)),
+        own.softsign: lambda a: a / (1 + sp.Abs(a)),
+        own.logsigmoid: lambda a: sp.log(1 / (1 + sp.exp(-a))),
+        own.mish: lambda a: a * sp.tanh(sp.log(1 + sp.exp(a))),
+        own.hardtanh: lambda a, low=-1, high=1: sp.Min(sp.Max(a, low), high),
         own.amax: lambda a: a,  # max(x) of one scalar is x
         own.amin: lambda a: a,
     }
@@ -276,6 +320,32 @@ def test_named_aliases(alias: str, name: str) -> None:
     assert derivcli.grad(f"{alias}(x)", point).gradient == derivcli.grad(f"{name}(x)", point).gradient
 
 
+# ------------------------------------------------------------------------------------------ inverses
+INVERSES = {"sin": "asin", "cos": "acos", "tan": "atan", "sec": "asec", "csc": "acsc", "cot": "acot",
+            "sinh": "asinh", "cosh": "acosh", "tanh": "atanh", "coth": "acoth", "sech": "asech", "csch": "acsch"}
+
+
+def test_inverses_are_the_textbook_ones() -> None:
+    assert {spec.name: spec.inverse for spec in FUNCTIONS if spec.inverse is not None} == INVERSES
+
+
+@pytest.mark.parametrize("name", sorted(INVERSES))
+def test_inverse_names_an_entry_that_inverts_it(name: str) -> None:
+    """f(inverse(x)) == x on the inverse's domain, in torch (the lowering) and in SymPy (evalf)."""
+    inverse = PUBLIC[name].inverse
+    assert inverse in PUBLIC and inverse in by_name() and by_name()[inverse].name == inverse
+    text = f"{name}({inverse}(x))"
+    parsed = parse(text)
+    program = lower(parsed.expr, parsed.variables)
+    low, high = PUBLIC[inverse].domain
+    rng = random.Random(f"inverse:{name}")
+    for x in [rng.uniform(low, high) for _ in range(POINTS_PER_EXPRESSION)]:
+        with torch.no_grad():
+            value = float(program([torch.tensor(x, dtype=torch.float64)], dtype=torch.float64))
+        assert _close(value, x, 1e-12, 1e-14), f"{text} at x = {x!r}: {value!r}"
+        assert _close(_sympy_number(parsed.expr, {parsed.symbols["x"]: x}), x, 1e-20, 1e-25), text
+
+
 # ------------------------------------------------------------------------------------ stable forms
 @pytest.mark.parametrize("x", [-800.0, 800.0])
 def test_sigmoid_gradient_is_finite_far_out(x: float) -> None:
@@ -333,3 +403,29 @@ def test_functions_listing_names_every_public_entry(capsys: pytest.CaptureFixtur
         assert name in listed, f"{name} missing from 'derivcli functions'"
     for name in INTERNAL:
         assert name not in listed, f"internal entry {name} listed"
+
+
+def _listing(fmt: str) -> str:
+    from typer.testing import CliRunner
+
+    from derivcli.cli import app
+
+    result = CliRunner().invoke(app, ["functions", "--format", fmt])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_functions_listing_plain_shows_aliases() -> None:
+    """Plain: name, args, description, aliases (comma-separated, empty for none), one entry a line."""
+    rows = {line.split("\t")[0]: line.split("\t") for line in _listing("plain").splitlines()}
+    for spec in [*PUBLIC.values(), *TENSOR.values()]:
+        assert len(rows[spec.name]) == 4, rows[spec.name]
+        assert rows[spec.name][3] == ",".join(spec.aliases)
+    assert rows["tan"][3] == "tg" and rows["silu"][3] == "swish"
+
+
+def test_functions_listing_table_shows_aliases() -> None:
+    words = set(_listing("table").replace(",", " ").replace("│", " ").split())
+    missing = [alias for spec in [*PUBLIC.values(), *TENSOR.values()] for alias in spec.aliases
+               if alias not in words]
+    assert not missing, f"aliases missing from the table: {missing}"
