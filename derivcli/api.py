@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import torch
 
     from .lowering import Program
-    from .parsing import ParsedExpression
+    from .parsing import Context, ParsedExpression
 
 
 @dataclass
@@ -54,24 +54,35 @@ class Setup:
 
 
 @lru_cache(maxsize=4096)
-def compile_text(expression: str, extra: tuple[str, ...] = ()) -> tuple[ParsedExpression, Program]:
-    """Parse and lower once per expression text (and extra differentiated variables): streams and batches
-    repeat expressions.  Results are never mutated, so sharing them is safe."""
+def compile_text(expression: str, extra: tuple[str, ...] = (), context: Context | None = None
+                 ) -> tuple[ParsedExpression, Program]:
+    """Parse and lower once per expression text, reading context and extra differentiated variables:
+    streams and batches repeat expressions.  Results are never mutated, so sharing them is safe."""
     from .lowering import lower
     from .parsing import parse
 
-    parsed = parse(expression)
+    parsed = parse(expression, context)
     return parsed, lower(parsed.expr, parsed.variables + list(extra))
+
+
+def reading_context(names: Sequence[str], wrt: Sequence[str] | None) -> Context:
+    """What the command line says about names, for reading the text (see `parsing.Context`)."""
+    from .parsing import Context
+
+    return Context(frozenset(names), frozenset(wrt or ()))
 
 
 def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None, dtype: str,
             device: str) -> Setup:
     """Parse, check the bindings against the expression's variables, lower, and make the leaf tensors."""
-    from .bindings import check_name
+    from .bindings import binding_names
     from .derivatives import make_inputs, torch_device, torch_dtype
 
-    parsed, _ = compile_text(expression, ())
-    values = {check_name(name): _as_value(name, value) for name, value in point.items()}
+    names = binding_names(point)
+    values = {names[name]: _as_value(name, value) for name, value in point.items()}
+    context = reading_context(list(values), wrt)
+    parsed, _ = compile_text(expression, (), context)
+    wrt = _text_wrt(parsed, wrt)
     variables = parsed.variables
     missing = [name for name in variables if name not in values]
     if missing:
@@ -87,9 +98,19 @@ def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None
     extra = tuple(name for name in wrt_names if name not in variables)
     variables = variables + list(extra)
     torch_type, torch_place = torch_dtype(dtype), torch_device(device)
-    _, program = compile_text(expression, extra)
+    _, program = compile_text(expression, extra, context)
     inputs = make_inputs(values, variables, wrt_names, torch_type, torch_place)
     return Setup(parsed, program, values, variables, wrt_names, inputs, dtype, torch_type, torch_place, warnings)
+
+
+def _text_wrt(parsed: ParsedExpression, wrt: Sequence[str] | None) -> Sequence[str] | None:
+    """The variables to differentiate: --wrt, or what the text asks (`d/dx …`); both must agree."""
+    if not parsed.wrt:
+        return wrt
+    if wrt and list(dict.fromkeys(wrt)) != list(parsed.wrt):
+        raise DerivcliError(f"the expression differentiates by {', '.join(parsed.wrt)} but --wrt says "
+                            f"{', '.join(wrt)}", hint="give one of them")
+    return list(parsed.wrt)
 
 
 def grad(
@@ -294,12 +315,15 @@ def diff(
     >>> diff("exp(2*x)", "x", 10, x=0).derivative_value
     1024.0
     """
+    from .bindings import binding_names
     from .higher import check_order
     from .parsing import parse
 
     check_order(order)
-    parsed = parse(expression)
+    values = {**(point or {}), **bindings}
     names = [wrt] if isinstance(wrt, str) else list(wrt or [])
+    parsed = parse(expression, reading_context(list(binding_names(values).values()), names))
+    names = list(_text_wrt(parsed, names) or [])
     if not names:
         if len(parsed.variables) != 1:
             raise DerivcliError("say which variable to differentiate with --wrt",
@@ -310,7 +334,6 @@ def diff(
                             hint="--wrt x --order 3 is d³/dx³; --wrt x,y,y is ∂³/∂x∂y²")
     sequence = names * order if len(names) == 1 else names
     check_order(len(sequence))
-    values = {**(point or {}), **bindings}
     result = DiffResult(expression=parsed.canonical, wrt=sequence, derivative=None, latex=None,
                         parse=ParseInfo(parsed.source, parsed.canonical, parsed.notes))
     build_formula = formula if formula is not None else (not values or len(sequence) <= 4)

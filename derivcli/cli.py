@@ -62,6 +62,21 @@ class BindingCommand(TyperCommand):
         ctx.meta["bindings"] = bindings
         return super().parse_args(ctx, remaining)
 
+    def invoke(self, ctx: Any) -> Any:
+        """Mistakes in the expression's text are reported before torch or SymPy is imported."""
+        expression = ctx.params.get("expression")
+        if isinstance(expression, str):
+            from .bindings import parse_var_options
+            from .parsing import Context, check_syntax
+            from .parsing.latex import is_latex
+
+            if not is_latex(expression):
+                names = {*ctx.meta.get("bindings", {}), *parse_var_options(ctx.params.get("var") or [])}
+                given = ctx.params.get("wrt")
+                wrt = split_names([given] if isinstance(given, str) else given)
+                check_syntax(expression, Context(frozenset(names), frozenset(wrt or ())))
+        return super().invoke(ctx)
+
 
 def guarded(call: Callable[[], Any]) -> int:
     """Run a command; map every outcome to an exit code, reporting errors as one line on stderr."""

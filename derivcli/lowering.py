@@ -20,7 +20,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from .errors import DerivcliError
 from .functions import torch_form_by_sympy_class
-from .sympy_forms import index, sigmoid, softplus
+from .sympy_forms import constant_tensor, index, sigmoid, softplus
 from .torch_forms import checked_binary, indexer
 
 Step = tuple[Callable[..., torch.Tensor], tuple[int, ...]]
@@ -50,7 +50,7 @@ class Program:
     """
 
     variables: list[str]
-    constants: list[float | bool] = field(default_factory=list)
+    constants: list[float | bool | tuple[Any, ...]] = field(default_factory=list)  # tuples: inline tensors
     steps: list[Step] = field(default_factory=list)
     output: int = 0
 
@@ -175,6 +175,8 @@ class _Lowering:
             return ("input", self.variables.index(node.name))
         if node is sp.true or node is sp.false:
             return ("constant", bool(node))
+        if isinstance(node, constant_tensor):
+            return ("constant", _frozen(node.nested(to_float)))
         if node.is_Number or isinstance(node, sp.NumberSymbol) or node in (sp.zoo, sp.oo, -sp.oo, sp.nan):
             return ("constant", to_float(node))
         return None
@@ -221,7 +223,12 @@ class _Lowering:
         raise DerivcliError(f"cannot evaluate {type(node).__name__} numerically: {_shorten(node)}")
 
 
-def _constant_key(value: float | bool) -> tuple[type, float | bool | str]:
+def _frozen(nested: Any) -> Any:
+    """Nested lists as nested tuples: a constant the lowering can dedupe (and torch.tensor can read)."""
+    return tuple(_frozen(item) for item in nested) if isinstance(nested, list) else nested
+
+
+def _constant_key(value: float | bool | tuple[Any, ...]) -> tuple[type, Any]:
     """Constants dedupe by type and value (NaN != NaN, so it gets a key of its own)."""
     if isinstance(value, float) and math.isnan(value):
         return (float, "nan")

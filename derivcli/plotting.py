@@ -93,11 +93,11 @@ def plot_data(
     The x axis is `wrt`, else the one variable without a value in `point` (its point defaults to the
     interval's middle, or 0), else the expression's only variable.  Other variables are held at their values.
     """
-    from .api import prepare
+    from .api import prepare, reading_context
     from .derivatives import gradient
     from .parsing import parse
 
-    parsed = parse(expression)
+    parsed = parse(expression, reading_context(list(point), [wrt] if wrt else None))
     values = dict(point)
     variable = _axis_variable(parsed.variables, values, wrt)
     if variable not in values:  # no point given: the middle of the interval, or 0

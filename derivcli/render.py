@@ -11,7 +11,7 @@ from .results import element_names
 if TYPE_CHECKING:
     from .functions import FunctionSpec
     from .optimize import MinimizeResult
-    from .results import DifferenceTable, DiffResult, GradResult, HessianResult, JacobianResult, TaylorResult
+    from .results import DifferenceTable, DiffResult, GradResult, HessianResult, JacobianResult, ParseInfo, TaylorResult
 
 FORMATS = ("table", "plain", "json")
 
@@ -51,11 +51,25 @@ def emit_grad(result: GradResult, fmt: str, out: TextIO, explain_parse: bool = F
         _grad_table(result, out)
 
 
+def reading_lines(parse: ParseInfo, explain_parse: bool) -> list[str]:
+    """--explain-parse in plain output: what the text was read as, then one line per reading."""
+    if not explain_parse:
+        return []
+    return [f"read-as\t{parse.read_as}", *(f"note\t{note}" for note in parse.notes)]
+
+
+def print_reading(console: Any, parse: ParseInfo, expression: str) -> None:
+    """The table view's "read as" line, with every note, wherever the text was not read as written."""
+    from rich.text import Text
+
+    if parse.notes or parse.source.replace(" ", "") != expression.replace(" ", ""):
+        console.print(Text(f"read {parse.source!r} as {expression}", style="dim"))
+        for note in parse.notes:
+            console.print(Text(f"  · {note}", style="dim"))
+
+
 def _grad_plain(result: GradResult, explain_parse: bool) -> list[str]:
-    lines = []
-    if explain_parse:
-        lines.append(f"read-as\t{result.parse.read_as}")
-        lines.extend(f"note\t{note}" for note in result.parse.notes)
+    lines = reading_lines(result.parse, explain_parse)
     lines.append(f"value\t{number(result.value)}")
     lines.extend(f"d/d{name}\t{number(value)}" for name, value in result.gradient.items())
     if result.check is not None and result.check.skipped is not None:
@@ -96,10 +110,7 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
     at = ", ".join(f"{name} = {number(result.point[name])}" if not isinstance(result.point[name], list)
                    else f"{name}: {shape_text(result.point[name])} tensor" for name in names)
     console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
-    if result.parse.notes or result.parse.source.replace(" ", "") != result.expression.replace(" ", ""):
-        console.print(Text(f"read {result.parse.source!r} as {result.expression}", style="dim"))
-        for note in result.parse.notes:
-            console.print(Text(f"  · {note}", style="dim"))
+    print_reading(console, result.parse, result.expression)
     console.print(Text(f"at {at or 'no variables'}   ({result.dtype}, {result.device})", style="dim"))
 
     table = Table(show_edge=True, header_style="bold")
@@ -194,7 +205,7 @@ def emit_functions(specs: list[FunctionSpec], fmt: str, out: TextIO) -> None:
                               for s in specs]) + "\n")
         return
     if fmt == "plain":
-        out.write("".join(f"{s.name}\t{s.arity_text()}\t{s.description}\n" for s in specs))
+        out.write("".join(f"{s.name}\t{s.arity_text()}\t{s.description}\t{','.join(s.aliases)}\n" for s in specs))
         return
     from rich.table import Table
 
@@ -212,7 +223,7 @@ def emit_jacobian(result: JacobianResult, fmt: str, out: TextIO, explain_parse: 
         out.write(json.dumps(result.to_json(explain_parse)) + "\n")
         return
     if fmt == "plain":
-        lines = [f"read-as\t{result.parse.read_as}"] if explain_parse else []
+        lines = reading_lines(result.parse, explain_parse)
         lines.append(f"value\t{number(result.value)}")
         for name, block in result.jacobian.items():
             for label, row in _jacobian_rows(block, result.output_shape, result.variable_shapes[name]):
@@ -224,6 +235,7 @@ def emit_jacobian(result: JacobianResult, fmt: str, out: TextIO, explain_parse: 
 
     console = _console(out)
     console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
+    print_reading(console, result.parse, result.expression)
     console.print(Text(f"value {grid(result.value)}   ({result.dtype}, {result.device})", style="dim"))
     for name, block in result.jacobian.items():
         shape = result.variable_shapes[name]
@@ -254,7 +266,8 @@ def emit_hessian(result: HessianResult, fmt: str, out: TextIO, explain_parse: bo
         out.write(json.dumps(result.to_json(explain_parse)) + "\n")
         return
     if fmt == "plain":
-        lines = [f"value\t{number(result.value)}", "variables\t" + "\t".join(result.variables),
+        lines = reading_lines(result.parse, explain_parse)
+        lines += [f"value\t{number(result.value)}", "variables\t" + "\t".join(result.variables),
                  "gradient\t" + "\t".join(number(v) for v in result.gradient)]
         lines += [f"hessian\t{name}\t" + "\t".join(number(v) for v in row)
                   for name, row in zip(result.variables, result.hessian)]
@@ -266,6 +279,7 @@ def emit_hessian(result: HessianResult, fmt: str, out: TextIO, explain_parse: bo
 
     console = _console(out)
     console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
+    print_reading(console, result.parse, result.expression)
     console.print(Text(f"f = {number(result.value)}   ({result.dtype})", style="dim"))
     view = Table(title="Hessian", header_style="bold")
     view.add_column("")
@@ -285,7 +299,8 @@ def emit_diff(result: DiffResult, fmt: str, out: TextIO, explain_parse: bool = F
         return
     what = _partial(result.wrt)
     if fmt == "plain":
-        lines = [f"derivative\t{result.latex if latex else result.derivative}"] if result.derivative else []
+        lines = reading_lines(result.parse, explain_parse)
+        lines += [f"derivative\t{result.latex if latex else result.derivative}"] if result.derivative else []
         if result.point is not None:
             lines += [f"value\t{_maybe(result.value)}", f"{what}\t{_maybe(result.derivative_value)}",
                       f"method\t{result.method}"]
@@ -298,6 +313,7 @@ def emit_diff(result: DiffResult, fmt: str, out: TextIO, explain_parse: bool = F
 
     console = _console(out)
     console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
+    print_reading(console, result.parse, result.expression)
     if result.derivative is not None:
         shown = (result.latex if latex else result.derivative) or ""
         console.print(Text.assemble((f"{what} = ", "bold"), (shown, "cyan")))
@@ -341,7 +357,8 @@ def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool
         return
     reference = result.sympy_coefficients
     if fmt == "plain":
-        lines = [f"polynomial\t{result.polynomial}", f"method\t{result.method}"]
+        lines = reading_lines(result.parse, explain_parse)
+        lines += [f"polynomial\t{result.polynomial}", f"method\t{result.method}"]
         for k, c in enumerate(result.coefficients):
             lines.append(f"c{k}\t{number(c)}" + (f"\t{number(reference[k])}" if reference else ""))
         lines += [f"note\t{note}" for note in result.notes]
@@ -353,6 +370,7 @@ def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool
     console = _console(out)
     console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan"),
                                 f"   around {result.variable} = {number(result.around)}"))
+    print_reading(console, result.parse, result.expression)
     view = Table(title=f"Taylor coefficients f⁽ᵏ⁾/k! to order {result.order}", header_style="bold")
     for heading in ("k", f"torch ({result.method})", "SymPy series", "difference"):
         view.add_column(heading, justify="right", no_wrap=True)

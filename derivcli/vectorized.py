@@ -36,10 +36,11 @@ class Compiled:
                  device: str = "cpu", torch_compile: bool = False) -> None:
         from .api import compile_text
         from .derivatives import torch_device, torch_dtype
+        from .parsing import Context
         from .sympy_forms import TensorFunction
 
         self.expression = expression
-        self.parsed, self.program = compile_text(expression, ())
+        self.parsed, self.program = compile_text(expression, (), Context(wrt=frozenset(wrt or ()), letters=False))
         if any(isinstance(node, TensorFunction) for node in _nodes(self.parsed.expr)):
             raise DerivcliError("compile() vectorizes elementwise expressions over points; this one uses "
                                 "tensor functions", hint="use derivcli.grad(...) point by point")

@@ -1,0 +1,107 @@
+"""Safe parsing: expression text -> tokens -> syntax tree -> SymPy expression.
+
+The text is untrusted, so nothing here evaluates it.  The parts, in the order the text meets them:
+
+- `tokens` (with `unicode`): the text split into numbers, names and operators; Unicode math read as
+  the ASCII it stands for; anything else refused with its column;
+- `notation`: wrappers (`y = …`, `d/dx …`) and run-together letters (`xsinx`), read from the tokens;
+- `grammar`: the tree of whitelisted node kinds (`syntax`), with notes on every reading that is not
+  Python's own;
+- `build`: SymPy objects from the tree, name by name from the functions table, under the bounds in
+  `limits`;
+- `latex`: LaTeX input, turned into plain text for the same path.
+
+Errors carry the column of the fault.  How text is read can depend on the command line's names
+(`Context`): a bound name is always the user's variable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from ..budget import BUILD_SECONDS, OverBudget, time_budget
+from ..errors import DerivcliError
+from .build import Builder, with_sign_facts
+from .grammar import parse_tree
+from .latex import is_latex, latex_to_text
+from .limits import MAX_LENGTH, MAX_NESTING, deep_recursion
+from .syntax import Context, Reading
+from .tokens import Token, tokenize
+
+if TYPE_CHECKING:
+    import sympy
+
+__all__ = ["MAX_LENGTH", "MAX_NESTING", "Context", "ParsedExpression", "Reading", "Token", "check_syntax",
+           "parse", "parse_tree", "tokenize", "with_sign_facts"]
+
+CONSTANT_NAMES = ("pi", "E")  # constants that cannot be bound (e can: --e 3 makes e a variable)
+
+
+@dataclass
+class ParsedExpression:
+    """The parsed expression: SymPy form, its variables, how the input was read, and the variables the
+    text itself asks to differentiate (`d/dx …`)."""
+
+    source: str
+    expr: sympy.Expr
+    symbols: dict[str, sympy.Symbol]
+    notes: list[str] = field(default_factory=list)
+    wrt: tuple[str, ...] = ()
+
+    @cached_property
+    def canonical(self) -> str:
+        """SymPy's text of the expression (`str(expr)`, printed by the faster `formula`)."""
+        from ..formula_text import formula
+
+        return formula(self.expr)
+
+    @cached_property
+    def variables(self) -> list[str]:
+        """The free variables, in order of first appearance in the text."""
+        free = {symbol.name for symbol in self.expr.free_symbols}
+        return [name for name in self.symbols if name in free]
+
+
+def check_syntax(text: str, context: Context | None = None) -> Reading:
+    """The syntax alone, without importing SymPy or torch: mistakes in the text are reported at once."""
+    context = context or Context()
+    for name in CONSTANT_NAMES:
+        if name in context.bound:
+            raise DerivcliError(f"--{name}: {name} is a constant and cannot be bound",
+                                hint="give your variable another name" + ("; e can be bound (--e 3)"
+                                                                          if name == "E" else ""))
+    if is_latex(text):
+        return parse_tree(latex_to_text(text), context)
+    return parse_tree(text, context)
+
+
+def parse(text: str, context: Context | None = None) -> ParsedExpression:
+    """Parse untrusted text into a SymPy expression, safely (see the module docstring).
+
+    Text with a backslash or braces is LaTeX (`\\frac{\\sin x}{x}`): SymPy's LaTeX parser reads it into
+    an unevaluated tree, which is printed and parsed again by this parser, whitelist and bounds included.
+    """
+    context = context or Context()
+    source = text
+    latex_note = None
+    if is_latex(text):
+        text = latex_to_text(text)
+        latex_note = f"LaTeX read as {text}"
+    reading = check_syntax(text, context)
+    builder = Builder(text, context)
+    try:
+        with deep_recursion(), time_budget(BUILD_SECONDS):
+            expr = builder.build(reading.tree)
+    except RecursionError:
+        raise DerivcliError("the expression is nested too deeply to handle") from None
+    except OverBudget:
+        raise DerivcliError(f"SymPy took more than {BUILD_SECONDS:g} s to build this expression; derivcli gave up",
+                            hint="simplify its constants (exact roots and powers of huge numbers are slow to "
+                                 "compare)") from None
+    if getattr(expr, "is_Boolean", False) or getattr(expr, "is_Relational", False):
+        raise DerivcliError("the expression is a condition, not a number", span=reading.tree.span, source=text,
+                            hint="use it inside 'a if condition else b'")
+    texts = ([latex_note] if latex_note else []) + [note.text for note in reading.notes] + builder.notes
+    return ParsedExpression(source, expr, builder.symbols, list(dict.fromkeys(texts)), reading.wrt)

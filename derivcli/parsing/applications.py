@@ -1,0 +1,159 @@
+"""Functions as people write them: `f(…)`, `f x`, `f^2 x`, `f^-1(x)`, `√x`, `log_2 x`.
+
+A function applied without parentheses takes the implicit product that follows, with its powers, up to
+`+ - * /`, `,`, a closing bracket or the next function name (`sin 2x` = sin(2x), `sin x^2` = sin(x**2),
+`sin x cos x` = sin(x)*cos(x)); its first factor may itself be signed or a function (`sin -x`,
+`sin cos x`).  A whole-number power written on the name is a power of the value (`sin^2 x` =
+sin(x)**2), except -1, the inverse function (`sin^-1 x` = asin(x)).  Radicals take the one factor that
+follows (`√2x` = sqrt(2)*x).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..functions import by_name
+from .cursor import Cursor
+from .notation import KEYWORDS, LOG_BASE
+from .syntax import Call, Chain, Name, Node, Num, Power, Span, Unary, span_of
+from .tokens import Token
+from .unicode import RADICALS
+
+
+class FunctionSyntax(Cursor):
+    if TYPE_CHECKING:  # the operator grammar, which this part of it calls back into
+        def if_else(self) -> Node: ...
+        def power(self) -> Node: ...
+        def juxtaposed(self, functions: bool = True) -> bool: ...
+
+    def function(self) -> Node:
+        name = self.advance()
+        plain_call = False  # f(x) as Python writes it: nothing to note
+        canonical, extra = self.function_form(name)
+        exponent = self.function_exponent(name) if self.at("**", "^") else None
+        if name.text in RADICALS and not self.at("("):
+            start = self.token.start
+            argument = self.inside(self.power)
+            call = Call(canonical, [argument, *extra], (name.start, self.previous.end), (name.start, name.end))
+            written = self.text[start:call.span[1]]
+        elif self.at("("):
+            opened = self.token
+            call = self.call(name, canonical, extra)
+            written = self.text[opened.end:self.previous.start]
+            plain_call = name.text == canonical and exponent is None
+        else:
+            start = self.token.start
+            call = self.application(name, canonical, extra)
+            written = self.text[start:call.span[1]]
+        reading = f"{canonical}({', '.join([written.strip(), *(self.argument_text(arg) for arg in extra)])})"
+        if exponent is not None and exponent[0] == -1:
+            return self.inverse(name, canonical, call, reading)
+        if exponent is not None:
+            value, exponent_span = exponent
+            self.note(call.span, f"'{self.text[call.span[0]:call.span[1]]}' read as {reading}**{value}: a power "
+                                 "of the function's value")
+            return Power(call, Num(str(value), exponent_span), call.span)
+        if not plain_call:
+            self.note(call.span, f"'{self.text[call.span[0]:call.span[1]]}' read as {reading}")
+        return call
+
+    def argument_text(self, node: Node) -> str:
+        return node.text if isinstance(node, Num) else node.id if isinstance(node, Name) else "…"
+
+    def function_form(self, name: Token) -> tuple[str, list[Node]]:
+        """The table name a written function stands for, and the arguments its spelling adds."""
+        span = (name.start, name.end)
+        if name.text == "∜":
+            return "root", [Num("4", span)]
+        if name.text in RADICALS:
+            return RADICALS[name.text], []
+        base = LOG_BASE.match(name.text) if name.text not in by_name() else None
+        if base is not None:
+            text = base.group(1)
+            return "log", [Num(text, span) if text[0].isdigit() else Name(text, span)]
+        return name.text, []
+
+    def function_exponent(self, name: Token) -> tuple[int, Span]:
+        """The whole-number power written on a function's name: `sin^2`, `sin**2`, `sin²`, `sin^(-1)`."""
+        self.advance()
+        start = self.token.start
+        opened = self.advance() if self.at("(") else None
+        sign = -1 if self.at("-") else 1
+        if self.at("-", "+"):
+            self.advance()
+        number = self.token
+        if number.kind != "NUMBER" or not number.text.isdigit() or len(number.text) > 3:
+            raise self.error(f"a power of '{name.text}' must be a whole number, as in {name.text}^2 x",
+                             hint=f"for another power write {name.text}(x)**p")
+        self.advance()
+        if opened is not None:
+            self.expect(")", opened=opened)
+        return sign * int(number.text), (start, self.previous.end)
+
+    def inverse(self, name: Token, canonical: str, call: Call, reading: str) -> Node:
+        spec = by_name().get(canonical)
+        inverse = getattr(spec, "inverse", None)
+        if spec is None or inverse is None:
+            raise self.error(f"'{name.text}^-1' would be the inverse function, and {canonical} has none in the "
+                             "table", call.span, hint=f"for the reciprocal write 1/{canonical}(x)")
+        written = self.text[call.span[0]:call.span[1]]
+        self.note(call.span, f"'{written}' read as {inverse}({reading[len(canonical) + 1:-1]}): the inverse "
+                             f"function, not 1/{reading}")
+        return Call(inverse, call.args, call.span, call.name_span)
+
+    def call(self, name: Token, canonical: str, extra: list[Node] | None = None) -> Call:
+        opened = self.advance()
+
+        def arguments() -> list[Node]:
+            args: list[Node] = []
+            if not self.at(")"):
+                args.append(self.if_else())
+                while self.at(","):
+                    self.advance()
+                    args.append(self.if_else())
+            self.expect(")", opened=opened)
+            return args
+
+        args = self.inside(arguments)
+        return Call(canonical, args + (extra or []), (name.start, self.previous.end), (name.start, name.end))
+
+    def application(self, name: Token, canonical: str, extra: list[Node]) -> Call:
+        """`sin x`: the argument is the implicit product that follows, stopping at the next function."""
+        spec = by_name().get(canonical)
+        if spec is not None and spec.arity[0] > 1 + len(extra):
+            raise self.error(f"{name.text} takes {spec.arity_text().replace('-', ' to ')} arguments; write them "
+                             f"in parentheses, as {name.text}(a, b)", (name.start, name.end))
+        if not self.starts_argument():
+            raise self.error(f"'{name.text}' is a function without an argument", (name.start, name.end),
+                             hint=f"write {name.text}(x) or {name.text} x")
+
+        def argument() -> Node:
+            first = self.signed_factor()
+            items: list[tuple[str, Node, Span]] = [("*", first, span_of(first))]
+            while self.juxtaposed(functions=False):
+                factor = self.power()
+                items.append(("*", factor, span_of(factor)))
+            return first if len(items) == 1 else Chain(items, (span_of(first)[0], span_of(items[-1][1])[1]))
+
+        self.nest()
+        arg = argument()
+        self.depth -= 1
+        return Call(canonical, [arg, *extra], (name.start, self.previous.end), (name.start, name.end))
+
+    def starts_argument(self) -> bool:
+        """A number, name, bracket or bar; or a sign written onto one (`sin -x`, but not `cos + 1`)."""
+        token = self.token
+        if self.at("-", "+"):
+            following = self.tokens[self.index + 1]
+            return following.start == token.end and following.kind != "END"
+        return token.kind == "NUMBER" or token.kind == "NAME" and token.text not in KEYWORDS or self.at("(", "|", "[")
+
+    def signed_factor(self) -> Node:
+        """The first factor of a function's argument: `sin -x` is sin(-x), `sin cos x` is sin(cos(x))."""
+        if self.at("-", "+"):
+            token = self.advance()
+            self.nest()
+            operand = self.signed_factor()
+            self.depth -= 1
+            return Unary(token.text, operand, (token.start, span_of(operand)[1]))
+        return self.power()

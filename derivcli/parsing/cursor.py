@@ -1,0 +1,91 @@
+"""The parser's position in the token stream, and what every grammar rule shares: looking at the next
+token, errors with a column, notes, and the nesting bound."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from ..errors import DerivcliError
+from . import notation
+from .limits import MAX_NESTING
+from .syntax import Context, ParseNote, Span
+from .tokens import Token, tokenize
+
+T = TypeVar("T")
+
+
+class Cursor:
+    def __init__(self, text: str, context: Context) -> None:
+        self.text = text
+        self.context = context
+        self.notes: list[ParseNote] = []
+        tokens = tokenize(text, notation.known_names(context), self.notes)
+        tokens, self.wrt = notation.strip_wrapper(tokens, context, self.notes, text)
+        if self.wrt:
+            context = Context(context.bound, context.wrt | frozenset(self.wrt), context.letters)
+        self.tokens, self.pieces, self.split_spans = notation.split_run_together(tokens, context, self.notes)
+        self.index = 0
+        self.depth = 0
+        self.bars = 0  # absolute-value bars open around this point (inside the innermost bracket)
+        self.closing_bars: set[int] = set()  # token indices of '|' that closed a bar
+
+    @property
+    def token(self) -> Token:
+        return self.tokens[self.index]
+
+    @property
+    def previous(self) -> Token:
+        return self.tokens[self.index - 1]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def at(self, *texts: str) -> bool:
+        token = self.token
+        return token.kind in ("OP", "NAME") and token.text in texts
+
+    def expect(self, text: str, opened: Token | None = None) -> Token:
+        if self.at(text):
+            return self.advance()
+        if opened is not None and self.token.kind == "END":
+            raise self.error(f"'{opened.text}' is never closed", (opened.start, opened.end), hint=f"add '{text}'")
+        raise self.error(f"expected '{text}' but found {self.describe(self.token)}")
+
+    def describe(self, token: Token) -> str:
+        if token.kind == "END":
+            return "the end of the expression"
+        return f"'{self.text[token.start:token.end] or token.text}'"
+
+    def error(self, message: str, span: Span | None = None, hint: str | None = None) -> DerivcliError:
+        if span is None:
+            span = (self.token.start, max(self.token.end, self.token.start + 1))
+        return DerivcliError(message, span=span, source=self.text, hint=hint)
+
+    def note(self, span: Span, text: str) -> None:
+        self.notes.append(ParseNote(span, text))
+
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"expression is nested too deeply (more than {MAX_NESTING} levels)")
+
+    def inside(self, parse: Callable[[], T]) -> T:
+        """Parse one nesting level (brackets, calls, bars): bars outside it cannot close inside it."""
+        self.nest()
+        bars, self.bars = self.bars, 0
+        result = parse()
+        self.bars = bars
+        self.depth -= 1
+        return result
+
+    def is_function(self, token: Token) -> bool:
+        return token.kind == "NAME" and token.start not in self.pieces and notation.is_function(token.text,
+                                                                                                self.context)
+
+    def is_variable(self, token: Token) -> bool:
+        """A name known to be a variable or constant, so that `x(y+1)` is a product, not a call."""
+        return token.kind == "NAME" and (token.text in self.context.names or token.start in self.pieces
+                                         or token.text in notation.greek_names() or token.text in notation.CONSTANTS)

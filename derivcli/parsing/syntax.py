@@ -1,0 +1,153 @@
+"""The syntax tree: the few whitelisted node kinds the grammar produces, and what a reading depends on.
+
+Nothing here evaluates anything; `build` turns a tree into SymPy.  Every node keeps its span (0-based
+[start, end) columns in the source text) so that errors and notes can point at it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+Span = tuple[int, int]
+
+
+@dataclass
+class Num:
+    text: str
+    span: Span
+
+
+@dataclass
+class Name:
+    id: str
+    span: Span
+
+
+@dataclass
+class Call:
+    name: str
+    args: list[Node]
+    span: Span
+    name_span: Span
+
+
+@dataclass
+class Chain:
+    """A flat run of one precedence level: `a - b + c` or `a * b / c`; the first operator is + or *."""
+
+    items: list[tuple[str, Node, Span]]
+    span: Span
+
+
+@dataclass
+class Unary:
+    op: str
+    operand: Node
+    span: Span
+
+
+@dataclass
+class Power:
+    base: Node
+    exponent: Node
+    span: Span
+
+
+@dataclass
+class Compare:
+    operands: list[Node]
+    ops: list[str]
+    span: Span
+
+
+@dataclass
+class BoolOp:
+    op: str  # and / or
+    values: list[Node]
+    span: Span
+
+
+@dataclass
+class IfElse:
+    body: Node
+    condition: Node
+    orelse: Node
+    span: Span
+
+
+@dataclass
+class SliceItem:
+    start: Node | None
+    stop: Node | None
+    step: Node | None
+    span: Span
+
+
+@dataclass
+class Postfix:
+    """Indexing `x[0]`, `W[1, 2]`, `x[1:3]`, or the transpose `W.T`."""
+
+    base: Node
+    what: str  # "[]" or ".T"
+    items: list[Node | SliceItem]
+    span: Span
+
+
+@dataclass
+class TensorLiteral:
+    """A constant tensor written inline, `[2.0, 3.0]` or `[[1, 2], [3, 4]]`: its shape and its elements
+    in row-major order."""
+
+    shape: tuple[int, ...]
+    elements: list[Node]
+    span: Span
+
+
+Node = Union[Num, Name, Call, Chain, Unary, Power, Compare, BoolOp, IfElse, Postfix, TensorLiteral]  # noqa: F821
+
+
+def span_of(node: Node) -> Span:
+    return node.span
+
+
+@dataclass
+class ParseNote:
+    """How a piece of the input was read, for --explain-parse and the table's "read as" line."""
+
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the command line says about names, which the reading of the text depends on.
+
+    `bound`: names given a value (`--x 1`); `wrt`: names in `--wrt`.  A bound name is always the user's
+    variable, even one spelled like a function (`--tg 2`) or `e` (`--e 3`).  Run-together letters
+    (`xsinx`) split into functions and the known variables; with nothing bound (`diff` without a point,
+    constant values) every single letter counts as a variable, unless `letters` says otherwise (the
+    Python API's `compile`, whose variables come later).
+    """
+
+    bound: frozenset[str] = frozenset()
+    wrt: frozenset[str] = frozenset()
+    letters: bool | None = None
+
+    @property
+    def names(self) -> frozenset[str]:
+        return self.bound | self.wrt
+
+    @property
+    def letters_are_variables(self) -> bool:
+        return not self.bound if self.letters is None else self.letters
+
+
+@dataclass
+class Reading:
+    """The parser's result: the tree, the notes on how it was read, and the variables the text itself
+    asks to differentiate (`d/dx …`, `diff(…, x)`)."""
+
+    tree: Node
+    notes: list[ParseNote] = field(default_factory=list)
+    wrt: tuple[str, ...] = ()
