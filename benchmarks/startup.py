@@ -1,7 +1,8 @@
-"""Start-up cost: one `derivcli grad` call end to end against `python -c "import torch, sympy"`.
+"""Start-up cost: one `derivcli grad` call end to end against `python -c "import torch, sympy"`, and a
+mistake in the expression against `derivcli --help` (it is reported before torch or SymPy is imported).
 
-Both run alternately in the same process loop (the machine's load affects both alike); prints the
-median of each and their ratio.  Usage: python benchmarks/startup.py [runs]
+All run alternately in the same loop (the machine's load affects them alike); prints the median of
+each and the ratios.  Usage: python benchmarks/startup.py [runs]
 """
 
 from __future__ import annotations
@@ -12,28 +13,32 @@ import sys
 import time
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 7
-GRAD = [sys.executable, "-m", "derivcli", "grad", "exp(-(x**2-x+1)/cos(log(x))**2)", "--x", "1"]
-IMPORTS = [sys.executable, "-c", "import torch, sympy"]
-HELP = [sys.executable, "-m", "derivcli", "--help"]
+COMMANDS = {
+    "grad": [sys.executable, "-m", "derivcli", "grad", "exp(-(x**2-x+1)/cos(log(x))**2)", "--x", "1"],
+    "imports": [sys.executable, "-c", "import torch, sympy"],
+    "help": [sys.executable, "-m", "derivcli", "--help"],
+    "parse error": [sys.executable, "-m", "derivcli", "grad", "sin x +", "--x", "1"],
+}
 
 
 def seconds(command: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
+    subprocess.run(command, capture_output=True)
     return time.perf_counter() - start
 
 
 def main() -> None:
-    timings: dict[str, list[float]] = {"grad": [], "imports": [], "help": []}
+    timings: dict[str, list[float]] = {name: [] for name in COMMANDS}
     for _ in range(RUNS):
-        timings["grad"].append(seconds(GRAD))
-        timings["imports"].append(seconds(IMPORTS))
-        timings["help"].append(seconds(HELP))
+        for name, command in COMMANDS.items():
+            timings[name].append(seconds(command))
     median = {name: statistics.median(values) for name, values in timings.items()}
     print(f"import torch, sympy : {median['imports']:.3f} s (median of {RUNS})")
     print(f"derivcli grad       : {median['grad']:.3f} s")
     print(f"derivcli --help     : {median['help']:.3f} s")
+    print(f"a parse error       : {median['parse error']:.3f} s")
     print(f"ratio grad / imports: {median['grad'] / median['imports']:.2f}")
+    print(f"ratio parse error / --help: {median['parse error'] / median['help']:.2f}")
 
 
 if __name__ == "__main__":

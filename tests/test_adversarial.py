@@ -527,3 +527,51 @@ def test_the_budget_leaves_a_callers_own_alarm_alone(monkeypatch):
         assert derivcli.parsing.parse(SLOW_TO_BUILD).expr.is_Add
     finally:
         signal.signal(signal.SIGALRM, previous)
+
+
+# ------------------------------------------------------------------------- the notation people write
+NOTATION_INPUTS = {
+    "5000-deep-bars": "|" * 4990 + "x" + "|" * 4990,
+    "alternating-bars": "|x" * 3000 + "|",
+    "bars-never-closed": "|" * 9999 + "x",
+    "superscript-run": "x" + "²" * 5000,
+    "superscript-tower": "2" + "⁹" * 200,
+    "function-power-chain": "sin^2 " * 1600 + "x",
+    "application-chain": "sin " * 2400 + "x",
+    "juxtaposed-5000": "x " * 4999 + "x",
+    "run-together-64": "x" * 64,
+    "run-together-ambiguous": "ab" * 32,
+    "inline-tensor-too-big": "[" + ",".join(["1"] * 4097) + "]",
+    "inline-tensor-deep": "[" * 200 + "1" + "]" * 200,
+    "greek-5000": "θ" * 5000,
+    "pi-5000": "π" * 5000,
+    "long-log-base": "log_" + "9" * 300 + " x",
+    "function-power-999": "sin^999 x",
+    "wrapper-chain": "d/dx " * 1000 + "x",
+    "equals-chain": "y = " * 1000 + "x",
+    "radical-chain": "√" * 5000 + "x",
+    "inverse-chain": "sin^-1 " * 1400 + "x",
+    "cyrillic": "х" * 5000,
+}
+
+
+@pytest.mark.parametrize("text", NOTATION_INPUTS.values(), ids=NOTATION_INPUTS.keys())
+def test_notation_is_bounded_like_everything_else(text):
+    """Bars, superscripts, application, splits and inline tensors: an answer or one clean error, fast."""
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    outcome = run_main(["grad", "--x", "1", "--", text])
+    assert outcome.code in (0, 2), outcome
+    assert "Traceback" not in outcome.err and "internal error" not in outcome.err, outcome
+    if outcome.code == 2:
+        assert_clean_error(outcome)
+    assert outcome.seconds < TIME_LIMIT, outcome
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < IN_PROCESS_RSS_GROWTH_KB
+
+
+@pytest.mark.parametrize("text", ["sin^2 " * 1600 + "x", "|x" * 3000 + "|", "x" + "²" * 5000],
+                         ids=["function-powers", "bars", "superscripts"])
+def test_notation_bombs_through_the_real_script(text, tmp_path, startup):
+    outcome = run_cli(["grad", "--x", "1", "--", text], tmp_path, timeout=startup + 30)
+    assert_fast_and_small(outcome, startup)
+    assert outcome.code in (0, 2), outcome
+    assert "Traceback" not in outcome.err

@@ -214,12 +214,15 @@ def test_known_slow_parse(text: str) -> None:
 
 
 # --------------------------------------------------------------------------------------- the fuzzing
-ALPHABET = "0123456789xyzeEpisncoqrtlgamhbfd_" + "+-*/^%@()[],.<>=! " + "**"
+ALPHABET = "0123456789xyzeEpisncoqrtlgamhbfd_" + "+-*/^%@()[],.<>=! " + "**" + "|π√∛∜²³⁻¹ˣ·×÷−θλхο∂"
 TOKENS = st.sampled_from([
     "x", "y", "1", "2.5", "1e3", "1e400", ".5", "0", "pi", "e", "+", "-", "*", "/", "**", "^", "//", "%",
     "(", ")", "[", "]", ",", ".", " ", "<", "==", "if", "else", "and", "not", "sin(", "log(", "max(",
     "factorial(", "gamma(", "sqrt(", "atan2(", "heaviside(", "floor(", "root(", "relu(", "softplus(",
     "999", "-", "--", "--x", "@", "x.T", "x[0]", "1/0", "0**-1", "ln(", "psi(",
+    # the notation people write by hand: application, function powers, bars, Unicode, splits, wrappers
+    "sin ", "ln ", "sin^2 ", "sin^-1 ", "cos²", "|", "|x|", "π", "√", "∛", "²", "⁻¹", "·", "−", "θ", "xsinx",
+    "xy", "sinx", "tg ", "lg ", "log_2 ", "d/dx ", "y = ", "f(x) = ", "[1, 2]", "[[1], [2]]", "x y", "2x",
 ])
 FUZZ_TEXT = st.one_of(
     st.text(max_size=40),
