@@ -406,6 +406,7 @@ def minimize(
     device: DEVICE = "cpu",
     json_output: JSON = False,
     fmt: FORMAT = None,
+    explain_parse: EXPLAIN = False,
 ) -> int:
     """Gradient descent on EXPRESSION from the given point."""
     from .optimize import minimize as run_minimize
@@ -416,7 +417,7 @@ def minimize(
     result = run_minimize(expression, read_point(ctx, var, seed), wrt=split_names(wrt), optimizer=optimizer,
                           lr=lr, steps=steps, tol=tol, manual=manual, trace_every=every, dtype=dtype,
                           device=device, progress=progress)
-    emit_minimize(result, fmt_name, sys.stdout)
+    emit_minimize(result, fmt_name, sys.stdout, explain_parse)
     return report_warnings(result.warnings)
 
 
@@ -440,22 +441,26 @@ def plot(
     var: VAR = None,
     dtype: DTYPE = "float64",
     json_output: JSON = False,
+    explain_parse: EXPLAIN = False,
 ) -> int:
     """f and f' around the point, with the tangent line there: in the terminal, or as a figure."""
     import shutil
 
     from .plotting import plot_data, save_figure, terminal_plot
+    from .render import reading_lines
 
     data = plot_data(expression, read_point(ctx, var, None), wrt=wrt, start=start, end=end, samples=samples,
                      dtype=dtype)
     if json_output:
         import json
 
-        sys.stdout.write(json.dumps(data.to_json()) + "\n")
+        sys.stdout.write(json.dumps(data.to_json(explain_parse)) + "\n")
     elif output is not None:
+        sys.stdout.write("".join(line + "\n" for line in reading_lines(data.parse, explain_parse)))
         save_figure(data, output)
         sys.stdout.write(f"wrote {output}\n")
     else:
+        sys.stdout.write("".join(line + "\n" for line in reading_lines(data.parse, explain_parse)))
         size = shutil.get_terminal_size((80, 24))
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         sys.stdout.write(terminal_plot(data, width=min(size.columns, 120), height=max(12, min(size.lines - 2, 30)),
@@ -478,19 +483,22 @@ def graph(
     var: VAR = None,
     dtype: DTYPE = "float64",
     json_output: JSON = False,
+    explain_parse: EXPLAIN = False,
 ) -> int:
     """The autograd graph torch builds for EXPRESSION at the point: backward nodes down to the variables."""
     from .autograd_graph import autograd_graph
+    from .render import reading_lines
 
     result = autograd_graph(expression, read_point(ctx, var, None), wrt=split_names(wrt), dtype=dtype)
     if json_output:
         import json
 
-        sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        sys.stdout.write(json.dumps(result.to_json(explain_parse)) + "\n")
     elif dot:
         sys.stdout.write(result.to_dot() + "\n")
     else:
-        sys.stdout.write("".join(line + "\n" for line in result.tree_lines()))
+        lines = [*reading_lines(result.parse, explain_parse), *result.tree_lines()]
+        sys.stdout.write("".join(line + "\n" for line in lines))
     for note in result.notes:
         sys.stderr.write(f"note: {note}\n")
     return report_warnings(result.warnings)

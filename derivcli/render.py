@@ -411,12 +411,13 @@ def write_points(table: dict[str, Any], path: str | None, out: TextIO) -> None:
             handle.write(text)
 
 
-def emit_minimize(result: MinimizeResult, fmt: str, out: TextIO) -> None:
+def emit_minimize(result: MinimizeResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
     if fmt == "json":
-        out.write(json.dumps(result.to_json()) + "\n")
+        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
         return
     if fmt == "plain":
-        lines = [f"step\t{entry.step}\t{number(entry.value)}\t{short(entry.grad_norm)}\t{number_map(entry.point)}"
+        lines = reading_lines(result.parse, explain_parse)
+        lines += [f"step\t{entry.step}\t{number(entry.value)}\t{short(entry.grad_norm)}\t{number_map(entry.point)}"
                  for entry in result.trace]
         lines += [f"point\t{number_map(result.point)}", f"value\t{number(result.value)}",
                   f"converged\t{str(result.converged).lower()}", f"stopped\t{result.stopped}"]
@@ -428,6 +429,7 @@ def emit_minimize(result: MinimizeResult, fmt: str, out: TextIO) -> None:
     console = _console(out)
     console.print(Text.assemble(("minimize ", "bold"), (result.expression, "cyan"),
                                 f"   {result.optimizer}, lr {result.lr:g}"))
+    print_reading(console, result.parse, result.expression)
     shown = result.trace if len(result.trace) <= 25 else result.trace[:12] + result.trace[-12:]
     view = Table(header_style="bold")
     for heading in ("step", "value", "point", "gradient norm"):

@@ -21,7 +21,7 @@ from derivcli.errors import DerivcliError
 from derivcli.functions import FUNCTIONS
 from derivcli.parsing import Context, parse
 
-POINT = {"x": 0.7, "y": 1.3, "theta": 0.4, "alpha": 1.1, "lambda": 0.9, "rho": 1.2, "v": 0.8, "Delta": 0.5,
+POINT = {"phi": 0.2, "x": 0.7, "y": 1.3, "theta": 0.4, "alpha": 1.1, "lambda": 0.9, "rho": 1.2, "v": 0.8, "Delta": 0.5,
          "mu": 0.6, "b": 3.0, "e": 2.5, "tg": 2.0, "xy": 1.7, "a": 0.3, "k": 2.0}
 
 # (text, names bound, the reading in SymPy's syntax)
@@ -119,6 +119,10 @@ READINGS: list[tuple[str, str, str]] = [
     ("x×y", "x y", "x*y"),
     ("x⋅y", "x y", "x*y"),
     ("x÷2", "x", "x/2"),
+    ("x∗y", "x y", "x*y"),
+    ("x∙y", "x y", "x*y"),
+    ("x∕2", "x", "x/2"),
+    ("ϕ + 1", "phi", "phi + 1"),
     ("x − 1", "x", "x - 1"),
     ("x – 1", "x", "x - 1"),
     ("x³ − 2x", "x", "x**3 - 2*x"),
@@ -358,6 +362,13 @@ def test_several_equally_short_splits_are_an_error_listing_them():
     assert info.value.span == (0, 3)
 
 
+def test_e_bound_through_var_on_the_command_line():
+    done = run("grad", "e*x", "--var", "e=3", "--x", "2", "--explain-parse")
+    assert done.returncode == 0, done.stderr
+    assert "value\t6.0" in done.stdout and "d/de\t2.0" in done.stdout
+    assert "variable you bound" in done.stdout
+
+
 def test_constants_cannot_be_bound_but_e_can():
     for name in ("pi", "E"):
         with pytest.raises(DerivcliError, match=f"{name} is a constant"):
@@ -425,7 +436,8 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_explain_parse_in_every_command_says_each_reading():
     for command in (["grad", "sin^2 x", "--x", "1"], ["diff", "sin^2 x", "--wrt", "x"],
                     ["hessian", "sin^2 x", "--x", "1"], ["jacobian", "sin^2 x", "--x", "[1, 2]"],
-                    ["taylor", "sin^2 x", "--x", "1"]):
+                    ["taylor", "sin^2 x", "--x", "1"], ["minimize", "sin^2 x", "--x", "1", "--steps", "2"],
+                    ["plot", "sin^2 x", "--x", "1"], ["graph", "sin^2 x", "--x", "1"]):
         done = run(*command, "--explain-parse")
         assert done.returncode == 0, done.stderr
         assert "sin^2 x' read as sin(x)**2" in done.stdout, command
