@@ -95,8 +95,12 @@ def parse_var_options(values: Iterable[str]) -> dict[str, str]:
         name, has_value, value = item.partition("=")
         if not has_value:
             raise DerivcliError(f"--var expects NAME=VALUE, got '{item}'", hint="write --var x=1.5")
-        bindings[check_name(name.strip())] = value.strip()
+        spelled = check_name(name.strip())
+        if spelled in bindings:
+            raise DerivcliError(f"--var {name.strip()}: '{spelled}' is given twice", hint="give it once")
+        bindings[spelled] = value.strip()
     return bindings
+
 
 
 def parse_value(name: str, text: str) -> Any:
@@ -106,10 +110,11 @@ def parse_value(name: str, text: str) -> Any:
     Numbers come back as floats, tensors as float64 torch tensors.
     """
     stripped = text.strip()
-    try:
-        return float(stripped)
-    except ValueError:
-        pass
+    if stripped.isascii():  # Python's float() also reads other scripts' digits (Bengali ৪ looks like 8, is 4)
+        try:
+            return float(stripped)
+        except ValueError:
+            pass
     if stripped.startswith("@"):
         return _read_file(name, stripped[1:])
     if stripped.startswith("["):
@@ -122,7 +127,8 @@ def parse_value(name: str, text: str) -> Any:
     try:
         parsed = parse(stripped)
     except DerivcliError as error:
-        raise DerivcliError(f"--{name} expects a number, got '{_clip(text)}' ({error.message})") from None
+        raise DerivcliError(f"--{name} expects a number, got '{_clip(text)}' ({error.message})",
+                            hint=error.hint) from None
     if parsed.variables:
         raise DerivcliError(f"--{name} expects a number, got '{_clip(text)}'",
                             hint="values may be constant expressions like pi/4, without variables")

@@ -66,7 +66,7 @@ def jacobians(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Seq
         return value, []
     blocks = torch.autograd.functional.jacobian(function, tuple(plain[i] for i in wrt_indices),
                                                 vectorize=False)
-    return value, [block.reshape(*value.shape, *plain[i].shape) for block, i in zip(blocks, wrt_indices)]
+    return value, [block.reshape(tuple(value.shape) + tuple(plain[i].shape)) for block, i in zip(blocks, wrt_indices)]
 
 
 def gradient(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Sequence[int],

@@ -304,3 +304,27 @@ def test_check_is_skipped_with_a_reason_when_the_derivative_would_be_huge():
     data = json.loads(result.stdout)
     assert data["check"]["agree"] is None
     assert "nodes" in data["check"]["skipped"]
+
+
+# ------------------------------------------------------------------------- values are what they look like
+@pytest.mark.parametrize(("value", "digit"), [("৪", "4"), ("٣", "3"), ("１", "1")])
+def test_digits_of_other_scripts_are_refused_with_the_ascii_digit(value, digit):
+    """float() reads '৪' (Bengali four, which looks like 8) as 4: a binding takes ASCII digits only."""
+    assert_error(run("grad", "x", "--x", value), "--x expects a number", f"did you mean '{digit}'?")
+
+
+def test_a_name_bound_twice_with_var_is_an_error():
+    assert_error(run("grad", "x", "--var", "x=1", "--var", "x=2"), "'x' is given twice")
+    assert_error(run("grad", "θ", "--var", "θ=1", "--var", "theta=2"), "'theta' is given twice")
+
+
+def test_unicode_math_in_a_value():
+    result = run("grad", "x", "--x", "π/4")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"value\t{math.pi / 4!r}"
+
+
+def test_the_jacobian_of_a_scalar_expression_at_a_scalar_point():
+    result = run("jacobian", "x**2", "--x", "3")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == ["value\t9.0", "df/dx\t6.0"]

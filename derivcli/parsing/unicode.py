@@ -87,6 +87,8 @@ def non_ascii_error(text: str, column: int, known: frozenset[str] = frozenset())
     if latin is None:
         normal = unicodedata.normalize("NFKC", char)
         latin = normal if normal.isascii() and normal.isprintable() and normal.strip() else None
+    if latin is None and unicodedata.decimal(char, None) is not None:  # another script's digit: ৪ is 4
+        latin = str(unicodedata.decimal(char))
     hint = f"did you mean '{latin}'?" if latin else (
         "expressions are written in ASCII, plus the math symbols README lists")
     shown = f"'{char}' " if char.isprintable() else ""
