@@ -223,7 +223,11 @@ def _as_value(name: str, value: object) -> Any:
         except (TypeError, ValueError):
             raise DerivcliError(f"the value of {name} must be a number or a list of numbers, "
                                 f"got {value!r:.40}") from None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float64 (JSON allows any number of digits)
+        raise DerivcliError(f"the value of {name} overflows float64 (about {len(str(abs(value))):,} digits)",
+                            hint="float64 holds numbers up to about 1.8e308") from None
 
 
 def _flat(value: Any) -> list[float]:

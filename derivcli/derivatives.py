@@ -15,10 +15,10 @@ DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
 def torch_dtype(name: str) -> torch.dtype:
-    try:
-        return DTYPES[name]
-    except KeyError:
-        raise DerivcliError(f"unknown dtype '{name}'", hint="use float64 or float32") from None
+    dtype = DTYPES.get(name) if isinstance(name, str) else None
+    if dtype is None:
+        raise DerivcliError(f"unknown dtype {str(name)[:40]!r}", hint="use float64 or float32")
+    return dtype
 
 
 def torch_device(name: str) -> torch.device:

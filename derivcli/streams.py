@@ -83,6 +83,8 @@ def _read_requests(first: int, lines: list[str]) -> list[tuple[int, Any]]:
             requests.append((number, json.loads(line)))
         except json.JSONDecodeError as error:
             requests.append((number, DerivcliError(f"invalid JSON: {error.msg} (column {error.colno})")))
+        except ValueError:  # Python refuses integers of over 4,300 digits, inside json.loads
+            requests.append((number, DerivcliError("the request holds a number too long to read (over 4,300 digits)")))
         except RecursionError:
             requests.append((number, DerivcliError("the request is nested too deeply")))
     return requests
@@ -282,7 +284,8 @@ def _vector_key(request: Any) -> tuple[Any, ...] | None:
     if request.get("command", "grad") != "grad" or not isinstance(request.get("expression"), str) \
             or not isinstance(point, dict) or not point:
         return None
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in point.values()):
+    if not all(isinstance(v, float) or isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**1000
+               for v in point.values()):
         return None
     if wrt is not None and not (isinstance(wrt, list) and all(isinstance(w, str) for w in wrt)):
         return None
@@ -296,7 +299,7 @@ def _vectorized(key: tuple[Any, ...], requests: list[dict[str, Any]]) -> list[di
 
     expression, names, wrt = key
     try:
-        compiled = _compiled(expression, wrt)
+        compiled = _compiled(expression, wrt, names)
     except DerivcliError:
         return None
     if set(names) != set(compiled.variables):
@@ -318,10 +321,10 @@ def _vectorized(key: tuple[Any, ...], requests: list[dict[str, Any]]) -> list[di
 
 
 @lru_cache(maxsize=256)
-def _compiled(expression: str, wrt: tuple[str, ...] | None) -> Any:
+def _compiled(expression: str, wrt: tuple[str, ...] | None, names: tuple[str, ...]) -> Any:
     from .vectorized import Compiled
 
-    return Compiled(expression, list(wrt) if wrt else None)
+    return Compiled(expression, list(wrt) if wrt else None, names=names)
 
 
 def answer(request: Any) -> dict[str, Any]:

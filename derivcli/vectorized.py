@@ -8,7 +8,7 @@ point more than cache-sized ones (see docs/performance.md for the measurements).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -33,14 +33,17 @@ class Compiled:
     """
 
     def __init__(self, expression: str, wrt: list[str] | None = None, dtype: str = "float64",
-                 device: str = "cpu", torch_compile: bool = False) -> None:
+                 device: str = "cpu", torch_compile: bool = False, names: Sequence[str] = ()) -> None:
+        """`names`: the variables the values will bind, when known, for reading the text as `grad` does
+        (`e` bound is a variable, `xy` splits into bound x and y)."""
         from .api import compile_text
         from .derivatives import torch_device, torch_dtype
         from .parsing import Context
         from .sympy_forms import TensorFunction
 
         self.expression = expression
-        self.parsed, self.program = compile_text(expression, (), Context(wrt=frozenset(wrt or ()), letters=False))
+        context = Context(frozenset(names), frozenset(wrt or ()), letters=False)
+        self.parsed, self.program = compile_text(expression, (), context)
         if any(isinstance(node, TensorFunction) for node in _nodes(self.parsed.expr)):
             raise DerivcliError("compile() vectorizes elementwise expressions over points; this one uses "
                                 "tensor functions", hint="use derivcli.grad(...) point by point")

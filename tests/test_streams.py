@@ -324,3 +324,33 @@ def test_torch_compile_path_gives_the_same_gradients():
     compiled = derivcli.compile(MISSION, torch_compile=True).grad(x=xs)["x"]
     assert time.perf_counter() - start < 120
     assert torch.allclose(compiled, eager, rtol=1e-12)
+
+
+def test_batch_lines_with_huge_integers_or_wrong_types_keep_their_neighbours():
+    """An integer of 5,000 digits made json.loads raise ValueError and lost the whole group; one too
+    large for a float was an internal error; "dtype": [1] was unhashable."""
+    good = {"expression": "x**2", "point": {"x": 3}}
+    text = requests(good, '{"expression": "x", "point": {"x": 1' + "0" * 5000 + "}}", good,
+                    {"expression": "x", "point": {"x": 10**400}}, good,
+                    {"expression": "x", "point": {"x": 1}, "dtype": [1]},
+                    {"expression": "x", "point": {"x": 1}, "dtype": {}}, good)
+    result = CliRunner().invoke(app, ["batch", "--jobs", "1"], input=text)
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(answers) == 8
+    assert [answer.get("value") for answer in answers[0::2]] == [9.0, 9.0, 9.0, None]
+    assert "too long to read" in answers[1]["error"]
+    assert "overflows float64" in answers[3]["error"]
+    assert "unknown dtype" in answers[5]["error"] and "unknown dtype" in answers[6]["error"]
+    assert answers[7]["value"] == 9.0
+    assert all("internal error" not in answer.get("error", "") for answer in answers)
+
+
+def test_batch_reads_notation_with_the_request_point_alike_in_runs_and_alone():
+    """A run of same-shaped requests is answered together; the text must read as it does alone."""
+    run = [{"expression": "e*x + xy", "point": {"e": 3, "x": float(i), "y": 2}} for i in range(3)]
+    output = CliRunner().invoke(app, ["batch"], input=requests(*run)).stdout
+    together = [json.loads(line) for line in output.splitlines()]
+    alone = [json.loads(CliRunner().invoke(app, ["batch"], input=requests(item)).stdout) for item in run]
+    assert together == alone
+    assert [answer["value"] for answer in together] == [0.0, 5.0, 10.0]
+    assert together[1]["gradient"] == {"e": 1.0, "x": 5.0, "y": 1.0}
