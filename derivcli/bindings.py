@@ -175,11 +175,16 @@ def _construct(name: str, kind: str, arguments: str) -> Any:
 
 
 def _check_elements(name: str, sizes: list[int]) -> None:
+    from . import memory
+
     total = 1
     for size in sizes:
         total *= max(size, 0)
-    if total > MAX_ELEMENTS or total == 0:
+    if total == 0:
+        raise DerivcliError(f"--{name}: the tensor is empty; give at least one element")
+    if total > MAX_ELEMENTS:
         raise DerivcliError(f"--{name}: {total:,} elements; give between 1 and {MAX_ELEMENTS:,}")
+    memory.check(total, f"--{name} ({total:,} elements)")
 
 
 def _json_list(name: str, text: str) -> Any:

@@ -167,8 +167,15 @@ def _version(value: bool) -> None:
 def _main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
+    max_memory: Annotated[Optional[str], typer.Option(
+        "--max-memory", help="The most memory one request's tensors may take (default 1GB, or "
+                             "DERIVCLI_MAX_MEMORY); inputs that would need more are refused up front.",
+        show_default=False)] = None,
 ) -> None:
     """Derivatives from the command line: autograd gradients, checked against SymPy and finite differences."""
+    from . import memory
+
+    memory.set_limit(memory.parse_size(max_memory) if max_memory is not None else None)
 
 
 WRT = Annotated[Optional[list[str]], typer.Option(
