@@ -604,7 +604,8 @@ def batch(
     """Answer NDJSON requests from stdin, one JSON line each, as they arrive."""
     import json
 
-    from .streams import batch_groups, default_jobs, settle_for_volume
+    from .streams import available_lines, batch_groups, settle_for_volume
+    from .workers import default_jobs
 
     settle_for_volume()
     failed = False
@@ -613,27 +614,6 @@ def batch(
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
     return EXIT_BAD_INPUT if failed else 0
-
-
-def available_lines(stream: Any) -> Any:
-    """Groups of complete lines, each group all that was available when read: a file arrives in big
-    groups (answered in vectorized runs), a line typed into a pipe alone (answered at once)."""
-    try:
-        descriptor = stream.fileno()
-    except (AttributeError, OSError, ValueError):  # not a real file (tests): one group of everything
-        yield stream.read().splitlines()
-        return
-    pending = b""
-    while True:
-        chunk = os.read(descriptor, 1 << 16)
-        if not chunk:
-            break
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        if complete:
-            yield [line.decode("utf-8", "replace") for line in complete]
-    if pending:
-        yield [pending.decode("utf-8", "replace")]
 
 
 def read_point(ctx: typer.Context, var: Optional[list[str]], seed: Optional[int],

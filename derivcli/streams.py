@@ -8,8 +8,7 @@ Expressions are parsed and lowered once per text (`api.compile_text` is cached).
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -55,13 +54,59 @@ def batch_groups(groups: Iterable[list[str]], jobs: int = 1) -> Iterator[dict[st
     gradient requests for one expression at scalar points are answered in one vectorized pass, the
     same numbers as one by one at a fraction of the cost.  With `jobs` > 1, big groups are shared among
     that many worker processes (parsing distinct expressions is CPU-bound Python: threads would not help)."""
-    if jobs > 1 and can_fork():
-        yield from _parallel(groups, jobs)
+    from .workers import can_fork, parallel, worker_count
+
+    if worker_count(jobs) > 1 and can_fork():
+        yield from parallel(groups, worker_count(jobs), _answers, answer_lines)
         return
     number = 0
     for group in groups:
         yield from _answers(number, group)
         number += len(group)
+
+
+MAX_LINE = 1 << 20  # bytes of one request line; past it the line is skipped, not read into memory
+
+
+class TooLong(str):
+    """A line that was longer than MAX_LINE: it gets an error record in its place."""
+
+
+def available_lines(stream: Any) -> Iterator[list[str]]:
+    """Groups of complete lines, each group all that was available when read: a file arrives in big
+    groups (answered in vectorized runs), a line typed into a pipe alone (answered at once).  A line past
+    MAX_LINE is skipped to its end and stands as `TooLong`, so one huge line costs neither memory nor
+    the lines after it."""
+    import os
+
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (tests): one group of everything
+        yield [TooLong() if len(line) > MAX_LINE else line for line in stream.read().splitlines()]
+        return
+    pending = b""
+    skipping = False
+    while True:
+        chunk = os.read(descriptor, 1 << 16)
+        if not chunk:
+            break
+        group: list[str] = []
+        while chunk:
+            end = chunk.find(b"\n")
+            if end < 0:
+                if not skipping:
+                    pending += chunk
+                    skipping = len(pending) > MAX_LINE
+                break
+            if not skipping and len(pending) + end <= MAX_LINE:
+                group.append((pending + chunk[:end]).decode("utf-8", "replace"))
+            else:
+                group.append(TooLong())
+            pending, skipping, chunk = b"", False, chunk[end + 1:]
+        if group:
+            yield group
+    if pending or skipping:
+        yield [TooLong() if skipping else pending.decode("utf-8", "replace")]
 
 
 def _answers(first: int, lines: list[str]) -> Iterator[dict[str, Any]]:
@@ -77,6 +122,10 @@ def answer_lines(first: int, lines: list[str]) -> list[dict[str, Any]]:
 def _read_requests(first: int, lines: list[str]) -> list[tuple[int, Any]]:
     requests: list[tuple[int, Any]] = []
     for number, line in enumerate(lines, start=first + 1):
+        if isinstance(line, TooLong):
+            requests.append((number, DerivcliError(f"the line is longer than {MAX_LINE:,} bytes; it was not read",
+                                                   hint="a request is one JSON object on one line")))
+            continue
         if not line.strip():
             continue
         try:
@@ -90,11 +139,6 @@ def _read_requests(first: int, lines: list[str]) -> list[tuple[int, Any]]:
     return requests
 
 
-# ------------------------------------------------------------------------------- worker processes
-PARALLEL_MIN_LINES = 64  # a smaller group is answered here: a worker's round trip would cost more
-MAX_DEFAULT_JOBS = 8
-
-
 def settle_for_volume() -> None:
     """Before answering many requests in this process: load the whole pipeline now, then freeze what is
     loaded out of the garbage collector's sweeps.  Each fresh expression allocates enough SymPy objects
@@ -105,143 +149,6 @@ def settle_for_volume() -> None:
     from . import api, formula_text, lowering, parsing, vectorized  # noqa: F401  (imports torch and SymPy)
 
     gc.freeze()
-
-
-def can_fork() -> bool:
-    """Workers are forked, so they share the parent's imported torch and SymPy instead of importing them
-    again (seconds each); fork is safe with torch on Linux only."""
-    import multiprocessing
-
-    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
-
-
-def default_jobs() -> int:
-    """One worker per CPU this process may use, at most MAX_DEFAULT_JOBS; 1 where workers cannot fork."""
-    import os
-
-    return min(MAX_DEFAULT_JOBS, len(os.sched_getaffinity(0))) if can_fork() else 1
-
-
-def _parallel(groups: Iterable[list[str]], jobs: int) -> Iterator[dict[str, Any]]:
-    """Big groups go to the workers, up to jobs + 1 of them in flight while more input is at hand; the
-    answers due are written whenever no input is waiting, so a pipeline's answers never wait for its next
-    line.  A small group with nothing in flight is answered here, at once."""
-    import queue
-    import threading
-    from collections import deque
-
-    arrivals: queue.Queue[Any] = queue.Queue(maxsize=2 * jobs)
-    threading.Thread(target=_read_ahead, args=(groups, arrivals), daemon=True).start()
-    workers: _Workers | None = None
-    pending: deque[Callable[[], Iterator[dict[str, Any]]]] = deque()
-    number = 0
-    try:
-        while True:
-            if pending and (len(pending) > jobs or arrivals.empty()):
-                yield from pending.popleft()()
-                continue
-            group = arrivals.get()
-            if group is _END:
-                break
-            if isinstance(group, BaseException):
-                raise group
-            if len(group) < PARALLEL_MIN_LINES and not pending:
-                yield from _answers(number, group)
-            else:
-                workers = workers or _Workers(jobs)
-                pending.append(workers.submit(number, group))
-            number += len(group)
-        while pending:
-            yield from pending.popleft()()
-    except BaseException:  # interrupted, or the reader stopped early: leave the workers to die with us
-        if workers is not None:
-            workers.close(wait=False)
-        raise
-    if workers is not None:
-        workers.close(wait=True)
-
-
-_END = object()
-
-
-def _read_ahead(groups: Iterable[list[str]], arrivals: Any) -> None:
-    """Read input on a thread of its own, so answers can be written while it waits for more."""
-    try:
-        for group in groups:
-            arrivals.put(group)
-    except Exception as error:  # reading failed: the main thread raises it in order
-        arrivals.put(error)
-    arrivals.put(_END)
-
-
-class _Workers:
-    """A pool of forked worker processes answering contiguous pieces of a group, in order.  A worker
-    that dies (killed for memory, say) costs only the lines that killed it: its pieces are answered
-    again line by line in a fresh pool, and a line that kills a worker again gets an error record."""
-
-    def __init__(self, jobs: int) -> None:
-        self.jobs = jobs
-        self.executor = self._start()
-        self.broken = False
-
-    def _start(self) -> Any:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        return ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_worker_setup)
-
-    def submit(self, first: int, lines: list[str]) -> Callable[[], Iterator[dict[str, Any]]]:
-        """Start answering `lines` (numbered from first + 1); the result gives the answers in order."""
-        size = -(-len(lines) // self.jobs)
-        pieces = [(first + start, lines[start:start + size]) for start in range(0, len(lines), size)]
-        self._restart_if_broken()
-        futures = [self.executor.submit(answer_lines, start, piece) for start, piece in pieces]
-
-        def answers() -> Iterator[dict[str, Any]]:
-            for (start, piece), future in zip(pieces, futures):
-                answered = self._result(future)
-                yield from self._line_by_line(start, piece) if answered is None else answered
-
-        return answers
-
-    def _line_by_line(self, first: int, lines: list[str]) -> Iterator[dict[str, Any]]:
-        for number, line in enumerate(lines, start=first + 1):
-            if not line.strip():
-                continue
-            self._restart_if_broken()
-            answers = self._result(self.executor.submit(answer_lines, number - 1, [line]))
-            yield from answers if answers is not None else [
-                {"line": number, "error": "internal error: the worker answering this line stopped (out of memory?)"}]
-
-    def _restart_if_broken(self) -> None:
-        if self.broken:
-            self.close()
-            self.executor, self.broken = self._start(), False
-
-    def _result(self, future: Any) -> list[dict[str, Any]] | None:
-        """The answers, or None if a worker died (which breaks the whole pool)."""
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            self.broken = True
-            return None
-
-    def close(self, wait: bool = False) -> None:
-        self.executor.shutdown(wait=wait, cancel_futures=True)
-
-
-def _worker_setup() -> None:
-    """Ctrl-C is the parent's to handle (no traceback from each worker); one intra-op thread each, as
-    the workers already use every CPU."""
-    import signal
-
-    import torch
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    torch.set_num_threads(1)
 
 
 def _answer_run(requests: list[tuple[int, Any]]) -> Iterator[dict[str, Any]]:

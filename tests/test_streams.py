@@ -196,7 +196,8 @@ def mixed_requests(count: int) -> list[str]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
 def test_workers_give_the_answers_of_one_process_in_order():
-    from derivcli.streams import PARALLEL_MIN_LINES, batch_groups
+    from derivcli.streams import batch_groups
+    from derivcli.workers import PARALLEL_MIN_LINES
 
     lines = mixed_requests(300)
     groups = [lines[:5], lines[5:5 + PARALLEL_MIN_LINES], lines[5 + PARALLEL_MIN_LINES:]]  # small, then big
