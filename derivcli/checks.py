@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 DEFAULT_STEPS = tuple(float(f"1e-{k}") for k in range(1, 11))
 MAX_DERIVATIVE_SIZE = 200_000
+MAX_CHECK_WORK = 2_000_000  # nodes of all the derivatives the check builds together (size x how many)
 MAX_CHECKED_ELEMENTS = 300  # tensor variables are checked element by element up to this many in all
 TOLERANCES = {torch.float64: (1e-8, 1e-10), torch.float32: (1e-4, 1e-5)}  # (rtol, atol)
 
@@ -70,6 +71,10 @@ def _symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> Symbolic
     if size > MAX_DERIVATIVE_SIZE:
         return _skipped(setup, f"SymPy's derivative would have about {size:,.0f} nodes (the limit is "
                                f"{MAX_DERIVATIVE_SIZE:,})")
+    count = sum(plain[name].numel() for name in setup.wrt)
+    if size * count > MAX_CHECK_WORK:
+        return _skipped(setup, f"{count:,} derivatives of about {size:,.0f} nodes each are too many for SymPy "
+                               f"(the limit is {MAX_CHECK_WORK:,} nodes in all)")
     names = [symbol.name for symbol in point]
     inputs = [torch.tensor(value, dtype=setup.dtype, device=setup.device) for value in point.values()]
     formulas: dict[str, Any] = {}
@@ -174,22 +179,28 @@ def derivative_size(expr: sp.Basic) -> float:
     return dsize[expr]
 
 
+MAX_STEP = 1e100  # h**2 and h**3 in the error estimates must stay finite
+STEPS_RULE = "--fd-steps: give 1 to 40 step sizes, each above 0 and at most 1e100"
+
+
 def parse_steps(text: str) -> tuple[float, ...]:
-    """`--fd-steps`: a comma list (0.1,0.01) or a decade range (1e-1:1e-12)."""
+    """`--fd-steps`: a comma list (0.1,0.01) or a decade range (1e-1:1e-12), each step in (0, 1e100]."""
     try:
         if ":" in text:
             start, end = (float(part) for part in text.split(":"))
             if not (0 < end <= start):
                 raise ValueError
+            if start > MAX_STEP:
+                raise DerivcliError(STEPS_RULE)
             first, last = round(math.log10(start)), round(math.log10(end))
-            steps = tuple(float(f"1e{k}") for k in range(first, last - 1, -1))
+            steps = tuple(float(f"1e{k}") for k in range(first, max(last, first - 40) - 1, -1))
         else:
             steps = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        raise DerivcliError(f"--fd-steps: cannot read '{text}'",
+    except (ValueError, OverflowError):
+        raise DerivcliError(f"--fd-steps: cannot read '{text[:40]}'",
                             hint="give a range like 1e-1:1e-10 or a list like 0.1,0.01,0.001") from None
-    if not steps or len(steps) > 40 or not all(0 < h < math.inf for h in steps):
-        raise DerivcliError("--fd-steps: give 1 to 40 positive step sizes")
+    if not steps or len(steps) > 40 or not all(0 < h <= MAX_STEP for h in steps):
+        raise DerivcliError(STEPS_RULE)
     return steps
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import sympy as sp
 import torch
 
+from . import memory
 from .errors import DerivcliError
 from .lowering import Program, lower
 
@@ -50,6 +51,9 @@ def scalar_output(value: torch.Tensor) -> torch.Tensor:
     return value.reshape(())
 
 
+MAX_JACOBIAN_ROWS = 10_000
+
+
 def jacobians(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Sequence[int],
               dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The value and, per differentiated variable, d(value)/d(variable) of shape value.shape + var.shape."""
@@ -64,6 +68,11 @@ def jacobians(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Seq
     value = function(*[plain[i] for i in wrt_indices]) if wrt_indices else program(plain, dtype, device)
     if not wrt_indices:
         return value, []
+    outputs, inputs_count = value.numel(), sum(plain[i].numel() for i in wrt_indices)
+    memory.check(outputs * inputs_count, f"the Jacobian of {outputs:,} outputs by {inputs_count:,} inputs")
+    if outputs > MAX_JACOBIAN_ROWS:
+        raise DerivcliError(f"the Jacobian has {outputs:,} outputs, one backward pass each; the limit is "
+                            f"{MAX_JACOBIAN_ROWS:,}", hint="reduce the output (sum, mean, an index) or use grad")
     blocks = torch.autograd.functional.jacobian(function, tuple(plain[i] for i in wrt_indices),
                                                 vectorize=False)
     return value, [block.reshape(tuple(value.shape) + tuple(plain[i].shape)) for block, i in zip(blocks, wrt_indices)]

@@ -27,8 +27,13 @@ def hessian(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Seque
             device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(value, gradient, Hessian) over the differentiated variables flattened into one vector, the
     Hessian as forward-mode Jacobian of the reverse-mode gradient (torch.func.jacfwd of grad)."""
+    from . import memory
+
     plain = [value.detach() for value in inputs]
     sizes = [plain[i].numel() for i in wrt_indices]
+    count = sum(sizes)
+    # forward mode carries one tangent per variable through the graph: about 4 copies of n x n in all
+    memory.check(4 * count * count, f"the Hessian over {count:,} variables ({count:,} x {count:,})")
 
     def function(flat: torch.Tensor) -> torch.Tensor:
         values = list(plain)

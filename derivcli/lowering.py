@@ -20,8 +20,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from .errors import DerivcliError
 from .functions import torch_form_by_sympy_class
-from .sympy_forms import constant_tensor, index, sigmoid, softplus
-from .torch_forms import checked_binary, indexer
+from .sympy_forms import TensorFunction, constant_tensor, index, sigmoid, softplus
+from .torch_forms import broadcasts, checked_binary, elementwise, indexer
 
 Step = tuple[Callable[..., torch.Tensor], tuple[int, ...]]
 
@@ -208,18 +208,21 @@ class _Lowering:
             count = len(self.fraction(node)[0])
             return lambda *args: _fraction(args[:count], args[count:])
         if isinstance(node, sp.Pow):
-            return _power(node.exp) if node.exp.is_Number else torch.pow
+            return _power(node.exp) if node.exp.is_Number else _checked_pow
         if isinstance(node, sp.Piecewise):
             branches = [lower(pair.expr, self.variables) for pair in node.args]
             return _PiecewiseForm(branches)
         if isinstance(node, index):
             return indexer(node.items())
+        several = len(node.args) > 1
         for kind, form in (*RELATIONS.items(), *LOGIC.items()):
             if isinstance(node, kind):
-                return form
+                return elementwise(form, kind.__name__) if several else form
         for cls in type(node).__mro__:
             if cls in self.forms:
-                return self.forms[cls]
+                form = self.forms[cls]
+                tensor = isinstance(node, TensorFunction)
+                return form if tensor or len(node.args) < 2 else elementwise(form, _name_of(node))
         raise DerivcliError(f"cannot evaluate {type(node).__name__} numerically: {_shorten(node)}")
 
 
@@ -249,7 +252,12 @@ def _split_fraction(factors: Sequence[sp.Basic]) -> tuple[list[sp.Basic], list[s
     return numerator, denominator
 
 
+def _name_of(node: sp.Basic) -> str:
+    return getattr(node, "display_name", type(node).__name__.lower())
+
+
 _add = checked_binary(operator.add, "+")
+_checked_pow = elementwise(torch.pow, "**")
 _multiply = checked_binary(operator.mul, "*")
 _divide = checked_binary(operator.truediv, "/")
 
@@ -293,16 +301,33 @@ class _PiecewiseForm:
             masks.append(condition & ~taken)
             taken = taken | condition
         result: torch.Tensor | None = None
+        for condition in conditions[1:]:
+            if not broadcasts(conditions[0], condition):
+                raise DerivcliError(f"'if' conditions of shapes {tuple(conditions[0].shape)} and "
+                                    f"{tuple(condition.shape)} cannot be combined elementwise")
         for mask, branch in zip(reversed(masks), reversed(self.branches)):
-            masked = [torch.where(mask, value, value.detach()) if value.requires_grad else value
-                      for value in inputs]
+            masked = [torch.where(mask, value, value.detach()) if value.requires_grad and _fits(mask, value)
+                      else value for value in inputs]
             value = branch(masked, dtype=_float_dtype(inputs), device=mask.device)
+            if not broadcasts(value, mask) or result is not None and not broadcasts(value, result):
+                other = mask if result is None else result
+                raise DerivcliError(f"'a if c else b': cannot combine {tuple(value.shape)} with "
+                                    f"{tuple(other.shape)} elementwise")
             if result is None:
                 result = torch.where(mask, value, torch.full_like(value, math.nan))
             else:
                 result = torch.where(mask, value, result)
         assert result is not None
         return result
+
+
+def _fits(mask: torch.Tensor, value: torch.Tensor) -> bool:
+    """Whether masking `value` keeps its shape (an input of another shape is left alone: if a branch
+    uses it, the branch's shape check names the mismatch)."""
+    try:
+        return torch.broadcast_shapes(mask.shape, value.shape) == value.shape
+    except RuntimeError:
+        return False
 
 
 def _float_dtype(inputs: Sequence[torch.Tensor]) -> torch.dtype:

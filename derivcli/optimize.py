@@ -172,6 +172,9 @@ def minimize(
     )
 
 
+MAX_STEPS = 1_000_000
+
+
 def _check_options(optimizer: str, lr: float, steps: int, tol: float | None, manual: bool, trace_every: int
                    ) -> None:
     if optimizer not in OPTIMIZERS:
@@ -183,6 +186,9 @@ def _check_options(optimizer: str, lr: float, steps: int, tol: float | None, man
         raise DerivcliError(f"the learning rate must be a positive number, got {lr!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise DerivcliError(f"steps must be a whole number >= 0, got {steps!r}")
+    if steps > MAX_STEPS:
+        raise DerivcliError(f"steps must be at most {MAX_STEPS:,}, got {steps:,}",
+                            hint="a run that needs more is better restarted from where this one ends")
     if tol is not None and not (math.isfinite(tol) and tol >= 0):
         raise DerivcliError(f"tol must be a number >= 0, got {tol!r}")
     if isinstance(trace_every, bool) or not isinstance(trace_every, int) or trace_every < 1:

@@ -6,6 +6,7 @@ no overflow where the function itself is finite).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import reduce
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from . import memory
 from .errors import DerivcliError
 
 
@@ -182,6 +184,11 @@ def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     if a.shape[-1] != b.shape[-2 if b.dim() > 1 else 0]:
         raise _fail(f"cannot multiply {_shape(a)} @ {_shape(b)}: inner sizes {a.shape[-1]} and "
                     f"{b.shape[-2 if b.dim() > 1 else 0]} differ")
+    rows = a.shape[-2] if a.dim() > 1 else 1
+    columns = b.shape[-1] if b.dim() > 1 else 1
+    batch = math.prod(torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])) if a.dim() > 2 or b.dim() > 2 else 1
+    memory.check(2 * batch * rows * columns, f"{_shape(a)} @ {_shape(b)} (a {rows:,} x {columns:,} result, "
+                                             "and its gradient)")
     return torch.matmul(a, b)
 
 
@@ -257,7 +264,16 @@ def indexer(items: tuple[Any, ...]) -> Any:
         for axis, item in enumerate(items):
             if isinstance(item, int) and not -a.shape[axis] <= item < a.shape[axis]:
                 raise _fail(f"index {item} is out of range for axis {axis} of {_shape(a)}")
-        return a[items]
+        if not any(isinstance(item, slice) and (item.step or 1) < 0 for item in items):
+            return a[items]
+        result = a  # torch has no negative steps: take such an axis's elements by their indices
+        for axis, item in reversed(list(enumerate(items))):
+            if isinstance(item, slice) and (item.step or 1) < 0:
+                chosen = torch.tensor(range(*item.indices(result.shape[axis])), dtype=torch.long, device=a.device)
+                result = result.index_select(axis, chosen)
+                item = slice(None)
+            result = result[(slice(None),) * axis + (item,)]
+        return result
 
     return take
 
@@ -270,14 +286,35 @@ def checked_binary(operation: Callable[[torch.Tensor, torch.Tensor], torch.Tenso
     def combine(*args: torch.Tensor) -> torch.Tensor:
         result = args[0]
         for other in args[1:]:
-            if result.shape != other.shape and result.dim() and other.dim():
-                try:
-                    shape = torch.broadcast_shapes(result.shape, other.shape)
-                except RuntimeError:
-                    shape = None
-                if shape is None or (shape != result.shape and shape != other.shape):
-                    raise _fail(f"cannot combine {_shape(result)} {symbol} {_shape(other)} elementwise")
+            if not broadcasts(result, other):
+                raise _fail(f"cannot combine {_shape(result)} {symbol} {_shape(other)} elementwise")
             result = operation(result, other)
         return result
 
     return combine
+
+
+def broadcasts(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """README's broadcast rule: equal shapes, a scalar on one side, or one shape broadcasting to the
+    other; never a result bigger than both ((3,) with (2, 1) -> (2, 3))."""
+    if a.shape == b.shape or not a.dim() or not b.dim():
+        return True
+    try:
+        shape = torch.broadcast_shapes(a.shape, b.shape)
+    except RuntimeError:
+        return False
+    return shape == a.shape or shape == b.shape
+
+
+def elementwise(form: Callable[..., torch.Tensor], name: str) -> Callable[..., torch.Tensor]:
+    """An elementwise function of several arguments (max, atan2, x**y, heaviside, comparisons) under the
+    same broadcast rule as + and *, so a mismatch names both shapes instead of torch's message."""
+
+    def checked(*args: torch.Tensor) -> torch.Tensor:
+        for position, other in enumerate(args[1:], start=1):
+            for first in args[:position]:
+                if not broadcasts(first, other):
+                    raise _fail(f"{name}: cannot combine {_shape(first)} with {_shape(other)} elementwise")
+        return form(*args)
+
+    return checked

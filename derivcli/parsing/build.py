@@ -89,6 +89,15 @@ class Builder:
         method = getattr(self, "_" + type(node).__name__.lower())
         return method(node)
 
+    def number(self, node: Node) -> Any:
+        """A node that must be a number, not a condition: `(x > 0) * 2` is refused with its column,
+        never computed in whatever dtype a boolean becomes."""
+        value = self.build(node)
+        if getattr(value, "is_Boolean", False) or getattr(value, "is_Relational", False):
+            raise self.error("a condition is used as a number", _span(node),
+                             hint="write (1 if condition else 0) for its 0/1 value")
+        return value
+
     def _num(self, node: Num) -> Any:
         sp = self.sp
         value = float(node.text)
@@ -131,7 +140,7 @@ class Builder:
             expected = spec.arity_text().replace("-", " or ").replace("+", " or more")
             raise self.error(f"{node.name}() takes {expected} argument{'s' if expected != '1' else ''}, "
                              f"got {count}", node.span)
-        args = [self.build(arg) for arg in node.args]
+        args = [self.number(arg) for arg in node.args]
         if node.name != spec.name:
             self.notes.append(f"'{node.name}' read as {spec.name} ({spec.description.split(';')[0]})")
         if spec.name == "log" and count == 2:
@@ -198,7 +207,7 @@ class Builder:
     def _chain(self, node: Chain) -> Any:
         sp = self.sp
         if node.items[0][0] == "+":
-            terms = [self.build(item) if op == "+" else -self.build(item) for op, item, _ in node.items]
+            terms = [self.number(item) if op == "+" else -self.number(item) for op, item, _ in node.items]
             return self._bounded(sp.Add(*terms), node.span)
         # Runs of * and / become one Mul (flattening a long product once); @, // and % fold left.
         numerator: list[Any] = []
@@ -208,7 +217,7 @@ class Builder:
             return self._bounded(self._quotient(sp.Mul(*numerator), sp.Mul(*denominator)), node.span)
 
         for op, item, _ in node.items:
-            value = self.build(item)
+            value = self.number(item)
             if op in ("@", "//", "%"):
                 left = collapse()
                 if op == "@":
@@ -252,15 +261,13 @@ class Builder:
         return value
 
     def _unary(self, node: Unary) -> Any:
-        operand = self.build(node.operand)
-        if node.op == "-":
-            return -operand
-        if node.op == "+":
-            return operand
-        return self.sp.Not(self._condition(operand, node.operand))
+        if node.op == "not":
+            return self.sp.Not(self._condition(self.build(node.operand), node.operand))
+        operand = self.number(node.operand)
+        return -operand if node.op == "-" else operand
 
     def _power(self, node: Power) -> Any:
-        return self._power_of(self.build(node.base), self.build(node.exponent), node.span)
+        return self._power_of(self.number(node.base), self.number(node.exponent), node.span)
 
     def _power_of(self, base: Any, exponent: Any, span: tuple[int, int]) -> Any:
         """base**exponent, refused where the exact constant it makes would be too large to handle."""
@@ -293,7 +300,7 @@ class Builder:
     def _compare(self, node: Compare) -> Any:
         sp = self.sp
         relations = {"<": sp.Lt, "<=": sp.Le, ">": sp.Gt, ">=": sp.Ge, "==": sp.Eq, "!=": sp.Ne}
-        values = [self.build(operand) for operand in node.operands]
+        values = [self.number(operand) for operand in node.operands]
         parts = [self._relation(relations[op], left, right) for op, left, right in zip(node.ops, values, values[1:])]
         return sp.And(*parts) if len(parts) > 1 else parts[0]
 
@@ -313,9 +320,9 @@ class Builder:
 
     def _ifelse(self, node: IfElse) -> Any:
         sp = self.sp
-        body = self.build(node.body)  # in reading order, so variables come in order of appearance
+        body = self.number(node.body)  # in reading order, so variables come in order of appearance
         condition = self._condition(self.build(node.condition), node.condition)
-        orelse = self.build(node.orelse)
+        orelse = self.number(node.orelse)
         if not condition.free_symbols and condition not in (sp.true, sp.false):
             # A constant SymPy could not decide (log(0) > 2, with log(0) held for torch): decide it as
             # torch will.  SymPy cannot build a condition holding an undecided constant 'if'.
@@ -325,7 +332,7 @@ class Builder:
         return sp.Piecewise((body, condition), (orelse, True))
 
     def _postfix(self, node: Postfix) -> Any:
-        base = self.build(node.base)
+        base = self.number(node.base)
         if node.what == ".T":
             return _resolve_sympy("derivcli.sympy_forms.transpose")(base)
         items: list[Any] = []
@@ -333,6 +340,8 @@ class Builder:
             if isinstance(item, SliceItem):
                 items.append(slice(*(None if part is None else self._integer(part)
                                      for part in (item.start, item.stop, item.step))))
+                if items[-1].step == 0:
+                    raise self.error("a slice's step cannot be zero", item.span, hint="write x[::1] or x[::-1]")
             else:
                 items.append(self._integer(item))
         from ..sympy_forms import encode_index, index
@@ -343,7 +352,7 @@ class Builder:
         """A constant tensor written inline; its elements must be constants."""
         elements = []
         for element in node.elements:
-            value = self.build(element)
+            value = self.number(element)
             if getattr(value, "free_symbols", True) or not getattr(value, "is_number", False):
                 raise self.error("an inline tensor holds constants only", _span(element),
                                  hint="for a tensor of variables, bind a tensor variable (--w \"[1, 2]\")")
@@ -353,7 +362,7 @@ class Builder:
         return constant_tensor.of(node.shape, elements)
 
     def _integer(self, node: Node) -> int:
-        value = self.build(node)
+        value = self.number(node)
         if not getattr(value, "is_Integer", False) or abs(value) > 2**40:
             raise self.error("an index must be an integer constant", _span(node))
         return int(value)
