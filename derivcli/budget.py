@@ -16,10 +16,12 @@ from contextlib import contextmanager
 
 BUILD_SECONDS = 20.0
 CHECK_SECONDS = 30.0
+LATEX_SECONDS = 5.0  # SymPy's LaTeX parser (ANTLR, pure Python) on long input: a plain formula takes < 1 s
 
 
-class OverBudget(Exception):
-    """The budget ran out (raised inside whatever SymPy was doing)."""
+class OverBudget(BaseException):
+    """The budget ran out (raised inside whatever SymPy was doing; a BaseException, so that no library
+    code in between swallows it with `except Exception`, as the LaTeX parser's error recovery does)."""
 
 
 @contextmanager

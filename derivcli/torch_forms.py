@@ -206,10 +206,10 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Logits (C,) or (N, C) against probabilities of the same shape, or a class index for (C,)."""
     log_p = torch.log_softmax(logits, dim=-1)
     if target.dim() == 0 and logits.dim() == 1:
-        k = int(target.item())
-        if k != target.item() or not 0 <= k < logits.shape[0]:
-            raise _fail(f"cross_entropy: class index {target.item():g} is not in 0..{logits.shape[0] - 1}")
-        return -log_p[k]
+        index = target.item()
+        if not (math.isfinite(index) and index == int(index) and 0 <= index < logits.shape[0]):
+            raise _fail(f"cross_entropy: class index {index:g} is not a whole number in 0..{logits.shape[0] - 1}")
+        return -log_p[int(index)]
     if target.shape != logits.shape:
         raise _fail(f"cross_entropy: target {_shape(target)} must match logits {_shape(logits)}")
     rows = -(target * log_p).sum(dim=-1)

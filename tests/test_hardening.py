@@ -141,3 +141,28 @@ def test_minimize_has_a_documented_most_steps():
 
     with pytest.raises(DerivcliError, match="at most 1,000,000"):
         minimize("x**2", {"x": 1.0}, steps=10**12)
+
+
+@pytest.mark.parametrize("target", ["1/0", "-1/0", "0/0", "1.5", "3", "-1"])
+def test_cross_entropy_refuses_a_class_that_is_not_one(target):
+    with pytest.raises(DerivcliError, match="not a whole number in 0..2"):
+        derivcli.grad(f"cross_entropy(x, {target})", {"x": ROW})
+
+
+# ----------------------------------------------------------------------------------------- LaTeX
+def test_latex_runs_under_its_own_time_budget(monkeypatch):
+    pytest.importorskip("antlr4")
+    from derivcli.parsing import latex
+
+    monkeypatch.setattr(latex, "LATEX_SECONDS", 0.3)
+    slow = "".join(f"\\frac{{x_{{{i}}}}}{{y_{{{i}}}}}" for i in range(150))
+    start = time.monotonic()
+    with pytest.raises(DerivcliError, match="LaTeX parser took more than 0.3 s"):
+        derivcli.grad(slow, {"x": 1.0})
+    assert time.monotonic() - start < 5
+
+
+def test_latex_subscripts_are_variable_names():
+    pytest.importorskip("antlr4")
+    result = derivcli.grad("\\frac{x_{1}}{y_{2}}", {"x_1": 2.0, "y_2": 4.0})
+    assert result.value == 0.5 and result.gradient == {"x_1": 0.25, "y_2": -0.125}

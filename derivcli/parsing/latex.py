@@ -6,6 +6,9 @@ plain text and parsed again by the ordinary parser, so the whitelist and every b
 
 from __future__ import annotations
 
+import re
+
+from ..budget import LATEX_SECONDS, OverBudget, time_budget
 from ..errors import DerivcliError
 from .limits import MAX_LENGTH, deep_recursion
 from .unicode import non_ascii_error
@@ -31,8 +34,12 @@ def latex_to_text(latex: str) -> str:
     except ImportError:  # pragma: no cover - sympy always has it
         raise DerivcliError("LaTeX input is not available") from None
     try:
-        with deep_recursion():
+        with deep_recursion(), time_budget(LATEX_SECONDS):
             expr = parse_latex(latex)
+            text = str(expr)
+    except OverBudget:
+        raise DerivcliError(f"SymPy's LaTeX parser took more than {LATEX_SECONDS:g} s over this input; derivcli "
+                            "gave up", hint="write it as a plain expression, such as sin(x)/x") from None
     except ImportError:
         raise DerivcliError("LaTeX input needs the antlr4 runtime 4.11",
                             hint="pip install 'derivcli[latex]' (antlr4-python3-runtime==4.11.*)") from None
@@ -44,4 +51,4 @@ def latex_to_text(latex: str) -> str:
         if kind in UNSUPPORTED_LATEX:
             raise DerivcliError(f"the LaTeX is {UNSUPPORTED_LATEX[kind]}, not a function to differentiate",
                                 hint="give the function itself, e.g. \\sin{x}")
-    return str(expr)
+    return re.sub(r"_\{(\w+)\}", r"_\1", text)  # subscripted names: x_{1} is the variable x_1
