@@ -218,6 +218,8 @@ def _as_value(name: str, value: object) -> Any:
         nested = value.tolist()
         return tensor_from_list(name, nested) if isinstance(nested, list) else float(nested)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, str) and not value.isascii():  # float() reads Bengali '৪' (it looks like 8) as 4
+            raise DerivcliError(f"the value of {name} must be written in ASCII digits, got {value!r:.40}")
         try:
             return float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):

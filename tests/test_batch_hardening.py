@@ -165,3 +165,9 @@ def test_no_batch_request_reads_a_file(tmp_path):
     answers = list(batch_groups([[json.dumps({"expression": "sum(x)", "point": {"x": f"@{secret}"}})]]))
     assert "error" in answers[0] and "1" not in json.dumps(answers[0].get("value", ""))
     assert os.path.exists(secret)
+
+
+def test_batch_points_take_ascii_digits_only():
+    answers = list(batch_groups([[json.dumps({"expression": "x", "point": {"x": "৪"}}),
+                                  json.dumps({"expression": "x", "point": {"x": "4"}})]]))
+    assert "ASCII digits" in answers[0]["error"] and answers[1]["value"] == 4.0
