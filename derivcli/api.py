@@ -138,6 +138,8 @@ def grad(
     >>> grad("sum(x*x)", x=[0, 1, 2, 3]).gradient
     {'x': [0.0, 2.0, 4.0, 6.0]}
     """
+    import torch
+
     from .checks import DEFAULT_STEPS, finite_differences, symbolic_check
     from .derivatives import gradient
 
@@ -153,8 +155,15 @@ def grad(
         value=value,
         gradient=derivatives,
         parse=setup.parse_info(),
-        warnings=setup.warnings + non_finite_warnings(value, derivatives),
+        warnings=list(setup.warnings),
     )
+    if not (math.isfinite(value) and all(bool(torch.isfinite(g).all()) for g in grads)):
+        from .diagnosis import diagnose
+
+        result.diagnosis = diagnose(setup, value_tensor, grads)
+        explained = {d.of for d in result.diagnosis}
+        result.warnings += [d.message() for d in result.diagnosis] + [
+            warning for warning, of in _non_finite(value, derivatives) if of not in explained]
     if check:
         result.check = symbolic_check(setup, dict(zip(setup.wrt, grads)))
     if fd:
@@ -239,14 +248,19 @@ def _flat(value: Any) -> list[float]:
 
 
 def non_finite_warnings(value: float, derivatives: dict[str, Any]) -> list[str]:
+    return [warning for warning, _ in _non_finite(value, derivatives)]
+
+
+def _non_finite(value: float, derivatives: dict[str, Any]) -> list[tuple[str, str]]:
+    """(warning, what it is about: "value" or "d/dx") for each non-finite result."""
     warnings = []
     if not math.isfinite(value):
-        warnings.append(f"the value is {value} at this point (outside the function's domain, or a pole)")
+        warnings.append((f"the value is {value} at this point (outside the function's domain, or a pole)", "value"))
     for name, derivative in derivatives.items():
         bad = [v for v in _flat(derivative) if not math.isfinite(v)]
         if bad:
-            warnings.append(f"the derivative with respect to {name} is {bad[0]} at this point"
-                            + (" (in some entries)" if isinstance(derivative, list) else ""))
+            warnings.append((f"the derivative with respect to {name} is {bad[0]} at this point"
+                             + (" (in some entries)" if isinstance(derivative, list) else ""), f"d/d{name}"))
     return warnings
 
 

@@ -53,16 +53,22 @@ class Program:
     constants: list[float | bool | tuple[Any, ...]] = field(default_factory=list)  # tuples: inline tensors
     steps: list[Step] = field(default_factory=list)
     output: int = 0
+    nodes: list[sp.Basic] = field(default_factory=list)  # the SymPy node each step computes, for diagnoses
 
     def __call__(self, inputs: Sequence[torch.Tensor], dtype: torch.dtype, device: torch.device | str = "cpu"
                  ) -> torch.Tensor:
+        return self.slots(inputs, dtype, device)[self.output]
+
+    def slots(self, inputs: Sequence[torch.Tensor], dtype: torch.dtype, device: torch.device | str = "cpu"
+              ) -> list[torch.Tensor]:
+        """Every slot's value in order: the inputs, the constants, then each step's result."""
         values: list[torch.Tensor] = list(inputs)
         for constant in self.constants:
             values.append(torch.tensor(constant, dtype=torch.bool if isinstance(constant, bool) else dtype,
                                        device=device))
         for function, slots in self.steps:
             values.append(function(*[values[slot] for slot in slots]))
-        return values[self.output]
+        return values
 
 
 def lower(expr: sp.Basic, variables: Sequence[str]) -> Program:
@@ -165,6 +171,7 @@ class _Lowering:
             slots[node] = base + position
             arguments = tuple(slots[child] for child in self.children(node)) + self.extra_slots(node)
             program.steps.append((self.function(node), arguments))
+            program.nodes.append(node)
         program.output = slots[root]
         return program
 

@@ -156,9 +156,12 @@ class GradResult:
     warnings: list[str] = field(default_factory=list)
     check: SymbolicCheck | None = None
     finite_differences: DifferenceTable | None = None
+    diagnosis: list[Any] = field(default_factory=list)  # diagnosis.Diagnosis, where a result is not finite
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
         extra: dict[str, Any] = {}
+        if self.diagnosis:
+            extra["diagnosis"] = [item.to_json() for item in self.diagnosis]
         if self.check is not None:
             extra["check"] = self.check.to_json()
         if self.finite_differences is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..budget import BUILD_SECONDS, OverBudget, time_budget
 from ..errors import DerivcliError
@@ -49,6 +49,7 @@ class ParsedExpression:
     symbols: dict[str, sympy.Symbol]
     notes: list[str] = field(default_factory=list)
     wrt: tuple[str, ...] = ()
+    spans: dict[Any, tuple[int, int]] = field(default_factory=dict)  # node -> where it was written
 
     @cached_property
     def canonical(self) -> str:
@@ -104,4 +105,5 @@ def parse(text: str, context: Context | None = None) -> ParsedExpression:
         raise DerivcliError("the expression is a condition, not a number", span=reading.tree.span, source=text,
                             hint="use it inside 'a if condition else b'")
     texts = ([latex_note] if latex_note else []) + [note.text for note in reading.notes] + builder.notes
-    return ParsedExpression(source, expr, builder.symbols, list(dict.fromkeys(texts)), reading.wrt)
+    return ParsedExpression(source, expr, builder.symbols, list(dict.fromkeys(texts)), reading.wrt,
+                            builder.spans if text == source else {})

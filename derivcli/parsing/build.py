@@ -81,13 +81,17 @@ class Builder:
         self.context = context
         self.symbols: dict[str, sympy.Symbol] = {}
         self.notes: list[str] = []
+        self.spans: dict[Any, tuple[int, int]] = {}
 
     def error(self, message: str, span: tuple[int, int], hint: str | None = None) -> DerivcliError:
         return DerivcliError(message, span=span, source=self.text, hint=hint)
 
     def build(self, node: Node) -> Any:
         method = getattr(self, "_" + type(node).__name__.lower())
-        return method(node)
+        value = method(node)
+        if getattr(value, "args", None):  # where each built node was written, for diagnoses
+            self.spans.setdefault(value, node.span)
+        return value
 
     def number(self, node: Node) -> Any:
         """A node that must be a number, not a condition: `(x > 0) * 2` is refused with its column,
