@@ -8,6 +8,8 @@ stay fast.
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -44,6 +46,21 @@ class DerivcliGroup(TyperGroup):
             sys.exit(code)
         return code
 
+    def invoke(self, ctx: Any) -> Any:
+        """Carry an EOFError from a library past typer, which would report it as an interrupt (exit 130)."""
+        try:
+            return super().invoke(ctx)
+        except EOFError as error:
+            raise _Carried(error) from error
+
+
+class _Carried(Exception):
+    """An exception typer would misreport, on its way to `guarded`."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
 
 class BindingCommand(TyperCommand):
     """A command that also accepts `--NAME VALUE` for each variable of the expression."""
@@ -79,10 +96,21 @@ class BindingCommand(TyperCommand):
 
 
 def guarded(call: Callable[[], Any]) -> int:
-    """Run a command; map every outcome to an exit code, reporting errors as one line on stderr."""
+    """Run a command; map every outcome to an exit code, reporting errors as one line on stderr.
+
+    A reader that goes away (`| head -1`) is normal: exit 0, nothing on stderr, whether the broken pipe
+    reaches here as itself or as the SystemExit(1) typer and rich turn it into.
+    """
     try:
         result = call()
         return result if isinstance(result, int) else 0
+    except _Carried as carried:
+        return guarded(functools.partial(_reraise, carried.error))
+    except SystemExit as exit:
+        if isinstance(exit.__context__, BrokenPipeError):
+            _silence_stdout()
+            return 0
+        raise
     except DerivcliError as error:
         report_error(error)
         return EXIT_BAD_INPUT
@@ -115,6 +143,10 @@ def guarded(call: Callable[[], Any]) -> int:
         return EXIT_INTERNAL
 
 
+def _reraise(error: BaseException) -> None:
+    raise error
+
+
 def report_error(error: DerivcliError) -> None:
     sys.stderr.write("".join(line + "\n" for line in ["error: " + error.one_line(), *error.caret_lines()]))
 
@@ -124,8 +156,10 @@ def _first_line(text: str) -> str:
 
 
 def _silence_stdout() -> None:
+    """Point descriptor 1 at /dev/null, so output still buffered flushes quietly at exit."""
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    os.dup2(devnull, 1)
+    os.close(devnull)
 
 
 def output_format(json_flag: bool, fmt: Optional[str]) -> str:
@@ -171,11 +205,16 @@ def _main(
         "--max-memory", help="The most memory one request's tensors may take (default 1GB, or "
                              "DERIVCLI_MAX_MEMORY); inputs that would need more are refused up front.",
         show_default=False)] = None,
+    no_files: Annotated[bool, typer.Option(
+        "--no-files", help="Refuse every @file value, --points and --output (also DERIVCLI_NO_FILES=1), for "
+                           "programs that pass untrusted text to derivcli.")] = False,
 ) -> None:
     """Derivatives from the command line: autograd gradients, checked against SymPy and finite differences."""
     from . import memory
+    from .bindings import set_no_files
 
     memory.set_limit(memory.parse_size(max_memory) if max_memory is not None else None)
+    set_no_files(no_files)
 
 
 WRT = Annotated[Optional[list[str]], typer.Option(
@@ -240,6 +279,7 @@ def grad(
     from .render import emit_grad
 
     fmt_name = output_format(json_output, fmt)
+    fd = fd or fd_steps is not None  # steps without --fd still ask for the table
     point = read_point(ctx, var, seed, streams=True)
     if points is not None:
         return grad_at_points(expression, points, point, split_names(wrt), output, torch_compile, dtype, device)
@@ -247,8 +287,17 @@ def grad(
         raise DerivcliError("--output and --compile go with --points")
     streamed = [name for name, value in point.items() if value is STDIN]
     if streamed:
-        options = {"wrt": split_names(wrt), "check": check, "dtype": dtype, "device": device}
-        return stream_grad(expression, streamed, point, options, "json" if fmt_name == "json" else "plain")
+        if fmt == "table":
+            raise DerivcliError("--format table does not work with values from stdin ('-')",
+                                hint="use --format plain (one line per value) or --json")
+        if fmt_name != "json" and (fd or explain_parse):
+            given = "--fd-steps" if fd_steps else "--fd" if fd else "--explain-parse"
+            raise DerivcliError(f"{given} does not work with plain values from stdin ('-')",
+                                hint="add --json: each line's object then carries it")
+        options = {"wrt": split_names(wrt), "check": check, "fd": fd,
+                   "fd_steps": parse_steps(fd_steps) if fd_steps else None, "dtype": dtype, "device": device}
+        return stream_grad(expression, streamed, point, options, "json" if fmt_name == "json" else "plain",
+                           explain_parse)
     result = compute_grad(expression, point, wrt=split_names(wrt), check=check, fd=fd,
                           fd_steps=parse_steps(fd_steps) if fd_steps else None, dtype=dtype, device=device)
     emit_grad(result, fmt_name, sys.stdout, explain_parse)
@@ -453,9 +502,13 @@ def plot(
     """f and f' around the point, with the tangent line there: in the terminal, or as a figure."""
     import shutil
 
-    from .plotting import plot_data, save_figure, terminal_plot
+    from .plotting import plot_data, save_figure, smallest_width, terminal_plot
     from .render import reading_lines
 
+    if output is not None:
+        from .bindings import check_files_allowed
+
+        check_files_allowed("--output")
     data = plot_data(expression, read_point(ctx, var, None), wrt=wrt, start=start, end=end, samples=samples,
                      dtype=dtype)
     if json_output:
@@ -470,8 +523,8 @@ def plot(
         sys.stdout.write("".join(line + "\n" for line in reading_lines(data.parse, explain_parse)))
         size = shutil.get_terminal_size((80, 24))
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        sys.stdout.write(terminal_plot(data, width=min(size.columns, 120), height=max(12, min(size.lines - 2, 30)),
-                                       color=color) + "\n")
+        width = max(min(size.columns, 120), smallest_width(data))  # a narrow terminal still gets a plot
+        sys.stdout.write(terminal_plot(data, width=width, height=max(12, min(size.lines - 2, 30)), color=color) + "\n")
     for note in data.notes:
         sys.stderr.write(f"note: {note}\n")
     return report_warnings(data.warnings)
@@ -518,31 +571,42 @@ def report_warnings(warnings: list[str]) -> int:
 
 
 def stream_grad(expression: str, streamed: list[str], point: dict[str, object], options: dict[str, Any],
-                fmt: str) -> int:
-    """`--x -`: one answer per stdin line, written and flushed as the line arrives."""
+                fmt: str, explain_parse: bool = False) -> int:
+    """`--x -`: one answer per stdin line, written and flushed as the line arrives.
+
+    Plain lines are `x, f, derivatives` (and agree/DISAGREE/skipped with --check); JSON lines are the
+    --json object, with --fd and --explain-parse in it.  An echoed bad line is made printable first: it
+    is untrusted text going to a terminal.
+    """
     import json
 
+    from .errors import printable
     from .render import number
     from .streams import grad_stream
 
     if len(streamed) > 1:
         raise DerivcliError(f"only one variable can come from stdin (got {', '.join(streamed)})")
     fixed = {name: value for name, value in point.items() if value is not STDIN}
-    failed = False
+    failed = disagreed = False
     for line_number, text, result in grad_stream(expression, streamed[0], sys.stdin, fixed, **options):
         if isinstance(result, DerivcliError):
             failed = True
             message = result.one_line()
             sys.stdout.write(json.dumps({"line": line_number, "error": message}) + "\n" if fmt == "json"
-                             else f"{text}\terror: {message}\n")
+                             else f"{printable(text)}\terror: {message}\n")
             sys.stderr.write(f"error: line {line_number}: {message}\n")
-        elif fmt == "json":
-            sys.stdout.write(json.dumps(result.to_json()) + "\n")
+            sys.stdout.flush()
+            continue
+        disagreed = disagreed or (result.check is not None and not result.check.agree)
+        if fmt == "json":
+            sys.stdout.write(json.dumps(result.to_json(explain_parse)) + "\n")
         else:
             derivatives = "\t".join(number(value) for value in result.gradient.values())
-            sys.stdout.write(f"{number(result.point[streamed[0]])}\t{number(result.value)}\t{derivatives}\n")
+            verdict = "" if result.check is None else "\tskipped" if result.check.skipped is not None else \
+                "\tagree" if result.check.agree else "\tDISAGREE"
+            sys.stdout.write(f"{number(result.point[streamed[0]])}\t{number(result.value)}\t{derivatives}{verdict}\n")
         sys.stdout.flush()
-    return EXIT_BAD_INPUT if failed else 0
+    return EXIT_BAD_INPUT if failed else EXIT_CHECK_FAILED if disagreed else 0
 
 
 def grad_at_points(expression: str, path: str, fixed: dict[str, object], wrt: list[str] | None,
@@ -550,9 +614,11 @@ def grad_at_points(expression: str, path: str, fixed: dict[str, object], wrt: li
     """--points: every point of a file in one vectorized pass per chunk, as a table of columns."""
     import derivcli
 
-    from .bindings import read_points
+    from .bindings import output_kind, read_points
     from .render import write_points
 
+    if output is not None:
+        output_kind(output)  # a bad --output is refused before the work, not after
     compiled = derivcli.compile(expression, wrt=wrt, dtype=dtype, device=device, torch_compile=torch_compile)
     columns = read_points(path)
     if "" in columns:  # an .npy file: one unnamed column, for the only variable not bound otherwise
@@ -630,6 +696,9 @@ def read_point(ctx: typer.Context, var: Optional[list[str]], seed: Optional[int]
     if seed is not None:
         import torch
 
+        if not -(2**63) <= seed < 2**64:  # what torch's generator takes
+            raise DerivcliError(f"--seed {seed if len(str(seed)) <= 24 else str(seed)[:21] + '...'} is out of range",
+                                hint="give a whole number from 0 to 2**64 - 1")
         torch.manual_seed(seed)
     if not streams and STDIN in raw.values():
         raise DerivcliError("values from stdin ('-') work with 'derivcli grad'; use 'derivcli batch' for others")
@@ -663,13 +732,142 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry point: run, flush, and skip torch's slow interpreter shutdown."""
+    """Console-script entry point: make the standard streams safe, run, flush, and skip torch's slow
+    interpreter shutdown."""
+    _prepare_streams()
     code = main()
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
+    except DerivcliError as error:  # the last buffered output did not fit (a full disk)
+        report_error(error)
+        _silence_stdout()
+        code = code or EXIT_BAD_INPUT
     sys.stderr.flush()
     if "torch" in sys.modules:
         os._exit(code)
     sys.exit(code)
+
+
+# --------------------------------------------------------------------------- the standard streams
+def _prepare_streams() -> None:
+    """Closed descriptors, narrow encodings and failing writes become one-line errors, not tracebacks.
+
+    A closed 0, 1 or 2 (`>&-`) is reopened on /dev/null first, so no file derivcli opens later can take
+    its number (and receive stray output); reading a closed stdin or writing a closed stdout is then an
+    error naming it.  An encoding that cannot show derivcli's symbols (`PYTHONIOENCODING=ascii`, a Latin-1
+    locale) gets them spelled in ASCII; undecodable input becomes U+FFFD; and a failed write to stdout
+    (`>/dev/full`) is an error naming stdout, while a closed pipe stays a BrokenPipeError for `guarded`.
+    """
+    import codecs
+
+    for descriptor, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(descriptor)
+            closed = getattr(sys, name) is None
+        except OSError:
+            spare = os.open(os.devnull, os.O_RDWR)
+            if spare != descriptor:
+                os.dup2(spare, descriptor)
+                os.close(spare)
+            closed = True
+        if closed:
+            setattr(sys, name, open(os.devnull, "w") if name == "stderr" else _ClosedStream(name))
+    codecs.register_error("derivcli-ascii", _ascii_glyphs)
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and not _can_encode(stream.encoding):
+            stream.reconfigure(errors="derivcli-ascii")
+    if isinstance(sys.stdin, io.TextIOWrapper) and sys.stdin.errors == "strict":
+        sys.stdin.reconfigure(errors="replace")
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout = _CheckedOutput(sys.stdout)  # type: ignore[assignment]
+
+
+class _ClosedStream(io.TextIOBase):
+    """Stands in for a standard stream that was closed when derivcli started."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._name = name
+
+    def _error(self) -> DerivcliError:
+        if self._name == "stdin":
+            return DerivcliError("stdin is closed, so no values can be read from it", hint="pipe the values in")
+        return DerivcliError("cannot write the output: stdout is closed", hint="redirect it to a file or a pipe")
+
+    def read(self, size: int | None = -1) -> str:
+        raise self._error()
+
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+        raise self._error()
+
+    def write(self, text: str) -> int:
+        if text:
+            raise self._error()
+        return 0
+
+    def fileno(self) -> int:
+        raise self._error()
+
+    def isatty(self) -> bool:
+        return False
+
+
+class _CheckedOutput:
+    """sys.stdout, where a failed write or flush (a full disk, an I/O error) is a DerivcliError naming
+    stdout; everything else is the real stream's."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise _write_error(error) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise _write_error(error) from None
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _write_error(error: OSError) -> DerivcliError:
+    return DerivcliError(f"cannot write the output to stdout: {(error.strerror or str(error)).lower()}")
+
+
+_ASCII = {"∂": "d", "∇": "grad ", "·": "*", "×": "x", "…": "...", "–": "-", "±": "+/-", "≈": "~", "★": "*",
+          "●": "o", "√": "sqrt ", "∛": "cbrt ", "ε": "eps", "Σ": "sum", "Γ": "Gamma", "↓": "v", "ᵏ": "k",
+          "⁽": "(", "⁾": ")", "─": "-", "│": "|", "┤": "|", "├": "|", "┴": "+", "└": "+", "┌": "+", "┐": "+",
+          "┘": "+", "┬": "+", "┼": "+", **{chr(code): digit for code, digit in zip(
+              (0x2070, 0xB9, 0xB2, 0xB3, 0x2074, 0x2075, 0x2076, 0x2077, 0x2078, 0x2079), "0123456789")}}
+
+
+def _ascii_glyphs(error: UnicodeError) -> tuple[str, int]:
+    """The `derivcli-ascii` codec error handler: derivcli's symbols in ASCII (∂ as d, braille dots as *)."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start:error.end]
+    return "".join(_ASCII.get(char) or (" " if char == "\u2800" else "*" if "\u2800" < char <= "\u28ff" else "?")
+                   for char in text), error.end
+
+
+def _can_encode(encoding: str | None) -> bool:
+    try:
+        "∂·…★●⠒─".encode(encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True

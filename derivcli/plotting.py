@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from .api import Setup
 
 MAX_SAMPLES = 100_000
+LARGEST = 1.7976931348623157e308  # float64's largest: an interval or y range is kept inside ±LARGEST
+MIN_PLOT_COLUMNS = 10  # braille cells across, at the least
+MIN_PLOT_ROWS = 3
 POLE_FACTOR = 20.0  # beyond the quartiles by this many interquartile ranges: a pole's values
 VIEW_FACTOR = 3.0  # with a pole, show the quartiles widened by this many interquartile ranges
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
@@ -103,7 +106,7 @@ def plot_data(
     if variable not in values:  # no point given: the middle of the interval, or 0
         values[variable] = 0.0
         if start is not None and end is not None:
-            values[variable] = (_finite("start", start) + _finite("end", end)) / 2
+            values[variable] = _finite("start", start) / 2 + _finite("end", end) / 2  # no overflow at ±1e308
     setup = prepare(expression, values, [variable], dtype, "cpu")
     for name, value in setup.values.items():
         if not isinstance(value, float):
@@ -165,13 +168,14 @@ def _finite(name: str, value: float) -> float:
 
 
 def _interval(center: float, start: float | None, end: float | None) -> tuple[float, float]:
+    """The given ends, or the point ± max(2, |point|), kept finite (a point at 1e308 still gets an interval)."""
     half = max(2.0, abs(center))
-    low = center - half if start is None else _finite("start", start)
-    high = center + half if end is None else _finite("end", end)
+    low = max(center - half, -LARGEST) if start is None else _finite("start", start)
+    high = min(center + half, LARGEST) if end is None else _finite("end", end)
     if start is None and end is not None and low >= high:
-        low = high - 2 * half
+        low = max(high - 2 * half, -LARGEST)
     if end is None and start is not None and high <= low:
-        high = low + 2 * half
+        high = min(low + 2 * half, LARGEST)
     if not low < high:
         raise DerivcliError(f"the interval [{low:g}, {high:g}] is empty", hint="give --start below --end")
     return low, high
@@ -186,7 +190,11 @@ def _sample(setup: Setup, variable: str, start: float, end: float, samples: int
     from .derivatives import gradient
 
     index = setup.variables.index(variable)
-    grid = torch.linspace(start, end, samples, dtype=setup.dtype)
+    if math.isfinite(end - start):
+        grid = torch.linspace(start, end, samples, dtype=setup.dtype)
+    else:  # wider than float64 holds (-1e308 to 1e308): weigh the ends instead of stepping by inf
+        weights = torch.linspace(0, 1, samples, dtype=torch.float64)
+        grid = (start * (1 - weights) + end * weights).to(setup.dtype)
     fixed = [value.detach() for value in setup.inputs]
     if not _has_tensor_functions(setup.parsed.expr):
         xs = grid.clone().requires_grad_(True)
@@ -248,8 +256,8 @@ def _shape_for_drawing(xs: list[float], f: list[float], df: list[float], variabl
         low, high = -1.0, 1.0
     if pole or derivative_pole:
         notes.append("values near the pole are beyond the y range shown")
-    pad = (high - low) * 0.05 or max(abs(low) * 0.1, 1.0)
-    return f, df, (low - pad, high + pad)
+    pad = (high / 2 - low / 2) * 0.1 or max(abs(low) * 0.1, 1.0)  # halves: no overflow at ±1e308
+    return f, df, (max(low - pad, -LARGEST), min(high + pad, LARGEST))
 
 
 def _quartiles(values: list[float]) -> tuple[float, float] | None:
@@ -329,10 +337,10 @@ def terminal_plot(data: PlotData, width: int = 80, height: int = 24, color: bool
     """f (solid), f' (dotted) and the tangent (dashed) in braille dots: exactly `height` lines, none
     wider than `width` characters; ANSI colours only with `color`."""
     low, high = data.y_range
-    margin = max(len(_tick(high)), len(_tick(low))) + 1
+    margin = _margin(data)
     columns, rows = width - margin - 1, height - 3
-    if columns < 10 or rows < 3:
-        raise DerivcliError(f"a terminal plot needs at least {margin + 11}×6 characters, got {width}×{height}")
+    if columns < MIN_PLOT_COLUMNS or rows < MIN_PLOT_ROWS:
+        raise DerivcliError(f"a terminal plot needs at least {smallest_width(data)}×6 characters, got {width}×{height}")
     labels = {0: _tick(high), rows - 1: _tick(low)}
     canvas = _Canvas(columns, rows, (data.start, data.end), (low, high))
     if data.has_tangent:
@@ -366,6 +374,17 @@ def terminal_plot(data: PlotData, width: int = 80, height: int = 24, color: bool
     return "\n".join(lines)
 
 
+def smallest_width(data: PlotData) -> int:
+    """The narrowest terminal plot of `data`: what a terminal narrower than that (COLUMNS=10) gets instead
+    of a refusal."""
+    return _margin(data) + 1 + MIN_PLOT_COLUMNS
+
+
+def _margin(data: PlotData) -> int:
+    low, high = data.y_range
+    return max(len(_tick(high)), len(_tick(low))) + 1
+
+
 class _Canvas:
     """Braille cells: 2×4 dots each, y up; remembers which curve drew in each cell."""
 
@@ -377,10 +396,16 @@ class _Canvas:
         self.owner: list[list[str | None]] = [[None] * columns for _ in range(rows)]
 
     def pixel(self, x: float, y: float) -> tuple[float, float]:
+        """Canvas coordinates, by halves (exact, and no overflow when a range spans ±1e308), kept within
+        ±1e9 so a far-off point still gives a finite, clippable segment."""
         (x0, x1), (y0, y1) = self.x_range, self.y_range
-        return (x - x0) / (x1 - x0) * (self.width - 1), (y1 - y) / (y1 - y0) * (self.height - 1)
+        px = (x / 2 - x0 / 2) / (x1 / 2 - x0 / 2) * (self.width - 1)
+        py = (y1 / 2 - y / 2) / (y1 / 2 - y0 / 2) * (self.height - 1)
+        return min(max(px, -1e9), 1e9), min(max(py, -1e9), 1e9)
 
     def cell_of(self, x: float, y: float) -> tuple[int, int] | None:
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return None
         px, py = (int(round(c)) for c in self.pixel(x, y))
         return (px // 2, py // 4) if 0 <= px < self.width and 0 <= py < self.height else None
 
@@ -389,7 +414,7 @@ class _Canvas:
         the k-th distinct pixel along the curve is drawn (dotted, dashed)."""
         pixels: list[tuple[int, int]] = []
         for (xa, ya), (xb, yb) in zip(zip(xs, ys), zip(xs[1:], ys[1:])):
-            if math.isnan(ya) or math.isnan(yb):
+            if not all(math.isfinite(v) for v in (xa, ya, xb, yb)):  # a gap, or a tangent beyond float64
                 continue
             segment = _clip(*self.pixel(xa, ya), *self.pixel(xb, yb), self.width - 1, self.height - 1)
             if segment is None:
@@ -479,6 +504,9 @@ def _legend(data: PlotData, width: int, color: bool) -> str:
 def save_figure(data: PlotData, path: str | os.PathLike[str]) -> None:
     """Write the plot as PNG, SVG or PDF (by the suffix) with matplotlib's Agg canvas, without pyplot's
     global state."""
+    from .bindings import check_files_allowed
+
+    check_files_allowed("--output")
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix not in FIGURE_SUFFIXES:
@@ -490,6 +518,14 @@ def save_figure(data: PlotData, path: str | os.PathLike[str]) -> None:
     except ImportError:
         raise DerivcliError("--output needs matplotlib: pip install 'derivcli[plot]'") from None
 
+    import warnings
+
+    with warnings.catch_warnings():  # matplotlib's overflow warnings at the ends of float64: the errors say it
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _draw_figure(data, target, suffix, Figure, FigureCanvasAgg)
+
+
+def _draw_figure(data: PlotData, target: Path, suffix: str, Figure: Any, FigureCanvasAgg: Any) -> None:
     figure = Figure(figsize=(8, 5), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
@@ -512,6 +548,10 @@ def save_figure(data: PlotData, path: str | os.PathLike[str]) -> None:
         figure.savefig(target, format=suffix[1:])
     except OSError as error:
         raise DerivcliError(f"cannot write {target}: {error.strerror or error}") from None
+    except (ValueError, OverflowError, RuntimeError) as error:  # matplotlib at the ends of float64
+        text = str(error).strip().splitlines()
+        raise DerivcliError(f"cannot draw the figure for {target}: {text[0] if text else type(error).__name__}",
+                            hint="try a narrower --from/--to") from None
 
 
 def _shorten(text: str, limit: int = 80) -> str:

@@ -388,27 +388,39 @@ def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool
 
 def write_points(table: dict[str, Any], path: str | None, out: TextIO) -> None:
     """--points results: columns (the variables, f, the derivatives) as CSV, or a 2-D .npy array with
-    the columns in the same order."""
+    the columns in the same order.  CSV goes out in chunks, so a long table never becomes one string; a
+    path that cannot be written (no such folder, a directory, a full disk) is a one-line error naming it."""
     import torch
 
+    from . import memory
+    from .bindings import output_kind
+    from .errors import DerivcliError
+
+    kind = output_kind(path) if path is not None else "csv"
     names = list(table)
-    matrix = torch.stack([torch.as_tensor(table[name]).reshape(-1).to(torch.float64) for name in names], dim=1)
-    if path is not None and path.lower().endswith(".npy"):
-        import numpy as np
-
-        np.save(path, matrix.numpy())
-        return
-    if path is not None and not path.lower().endswith(".csv"):
-        from .errors import DerivcliError
-
-        raise DerivcliError(f"--output {path}: write .csv or .npy")
-    lines = [",".join(names)] + [",".join(map(repr, row)) for row in matrix.tolist()]
-    text = "\n".join(lines) + "\n"
+    columns = [torch.as_tensor(table[name]).reshape(-1).to(torch.float64) for name in names]
+    memory.check(len(names) * max((len(column) for column in columns), default=0), "the --points table")
+    matrix = torch.stack(columns, dim=1)
     if path is None:
-        out.write(text)
-    else:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        _write_csv(names, matrix, out)
+        return
+    try:
+        if kind == "npy":
+            import numpy as np
+
+            with open(path, "wb") as binary:
+                np.save(binary, matrix.numpy())
+        else:
+            with open(path, "w", encoding="utf-8") as handle:
+                _write_csv(names, matrix, handle)
+    except OSError as error:
+        raise DerivcliError(f"--output {path}: cannot write it: {(error.strerror or str(error)).lower()}") from None
+
+
+def _write_csv(names: list[str], matrix: Any, out: TextIO, chunk: int = 1 << 16) -> None:
+    out.write(",".join(names) + "\n")
+    for first in range(0, matrix.shape[0], chunk):
+        out.write("".join(",".join(map(repr, row)) + "\n" for row in matrix[first:first + chunk].tolist()))
 
 
 def emit_minimize(result: MinimizeResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
