@@ -75,8 +75,8 @@ def reading_context(names: Sequence[str], wrt: Sequence[str] | None) -> Context:
 def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None, dtype: str,
             device: str) -> Setup:
     """Parse, check the bindings against the expression's variables, lower, and make the leaf tensors."""
-    from .bindings import binding_names
     from .derivatives import make_inputs, torch_device, torch_dtype
+    from .names import binding_names
 
     names = binding_names(point)
     values = {names[name]: _as_value(name, value) for name, value in point.items()}
@@ -218,11 +218,11 @@ def _as_value(name: str, value: object) -> Any:
     if isinstance(value, torch.Tensor):
         return value.detach().to(torch.float64) if value.dim() else float(value)
     if isinstance(value, (list, tuple)):
-        from .bindings import tensor_from_list
+        from .tensor_values import tensor_from_list
 
         return tensor_from_list(name, list(value))
     if hasattr(value, "__array__") and hasattr(value, "tolist"):  # a numpy array
-        from .bindings import tensor_from_list
+        from .tensor_values import tensor_from_list
 
         nested = value.tolist()
         return tensor_from_list(name, nested) if isinstance(nested, list) else float(nested)
@@ -335,8 +335,8 @@ def diff(
     >>> diff("exp(2*x)", "x", 10, x=0).derivative_value
     1024.0
     """
-    from .bindings import binding_names
     from .higher import check_order
+    from .names import binding_names
     from .parsing import parse
 
     check_order(order)

@@ -211,7 +211,7 @@ def _main(
 ) -> None:
     """Derivatives from the command line: autograd gradients, checked against SymPy and finite differences."""
     from . import memory
-    from .bindings import set_no_files
+    from .files import set_no_files
 
     memory.set_limit(memory.parse_size(max_memory) if max_memory is not None else None)
     set_no_files(no_files)
@@ -506,7 +506,7 @@ def plot(
     from .render import reading_lines
 
     if output is not None:
-        from .bindings import check_files_allowed
+        from .files import check_files_allowed
 
         check_files_allowed("--output")
     data = plot_data(expression, read_point(ctx, var, None), wrt=wrt, start=start, end=end, samples=samples,
@@ -614,7 +614,7 @@ def grad_at_points(expression: str, path: str, fixed: dict[str, object], wrt: li
     """--points: every point of a file in one vectorized pass per chunk, as a table of columns."""
     import derivcli
 
-    from .bindings import output_kind, read_points
+    from .files import output_kind, read_points
     from .render import write_points
 
     if output is not None:

@@ -504,7 +504,7 @@ def _legend(data: PlotData, width: int, color: bool) -> str:
 def save_figure(data: PlotData, path: str | os.PathLike[str]) -> None:
     """Write the plot as PNG, SVG or PDF (by the suffix) with matplotlib's Agg canvas, without pyplot's
     global state."""
-    from .bindings import check_files_allowed
+    from .files import check_files_allowed
 
     check_files_allowed("--output")
     target = Path(path)

@@ -393,8 +393,8 @@ def write_points(table: dict[str, Any], path: str | None, out: TextIO) -> None:
     import torch
 
     from . import memory
-    from .bindings import output_kind
     from .errors import DerivcliError
+    from .files import output_kind
 
     kind = output_kind(path) if path is not None else "csv"
     names = list(table)

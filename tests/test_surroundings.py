@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from derivcli import bindings
+from derivcli import files
 from derivcli.cli import main
 
 SCRIPT = Path(sys.executable).with_name("derivcli")
@@ -74,7 +74,7 @@ def refused(outcome: Outcome, *fragments: str) -> None:
 @pytest.fixture(autouse=True)
 def files_on(monkeypatch):
     monkeypatch.delenv("DERIVCLI_NO_FILES", raising=False)
-    bindings.set_no_files(False)
+    files.set_no_files(False)
 
 
 # --------------------------------------------------------------------------- 1. @file bindings
@@ -205,7 +205,7 @@ def test_npz_bomb_in_a_real_process_stays_small_and_fast(tmp_path):
 def test_npz_with_too_many_members(tmp_path):
     pytest.importorskip("numpy")
     with zipfile.ZipFile(tmp_path / "many.npz", "w") as archive:
-        for k in range(bindings.MAX_ARCHIVE_MEMBERS + 1):
+        for k in range(files.MAX_ARCHIVE_MEMBERS + 1):
             archive.writestr(f"x{k}.npy", _npy_header((1,)) + b"\0" * 8)
     refused(run_main("grad", "x0", "--points", str(tmp_path / "many.npz")), "files; the most is")
 
@@ -511,8 +511,8 @@ def test_batch_requests_and_streamed_lines_never_read_files(tmp_path, monkeypatc
     def never(*args, **kwargs):
         raise AssertionError("a file was read")
 
-    monkeypatch.setattr(bindings, "_read_file", never)
-    monkeypatch.setattr(bindings, "_open_regular", never)
+    monkeypatch.setattr(files, "read_value_file", never)
+    monkeypatch.setattr(files, "_open_regular", never)
     path = f"@{tmp_path / 'v.json'}"
     requests = [json.dumps({"expression": "sum(x)", "point": {"x": value}}) for value in (path, [path], " " + path)]
     answers = list(streams.batch(requests))
