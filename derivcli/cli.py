@@ -384,7 +384,7 @@ def diff(
     expression: Annotated[str, typer.Argument(help="The expression (plain or LaTeX).", show_default=False)],
     wrt: Annotated[Optional[list[str]], typer.Option(
         "--wrt", help="The variable; several (x,y,y or repeated) for a mixed partial.", show_default=False)] = None,
-    order: Annotated[int, typer.Option("--order", help="How many times to differentiate.")] = 1,
+    order: Annotated[int, typer.Option("--order", help="How many times to differentiate (at most 200).")] = 1,
     latex: Annotated[bool, typer.Option("--latex", help="Print the derivative as LaTeX.")] = False,
     formula: Annotated[Optional[bool], typer.Option(
         "--formula/--no-formula", help="Build SymPy's formula (default: always without a point, up to "
@@ -416,7 +416,7 @@ def diff(
 def taylor(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="The expression.", show_default=False)],
-    order: Annotated[int, typer.Option("--order", help="The degree of the polynomial.")] = 5,
+    order: Annotated[int, typer.Option("--order", help="The degree of the polynomial (at most 200).")] = 5,
     wrt: Annotated[Optional[str], typer.Option("--wrt", help="The variable to expand in (when there are "
                                                               "several).", show_default=False)] = None,
     var: VAR = None,
@@ -449,7 +449,7 @@ def minimize(
     expression: Annotated[str, typer.Argument(help="The function to minimize.", show_default=False)],
     optimizer: Annotated[str, typer.Option("--optimizer", help="sgd, momentum, adam or lbfgs.")] = "sgd",
     lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = 0.1,
-    steps: Annotated[int, typer.Option("--steps", help="The most updates to make.")] = 100,
+    steps: Annotated[int, typer.Option("--steps", help="The most updates to make (at most 1,000,000).")] = 100,
     tol: Annotated[Optional[float], typer.Option(
         "--tol", help="Stop when the gradient norm or the step size falls below this.", show_default=False)] = None,
     manual: Annotated[bool, typer.Option(
@@ -493,7 +493,7 @@ def plot(
         "--output", help="Write a figure (.png, .svg, .pdf) instead of drawing in the terminal.",
         show_default=False)] = None,
     wrt: Annotated[Optional[str], typer.Option("--wrt", help="The variable on the x axis.", show_default=False)] = None,
-    samples: Annotated[int, typer.Option("--samples", help="Points to evaluate.")] = 400,
+    samples: Annotated[int, typer.Option("--samples", help="Points to evaluate (2 to 100,000).")] = 400,
     var: VAR = None,
     dtype: DTYPE = "float64",
     json_output: JSON = False,
