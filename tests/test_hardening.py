@@ -84,6 +84,7 @@ def test_a_zero_step_is_refused_with_its_column():
     ("grad", "sum(W @ V)", {"W": "zeros(20000, 1)", "V": "zeros(1, 20000)"}, "20,000 x 20,000 result"),
     ("jacobian", "x", {"x": "zeros(20000)"}, "Jacobian of 20,000 outputs by 20,000 inputs"),
     ("hessian", "sum(x**4)", {"x": "zeros(20000)"}, "Hessian over 20,000 variables"),
+    ("graph", "sum(x @ x.T @ x)", {"x": "zeros(20000, 1)"}, "20,000 x 20,000 result"),
 ])
 def test_what_would_pass_the_budget_is_refused_before_it_is_allocated(command, text, point, what):
     arguments = [item for name, value in point.items() for item in (f"--{name}", value)]
@@ -96,6 +97,7 @@ def test_what_would_pass_the_budget_is_refused_before_it_is_allocated(command, t
     assert "the limit is 1 GB (--max-memory)" in done.stderr
     assert len(done.stderr.splitlines()) == 1
     assert time.monotonic() - start < 60
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 1_500_000  # KiB: refused under ~1.5 GB
 
 
 def test_the_budget_is_an_option_and_an_environment_variable():
