@@ -164,11 +164,19 @@ def grad(
         explained = {d.of for d in result.diagnosis}
         result.warnings += [d.message() for d in result.diagnosis] + [
             warning for warning, of in _non_finite(value, derivatives) if of not in explained]
+    kinks: list[str] = []
+    if check or fd:
+        from .kinks import find_kinks
+
+        result.nondifferentiable = find_kinks(setup, dict(zip(setup.wrt, grads)))
+        kinks = [kink.variable for kink in result.nondifferentiable]
+        result.warnings += [kink.message(float(setup.values[kink.variable])) for kink in result.nondifferentiable]
     if check:
         result.check = symbolic_check(setup, dict(zip(setup.wrt, grads)))
+        result.check.kinks = kinks
     if fd:
         result.finite_differences = finite_differences(setup, dict(zip(setup.wrt, grads)), value,
-                                                       fd_steps or DEFAULT_STEPS)
+                                                       fd_steps or DEFAULT_STEPS, kinks)
     return result
 
 

@@ -13,7 +13,7 @@ from .budget import CHECK_SECONDS, OverBudget, time_budget
 from .errors import DerivcliError
 from .formula_text import formula
 from .lowering import lower
-from .results import DifferenceRow, DifferenceTable, SymbolicCheck, to_plain
+from .results import DifferenceRow, DifferenceTable, FdVerdict, SymbolicCheck, to_plain
 
 if TYPE_CHECKING:
     from .api import Setup
@@ -205,7 +205,7 @@ def parse_steps(text: str) -> tuple[float, ...]:
 
 
 def finite_differences(setup: Setup, autograd: dict[str, torch.Tensor], value: float,
-                       steps: Sequence[float]) -> DifferenceTable:
+                       steps: Sequence[float], kinks: Sequence[str] = ()) -> DifferenceTable:
     """Forward and central differences at each step h, against autograd, with the regime of each row.
 
     A scalar variable moves along its axis; a tensor variable along a fixed random unit direction v
@@ -219,7 +219,9 @@ def finite_differences(setup: Setup, autograd: dict[str, torch.Tensor], value: f
     epsilon = torch.finfo(dtype).eps
     plain = [value_.detach() for value_ in setup.inputs]
     forward: dict[float, dict[str, float]] = {h: {} for h in steps}
+    backward: dict[float, dict[str, float]] = {h: {} for h in steps}
     central: dict[float, dict[str, float]] = {h: {} for h in steps}
+    expected: dict[float, dict[str, float]] = {h: {} for h in steps}  # the theory's central error at h
     regime: dict[float, dict[str, dict[str, str]]] = {h: {"forward": {}, "central": {}} for h in steps}
     theoretical: dict[str, dict[str, float]] = {"forward": {}, "central": {}}
     reference: dict[str, float] = {}
@@ -252,7 +254,9 @@ def finite_differences(setup: Setup, autograd: dict[str, torch.Tensor], value: f
             h = torch.tensor(step, dtype=dtype, device=device)
             f_plus, f_minus = at(x + h * direction), at(x - h * direction)
             forward[step][name] = float((torch.tensor(f_plus, dtype=dtype) - f_x) / h.cpu())
+            backward[step][name] = float((f_x - torch.tensor(f_minus, dtype=dtype)) / h.cpu())
             central[step][name] = float((torch.tensor(f_plus, dtype=dtype) - f_minus) / (2 * h.cpu()))
+            expected[step][name] = abs(third) * step**2 / 6 + roundoff / (2 * step)
             regime[step]["forward"][name] = _regime(abs(second) * step / 2, roundoff / step)
             regime[step]["central"][name] = _regime(abs(third) * step**2 / 6, roundoff / (2 * step))
     rows = [
@@ -263,11 +267,33 @@ def finite_differences(setup: Setup, autograd: dict[str, torch.Tensor], value: f
             forward_error={n: abs(forward[step][n] - reference[n]) for n in setup.wrt},
             central_error={n: abs(central[step][n] - reference[n]) for n in setup.wrt},
             regime=regime[step],
+            backward=backward[step],
+            backward_error={n: abs(backward[step][n] - reference[n]) for n in setup.wrt},
         )
         for step in steps
     ]
     best = {scheme: {n: _best_step(rows, scheme, n) for n in setup.wrt} for scheme in ("forward", "central")}
-    return DifferenceTable(rows, best, theoretical, epsilon, reference, directions)
+    verdicts = {name: _verdict(rows, best["central"][name], name, expected, epsilon, reference[name], kinks)
+                for name in setup.wrt}
+    return DifferenceTable(rows, best, theoretical, epsilon, reference, directions, verdicts)
+
+
+FD_SLACK = 10.0  # how far past the theory's error estimate the best difference may be and still agree
+
+
+def _verdict(rows: Sequence[DifferenceRow], best_h: float, name: str, expected: dict[float, dict[str, float]],
+             epsilon: float, reference: float, kinks: Sequence[str]) -> FdVerdict:
+    """Whether the differences agree with autograd: the error at the best step against what the theory
+    allows at that step (truncation plus round-off), with slack; at a kink there is nothing to agree on."""
+    if name in kinks:
+        return FdVerdict(None, best_h, math.nan, math.nan, "kink")
+    if not math.isfinite(best_h) or not math.isfinite(reference):
+        return FdVerdict(None, best_h, math.nan, math.nan, "not finite")
+    row = next(row for row in rows if row.h == best_h)
+    error = row.central_error[name]
+    allowed = FD_SLACK * expected[best_h][name] + 100 * epsilon * max(1.0, abs(reference))
+    agree = error <= allowed
+    return FdVerdict(agree, best_h, error, expected[best_h][name], "agree" if agree else "DISAGREE")
 
 
 def _regime(truncation: float, roundoff: float) -> str:

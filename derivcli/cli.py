@@ -302,7 +302,7 @@ def grad(
                           fd_steps=parse_steps(fd_steps) if fd_steps else None, dtype=dtype, device=device)
     emit_grad(result, fmt_name, sys.stdout, explain_parse)
     report_warnings(result.warnings)
-    return EXIT_CHECK_FAILED if result.check is not None and not result.check.agree else 0
+    return EXIT_CHECK_FAILED if result.failed else 0
 
 
 JACOBIAN_EPILOG = """[bold]Examples[/]

@@ -77,7 +77,7 @@ def _grad_plain(result: GradResult, explain_parse: bool) -> list[str]:
     elif result.check is not None:
         check = result.check
         for name, formula in check.derivatives.items():
-            verdict = "agree" if check.agree_by_variable[name] else "DISAGREE"
+            verdict = check.verdict(name)
             lines.append(f"check\t{name}\t{verdict}\t{number(check.gradient[name])}\t"
                          f"{short(check.abs_error[name])}\t{formula if isinstance(formula, str) else '(elementwise)'}")
     if result.finite_differences is not None:
@@ -91,6 +91,11 @@ def _grad_plain(result: GradResult, explain_parse: bool) -> list[str]:
             for name, h in table.best_h[scheme].items():
                 lines.append(f"fd-best\t{name}\t{scheme}\t{number(h)}\t"
                              f"{number(table.theoretical_h[scheme][name])}")
+        for name, fd_verdict in table.verdicts.items():
+            lines.append(f"fd-verdict\t{name}\t{fd_verdict.verdict}\t{short(fd_verdict.error)}\t"
+                         f"{short(fd_verdict.expected_error)}")
+    for kink in result.nondifferentiable or []:
+        lines.append(f"kink\t{kink.variable}\t{number(kink.left)}\t{number(kink.right)}\t{kink.node}")
     return lines
 
 
@@ -127,9 +132,10 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
         tensor = isinstance(value, list)
         cells = [f"∂f/∂{name}", f"{shape_text(value)} tensor ↓" if tensor else number(value)]
         if check is not None:
-            ok = check.agree_by_variable[name]
+            verdict = check.verdict(name)
+            shown = {"agree": "[green]agree[/]", "kink": "[yellow]kink[/]"}.get(verdict, "[bold red]DISAGREE[/]")
             cells += ["by element" if tensor else number(check.gradient[name]), short(check.abs_error[name]),
-                      short(check.rel_error[name]), "[green]agree[/]" if ok else "[bold red]DISAGREE[/]"]
+                      short(check.rel_error[name]), shown]
         table.add_row(*cells)
     console.print(table)
     for name, value in result.gradient.items():
@@ -172,6 +178,16 @@ def _difference_table(console: Any, table: DifferenceTable, name: str) -> None:
     title = f"finite differences for {what} (autograd {number(table.autograd[name])})" \
         if name not in table.directions else f"finite differences for {what} = {number(table.autograd[name])})"
     view = Table(title=title, header_style="bold")
+    verdict = table.verdicts.get(name)
+    if verdict is not None and verdict.verdict == "kink":  # one-sided quotients: the right and left derivatives
+        for heading in ("h", "forward (right)", "backward (left)"):
+            view.add_column(heading, justify="right", no_wrap=True)
+        for row in table.rows:
+            view.add_row(_step(row.h), number(row.forward[name]), number(row.backward[name]))
+        console.print(view)
+        console.print("[yellow]f is not differentiable here: the forward and backward columns are the right and "
+                      "left derivatives[/]")
+        return
     for heading in ("h", "forward", "error", "regime", "central", "error", "regime"):
         view.add_column(heading, justify="left" if heading == "regime" else "right", no_wrap=True)
     for row in table.rows:
@@ -190,6 +206,10 @@ def _difference_table(console: Any, table: DifferenceTable, name: str) -> None:
         f"{short(table.theoretical_h['forward'][name])}), central {short(best_central)} "
         f"(theory ∛ε·max(|x|,1) = {short(table.theoretical_h['central'][name])})"
     )
+    if verdict is not None and verdict.verdict in ("agree", "DISAGREE"):
+        console.print(f"[{'green' if verdict.agree else 'bold red'}]finite differences {verdict.verdict} with "
+                      f"autograd[/]: error {short(verdict.error)} at h = {_step(verdict.best_h)}, where the theory "
+                      f"allows about {short(verdict.expected_error)}")
 
 
 def _step(h: float) -> str:

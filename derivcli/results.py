@@ -75,6 +75,7 @@ class SymbolicCheck:
     rtol: float
     atol: float
     skipped: str | None = None  # why the symbolic check did not run (its derivative would be too large)
+    kinks: list[str] = field(default_factory=list)  # variables at a kink: no derivative to agree on
 
     @property
     def max_abs_error(self) -> float:
@@ -83,7 +84,10 @@ class SymbolicCheck:
 
     @property
     def agree(self) -> bool:
-        return all(self.agree_by_variable.values())
+        return all(agree for name, agree in self.agree_by_variable.items() if name not in self.kinks)
+
+    def verdict(self, name: str) -> str:
+        return "kink" if name in self.kinks else "agree" if self.agree_by_variable[name] else "DISAGREE"
 
     def to_json(self) -> dict[str, Any]:
         if self.skipped is not None:
@@ -95,6 +99,7 @@ class SymbolicCheck:
             "rel_error": json_numbers(self.rel_error),
             "max_abs_error": json_number(self.max_abs_error),
             "tolerance": {"rtol": self.rtol, "atol": self.atol},
+            "verdicts": {name: self.verdict(name) for name in self.agree_by_variable},
             "agree": self.agree,
         }
 
@@ -110,16 +115,36 @@ class DifferenceRow:
     forward_error: dict[str, float]
     central_error: dict[str, float]
     regime: dict[str, dict[str, str]]  # {"forward": {name: "truncation" | "round-off"}, "central": …}
+    backward: dict[str, float] = field(default_factory=dict)  # (f(x) - f(x - h))/h: at a kink, the left side
+    backward_error: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "h": self.h,
             "forward": json_numbers(self.forward),
+            "backward": json_numbers(self.backward),
             "central": json_numbers(self.central),
             "forward_error": json_numbers(self.forward_error),
+            "backward_error": json_numbers(self.backward_error),
             "central_error": json_numbers(self.central_error),
             "regime": self.regime,
         }
+
+
+@dataclass
+class FdVerdict:
+    """The finite differences' verdict on one variable: the error at the best central step, and what
+    the theory (truncation plus round-off) allows there."""
+
+    agree: bool | None  # None: at a kink, or not finite, there is nothing to agree on
+    best_h: float
+    error: float
+    expected_error: float
+    verdict: str  # agree, DISAGREE, kink, not finite
+
+    def to_json(self) -> dict[str, Any]:
+        return {"agree": self.agree, "verdict": self.verdict, "best_h": json_number(self.best_h),
+                "error": json_number(self.error), "expected_error": json_number(self.expected_error)}
 
 
 @dataclass
@@ -130,6 +155,12 @@ class DifferenceTable:
     epsilon: float
     autograd: dict[str, float]  # what the quotients approximate: f' (scalars) or gradient·direction
     directions: dict[str, Number] = field(default_factory=dict)  # unit direction per tensor variable
+    verdicts: dict[str, FdVerdict] = field(default_factory=dict)
+
+    @property
+    def agree(self) -> bool:
+        """False when the differences clearly disagree with autograd at a point where f is smooth."""
+        return all(verdict.agree is not False for verdict in self.verdicts.values())
 
     def to_json(self) -> dict[str, Any]:
         data = {
@@ -138,6 +169,8 @@ class DifferenceTable:
             "theoretical_h": self.theoretical_h,
             "epsilon": self.epsilon,
             "autograd": json_numbers(self.autograd),
+            "agree": self.agree,
+            "verdicts": {name: verdict.to_json() for name, verdict in self.verdicts.items()},
         }
         if self.directions:
             data["directions"] = self.directions
@@ -157,9 +190,18 @@ class GradResult:
     check: SymbolicCheck | None = None
     finite_differences: DifferenceTable | None = None
     diagnosis: list[Any] = field(default_factory=list)  # diagnosis.Diagnosis, where a result is not finite
+    nondifferentiable: list[Any] | None = None  # kinks.Kink, looked for with --check or --fd
+
+    @property
+    def failed(self) -> bool:
+        """A requested check disagreed: --check with SymPy, or --fd clearly at a smooth point."""
+        return (self.check is not None and not self.check.agree) or (
+            self.finite_differences is not None and not self.finite_differences.agree)
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
         extra: dict[str, Any] = {}
+        if self.nondifferentiable is not None:
+            extra["nondifferentiable"] = [kink.to_json() for kink in self.nondifferentiable]
         if self.diagnosis:
             extra["diagnosis"] = [item.to_json() for item in self.diagnosis]
         if self.check is not None:

@@ -66,3 +66,96 @@ def test_the_diagnosis_is_in_the_json_and_on_stderr():
     assert data["diagnosis"] == [{"of": "value", "result": "nan", "node": "log(x - 2)", "column": 1,
                                   "reason": "gets -1, outside log's domain", "element": None}]
     assert done.stderr == "warning: the value is nan: log(x - 2) at column 1 gets -1, outside log's domain\n"
+
+
+# ------------------------------------------------------------------------ finite differences' verdict
+def test_finite_differences_end_with_a_verdict_against_the_theory():
+    result = derivcli.grad("exp(-(x**2-x+1)/cos(log(x))**2)", {"x": 1.0}, fd=True)
+    table = result.finite_differences
+    assert table is not None and table.agree
+    verdict = table.verdicts["x"]
+    assert verdict.verdict == "agree" and verdict.error <= 10 * verdict.expected_error + 1e-12
+    data = result.to_json()["finite_differences"]
+    assert data["agree"] is True and data["verdicts"]["x"]["verdict"] == "agree"
+    assert "backward" in data["rows"][0] and "backward_error" in data["rows"][0]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("text", ["sin(x)", "x**3 - 2*x", "log(1 + x**2)", "sigmoid(3*x)", "sqrt(x + 2)",
+                                  "gelu(x)", "atan(x)*exp(-x)"])
+def test_no_false_alarm_at_smooth_points(text, dtype):
+    for x in (-0.7, 0.3, 1.9):
+        assert derivcli.grad(text, {"x": x}, fd=True, dtype=dtype).finite_differences.agree, (text, x)
+
+
+def test_a_wrong_derivative_is_caught_by_the_differences(monkeypatch):
+    """A torch form whose backward is wrong (here: no gradient at all) disagrees with its own values."""
+    import torch
+
+    from derivcli import functions
+
+    forms = dict(functions.torch_form_by_sympy_class())
+    wrong = {cls: (lambda x: torch.sin(x.detach()) + 0 * x) if cls.__name__ == "sin" else form
+             for cls, form in forms.items()}
+    monkeypatch.setattr("derivcli.lowering.torch_form_by_sympy_class", lambda: wrong)
+    from derivcli import api
+
+    api.compile_text.cache_clear()
+    try:
+        result = derivcli.grad("sin(x)", {"x": 0.5}, fd=True)
+    finally:
+        api.compile_text.cache_clear()
+    assert result.gradient["x"] == 0.0
+    assert not result.finite_differences.agree and result.finite_differences.verdicts["x"].verdict == "DISAGREE"
+    assert result.failed
+
+
+def test_the_cli_exits_1_when_the_differences_disagree_and_0_at_a_kink():
+    ok = subprocess.run([sys.executable, "-m", "derivcli", "grad", "relu(x)", "--x", "0", "--fd"],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "fd-verdict\tx\tkink" in ok.stdout and "kink\tx\t0.0\t1.0\trelu(x)" in ok.stdout
+
+
+# ----------------------------------------------------------------------------------- kinks and jumps
+@pytest.mark.parametrize(("text", "point", "left", "right", "node"), [
+    ("relu(x)", {"x": 0.0}, 0.0, 1.0, "relu(x)"),
+    ("abs(x)", {"x": 0.0}, -1.0, 1.0, "abs(x)"),
+    ("|x - 1| * 3", {"x": 1.0}, -3.0, 3.0, "|x - 1|"),
+    ("max(x, 2)", {"x": 2.0}, 0.0, 1.0, "max(x, 2)"),
+    ("min(x, 2)", {"x": 2.0}, 1.0, 0.0, "min(x, 2)"),
+    ("x if x > 0 else -x", {"x": 0.0}, -1.0, 1.0, "x if x > 0 else -x"),
+    ("leaky_relu(x, 0.1)", {"x": 0.0}, 0.1, 1.0, "leaky_relu(x, 0.1)"),
+])
+def test_a_kink_gives_both_one_sided_derivatives_and_the_node(text, point, left, right, node):
+    result = derivcli.grad(text, point, check=True, fd=True)
+    kink = result.nondifferentiable[0]
+    assert kink.variable == "x" and kink.node == node and kink.column is not None
+    assert kink.left == pytest.approx(left, abs=1e-6) and kink.right == pytest.approx(right, abs=1e-6)
+    assert result.check.verdict("x") == "kink" and result.check.agree
+    assert result.finite_differences.verdicts["x"].verdict == "kink" and result.finite_differences.agree
+    assert not result.failed
+    assert any(w.startswith("f is not differentiable at x = ") and "torch's subgradient" in w for w in result.warnings)
+    data = result.to_json()
+    assert data["nondifferentiable"][0]["variable"] == "x" and data["check"]["verdicts"]["x"] == "kink"
+
+
+@pytest.mark.parametrize(("text", "point", "jump"), [("floor(x)", {"x": 2.0}, 1.0), ("ceiling(x)", {"x": 2.0}, 1.0),
+                                                     ("3*sign(x)", {"x": 0.0}, 6.0), ("heaviside(x)", {"x": 0.0}, 1.0),
+                                                     ("x if x > 1 else x + 2", {"x": 1.0}, -2.0)])
+def test_a_jump_is_named_as_one(text, point, jump):
+    kink = derivcli.grad(text, point, fd=True).nondifferentiable[0]
+    assert kink.jump == pytest.approx(jump) and not (abs(kink.left) < 1e300 and abs(kink.right) < 1e300)
+
+
+@pytest.mark.parametrize(("text", "point"), [("abs(x)", {"x": 1.0}), ("relu(x)", {"x": -2.0}),
+                                             ("max(x, y)", {"x": 1.0, "y": 2.0}), ("x**2", {"x": 0.0}),
+                                             ("floor(x)", {"x": 2.5})])
+def test_away_from_the_kink_nothing_is_said(text, point):
+    result = derivcli.grad(text, point, check=True, fd=True)
+    assert result.nondifferentiable == [] and not any("differentiable" in w for w in result.warnings)
+
+
+def test_plain_grad_does_not_look_for_kinks():
+    result = derivcli.grad("abs(x)", {"x": 0.0})
+    assert result.nondifferentiable is None and "nondifferentiable" not in result.to_json()

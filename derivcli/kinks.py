@@ -1,0 +1,145 @@
+"""Points where f is not differentiable: a kink (|x| at 0), a jump (floor at an integer), a tie of
+max/min, or the boundary of an `if`.
+
+Found from the expression (a node sitting exactly at its non-smooth point, with its column) and confirmed
+numerically by one-sided differences, which give the left and right derivatives; torch's autograd
+returns one subgradient there, which is a fact about the function, not a failure.  Runs only with
+`--check` or `--fd`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+import torch
+
+from .errors import DerivcliError
+from .formula_text import formula
+from .lowering import lower
+from .sympy_forms import Abs, ceiling, floor, relu, sign
+
+if TYPE_CHECKING:
+    from .api import Setup
+
+
+@dataclass
+class Kink:
+    variable: str
+    left: float  # the one-sided derivatives, by differences (±inf on the side of a jump)
+    right: float
+    autograd: float  # what torch returned there
+    node: str  # the operation at its non-smooth point, as written
+    column: int | None
+    jump: float | None = None  # f(x+) - f(x-), where f is not even continuous
+
+    def message(self, at: float) -> str:
+        where = f" at column {self.column}" if self.column is not None else ""
+        if self.jump is not None:
+            return (f"f is not continuous at {self.variable} = {at:g} ({self.node}{where}): it jumps by "
+                    f"{self.jump:.6g}; autograd returns {self.autograd:.6g}, the slope away from the jump")
+        return (f"f is not differentiable at {self.variable} = {at:g} ({self.node}{where}): left derivative "
+                f"{self.left:.6g}, right derivative {self.right:.6g}; autograd returns {self.autograd:.6g} "
+                "(torch's subgradient)")
+
+    def to_json(self) -> dict[str, Any]:
+        from .results import json_number
+
+        return {"variable": self.variable, "left": json_number(self.left), "right": json_number(self.right),
+                "autograd": json_number(self.autograd), "node": self.node, "column": self.column,
+                "jump": None if self.jump is None else json_number(self.jump)}
+
+
+def find_kinks(setup: Setup, autograd: dict[str, torch.Tensor]) -> list[Kink]:
+    """The scalar variables at which f has different left and right derivatives, with the node that
+    makes it so."""
+    scalars = [name for name in setup.wrt if setup.inputs[setup.variables.index(name)].numel() == 1]
+    if not scalars:
+        return []
+    candidates = [node for node in sp.preorder_traversal(setup.parsed.expr) if _at_non_smooth_point(setup, node)]
+    if not candidates:
+        return []
+    node = candidates[0]
+    span = setup.parsed.spans.get(node)
+    shown = setup.parsed.source[span[0]:span[1]] if span is not None else _text(node)
+    kinks = []
+    for name in scalars:
+        (left, right), (left_fine, right_fine), jump = one_sided(setup, name)
+        # a jump shows as a one-sided quotient that grows as 1/h: 16 times at a 16 times smaller step
+        left = math.copysign(math.inf, left) if abs(left_fine) > 8 * abs(left) > 8 else left
+        right = math.copysign(math.inf, right) if abs(right_fine) > 8 * abs(right) > 8 else right
+        finite = math.isfinite(left) and math.isfinite(right)
+        if finite and abs(left - right) <= 1e-4 * max(1.0, abs(left), abs(right)):
+            continue
+        kinks.append(Kink(name, left, right, float(autograd[name].detach()), shown,
+                          None if span is None else span[0] + 1, None if finite else jump))
+    return kinks
+
+
+def one_sided(setup: Setup, name: str) -> tuple[tuple[float, float], tuple[float, float], float]:
+    """The left and right difference quotients at h (a little above the round-off optimum) and at h/16,
+    and f(x + h) - f(x - h)."""
+    index = setup.variables.index(name)
+    plain = [value.detach() for value in setup.inputs]
+    x = plain[index]
+    h = math.sqrt(torch.finfo(setup.dtype).eps) * max(1.0, abs(float(x)))
+
+    def at(value: torch.Tensor) -> float:
+        values = list(plain)
+        values[index] = value
+        with torch.no_grad():
+            return float(setup.program(values, dtype=setup.dtype, device=setup.device).reshape(()))
+
+    f_x = at(x)
+
+    def quotients(step: float) -> tuple[float, float]:
+        return (f_x - at(x - step)) / step, (at(x + step) - f_x) / step
+
+    return quotients(h), quotients(h / 16), at(x + h) - at(x - h)
+
+
+def _at_non_smooth_point(setup: Setup, node: sp.Basic) -> bool:
+    if isinstance(node, (Abs, sp.Abs, relu, sign, sp.sign, sp.Heaviside)) or type(node).__name__ in (
+            "leaky_relu", "elu"):
+        return _value(setup, node.args[0]) == 0
+    if isinstance(node, (floor, ceiling, sp.floor, sp.ceiling)):
+        value = _value(setup, node.args[0])
+        return value is not None and math.isfinite(value) and value == round(value)
+    if type(node).__name__ == "hardtanh":
+        value = _value(setup, node.args[0])
+        bounds = [_value(setup, arg) for arg in node.args[1:]]
+        low, high = (bounds + [-1.0, 1.0][len(bounds):])[:2]
+        return value is not None and value in (low, high)
+    if isinstance(node, (sp.Max, sp.Min)):
+        values = [_value(setup, arg) for arg in node.args]
+        if any(value is None for value in values):
+            return False
+        extreme = max(values) if isinstance(node, sp.Max) else min(values)  # type: ignore[type-var]
+        return values.count(extreme) > 1
+    if isinstance(node, sp.Piecewise):
+        return any(_on_boundary(setup, condition) for _, condition in node.args)
+    return False
+
+
+def _on_boundary(setup: Setup, condition: sp.Basic) -> bool:
+    if isinstance(condition, sp.core.relational.Relational) and not isinstance(condition, (sp.Eq, sp.Ne)):
+        return _value(setup, condition.lhs - condition.rhs) == 0
+    return isinstance(condition, (sp.And, sp.Or)) and any(_on_boundary(setup, arg) for arg in condition.args)
+
+
+def _value(setup: Setup, expr: sp.Basic) -> float | None:
+    """A scalar subexpression's value at the point (None for a tensor or what cannot be lowered)."""
+    try:
+        program = lower(expr, setup.variables)
+        with torch.no_grad():
+            value = program([value.detach() for value in setup.inputs], dtype=setup.dtype, device=setup.device)
+    except (DerivcliError, RuntimeError, TypeError, ValueError):  # not a scalar the lowering can run alone
+        return None
+    return float(value) if value.numel() == 1 else None
+
+
+def _text(node: sp.Basic) -> str:
+    text = formula(node)
+    return text if len(text) <= 60 else text[:57] + "..."
