@@ -78,6 +78,12 @@ def _grad_plain(result: GradResult, explain_parse: bool) -> list[str]:
         check = result.check
         for name, formula in check.derivatives.items():
             verdict = check.verdict(name)
+            if name in check.reference:
+                errors = check.reference_error.get(name, {})
+                lines.append(f"check-reference\t{name}\t{number(check.reference[name])}\t"
+                             f"closest\t{check.closest.get(name, 'none')}\t" + "\t".join(
+                                 f"{method}={'-' if errors.get(method) is None else short(errors[method] or 0.0)}"
+                                 for method in ("autograd", "symbolic", "finite_difference")))
             lines.append(f"check\t{name}\t{verdict}\t{number(check.gradient[name])}\t"
                          f"{short(check.abs_error[name])}\t{formula if isinstance(formula, str) else '(elementwise)'}")
     if result.finite_differences is not None:
@@ -145,8 +151,14 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
         for name, formula in check.derivatives.items():
             if isinstance(formula, str):
                 console.print(Text.assemble((f"∂f/∂{name} = ", "bold"), (formula, "cyan")))
+        for name, errors in check.reference_error.items():
+            ranked = sorted((error, method) for method, error in errors.items() if error is not None)
+            console.print(Text(f"∂f/∂{name} to 30 digits (SymPy, mpmath): {number(check.reference[name])}; "
+                               "relative errors: " + ", ".join(f"{method.replace('_', ' ')} {short(error)}"
+                                                               for error, method in ranked), style="dim"))
         verdict = "autograd and SymPy agree" if check.agree else "autograd and SymPy DISAGREE"
-        console.print(Text(f"{verdict} (rtol {check.rtol:g}, atol {check.atol:g})",
+        console.print(Text(f"{verdict} (against the 30-digit value: rtol {check.rtol:g}, atol {check.atol:g}, "
+                           "widened by the conditioning the formula shows in this dtype)",
                            style="green" if check.agree else "bold red"))
     if result.check is not None and result.check.skipped is not None:
         console.print(Text(f"check skipped: {result.check.skipped}", style="yellow"))

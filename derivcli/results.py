@@ -76,6 +76,9 @@ class SymbolicCheck:
     atol: float
     skipped: str | None = None  # why the symbolic check did not run (its derivative would be too large)
     kinks: list[str] = field(default_factory=list)  # variables at a kink: no derivative to agree on
+    reference: dict[str, Number] = field(default_factory=dict)  # SymPy's derivative at 30 digits, as floats
+    reference_error: dict[str, dict[str, float | None]] = field(default_factory=dict)  # by method, relative
+    closest: dict[str, str] = field(default_factory=dict)  # autograd, symbolic or finite_difference
 
     @property
     def max_abs_error(self) -> float:
@@ -100,6 +103,11 @@ class SymbolicCheck:
             "max_abs_error": json_number(self.max_abs_error),
             "tolerance": {"rtol": self.rtol, "atol": self.atol},
             "verdicts": {name: self.verdict(name) for name in self.agree_by_variable},
+            "reference": json_numbers(self.reference),
+            "reference_error": {name: {method: None if error is None else json_number(error)
+                                       for method, error in errors.items()}
+                                for name, errors in self.reference_error.items()},
+            "closest": self.closest,
             "agree": self.agree,
         }
 

@@ -179,12 +179,10 @@ def test_every_unary_entry_can_be_generated() -> None:
     pytest.param("sign(sqrt(x))", {"x": 2.0}, id="sign-sqrt"),
     pytest.param("abs(erf(acosh(2.525 + 1.3275*tanh(x))))", {"x": 0.0}, id="abs-erf-acosh"),
     pytest.param("abs(sqrt(2 + x) - abs(x))", {"x": 0.0}, id="abs-nested-at-kink"),
-    pytest.param("max(x, y, 0)", {"x": 0.0, "y": 0.0}, id="max-three-way-tie",
-                 marks=pytest.mark.xfail(reason="KNOWN: at a 3-way tie (a kink, no derivative) autograd "
-                                                "gives d/dx 0.25 (pairwise torch.maximum), SymPy's convention "
-                                                "Heaviside(x - Max(0, y)) = 0.5; --check reports it", strict=True)),
-    pytest.param("min(x, y, 0)", {"x": 0.0, "y": 0.0}, id="min-three-way-tie",
-                 marks=pytest.mark.xfail(reason="KNOWN: as max-three-way-tie", strict=True)),
+    # at a 3-way tie (a kink: no derivative) autograd gives d/dx 0.25 (pairwise torch.maximum) and SymPy's
+    # convention 0.5; the check now finds the kink and reports it as such (test_ties_are_kinks)
+    pytest.param("max(x, y, 0)", {"x": 0.0, "y": 0.0}, id="max-three-way-tie"),
+    pytest.param("min(x, y, 0)", {"x": 0.0, "y": 0.0}, id="min-three-way-tie"),
     # the same expressions where they behave (guards against the xfails passing for a wrong reason)
     pytest.param("abs(sqrt(2 + x) - abs(x))", {"x": 0.5}, id="abs-nested-away-from-kink-ok"),
     pytest.param("max(x, y, 0)", {"x": 0.0, "y": -1.0}, id="max-two-way-tie-ok"),
@@ -195,6 +193,12 @@ def test_property_counterexamples(expression: str, point: dict[str, float]) -> N
     assert all(math.isfinite(g) for g in result.gradient.values())
     assert result.check is not None
     assert result.check.agree, (result.gradient, result.check.gradient)
+
+
+@pytest.mark.parametrize("expression", ["max(x, y, 0)", "min(x, y, 0)"])
+def test_ties_are_kinks(expression: str) -> None:
+    result = derivcli.grad(expression, {"x": 0.0, "y": 0.0}, check=True)
+    assert result.check is not None and {result.check.verdict(name) for name in ("x", "y")} == {"kink"}
 
 
 @pytest.mark.parametrize("text", [

@@ -159,3 +159,71 @@ def test_away_from_the_kink_nothing_is_said(text, point):
 def test_plain_grad_does_not_look_for_kinks():
     result = derivcli.grad("abs(x)", {"x": 0.0})
     assert result.nondifferentiable is None and "nondifferentiable" not in result.to_json()
+
+
+# ------------------------------------------------------------------ the check against a 30-digit truth
+def test_float32_autograd_closer_to_the_truth_than_the_formula_is_no_false_alarm():
+    """pytorch#5351's false alarm: in float32 the symbolic formula itself is off; autograd is right."""
+    result = derivcli.grad("(exp(x)-1)/x", {"x": 1e-4}, dtype="float32", check=True)
+    check = result.check
+    assert check.agree and not result.failed
+    assert check.reference["x"] == pytest.approx(0.500033334166, rel=1e-9)
+    errors = check.reference_error["x"]
+    assert errors["autograd"] < 1e-4 < errors["symbolic"]
+    assert check.closest["x"] in ("autograd", "finite_difference")
+    data = result.to_json()["check"]
+    assert set(data["reference_error"]["x"]) == {"autograd", "symbolic", "finite_difference"}
+
+
+def test_a_real_disagreement_still_fails(monkeypatch):
+    """A wrong torch form swapped into a copy of the table: the check against the truth catches it."""
+    import torch
+
+    from derivcli import api, functions
+
+    forms = dict(functions.torch_form_by_sympy_class())
+    wrong = {cls: (lambda x: torch.sin(x.detach()) + 0.5 * x) if cls.__name__ == "sin" else form
+             for cls, form in forms.items()}
+    monkeypatch.setattr("derivcli.lowering.torch_form_by_sympy_class", lambda: wrong)
+    api.compile_text.cache_clear()
+    try:
+        for dtype in ("float64", "float32"):
+            result = derivcli.grad("sin(x)", {"x": 0.5}, dtype=dtype, check=True)
+            assert not result.check.agree and result.failed, dtype
+    finally:
+        api.compile_text.cache_clear()
+
+
+def _bound(truth: float, dtype: str) -> float:
+    from derivcli.checks import TOLERANCES
+
+    rtol, atol = TOLERANCES[getattr(__import__("torch"), dtype)]
+    return atol + rtol * abs(truth)
+
+
+def test_random_expressions_in_float32_raise_no_false_alarm():
+    """200 random expressions (test_properties' strategy) in float32: wherever autograd is within the
+    dtype's bound of the mpmath truth, the check agrees."""
+    import math as _math
+
+    from hypothesis import HealthCheck, given, reject, settings
+
+    from test_properties import COORDINATE, EXAMPLE_SECONDS, _time_limit, _TooSlow, expressions
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(expression=expressions(depth=3), x=COORDINATE, y=COORDINATE)
+    def property_(expression: str, x: float, y: float) -> None:
+        try:
+            with _time_limit(EXAMPLE_SECONDS):
+                result = derivcli.grad(expression, {"x": x, "y": y}, check=True, dtype="float32")
+        except _TooSlow:
+            reject()
+        check = result.check
+        if check is None or check.skipped or not all(_math.isfinite(g) for g in result.gradient.values()):
+            return
+        for name, gradient in result.gradient.items():
+            truth = check.reference[name]
+            if _math.isfinite(truth) and abs(gradient - truth) <= _bound(truth, "float32") and name not in check.kinks:
+                assert check.agree_by_variable[name], (expression, x, y, name, gradient, truth)
+
+    property_()
