@@ -207,7 +207,6 @@ def test_random_expressions_in_float32_raise_no_false_alarm():
     import math as _math
 
     from hypothesis import HealthCheck, given, reject, settings
-
     from test_properties import COORDINATE, EXAMPLE_SECONDS, _time_limit, _TooSlow, expressions
 
     @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
