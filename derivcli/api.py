@@ -185,6 +185,8 @@ def jacobian(
     point: Mapping[str, Any] | None = None,
     *,
     wrt: Sequence[str] | None = None,
+    check: bool = False,
+    fd: bool = False,
     dtype: str = "float64",
     device: str = "cpu",
     **bindings: Any,
@@ -213,9 +215,22 @@ def jacobian(
         warnings=list(setup.warnings),
     )
     if not all(math.isfinite(v) for v in _flat(plain_value)):
-        result.warnings.append("the value has non-finite entries at this point")
+        from .diagnosis import diagnose
+
+        result.diagnosis = diagnose(setup, value, [])
+        result.warnings += [item.message() for item in result.diagnosis] or [
+            "the value has non-finite entries at this point"]
     if not all(math.isfinite(v) for block in result.jacobian.values() for v in _flat(block)):
         result.warnings.append("the Jacobian has non-finite entries at this point")
+    named = dict(zip(setup.wrt, blocks))
+    if check:
+        from .matrix_checks import jacobian_check
+
+        result.check = jacobian_check(setup, named)
+    if fd:
+        from .matrix_checks import jacobian_differences
+
+        result.finite_differences = jacobian_differences(setup, named)
     return result
 
 
@@ -277,6 +292,8 @@ def hessian(
     point: Mapping[str, Any] | None = None,
     *,
     wrt: Sequence[str] | None = None,
+    check: bool = False,
+    fd: bool = False,
     dtype: str = "float64",
     device: str = "cpu",
     **bindings: Any,
@@ -316,8 +333,31 @@ def hessian(
         parse=setup.parse_info(),
         warnings=list(setup.warnings),
     )
+    if not math.isfinite(result.value) or not bool(torch.isfinite(gradient).all()):
+        from .derivatives import gradient as first_derivatives
+        from .diagnosis import diagnose
+
+        value_tensor, grads = first_derivatives(setup.program, setup.inputs, setup.wrt_indices, setup.dtype,
+                                                setup.device)
+        result.diagnosis = diagnose(setup, value_tensor, grads)
+        result.warnings += [item.message() for item in result.diagnosis]
     if not math.isfinite(result.value) or not finite:
         result.warnings.append("non-finite values at this point")
+    if check or fd:
+        from .derivatives import gradient as first_derivatives
+        from .kinks import find_kinks
+
+        _, grads = first_derivatives(setup.program, setup.inputs, setup.wrt_indices, setup.dtype, setup.device)
+        result.nondifferentiable = find_kinks(setup, dict(zip(setup.wrt, grads)))
+        result.warnings += [kink.message(float(setup.values[kink.variable])) for kink in result.nondifferentiable]
+    if check:
+        from .matrix_checks import hessian_check
+
+        result.check = hessian_check(setup, matrix)
+    if fd:
+        from .matrix_checks import hessian_differences
+
+        result.finite_differences = hessian_differences(setup, matrix)
     return result
 
 

@@ -32,6 +32,7 @@ def agree(a: float, b: float, rtol: float, atol: float) -> bool:
     return abs(a - b) <= atol + rtol * max(abs(a), abs(b))
 
 
+MAX_REFERENCE_BITS = 256  # exact constants larger than this are left to the dtype's value
 MAX_REFERENCE_ELEMENTS = 64  # derivatives of one variable evaluated at 30 digits (beyond: the dtype's value)
 
 
@@ -81,8 +82,19 @@ def symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> SymbolicC
         return _skipped(setup, f"SymPy took more than {CHECK_SECONDS:g} s over the derivative")
 
 
+def elements_of(setup: Setup) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[sp.Symbol, float]]:
+    """Each variable's value, its element symbols (W[0, 1], …) and the point as element symbol -> value."""
+    from .expansion import element_symbols
+
+    plain = {name: value.detach() for name, value in zip(setup.variables, setup.inputs)}
+    symbols = {name: element_symbols(name, plain[name]) for name in setup.variables}
+    point = {symbol: float(value) for name in setup.variables
+             for symbol, value in element_pairs(symbols[name], plain[name])}
+    return plain, symbols, point
+
+
 def _symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> SymbolicCheck:
-    from .expansion import element_symbols, expand
+    from .expansion import expand
 
     rtol, atol = TOLERANCES[setup.dtype]
     elements = sum(setup.inputs[setup.variables.index(name)].numel() for name in setup.variables)
@@ -95,10 +107,7 @@ def _symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> Symbolic
             import numpy  # noqa: F401
         except ImportError:
             return _skipped(setup, "the element-by-element check of tensor expressions needs numpy")
-    plain = {name: value.detach() for name, value in zip(setup.variables, setup.inputs)}
-    symbols = {name: element_symbols(name, plain[name]) for name in setup.variables}
-    point = {symbol: float(value) for name in setup.variables
-             for symbol, value in _pairs(symbols[name], plain[name])}
+    plain, symbols, point = elements_of(setup)
     try:
         scalar = expand(setup.parsed.expr, symbols, point) if tensors else setup.parsed.expr
     except RecursionError:
@@ -123,14 +132,14 @@ def _symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> Symbolic
     closest: dict[str, str] = {}
     for name in setup.wrt:
         try:
-            derivatives = [sp.diff(scalar, symbol) for symbol, _ in _pairs(symbols[name], plain[name])]
+            derivatives = [sp.diff(scalar, symbol) for symbol, _ in element_pairs(symbols[name], plain[name])]
         except (ArithmeticError, NotImplementedError, TypeError, ValueError) as error:
             # SymPy gives up on some constants (max(asin(1e300), y): "defined only for Real Values")
             return _skipped(setup, f"SymPy could not differentiate it ({type(error).__name__})")
         autograd_values = autograd[name].detach().reshape(-1).tolist()
-        numbers = [_evaluate(derivative, names, inputs, point, setup, float(reference))
+        numbers = [evaluate_formula(derivative, names, inputs, point, setup, float(reference))
                    for derivative, reference in zip(derivatives, autograd_values)]
-        truths = [_high_precision(derivative, point, number) if len(derivatives) <= MAX_REFERENCE_ELEMENTS
+        truths = [high_precision(derivative, point, number) if len(derivatives) <= MAX_REFERENCE_ELEMENTS
                   else number for derivative, number in zip(derivatives, numbers)]
         difference = _central_difference(setup, name) if plain[name].numel() == 1 else None
         shape = tuple(plain[name].shape)
@@ -164,7 +173,7 @@ def _has_tensor_functions(expr: sp.Basic) -> bool:
     return any(isinstance(node, TensorFunction) for node in sp.preorder_traversal(expr))
 
 
-def _pairs(symbols: Any, value: torch.Tensor) -> list[tuple[sp.Symbol, float]]:
+def element_pairs(symbols: Any, value: torch.Tensor) -> list[tuple[sp.Symbol, float]]:
     """(element symbol, element value) in row-major order."""
     if value.dim() == 0:
         return [(symbols, float(value))]
@@ -178,20 +187,24 @@ def _reshape(flat: list[Any], shape: tuple[int, ...]) -> Any:
     return [_reshape(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
-def _evaluate(derivative: sp.Expr, names: list[str], inputs: list[torch.Tensor], point: dict[sp.Symbol, float],
-              setup: Setup, reference: float) -> float:
+def evaluate_formula(derivative: sp.Expr, names: list[str], inputs: list[torch.Tensor],
+                     point: dict[sp.Symbol, float], setup: Setup, reference: float) -> float:
     with torch.no_grad():
         value = float(lower(derivative, names)(inputs, dtype=setup.dtype, device=setup.device))
     if not math.isfinite(value) and math.isfinite(reference):
-        value = _high_precision(derivative, point, value)
+        value = high_precision(derivative, point, value)
     return value
 
 
-def _high_precision(derivative: sp.Expr, point: dict[sp.Symbol, float], fallback: float) -> float:
+def high_precision(derivative: sp.Expr, point: dict[sp.Symbol, float], fallback: float) -> float:
     """The derivative by SymPy's arbitrary-precision evaluation (mpmath, 30 digits) at the point's exact
     binary value: the truth that autograd and the float formula are judged against (and the answer
     where the float formula overflows: exp(-x)/(1 + exp(-x))**2 at x = -800 is inf/inf in floats, 0 in
-    fact).  Where it cannot be had, the fallback."""
+    fact).  Where it cannot be had, the fallback, as for exact constants of huge size (a 10**300-th root),
+    which mpmath would spend unbounded memory on."""
+    if any(node.is_Rational and max(abs(node.p).bit_length(), node.q.bit_length()) > MAX_REFERENCE_BITS
+           for node in sp.preorder_traversal(derivative) if getattr(node, "is_Rational", False)):
+        return fallback
     try:
         value = derivative.evalf(30, subs={symbol: sp.Rational(v) for symbol, v in point.items()})
         return float(value) if value.is_real and value.is_finite else fallback

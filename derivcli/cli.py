@@ -230,6 +230,10 @@ JSON = Annotated[bool, typer.Option("--json", help="Print the JSON result.")]
 FORMAT = Annotated[Optional[str], typer.Option(
     "--format", help="table, plain or json (default: table on a terminal, plain in a pipe).", show_default=False)]
 EXPLAIN = Annotated[bool, typer.Option("--explain-parse", help="Show how the expression was read.")]
+MATRIX_CHECK = Annotated[bool, typer.Option(
+    "--check", help="Compare every entry with SymPy's derivative (up to 400 entries); exit 1 if they disagree.")]
+MATRIX_FD = Annotated[bool, typer.Option(
+    "--fd", help="Compare every entry with central differences (up to 400 entries); exit 1 if they disagree.")]
 
 GRAD_EPILOG = """[bold]Examples[/]
 
@@ -321,6 +325,8 @@ def jacobian(
     wrt: WRT = None,
     var: VAR = None,
     seed: SEED = None,
+    check: MATRIX_CHECK = False,
+    fd: MATRIX_FD = False,
     dtype: DTYPE = "float64",
     device: DEVICE = "cpu",
     json_output: JSON = False,
@@ -332,10 +338,11 @@ def jacobian(
     from .render import emit_jacobian
 
     fmt_name = output_format(json_output, fmt)
-    result = compute_jacobian(expression, read_point(ctx, var, seed), wrt=split_names(wrt), dtype=dtype,
-                              device=device)
+    result = compute_jacobian(expression, read_point(ctx, var, seed), wrt=split_names(wrt), check=check, fd=fd,
+                              dtype=dtype, device=device)
     emit_jacobian(result, fmt_name, sys.stdout, explain_parse)
-    return report_warnings(result.warnings)
+    report_warnings(result.warnings)
+    return EXIT_CHECK_FAILED if result.failed else 0
 
 
 @app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
@@ -352,6 +359,8 @@ def hessian(
     wrt: WRT = None,
     var: VAR = None,
     seed: SEED = None,
+    check: MATRIX_CHECK = False,
+    fd: MATRIX_FD = False,
     dtype: DTYPE = "float64",
     device: DEVICE = "cpu",
     json_output: JSON = False,
@@ -363,10 +372,11 @@ def hessian(
     from .render import emit_hessian
 
     fmt_name = output_format(json_output, fmt)
-    result = compute_hessian(expression, read_point(ctx, var, seed), wrt=split_names(wrt), dtype=dtype,
-                             device=device)
+    result = compute_hessian(expression, read_point(ctx, var, seed), wrt=split_names(wrt), check=check, fd=fd,
+                             dtype=dtype, device=device)
     emit_hessian(result, fmt_name, sys.stdout, explain_parse)
-    return report_warnings(result.warnings)
+    report_warnings(result.warnings)
+    return EXIT_CHECK_FAILED if result.failed else 0
 
 
 @app.command(cls=BindingCommand, epilog="""[bold]Examples[/]

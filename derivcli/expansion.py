@@ -30,7 +30,16 @@ def element_symbols(name: str, value: Any) -> Any:
 
 
 def expand(expr: sp.Basic, symbols: dict[str, Any], point: dict[sp.Symbol, float]) -> sp.Expr:
-    """Compute `expr` on element symbols; `point` (element symbol -> value) freezes what `detach` wraps."""
+    """Compute a scalar `expr` on element symbols; `point` (element symbol -> value) freezes what `detach`
+    wraps."""
+    result = expand_elements(expr, symbols, point)
+    if hasattr(result, "shape") and result.shape != ():
+        raise DerivcliError(f"the expression's value has shape {tuple(result.shape)}, not a single number")
+    return result[()] if hasattr(result, "shape") else result
+
+
+def expand_elements(expr: sp.Basic, symbols: dict[str, Any], point: dict[sp.Symbol, float]) -> Any:
+    """Compute `expr` on element symbols: a SymPy scalar, or an object array of them for a tensor value."""
     results: dict[sp.Basic, Any] = {}
     stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
     while stack:
@@ -48,10 +57,7 @@ def expand(expr: sp.Basic, symbols: dict[str, Any], point: dict[sp.Symbol, float
             stack.extend((arg, False) for arg in node.args if arg not in results)
             continue
         results[node] = _apply(node, [results[arg] for arg in node.args], point)
-    result = results[expr]
-    if hasattr(result, "shape") and result.shape != ():
-        raise DerivcliError(f"the expression's value has shape {tuple(result.shape)}, not a single number")
-    return result[()] if hasattr(result, "shape") else result
+    return results[expr]
 
 
 def _apply(node: sp.Basic, args: list[Any], point: dict[sp.Symbol, float]) -> Any:

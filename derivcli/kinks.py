@@ -125,7 +125,8 @@ def _at_non_smooth_point(setup: Setup, node: sp.Basic) -> bool:
 
 def _on_boundary(setup: Setup, condition: sp.Basic) -> bool:
     if isinstance(condition, sp.core.relational.Relational) and not isinstance(condition, (sp.Eq, sp.Ne)):
-        return _value(setup, condition.lhs - condition.rhs) == 0
+        left = _value(setup, condition.lhs)  # each side alone: no SymPy arithmetic on their constants
+        return left is not None and left == _value(setup, condition.rhs)
     return isinstance(condition, (sp.And, sp.Or)) and any(_on_boundary(setup, arg) for arg in condition.args)
 
 

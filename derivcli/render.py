@@ -250,6 +250,31 @@ def emit_functions(specs: list[FunctionSpec], fmt: str, out: TextIO) -> None:
     _console(out).print(view)
 
 
+def matrix_check_lines(result: Any) -> list[str]:
+    """Plain lines for a Jacobian's or Hessian's --check and --fd."""
+    lines = []
+    for name, item in (("check", result.check), ("fd", result.finite_differences)):
+        if item is not None:
+            verdict = "skipped" if item.skipped is not None else "agree" if item.agree else "DISAGREE"
+            lines.append(f"{name}\t{verdict}\t" + (item.skipped or short(item.max_abs_error)))
+    for kink in getattr(result, "nondifferentiable", None) or []:
+        lines.append(f"kink\t{kink.variable}\t{number(kink.left)}\t{number(kink.right)}\t{kink.node}")
+    return lines
+
+
+def print_matrix_checks(console: Any, result: Any) -> None:
+    """The table view's lines for a Jacobian's or Hessian's --check and --fd."""
+    for label, item in (("SymPy's derivatives", result.check), ("central differences", result.finite_differences)):
+        if item is None:
+            continue
+        if item.skipped is not None:
+            console.print(f"[yellow]{label}: skipped ({item.skipped})[/]")
+        else:
+            console.print(f"[{'green' if item.agree else 'bold red'}]{label} "
+                          f"{'agree' if item.agree else 'DISAGREE'} with autograd[/] in every entry "
+                          f"(largest difference {short(item.max_abs_error)})")
+
+
 def emit_jacobian(result: JacobianResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
     if fmt == "json":
         out.write(json.dumps(result.to_json(explain_parse)) + "\n")
@@ -260,6 +285,7 @@ def emit_jacobian(result: JacobianResult, fmt: str, out: TextIO, explain_parse: 
         for name, block in result.jacobian.items():
             for label, row in _jacobian_rows(block, result.output_shape, result.variable_shapes[name]):
                 lines.append(f"d{label}/d{name}\t" + "\t".join(number(v) for v in row))
+        lines += matrix_check_lines(result)
         out.write("".join(line + "\n" for line in lines))
         return
     from rich.table import Table
@@ -279,6 +305,7 @@ def emit_jacobian(result: JacobianResult, fmt: str, out: TextIO, explain_parse: 
         for label, row in _jacobian_rows(block, result.output_shape, shape):
             view.add_row(label, *[number(v) for v in row])
         console.print(view)
+    print_matrix_checks(console, result)
 
 
 def _jacobian_rows(block: Any, output_shape: list[int], variable_shape: list[int]) -> list[tuple[str, list[float]]]:
@@ -304,6 +331,7 @@ def emit_hessian(result: HessianResult, fmt: str, out: TextIO, explain_parse: bo
         lines += [f"hessian\t{name}\t" + "\t".join(number(v) for v in row)
                   for name, row in zip(result.variables, result.hessian)]
         lines += ["eigenvalues\t" + "\t".join(number(v) for v in result.eigenvalues), f"verdict\t{result.verdict}"]
+        lines += matrix_check_lines(result)
         out.write("".join(line + "\n" for line in lines))
         return
     from rich.table import Table
@@ -323,6 +351,7 @@ def emit_hessian(result: HessianResult, fmt: str, out: TextIO, explain_parse: bo
     console.print(view)
     console.print(Text("eigenvalues: " + ", ".join(number(v) for v in result.eigenvalues)))
     console.print(Text(f"at this point: {result.verdict}", style="bold"))
+    print_matrix_checks(console, result)
 
 
 def emit_diff(result: DiffResult, fmt: str, out: TextIO, explain_parse: bool = False, latex: bool = False) -> None:

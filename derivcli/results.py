@@ -221,6 +221,35 @@ class GradResult:
 
 
 @dataclass
+class MatrixCheck:
+    """Every entry of a Jacobian or Hessian against SymPy's derivatives or central differences."""
+
+    method: str  # "symbolic" or "finite differences"
+    values: dict[str, Any]  # the estimates, in the result's shapes ({"hessian": matrix} for a Hessian)
+    max_abs_error: float
+    agree: bool | None  # None: skipped
+    skipped: str | None = None
+    tolerance: float | None = None  # the differences' allowance (the symbolic check uses grad's rule)
+
+    def to_json(self) -> dict[str, Any]:
+        if self.skipped is not None:
+            return {"method": self.method, "skipped": self.skipped, "agree": None}
+        return {"method": self.method, "values": json_numbers(self.values),
+                "max_abs_error": json_number(self.max_abs_error), "tolerance": self.tolerance, "agree": self.agree}
+
+
+def _matrix_checks(result: Any) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if result.diagnosis:
+        extra["diagnosis"] = [item.to_json() for item in result.diagnosis]
+    if result.check is not None:
+        extra["check"] = result.check.to_json()
+    if result.finite_differences is not None:
+        extra["finite_differences"] = result.finite_differences.to_json()
+    return extra
+
+
+@dataclass
 class JacobianResult:
     expression: str
     point: dict[str, Number]
@@ -232,9 +261,17 @@ class JacobianResult:
     variable_shapes: dict[str, list[int]]
     parse: ParseInfo
     warnings: list[str] = field(default_factory=list)
+    check: MatrixCheck | None = None
+    finite_differences: MatrixCheck | None = None
+    diagnosis: list[Any] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(c is not None and c.agree is False for c in (self.check, self.finite_differences))
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
-        return at_point(self, explain_parse, value=json_number(self.value), jacobian=json_numbers(self.jacobian))
+        return at_point(self, explain_parse, value=json_number(self.value), jacobian=json_numbers(self.jacobian),
+                        **_matrix_checks(self))
 
 
 @dataclass
@@ -250,11 +287,22 @@ class HessianResult:
     verdict: str  # what the eigenvalues say at this point
     parse: ParseInfo
     warnings: list[str] = field(default_factory=list)
+    check: MatrixCheck | None = None
+    finite_differences: MatrixCheck | None = None
+    diagnosis: list[Any] = field(default_factory=list)
+    nondifferentiable: list[Any] | None = None  # kinks.Kink, looked for with --check or --fd
+
+    @property
+    def failed(self) -> bool:
+        return any(c is not None and c.agree is False for c in (self.check, self.finite_differences))
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
+        extra = _matrix_checks(self)
+        if self.nondifferentiable is not None:
+            extra["nondifferentiable"] = [kink.to_json() for kink in self.nondifferentiable]
         return at_point(self, explain_parse, variables=self.variables, value=json_number(self.value),
                         gradient=json_number(self.gradient), hessian=json_number(self.hessian),
-                        eigenvalues=json_number(self.eigenvalues), verdict=self.verdict)
+                        eigenvalues=json_number(self.eigenvalues), verdict=self.verdict, **extra)
 
 
 @dataclass

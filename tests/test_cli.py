@@ -123,15 +123,34 @@ def test_check_agrees_and_shows_the_formula():
     assert check["max_abs_error"] == 0.0
 
 
-def test_check_disagreement_exits_1():
-    # At the three-way tie of max(x, 1, 2-x), torch splits the gradient between tied arguments pairwise
-    # (-0.25) while SymPy's Heaviside convention gives 0: a real disagreement, reported as such.
-    result = run("grad", "max(x, 1, 2-x)", "--x", "1", "--check")
+def test_check_disagreement_exits_1(monkeypatch):
+    """A wrong torch form swapped into a copy of the functions table: a real disagreement."""
+    import torch
+
+    from derivcli import api, functions
+
+    forms = dict(functions.torch_form_by_sympy_class())
+    wrong = {cls: (lambda x: torch.sin(x.detach()) + 0.25 * x) if cls.__name__ == "sin" else form
+             for cls, form in forms.items()}
+    monkeypatch.setattr("derivcli.lowering.torch_form_by_sympy_class", lambda: wrong)
+    api.compile_text.cache_clear()
+    try:
+        result = run("grad", "sin(x)", "--x", "1", "--check")
+        data = json.loads(run("grad", "sin(x)", "--x", "1", "--check", "--json").stdout)
+    finally:
+        api.compile_text.cache_clear()
     assert result.exit_code == 1
     assert "DISAGREE" in result.stdout
-    data = json.loads(run("grad", "max(x, 1, 2-x)", "--x", "1", "--check", "--json").stdout)
-    assert data["check"]["agree"] is False
-    assert data["check"]["max_abs_error"] == 0.25
+    assert data["check"]["agree"] is False and data["check"]["verdicts"] == {"x": "DISAGREE"}
+
+
+def test_a_tie_is_a_kink_not_a_disagreement():
+    """At the three-way tie of max(x, 1, 2-x) torch splits the gradient pairwise (-0.25) and SymPy's
+    Heaviside convention gives 0: neither is a derivative, since there is none; exit 0."""
+    result = run("grad", "max(x, 1, 2-x)", "--x", "1", "--check")
+    assert result.exit_code == 0
+    assert "check\tx\tkink" in result.stdout
+    assert "left derivative -1, right derivative 1" in result.stderr
 
 
 def test_check_table_view():
@@ -146,7 +165,9 @@ def test_fd_json_contract_and_best_step():
     table = data["finite_differences"]
     assert [row["h"] for row in table["rows"]] == [10.0 ** -k for k in range(1, 11)]
     first = table["rows"][0]
-    assert set(first) == {"h", "forward", "central", "forward_error", "central_error", "regime"}
+    assert set(first) == {"h", "forward", "backward", "central", "forward_error", "backward_error", "central_error",
+                          "regime"}
+    assert table["agree"] is True and table["verdicts"]["x"]["verdict"] == "agree"
     assert first["forward"]["x"] == pytest.approx(2.3)
     assert table["best_h"]["forward"]["x"] == 1e-8
     assert table["theoretical_h"]["forward"]["x"] == pytest.approx(2**-26)

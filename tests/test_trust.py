@@ -226,3 +226,78 @@ def test_random_expressions_in_float32_raise_no_false_alarm():
                 assert check.agree_by_variable[name], (expression, x, y, name, gradient, truth)
 
     property_()
+
+
+# ---------------------------------------------------------------------------- jacobian and hessian
+def flat(value):
+    return [v for item in value for v in flat(item)] if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize(("text", "point"), [("softmax(a)", {"a": [0.5, 1.0, 0.7]}),
+                                             ("W @ x", {"W": [[1.0, 2.0], [3.0, 4.0]], "x": [1.0, 1.0]}),
+                                             ("sin(x) * y", {"x": [0.1, 0.5, 0.9], "y": 2.0}),
+                                             ("x**2", {"x": 3.0})])
+def test_jacobian_check_and_differences_entry_by_entry(text, point):
+    result = derivcli.jacobian(text, point, check=True, fd=True)
+    assert result.check.agree and result.finite_differences.agree and not result.failed
+    for name, block in result.jacobian.items():
+        assert flat(result.check.values[name]) == pytest.approx(flat(block), abs=1e-12)
+        assert flat(result.finite_differences.values[name]) == pytest.approx(flat(block), abs=1e-6)
+    data = result.to_json()
+    assert data["check"]["method"] == "symbolic" and data["finite_differences"]["agree"] is True
+
+
+@pytest.mark.parametrize(("text", "point"), [("(1-x)**2 + 100*(y-x**2)**2", {"x": 1.0, "y": 1.0}),
+                                             ("sum(x**4) - dot(x, x)", {"x": [0.5, -1.0]}),
+                                             ("u**2 + v**3 + u*v", {"u": 2.0, "v": 4.0})])
+def test_hessian_check_and_differences_entry_by_entry(text, point):
+    result = derivcli.hessian(text, point, check=True, fd=True)
+    assert result.check.agree and result.finite_differences.agree and not result.failed
+    assert flat(result.check.values["hessian"]) == pytest.approx(flat(result.hessian), abs=1e-12)
+    assert flat(result.finite_differences.values["hessian"]) == pytest.approx(flat(result.hessian), rel=1e-6,
+                                                                               abs=1e-6)
+
+
+def test_a_wrong_derivative_fails_jacobian_and_hessian_checks(monkeypatch):
+    import torch
+
+    from derivcli import api, functions
+
+    forms = dict(functions.torch_form_by_sympy_class())
+    wrong = {cls: (lambda x: torch.sin(x.detach()) + 0.5 * x) if cls.__name__ == "sin" else form
+             for cls, form in forms.items()}
+    monkeypatch.setattr("derivcli.lowering.torch_form_by_sympy_class", lambda: wrong)
+    api.compile_text.cache_clear()
+    try:
+        jacobian = derivcli.jacobian("sin(x)", {"x": [0.5, 1.0]}, check=True, fd=True)
+        hessian = derivcli.hessian("sin(x)*y", {"x": 0.5, "y": 2.0}, check=True)
+    finally:
+        api.compile_text.cache_clear()
+    assert jacobian.check.agree is False and jacobian.failed
+    assert jacobian.finite_differences.agree is False
+    assert hessian.check.agree is False and hessian.failed
+
+
+def test_big_matrices_are_skipped_with_the_reason():
+    result = derivcli.jacobian("x", {"x": [0.0] * 30}, check=True, fd=True)
+    assert result.check.agree is None and "900 entries" in result.check.skipped
+    assert result.finite_differences.agree is None and not result.failed
+
+
+def test_hessian_and_jacobian_say_where_a_result_is_not_finite_and_hessian_finds_kinks():
+    jacobian = derivcli.jacobian("log(x)", {"x": [1.0, -1.0]})
+    assert jacobian.diagnosis[0].element == [1] and "outside log's domain" in jacobian.warnings[0]
+    hessian = derivcli.hessian("log(x - 2) + y**2", {"x": 1.0, "y": 1.0})
+    assert hessian.diagnosis and hessian.diagnosis[0].node == "log(x - 2)"
+    kinked = derivcli.hessian("abs(x) + y**2", {"x": 0.0, "y": 1.0}, check=True)
+    assert kinked.nondifferentiable[0].variable == "x"
+    assert "nondifferentiable" in kinked.to_json()
+
+
+def test_the_cli_takes_check_and_fd_on_jacobian_and_hessian():
+    for command in (["jacobian", "softmax(a)", "--a", "[0.5, 1.0, 0.7]"],
+                    ["hessian", "(1-x)**2 + 100*(y-x**2)**2", "--x", "1", "--y", "1"]):
+        done = subprocess.run([sys.executable, "-m", "derivcli", *command, "--check", "--fd"], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "\ncheck\tagree\t" in done.stdout and "\nfd\tagree\t" in done.stdout

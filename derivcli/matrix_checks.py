@@ -1,0 +1,176 @@
+"""`--check` and `--fd` for `jacobian` and `hessian`: every entry, against SymPy's derivative (judged
+against its 30-digit value, as `grad --check` is) and against central differences of what autograd
+differentiated (the outputs for a Jacobian, autograd's gradient for a Hessian).
+
+Entries are checked element by element while there are few enough (`MAX_ENTRIES`); past that, or where
+SymPy's derivatives would be too big, the check says it was skipped and why.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+import torch
+
+from .budget import CHECK_SECONDS, OverBudget, time_budget
+from .checks import (
+    MAX_DERIVATIVE_SIZE,
+    TOLERANCES,
+    derivative_size,
+    element_pairs,
+    elements_of,
+    evaluate_formula,
+    high_precision,
+    within,
+)
+from .results import MatrixCheck
+
+if TYPE_CHECKING:
+    from .api import Setup
+
+MAX_ENTRIES = 400
+FD_SLACK = 1e3  # central differences at the balanced step are good to about ε^(2/3) of the scale
+
+
+def jacobian_check(setup: Setup, blocks: dict[str, torch.Tensor]) -> MatrixCheck:
+    """d(output element)/d(variable element) by SymPy, per variable, in the Jacobian's shape."""
+    from .expansion import expand_elements
+
+    def entries() -> tuple[dict[str, Any], float, bool]:
+        plain, symbols, point = elements_of(setup)
+        outputs = expand_elements(setup.parsed.expr, symbols, point)
+        flat = list(outputs.reshape(-1)) if hasattr(outputs, "shape") else [outputs]
+        return _compare(setup, plain, symbols, point, flat, blocks)
+
+    return _symbolic("symbolic", setup, sum(block.numel() for block in blocks.values()), entries)
+
+
+def hessian_check(setup: Setup, matrix: torch.Tensor) -> MatrixCheck:
+    """d²f/(d element_i d element_j) by SymPy, over the differentiated variables' elements."""
+    from .expansion import expand
+
+    def entries() -> tuple[dict[str, Any], float, bool]:
+        plain, symbols, point = elements_of(setup)
+        scalar = expand(setup.parsed.expr, symbols, point)
+        wrt_symbols = [symbol for name in setup.wrt for symbol, _ in element_pairs(symbols[name], plain[name])]
+        first = [sp.diff(scalar, symbol) for symbol in wrt_symbols]
+        return _compare(setup, plain, symbols, point, first, {"hessian": matrix}, wrt_symbols)
+
+    return _symbolic("symbolic", setup, matrix.numel(), entries)
+
+
+def _symbolic(method: str, setup: Setup, count: int,
+              entries: Callable[[], tuple[dict[str, Any], float, bool]]) -> MatrixCheck:
+    if count > MAX_ENTRIES:
+        return MatrixCheck(method, {}, math.nan, None, f"{count:,} entries; the check goes element by element "
+                                                      f"up to {MAX_ENTRIES}")
+    try:
+        with time_budget(CHECK_SECONDS):
+            values, worst, agree = entries()
+    except OverBudget:
+        return MatrixCheck(method, {}, math.nan, None, f"SymPy took more than {CHECK_SECONDS:g} s")
+    except _TooBig as error:
+        return MatrixCheck(method, {}, math.nan, None, str(error))
+    except (ArithmeticError, NotImplementedError, TypeError, ValueError) as error:
+        return MatrixCheck(method, {}, math.nan, None, f"SymPy could not differentiate it ({type(error).__name__})")
+    return MatrixCheck(method, values, worst, agree)
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _compare(setup: Setup, plain: dict[str, torch.Tensor], symbols: dict[str, Any], point: dict[sp.Symbol, float],
+             outputs: list[sp.Expr], blocks: dict[str, torch.Tensor],
+             wrt_symbols: list[sp.Symbol] | None = None) -> tuple[dict[str, Any], float, bool]:
+    """Each output differentiated by each differentiated element, evaluated as `grad --check` does, and
+    compared with autograd's block; returns (values per block, largest error, agree)."""
+    rtol, atol = TOLERANCES[setup.dtype]
+    names = [symbol.name for symbol in point]
+    inputs = [torch.tensor(value, dtype=setup.dtype, device=setup.device) for value in point.values()]
+    if any(derivative_size(output) > MAX_DERIVATIVE_SIZE for output in outputs):
+        raise _TooBig(f"SymPy's derivatives would have over {MAX_DERIVATIVE_SIZE:,} nodes")
+    values: dict[str, Any] = {}
+    worst, agree = 0.0, True
+    for name, block in blocks.items():
+        by = wrt_symbols if wrt_symbols is not None else [s for s, _ in element_pairs(symbols[name], plain[name])]
+        autograd = block.detach().reshape(len(outputs), len(by)).tolist()
+        numbers = []
+        for row, output in zip(autograd, outputs):
+            for a, symbol in zip(row, by):
+                derivative = sp.diff(output, symbol)
+                number = evaluate_formula(derivative, names, inputs, point, setup, a)
+                truth = high_precision(derivative, point, number)
+                numbers.append(number)
+                if math.isfinite(a) and math.isfinite(number):
+                    worst = max(worst, abs(a - number))
+                agree = agree and within(a, truth, number, rtol, atol)
+        values[name] = torch.tensor(numbers, dtype=torch.float64).reshape(block.shape).tolist()
+    return values, worst, agree
+
+
+def jacobian_differences(setup: Setup, blocks: dict[str, torch.Tensor]) -> MatrixCheck:
+    """Central differences of the outputs, one differentiated element at a time."""
+    def function(values: list[torch.Tensor]) -> torch.Tensor:
+        with torch.no_grad():
+            return setup.program(values, dtype=setup.dtype, device=setup.device)
+
+    return _differences(setup, blocks, function)
+
+
+def hessian_differences(setup: Setup, matrix: torch.Tensor) -> MatrixCheck:
+    """Central differences of autograd's gradient, one differentiated element at a time."""
+    from .derivatives import gradient
+
+    def function(values: list[torch.Tensor]) -> torch.Tensor:
+        leaves = [value.detach().clone().requires_grad_(index in setup.wrt_indices)
+                  for index, value in enumerate(values)]
+        _, grads = gradient(setup.program, leaves, setup.wrt_indices, setup.dtype, setup.device)
+        return torch.cat([g.detach().reshape(-1) for g in grads])
+
+    return _differences(setup, {"hessian": matrix}, function, stacked=True)
+
+
+def _differences(setup: Setup, blocks: dict[str, torch.Tensor], function: Callable[[list[torch.Tensor]], torch.Tensor],
+                 stacked: bool = False) -> MatrixCheck:
+    count = sum(block.numel() for block in blocks.values())
+    if count > MAX_ENTRIES:
+        return MatrixCheck("finite differences", {}, math.nan, None,
+                           f"{count:,} entries; the differences go element by element up to {MAX_ENTRIES}")
+    epsilon = torch.finfo(setup.dtype).eps
+    plain = [value.detach() for value in setup.inputs]
+    center = function(plain)
+    columns: list[torch.Tensor] = []
+    per_variable: dict[str, list[torch.Tensor]] = {}
+    for name, index in zip(setup.wrt, setup.wrt_indices):
+        flat = plain[index].reshape(-1)
+        for element in range(flat.numel()):
+            h = epsilon ** (1 / 3) * max(1.0, abs(float(flat[element])))
+            shifted = []
+            for sign in (1, -1):
+                moved = flat.clone()
+                moved[element] += sign * h
+                inputs = list(plain)
+                inputs[index] = moved.reshape(plain[index].shape)
+                shifted.append(function(inputs))
+            column = ((shifted[0] - shifted[1]) / (2 * h)).reshape(-1)
+            columns.append(column)
+            per_variable.setdefault(name, []).append(column)
+    values: dict[str, Any] = {}
+    worst, agree = 0.0, True
+    scale = max([1.0, float(center.abs().max()) if center.numel() else 1.0]
+                + [float(block.abs().max()) for block in blocks.values() if block.numel()])
+    allowed = FD_SLACK * epsilon ** (2 / 3) * scale
+    sources = {"hessian": columns} if stacked else per_variable
+    for name, block in blocks.items():
+        estimate = torch.stack(sources[name], dim=-1).reshape(block.shape).to(block.dtype)
+        error = (estimate - block).abs()
+        finite = torch.isfinite(error)
+        if bool(finite.any()):
+            worst = max(worst, float(error[finite].max()))
+        agree = agree and bool((error[finite] <= allowed).all())
+        values[name] = estimate.tolist()
+    return MatrixCheck("finite differences", values, worst, agree, tolerance=allowed)
