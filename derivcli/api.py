@@ -50,7 +50,7 @@ class Setup:
         return [self.variables.index(name) for name in self.wrt]
 
     def parse_info(self) -> ParseInfo:
-        return ParseInfo(self.parsed.source, self.parsed.canonical, self.parsed.notes)
+        return ParseInfo(self.parsed.source, self.parsed.canonical, self.parsed.notes, self.parsed.as_written)
 
 
 @lru_cache(maxsize=4096)
@@ -62,7 +62,7 @@ def compile_text(expression: str, extra: tuple[str, ...] = (), context: Context 
     from .parsing import parse
 
     parsed = parse(expression, context)
-    return parsed, lower(parsed.expr, parsed.variables + list(extra))
+    return parsed, lower(parsed.computed, parsed.variables + list(extra))
 
 
 def reading_context(names: Sequence[str], wrt: Sequence[str] | None) -> Context:
@@ -174,6 +174,7 @@ def grad(
     if check:
         result.check = symbolic_check(setup, dict(zip(setup.wrt, grads)))
         result.check.kinks = kinks
+        result.check.undefined = not math.isfinite(value)
     if fd:
         result.finite_differences = finite_differences(setup, dict(zip(setup.wrt, grads)), value,
                                                        fd_steps or DEFAULT_STEPS, kinks)
@@ -403,7 +404,7 @@ def diff(
     sequence = names * order if len(names) == 1 else names
     check_order(len(sequence))
     result = DiffResult(expression=parsed.canonical, wrt=sequence, derivative=None, latex=None,
-                        parse=ParseInfo(parsed.source, parsed.canonical, parsed.notes))
+                        parse=ParseInfo(parsed.source, parsed.canonical, parsed.notes, parsed.as_written))
     build_formula = formula if formula is not None else (not values or len(sequence) <= 4)
     derivative = _formula(parsed, sequence, result) if build_formula else None
     if not build_formula:

@@ -58,7 +58,7 @@ def find_kinks(setup: Setup, autograd: dict[str, torch.Tensor]) -> list[Kink]:
     scalars = [name for name in setup.wrt if setup.inputs[setup.variables.index(name)].numel() == 1]
     if not scalars:
         return []
-    candidates = [node for node in sp.preorder_traversal(setup.parsed.expr) if _at_non_smooth_point(setup, node)]
+    candidates = [node for node in sp.preorder_traversal(setup.parsed.computed) if _at_non_smooth_point(setup, node)]
     if not candidates:
         return []
     node = candidates[0]

@@ -55,7 +55,8 @@ def reading_lines(parse: ParseInfo, explain_parse: bool) -> list[str]:
     """--explain-parse in plain output: what the text was read as, then one line per reading."""
     if not explain_parse:
         return []
-    return [f"read-as\t{parse.read_as}", *(f"note\t{note}" for note in parse.notes)]
+    written = [f"as-written\t{parse.as_written}"] if parse.as_written is not None else []
+    return [f"read-as\t{parse.read_as}", *written, *(f"note\t{note}" for note in parse.notes)]
 
 
 def print_reading(console: Any, parse: ParseInfo, expression: str) -> None:
@@ -66,6 +67,9 @@ def print_reading(console: Any, parse: ParseInfo, expression: str) -> None:
         console.print(Text(f"read {parse.source!r} as {expression}", style="dim"))
         for note in parse.notes:
             console.print(Text(f"  · {note}", style="dim"))
+    if parse.as_written is not None:
+        console.print(Text(f"as written: {parse.as_written}   (torch computes it as written; SymPy simplifies it "
+                           f"to {expression})", style="yellow"))
 
 
 def _grad_plain(result: GradResult, explain_parse: bool) -> list[str]:

@@ -46,6 +46,9 @@ def at_point(result: Any, explain_parse: bool, **body: Any) -> dict[str, Any]:
     keys, warnings, and with --explain-parse how the input was read."""
     data: dict[str, Any] = {"expression": result.expression, "point": json_numbers(result.point),
                             "dtype": result.dtype, **body, "warnings": result.warnings}
+    written = getattr(getattr(result, "parse", None), "as_written", None)
+    if written is not None:  # torch computed the expression as written, which SymPy simplifies
+        data["as_written"] = written
     if explain_parse:
         data["parse"] = result.parse.to_json()
     return data
@@ -58,9 +61,10 @@ class ParseInfo:
     source: str
     read_as: str
     notes: list[str]
+    as_written: str | None = None  # the unsimplified tree torch computes, where it differs from read_as
 
     def to_json(self) -> dict[str, Any]:
-        return {"input": self.source, "read_as": self.read_as, "notes": self.notes}
+        return {"input": self.source, "read_as": self.read_as, "notes": self.notes, "as_written": self.as_written}
 
 
 @dataclass
@@ -76,6 +80,7 @@ class SymbolicCheck:
     atol: float
     skipped: str | None = None  # why the symbolic check did not run (its derivative would be too large)
     kinks: list[str] = field(default_factory=list)  # variables at a kink: no derivative to agree on
+    undefined: bool = False  # f is not finite at the point: there is no derivative to agree on
     reference: dict[str, Number] = field(default_factory=dict)  # SymPy's derivative at 30 digits, as floats
     reference_error: dict[str, dict[str, float | None]] = field(default_factory=dict)  # by method, relative
     closest: dict[str, str] = field(default_factory=dict)  # autograd, symbolic or finite_difference
@@ -87,9 +92,11 @@ class SymbolicCheck:
 
     @property
     def agree(self) -> bool:
-        return all(agree for name, agree in self.agree_by_variable.items() if name not in self.kinks)
+        return self.undefined or all(agree for name, agree in self.agree_by_variable.items() if name not in self.kinks)
 
     def verdict(self, name: str) -> str:
+        if self.undefined:
+            return "undefined"
         return "kink" if name in self.kinks else "agree" if self.agree_by_variable[name] else "DISAGREE"
 
     def to_json(self) -> dict[str, Any]:

@@ -249,8 +249,9 @@ def test_variables_in_order_of_first_appearance_in_if_else():
     assert parse("x if y > 0 else z").variables == ["x", "y", "z"]
 
 
-def test_variables_that_cancel_are_not_variables():
-    assert parse("x - x + y").variables == ["y"]
+def test_variables_that_cancel_stay_variables_of_the_expression_as_written():
+    parsed = parse("x - x + y")
+    assert parsed.variables == ["x", "y"] and parsed.canonical == "y" and parsed.as_written == "-x + x + y"
 
 
 def test_symbols_are_real():

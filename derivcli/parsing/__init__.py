@@ -29,6 +29,7 @@ from .latex import is_latex, latex_to_text
 from .limits import MAX_LENGTH, MAX_NESTING, deep_recursion
 from .syntax import Context, Reading
 from .tokens import Token, tokenize
+from .written import WrittenBuilder
 
 if TYPE_CHECKING:
     import sympy
@@ -45,11 +46,27 @@ class ParsedExpression:
     text itself asks to differentiate (`d/dx …`)."""
 
     source: str
-    expr: sympy.Expr
+    expr: sympy.Expr  # as SymPy simplifies it: what is shown and differentiated symbolically
     symbols: dict[str, sympy.Symbol]
     notes: list[str] = field(default_factory=list)
     wrt: tuple[str, ...] = ()
-    spans: dict[Any, tuple[int, int]] = field(default_factory=dict)  # node -> where it was written
+    spans: dict[Any, tuple[int, int]] = field(default_factory=dict)  # written node -> where it was written
+    written: Any = None  # as written, unsimplified (`written.py`): what torch computes; None: same as expr
+
+    @property
+    def computed(self) -> sympy.Expr:
+        """The tree torch lowers and --check differentiates: the expression as written."""
+        return self.expr if self.written is None else self.written
+
+    @cached_property
+    def as_written(self) -> str | None:
+        """The written tree's text where it differs from the simplified one (`x/x`, not 1), else None."""
+        if self.written is None:
+            return None
+        from ..formula_text import formula
+
+        text = formula(self.written)
+        return text if text != self.canonical else None
 
     @cached_property
     def canonical(self) -> str:
@@ -60,8 +77,9 @@ class ParsedExpression:
 
     @cached_property
     def variables(self) -> list[str]:
-        """The free variables, in order of first appearance in the text."""
-        free = {symbol.name for symbol in self.expr.free_symbols}
+        """The free variables of the expression as written (x - x + y keeps x), in order of first
+        appearance in the text."""
+        free = {symbol.name for symbol in self.computed.free_symbols}
         return [name for name in self.symbols if name in free]
 
 
@@ -92,9 +110,11 @@ def parse(text: str, context: Context | None = None) -> ParsedExpression:
         latex_note = f"LaTeX read as {text}"
     reading = check_syntax(text, context)
     builder = Builder(text, context)
+    writer = WrittenBuilder(text, context)
     try:
         with deep_recursion(), time_budget(BUILD_SECONDS):
-            expr = builder.build(reading.tree)
+            expr = builder.build(reading.tree)  # first: every bound on exact constants applies here
+            written = writer.build(reading.tree)
     except RecursionError:
         raise DerivcliError("the expression is nested too deeply to handle") from None
     except OverBudget:
@@ -105,5 +125,42 @@ def parse(text: str, context: Context | None = None) -> ParsedExpression:
         raise DerivcliError("the expression is a condition, not a number", span=reading.tree.span, source=text,
                             hint="use it inside 'a if condition else b'")
     texts = ([latex_note] if latex_note else []) + [note.text for note in reading.notes] + builder.notes
-    return ParsedExpression(source, expr, builder.symbols, list(dict.fromkeys(texts)), reading.wrt,
-                            builder.spans if text == source else {})
+    parsed = ParsedExpression(source, expr, builder.symbols, list(dict.fromkeys(texts)), reading.wrt)
+    if _simplified_away(written, expr):
+        parsed.written = written
+    parsed.spans = (writer.spans if parsed.written is not None else builder.spans) if text == source else {}
+    return parsed
+
+
+def _simplified_away(written: Any, expr: Any) -> bool:
+    """Whether SymPy's simplification removed something torch should compute: an occurrence of a
+    variable (x - x + y, 2x + 3x, x/x), a function (log(exp(x))), a root or a division (sqrt(x)**2).
+    Where only the order of terms or where a minus sign sits differs, torch computes the simplified
+    tree, as it always has.  (A count of those features: a walk of each tree, no SymPy algebra.)"""
+    try:
+        with deep_recursion():
+            if written == expr:
+                return False
+    except RecursionError:  # too deep to compare: the simplified tree, as before
+        return False
+    return _features(written) != _features(expr)
+
+
+def _features(expr: Any) -> dict[Any, int]:
+    counts: dict[Any, int] = {}
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node.is_Symbol:
+            key: Any = node.name
+        elif node.is_Pow:
+            exponent = node.exp
+            key = "root" if not exponent.is_Integer else "division" if exponent.is_negative else None
+        elif node.is_Function:
+            key = type(node)
+        else:
+            key = None
+        if key is not None:
+            counts[key] = counts.get(key, 0) + 1
+        stack.extend(node.args)
+    return counts
