@@ -165,10 +165,12 @@ def grad(
         result.warnings += [d.message() for d in result.diagnosis] + [
             warning for warning, of in _non_finite(value, derivatives) if of not in explained]
     kinks: list[str] = []
+    non_smooth = False
     if check or fd:
-        from .kinks import find_kinks
+        from .kinks import candidate_nodes, find_kinks
 
-        result.nondifferentiable = find_kinks(setup, dict(zip(setup.wrt, grads)))
+        non_smooth = bool(candidate_nodes(setup))
+        result.nondifferentiable = find_kinks(setup, dict(zip(setup.wrt, grads))) if non_smooth else []
         kinks = [kink.variable for kink in result.nondifferentiable]
         result.warnings += [kink.message(float(setup.values[kink.variable])) for kink in result.nondifferentiable]
     if check:
@@ -177,7 +179,7 @@ def grad(
         result.check.undefined = not math.isfinite(value)
     if fd:
         result.finite_differences = finite_differences(setup, dict(zip(setup.wrt, grads)), value,
-                                                       fd_steps or DEFAULT_STEPS, kinks)
+                                                       fd_steps or DEFAULT_STEPS, kinks, non_smooth)
     return result
 
 
@@ -224,6 +226,11 @@ def jacobian(
     if not all(math.isfinite(v) for block in result.jacobian.values() for v in _flat(block)):
         result.warnings.append("the Jacobian has non-finite entries at this point")
     named = dict(zip(setup.wrt, blocks))
+    if check or fd:
+        from .kinks import find_kinks
+
+        result.nondifferentiable = find_kinks(setup, named)
+        result.warnings += [kink.message(float(setup.values[kink.variable])) for kink in result.nondifferentiable]
     if check:
         from .matrix_checks import jacobian_check
 

@@ -273,7 +273,7 @@ def parse_steps(text: str) -> tuple[float, ...]:
 
 
 def finite_differences(setup: Setup, autograd: dict[str, torch.Tensor], value: float,
-                       steps: Sequence[float], kinks: Sequence[str] = ()) -> DifferenceTable:
+                       steps: Sequence[float], kinks: Sequence[str] = (), non_smooth: bool = False) -> DifferenceTable:
     """Forward and central differences at each step h, against autograd, with the regime of each row.
 
     A scalar variable moves along its axis; a tensor variable along a fixed random unit direction v
@@ -290,6 +290,7 @@ def finite_differences(setup: Setup, autograd: dict[str, torch.Tensor], value: f
     backward: dict[float, dict[str, float]] = {h: {} for h in steps}
     central: dict[float, dict[str, float]] = {h: {} for h in steps}
     expected: dict[float, dict[str, float]] = {h: {} for h in steps}  # the theory's central error at h
+    gap: dict[float, dict[str, float]] = {h: {} for h in steps}  # what forward - backward may be, if smooth
     regime: dict[float, dict[str, dict[str, str]]] = {h: {"forward": {}, "central": {}} for h in steps}
     theoretical: dict[str, dict[str, float]] = {"forward": {}, "central": {}}
     reference: dict[str, float] = {}
@@ -327,6 +328,7 @@ def finite_differences(setup: Setup, autograd: dict[str, torch.Tensor], value: f
             backward[step][name] = float((f_x - torch.tensor(f_minus, dtype=dtype)) / h.cpu())
             central[step][name] = float((torch.tensor(f_plus, dtype=dtype) - f_minus) / (2 * h.cpu()))
             expected[step][name] = abs(third) * step**2 / 6 + operations * roundoff / (2 * step)
+            gap[step][name] = abs(second) * step + 2 * operations * roundoff / step
             regime[step]["forward"][name] = _regime(abs(second) * step / 2, roundoff / step)
             regime[step]["central"][name] = _regime(abs(third) * step**2 / 6, roundoff / (2 * step))
     rows = [
@@ -343,7 +345,10 @@ def finite_differences(setup: Setup, autograd: dict[str, torch.Tensor], value: f
         for step in steps
     ]
     best = {scheme: {n: _best_step(rows, scheme, n) for n in setup.wrt} for scheme in ("forward", "central")}
-    verdicts = {name: _verdict(rows, best["central"][name], name, expected, epsilon, reference[name], kinks)
+    # a tensor variable's kink (found from the expression, `non_smooth`) is confirmed along its direction
+    kinked = set(kinks) | {name for name in setup.wrt
+                           if non_smooth and _one_sided_disagree(rows, name, gap, reference[name])}
+    verdicts = {name: _verdict(rows, best["central"][name], name, expected, epsilon, reference[name], kinked)
                 for name in setup.wrt}
     return DifferenceTable(rows, best, theoretical, epsilon, reference, directions, verdicts)
 
@@ -351,8 +356,18 @@ def finite_differences(setup: Setup, autograd: dict[str, torch.Tensor], value: f
 FD_SLACK = 10.0  # how far past the theory's error estimate the best difference may be and still agree
 
 
+def _one_sided_disagree(rows: Sequence[DifferenceRow], name: str, gap: dict[float, dict[str, float]],
+                        reference: float) -> bool:
+    """A kink seen in the table itself (also along a tensor variable's direction): forward and backward
+    quotients stay apart at every step where a smooth function would bring them together."""
+    apart = [abs(row.forward[name] - row.backward[name]) > 100 * gap[row.h][name] + 1e-6 * max(1.0, abs(reference))
+             for row in rows if math.isfinite(row.forward[name]) and math.isfinite(row.backward[name])
+             and gap[row.h][name] < 1e-3 * max(1.0, abs(reference))]
+    return bool(apart) and all(apart)
+
+
 def _verdict(rows: Sequence[DifferenceRow], best_h: float, name: str, expected: dict[float, dict[str, float]],
-             epsilon: float, reference: float, kinks: Sequence[str]) -> FdVerdict:
+             epsilon: float, reference: float, kinks: set[str]) -> FdVerdict:
     """Whether the differences agree with autograd: the error at the best step against what the theory
     allows at that step (truncation plus round-off), with slack; at a kink there is nothing to agree on."""
     if name in kinks:

@@ -47,7 +47,10 @@ def diagnose(setup: Setup, value: torch.Tensor, gradients: Sequence[torch.Tensor
     plain = [tensor.detach() for tensor in setup.inputs]
     if not bool(torch.isfinite(value).all()):
         found = _first_non_finite_value(setup, plain)
-        return [found] if found is not None else []
+        if found is None:
+            return []
+        found.result = _kind(value)  # what the value is, though the first bad step may give inf on the way
+        return [found]
     found_slope = None
     diagnoses = []
     for name, gradient in zip(setup.wrt, gradients):

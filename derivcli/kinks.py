@@ -34,6 +34,7 @@ class Kink:
     node: str  # the operation at its non-smooth point, as written
     column: int | None
     jump: float | None = None  # f(x+) - f(x-), where f is not even continuous
+    output: list[int] | None = None  # for a tensor-valued f (a Jacobian), the element this is about
 
     def message(self, at: float) -> str:
         where = f" at column {self.column}" if self.column is not None else ""
@@ -49,75 +50,100 @@ class Kink:
 
         return {"variable": self.variable, "left": json_number(self.left), "right": json_number(self.right),
                 "autograd": json_number(self.autograd), "node": self.node, "column": self.column,
-                "jump": None if self.jump is None else json_number(self.jump)}
+                "jump": None if self.jump is None else json_number(self.jump), "output": self.output}
 
 
 def find_kinks(setup: Setup, autograd: dict[str, torch.Tensor]) -> list[Kink]:
     """The scalar variables at which f has different left and right derivatives, with the node that
     makes it so."""
     scalars = [name for name in setup.wrt if setup.inputs[setup.variables.index(name)].numel() == 1]
-    if not scalars:
-        return []
-    candidates = [node for node in sp.preorder_traversal(setup.parsed.computed) if _at_non_smooth_point(setup, node)]
-    if not candidates:
+    candidates = candidate_nodes(setup)
+    if not scalars or not candidates:
         return []
     node = candidates[0]
     span = setup.parsed.spans.get(node)
     shown = setup.parsed.source[span[0]:span[1]] if span is not None else _text(node)
     kinks = []
     for name in scalars:
-        (left, right), (left_fine, right_fine), jump = one_sided(setup, name)
+        (left, right), (left_fine, right_fine), jump, element, shape = one_sided(setup, name)
         # a jump shows as a one-sided quotient that grows as 1/h: 16 times at a 16 times smaller step
         left = math.copysign(math.inf, left) if abs(left_fine) > 8 * abs(left) > 8 else left
         right = math.copysign(math.inf, right) if abs(right_fine) > 8 * abs(right) > 8 else right
         finite = math.isfinite(left) and math.isfinite(right)
         if finite and abs(left - right) <= 1e-4 * max(1.0, abs(left), abs(right)):
             continue
-        kinks.append(Kink(name, left, right, float(autograd[name].detach()), shown,
-                          None if span is None else span[0] + 1, None if finite else jump))
+        output = [int(i) for i in torch.unravel_index(torch.tensor(element), shape)] if shape else None
+        kinks.append(Kink(name, left, right, float(autograd[name].detach().reshape(-1)[element]), shown,
+                          None if span is None else span[0] + 1, None if finite else jump, output))
     return kinks
 
 
-def one_sided(setup: Setup, name: str) -> tuple[tuple[float, float], tuple[float, float], float]:
+def candidate_nodes(setup: Setup) -> list[sp.Basic]:
+    """The nodes of the expression that sit at their non-smooth point here (in any element)."""
+    return [node for node in sp.preorder_traversal(setup.parsed.computed) if _at_non_smooth_point(setup, node)]
+
+
+def one_sided(setup: Setup, name: str
+              ) -> tuple[tuple[float, float], tuple[float, float], float, int, tuple[int, ...]]:
     """The left and right difference quotients at h (a little above the round-off optimum) and at h/16,
-    and f(x + h) - f(x - h)."""
+    and f(x + h) - f(x - h); for a tensor-valued f, of the element where left and right differ most
+    (its flat index and f's shape come last)."""
     index = setup.variables.index(name)
     plain = [value.detach() for value in setup.inputs]
     x = plain[index]
     h = math.sqrt(torch.finfo(setup.dtype).eps) * max(1.0, abs(float(x)))
 
-    def at(value: torch.Tensor) -> float:
+    def at(value: torch.Tensor) -> torch.Tensor:
         values = list(plain)
         values[index] = value
         with torch.no_grad():
-            return float(setup.program(values, dtype=setup.dtype, device=setup.device).reshape(()))
+            return setup.program(values, dtype=setup.dtype, device=setup.device).double()
 
     f_x = at(x)
+    shape = tuple(f_x.shape)
 
-    def quotients(step: float) -> tuple[float, float]:
+    def quotients(step: float) -> tuple[torch.Tensor, torch.Tensor]:
         return (f_x - at(x - step)) / step, (at(x + step) - f_x) / step
 
-    return quotients(h), quotients(h / 16), at(x + h) - at(x - h)
+    (left, right), (left_fine, right_fine) = quotients(h), quotients(h / 16)
+    gap = (left - right).abs().reshape(-1).nan_to_num(nan=0.0)
+    element = int(gap.argmax()) if gap.numel() else 0
+
+    def pick(tensor: torch.Tensor) -> float:
+        return float(tensor.reshape(-1)[element])
+
+    jump = pick(at(x + h) - at(x - h))
+    return (pick(left), pick(right)), (pick(left_fine), pick(right_fine)), jump, element, shape
 
 
 def _at_non_smooth_point(setup: Setup, node: sp.Basic) -> bool:
+    """Whether the node sits at its non-smooth point, in any element of a tensor argument."""
     if isinstance(node, (Abs, sp.Abs, relu, sign, sp.sign, sp.Heaviside)) or type(node).__name__ in (
             "leaky_relu", "elu"):
-        return _value(setup, node.args[0]) == 0
+        value = _value(setup, node.args[0])
+        return value is not None and bool((value == 0).any())
     if isinstance(node, (floor, ceiling, sp.floor, sp.ceiling)):
         value = _value(setup, node.args[0])
-        return value is not None and math.isfinite(value) and value == round(value)
+        return value is not None and bool((torch.isfinite(value) & (value == value.round())).any())
     if type(node).__name__ == "hardtanh":
         value = _value(setup, node.args[0])
         bounds = [_value(setup, arg) for arg in node.args[1:]]
-        low, high = (bounds + [-1.0, 1.0][len(bounds):])[:2]
-        return value is not None and value in (low, high)
+        if value is None or any(bound is None for bound in bounds):
+            return False
+        low = bounds[0] if bounds else torch.tensor(-1.0)
+        high = bounds[1] if len(bounds) > 1 else torch.tensor(1.0)
+        assert low is not None and high is not None
+        return bool(((value == low) | (value == high)).any())
     if isinstance(node, (sp.Max, sp.Min)):
         values = [_value(setup, arg) for arg in node.args]
         if any(value is None for value in values):
             return False
-        extreme = max(values) if isinstance(node, sp.Max) else min(values)  # type: ignore[type-var]
-        return values.count(extreme) > 1
+        try:
+            stacked = torch.stack(torch.broadcast_tensors(*values))  # type: ignore[arg-type]
+        except RuntimeError:
+            return False
+        extreme = stacked.max(dim=0).values if isinstance(node, sp.Max) else stacked.min(dim=0).values
+        return bool(((stacked == extreme).sum(dim=0) > 1).any())
     if isinstance(node, sp.Piecewise):
         return any(_on_boundary(setup, condition) for _, condition in node.args)
     return False
@@ -126,19 +152,24 @@ def _at_non_smooth_point(setup: Setup, node: sp.Basic) -> bool:
 def _on_boundary(setup: Setup, condition: sp.Basic) -> bool:
     if isinstance(condition, sp.core.relational.Relational) and not isinstance(condition, (sp.Eq, sp.Ne)):
         left = _value(setup, condition.lhs)  # each side alone: no SymPy arithmetic on their constants
-        return left is not None and left == _value(setup, condition.rhs)
+        right = _value(setup, condition.rhs)
+        if left is None or right is None:
+            return False
+        try:
+            return bool((left == right).any())
+        except RuntimeError:
+            return False
     return isinstance(condition, (sp.And, sp.Or)) and any(_on_boundary(setup, arg) for arg in condition.args)
 
 
-def _value(setup: Setup, expr: sp.Basic) -> float | None:
-    """A scalar subexpression's value at the point (None for a tensor or what cannot be lowered)."""
+def _value(setup: Setup, expr: sp.Basic) -> torch.Tensor | None:
+    """A subexpression's value at the point (None where the lowering cannot run it alone)."""
     try:
         program = lower(expr, setup.variables)
         with torch.no_grad():
-            value = program([value.detach() for value in setup.inputs], dtype=setup.dtype, device=setup.device)
-    except (DerivcliError, RuntimeError, TypeError, ValueError):  # not a scalar the lowering can run alone
+            return program([value.detach() for value in setup.inputs], dtype=setup.dtype, device=setup.device)
+    except (DerivcliError, RuntimeError, TypeError, ValueError):
         return None
-    return float(value) if value.numel() == 1 else None
 
 
 def _text(node: sp.Basic) -> str:

@@ -271,14 +271,20 @@ class JacobianResult:
     check: MatrixCheck | None = None
     finite_differences: MatrixCheck | None = None
     diagnosis: list[Any] = field(default_factory=list)
+    nondifferentiable: list[Any] | None = None  # kinks.Kink (with the output element), with --check or --fd
 
     @property
     def failed(self) -> bool:
-        return any(c is not None and c.agree is False for c in (self.check, self.finite_differences))
+        """A check disagreed where f is differentiable (at a kink, entries have nothing to agree on)."""
+        return not self.nondifferentiable and any(
+            c is not None and c.agree is False for c in (self.check, self.finite_differences))
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
+        extra = _matrix_checks(self)
+        if self.nondifferentiable is not None:
+            extra["nondifferentiable"] = [kink.to_json() for kink in self.nondifferentiable]
         return at_point(self, explain_parse, value=json_number(self.value), jacobian=json_numbers(self.jacobian),
-                        **_matrix_checks(self))
+                        **extra)
 
 
 @dataclass
@@ -301,7 +307,9 @@ class HessianResult:
 
     @property
     def failed(self) -> bool:
-        return any(c is not None and c.agree is False for c in (self.check, self.finite_differences))
+        """A check disagreed where f is differentiable (at a kink, entries have nothing to agree on)."""
+        return not self.nondifferentiable and any(
+            c is not None and c.agree is False for c in (self.check, self.finite_differences))
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
         extra = _matrix_checks(self)

@@ -301,3 +301,24 @@ def test_the_cli_takes_check_and_fd_on_jacobian_and_hessian():
                               text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert "\ncheck\tagree\t" in done.stdout and "\nfd\tagree\t" in done.stdout
+
+
+def test_inf_minus_inf_names_the_overflow_that_started_it():
+    result = derivcli.grad("exp(x) - exp(x)", {"x": 1000.0})
+    diagnosis = only(result)
+    assert diagnosis.result == "nan" and diagnosis.node == "exp(x)" and "overflows float64" in diagnosis.reason
+    assert result.parse.as_written is not None  # SymPy simplifies it to 0; torch computes it as written
+
+
+def test_a_kink_in_a_tensor_variable_is_a_kink_for_the_differences_not_a_failure():
+    result = derivcli.grad("sum(relu(x))", {"x": [0.0, 1.0]}, fd=True)
+    assert result.finite_differences.verdicts["x"].verdict == "kink" and not result.failed
+    smooth = derivcli.grad("sum(x**2)", {"x": [0.0, 1.0]}, fd=True)
+    assert smooth.finite_differences.verdicts["x"].verdict == "agree"
+
+
+def test_a_jacobian_names_the_output_element_at_a_kink():
+    result = derivcli.jacobian("abs(x) * [1, 2]", {"x": 0.0}, check=True, fd=True)
+    kink = result.nondifferentiable[0]
+    assert (kink.left, kink.right, kink.output) == (-2.0, 2.0, [1]) and not result.failed
+    assert not derivcli.jacobian("relu(x - [0, 1])", {"x": 1.0}, fd=True).failed
