@@ -171,8 +171,8 @@ def grad(
 
         non_smooth = bool(candidate_nodes(setup))
         result.nondifferentiable = find_kinks(setup, dict(zip(setup.wrt, grads))) if non_smooth else []
-        kinks = [kink.variable for kink in result.nondifferentiable]
-        result.warnings += [kink.message(float(setup.values[kink.variable])) for kink in result.nondifferentiable]
+        kinks = list(dict.fromkeys(kink.variable.split("[")[0] for kink in result.nondifferentiable))
+        result.warnings += [kink.message() for kink in result.nondifferentiable]
     if check:
         result.check = symbolic_check(setup, dict(zip(setup.wrt, grads)))
         result.check.kinks = kinks
@@ -230,7 +230,7 @@ def jacobian(
         from .kinks import find_kinks
 
         result.nondifferentiable = find_kinks(setup, named)
-        result.warnings += [kink.message(float(setup.values[kink.variable])) for kink in result.nondifferentiable]
+        result.warnings += [kink.message() for kink in result.nondifferentiable]
     if check:
         from .matrix_checks import jacobian_check
 
@@ -357,7 +357,7 @@ def hessian(
 
         _, grads = first_derivatives(setup.program, setup.inputs, setup.wrt_indices, setup.dtype, setup.device)
         result.nondifferentiable = find_kinks(setup, dict(zip(setup.wrt, grads)))
-        result.warnings += [kink.message(float(setup.values[kink.variable])) for kink in result.nondifferentiable]
+        result.warnings += [kink.message() for kink in result.nondifferentiable]
     if check:
         from .matrix_checks import hessian_check
 

@@ -35,8 +35,10 @@ class Kink:
     column: int | None
     jump: float | None = None  # f(x+) - f(x-), where f is not even continuous
     output: list[int] | None = None  # for a tensor-valued f (a Jacobian), the element this is about
+    at: float = math.nan  # the variable's (or element's) value at the point
 
-    def message(self, at: float) -> str:
+    def message(self) -> str:
+        at = self.at
         where = f" at column {self.column}" if self.column is not None else ""
         if self.jump is not None:
             return (f"f is not continuous at {self.variable} = {at:g} ({self.node}{where}): it jumps by "
@@ -53,28 +55,41 @@ class Kink:
                 "jump": None if self.jump is None else json_number(self.jump), "output": self.output}
 
 
+MAX_KINK_ELEMENTS = 64  # elements of a tensor variable looked at one by one
+
+
 def find_kinks(setup: Setup, autograd: dict[str, torch.Tensor]) -> list[Kink]:
-    """The scalar variables at which f has different left and right derivatives, with the node that
-    makes it so."""
-    scalars = [name for name in setup.wrt if setup.inputs[setup.variables.index(name)].numel() == 1]
+    """The variables (or a tensor variable's elements, `x[1]`) at which f has different left and right
+    derivatives, with the node that makes it so."""
     candidates = candidate_nodes(setup)
-    if not scalars or not candidates:
+    if not candidates:
         return []
     node = candidates[0]
     span = setup.parsed.spans.get(node)
     shown = setup.parsed.source[span[0]:span[1]] if span is not None else _text(node)
     kinks = []
-    for name in scalars:
-        (left, right), (left_fine, right_fine), jump, element, shape = one_sided(setup, name)
-        # a jump shows as a one-sided quotient that grows as 1/h: 16 times at a 16 times smaller step
-        left = math.copysign(math.inf, left) if abs(left_fine) > 8 * abs(left) > 8 else left
-        right = math.copysign(math.inf, right) if abs(right_fine) > 8 * abs(right) > 8 else right
-        finite = math.isfinite(left) and math.isfinite(right)
-        if finite and abs(left - right) <= 1e-4 * max(1.0, abs(left), abs(right)):
+    for name in setup.wrt:
+        variable = setup.inputs[setup.variables.index(name)]
+        count = variable.numel()
+        if count > MAX_KINK_ELEMENTS:
             continue
-        output = [int(i) for i in torch.unravel_index(torch.tensor(element), shape)] if shape else None
-        kinks.append(Kink(name, left, right, float(autograd[name].detach().reshape(-1)[element]), shown,
-                          None if span is None else span[0] + 1, None if finite else jump, output))
+        gradient = autograd[name].detach()
+        for position in range(count):
+            (left, right), (left_fine, right_fine), jump, element, shape = one_sided(
+                setup, name, position if variable.dim() else None)
+            # a jump shows as a one-sided quotient that grows as 1/h: 16 times at a 16 times smaller step
+            left = math.copysign(math.inf, left) if abs(left_fine) > 8 * abs(left) > 8 else left
+            right = math.copysign(math.inf, right) if abs(right_fine) > 8 * abs(right) > 8 else right
+            finite = math.isfinite(left) and math.isfinite(right)
+            if finite and abs(left - right) <= 1e-4 * max(1.0, abs(left), abs(right)):
+                continue
+            label = name if not variable.dim() else \
+                f"{name}[{', '.join(str(int(i)) for i in torch.unravel_index(torch.tensor(position), variable.shape))}]"
+            output = [int(i) for i in torch.unravel_index(torch.tensor(element), shape)] if shape else None
+            slope = gradient.reshape(*shape, -1)[..., position].reshape(-1)[element] if variable.dim() else \
+                gradient.reshape(-1)[element]
+            kinks.append(Kink(label, left, right, float(slope), shown, None if span is None else span[0] + 1,
+                              None if finite else jump, output, float(variable.detach().reshape(-1)[position])))
     return kinks
 
 
@@ -83,15 +98,18 @@ def candidate_nodes(setup: Setup) -> list[sp.Basic]:
     return [node for node in sp.preorder_traversal(setup.parsed.computed) if _at_non_smooth_point(setup, node)]
 
 
-def one_sided(setup: Setup, name: str
+def one_sided(setup: Setup, name: str, position: int | None = None
               ) -> tuple[tuple[float, float], tuple[float, float], float, int, tuple[int, ...]]:
     """The left and right difference quotients at h (a little above the round-off optimum) and at h/16,
-    and f(x + h) - f(x - h); for a tensor-valued f, of the element where left and right differ most
-    (its flat index and f's shape come last)."""
+    and f(x + h) - f(x - h), moving the variable (or its element at the flat `position`); for a
+    tensor-valued f, of the element where left and right differ most (its flat index and f's shape
+    come last)."""
     index = setup.variables.index(name)
     plain = [value.detach() for value in setup.inputs]
     x = plain[index]
-    h = math.sqrt(torch.finfo(setup.dtype).eps) * max(1.0, abs(float(x)))
+    unit = torch.zeros_like(x)
+    unit.reshape(-1)[0 if position is None else position] = 1.0
+    h = math.sqrt(torch.finfo(setup.dtype).eps) * max(1.0, abs(float((x * unit).sum())))
 
     def at(value: torch.Tensor) -> torch.Tensor:
         values = list(plain)
@@ -103,7 +121,7 @@ def one_sided(setup: Setup, name: str
     shape = tuple(f_x.shape)
 
     def quotients(step: float) -> tuple[torch.Tensor, torch.Tensor]:
-        return (f_x - at(x - step)) / step, (at(x + step) - f_x) / step
+        return (f_x - at(x - step * unit)) / step, (at(x + step * unit) - f_x) / step
 
     (left, right), (left_fine, right_fine) = quotients(h), quotients(h / 16)
     gap = (left - right).abs().reshape(-1).nan_to_num(nan=0.0)
@@ -112,7 +130,7 @@ def one_sided(setup: Setup, name: str
     def pick(tensor: torch.Tensor) -> float:
         return float(tensor.reshape(-1)[element])
 
-    jump = pick(at(x + h) - at(x - h))
+    jump = pick(at(x + h * unit) - at(x - h * unit))
     return (pick(left), pick(right)), (pick(left_fine), pick(right_fine)), jump, element, shape
 
 

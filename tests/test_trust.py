@@ -322,3 +322,11 @@ def test_a_jacobian_names_the_output_element_at_a_kink():
     kink = result.nondifferentiable[0]
     assert (kink.left, kink.right, kink.output) == (-2.0, 2.0, [1]) and not result.failed
     assert not derivcli.jacobian("relu(x - [0, 1])", {"x": 1.0}, fd=True).failed
+
+
+def test_a_tensor_variable_names_the_element_at_its_kink():
+    result = derivcli.grad("sum(relu(x))", {"x": [0.0, 1.0]}, check=True, fd=True)
+    kink = result.nondifferentiable[0]
+    assert (kink.variable, kink.left, kink.right, kink.autograd) == ("x[0]", 0.0, 1.0, 0.0)
+    assert result.check.verdict("x") == "kink" and not result.failed
+    assert "f is not differentiable at x[0] = 0" in result.warnings[0]
