@@ -1,0 +1,248 @@
+"""Derivatives at a point by torch autograd: `grad`, `jacobian`, `hessian`, with their checks."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..results import (
+    GradResult,
+    HessianResult,
+    JacobianResult,
+    element_names,
+    to_plain,
+)
+
+if TYPE_CHECKING:
+
+    pass
+
+
+from .setup import prepare
+
+
+def grad(
+    expression: str,
+    point: Mapping[str, Any] | None = None,
+    *,
+    wrt: Sequence[str] | None = None,
+    check: bool = False,
+    fd: bool = False,
+    fd_steps: Sequence[float] | None = None,
+    dtype: str = "float64",
+    device: str = "cpu",
+    **bindings: Any,
+) -> GradResult:
+    """Value and gradient of a scalar `expression` at a point, by torch autograd.
+
+    Values are numbers, nested lists or tensors (vectors and matrices).  Variables not in `wrt` are held
+    constant.  `check` adds SymPy's derivative evaluated at the point, `fd` a finite-difference table
+    (along a fixed random direction for tensor variables).  A variable whose name clashes with a keyword
+    goes in `point`.
+
+    >>> result = grad("u**2 + v**3 + u*v", u=2, v=4)
+    >>> result.value, result.gradient
+    (76.0, {'u': 8.0, 'v': 50.0})
+    >>> grad("sum(x*x)", x=[0, 1, 2, 3]).gradient
+    {'x': [0.0, 2.0, 4.0, 6.0]}
+    """
+    import torch
+
+    from ..checks import DEFAULT_STEPS, finite_differences, symbolic_check
+    from ..derivatives import gradient
+
+    setup = prepare(expression, {**(point or {}), **bindings}, wrt, dtype, device)
+    value_tensor, grads = gradient(setup.program, setup.inputs, setup.wrt_indices, setup.dtype, setup.device)
+    value = float(value_tensor.detach())
+    derivatives = {name: to_plain(g) for name, g in zip(setup.wrt, grads)}
+    result = GradResult(
+        expression=setup.parsed.canonical,
+        point={name: to_plain(value_) for name, value_ in setup.values.items()},
+        dtype=dtype,
+        device=str(setup.device),
+        value=value,
+        gradient=derivatives,
+        parse=setup.parse_info(),
+        warnings=list(setup.warnings),
+    )
+    if not (math.isfinite(value) and all(bool(torch.isfinite(g).all()) for g in grads)):
+        from ..diagnosis import diagnose
+
+        result.diagnosis = diagnose(setup, value_tensor, grads)
+        explained = {d.of for d in result.diagnosis}
+        result.warnings += [d.message() for d in result.diagnosis] + [
+            warning for warning, of in _non_finite(value, derivatives) if of not in explained]
+    kinks: list[str] = []
+    non_smooth = False
+    if check or fd:
+        from ..kinks import candidate_nodes, find_kinks
+
+        non_smooth = bool(candidate_nodes(setup))
+        result.nondifferentiable = find_kinks(setup, dict(zip(setup.wrt, grads))) if non_smooth else []
+        kinks = list(dict.fromkeys(kink.variable.split("[")[0] for kink in result.nondifferentiable))
+        result.warnings += [kink.message() for kink in result.nondifferentiable]
+    if check:
+        result.check = symbolic_check(setup, dict(zip(setup.wrt, grads)))
+        result.check.kinks = kinks
+        result.check.undefined = not math.isfinite(value)
+    if fd:
+        result.finite_differences = finite_differences(setup, dict(zip(setup.wrt, grads)), value,
+                                                       fd_steps or DEFAULT_STEPS, kinks, non_smooth)
+    return result
+
+
+def jacobian(
+    expression: str,
+    point: Mapping[str, Any] | None = None,
+    *,
+    wrt: Sequence[str] | None = None,
+    check: bool = False,
+    fd: bool = False,
+    dtype: str = "float64",
+    device: str = "cpu",
+    **bindings: Any,
+) -> JacobianResult:
+    """The Jacobian of a (vector- or matrix-valued) expression: for each variable, an array of shape
+    output shape + variable shape.
+
+    >>> jacobian("x**2", x=[1, 2]).jacobian
+    {'x': [[2.0, 0.0], [0.0, 4.0]]}
+    """
+    from ..derivatives import jacobians
+
+    setup = prepare(expression, {**(point or {}), **bindings}, wrt, dtype, device)
+    value, blocks = jacobians(setup.program, setup.inputs, setup.wrt_indices, setup.dtype, setup.device)
+    plain_value = to_plain(value)
+    result = JacobianResult(
+        expression=setup.parsed.canonical,
+        point={name: to_plain(value_) for name, value_ in setup.values.items()},
+        dtype=dtype,
+        device=str(setup.device),
+        value=plain_value,
+        output_shape=list(value.shape),
+        jacobian={name: to_plain(block) for name, block in zip(setup.wrt, blocks)},
+        variable_shapes={name: list(setup.inputs[i].shape) for name, i in zip(setup.wrt, setup.wrt_indices)},
+        parse=setup.parse_info(),
+        warnings=list(setup.warnings),
+    )
+    if not all(math.isfinite(v) for v in _flat(plain_value)):
+        from ..diagnosis import diagnose
+
+        result.diagnosis = diagnose(setup, value, [])
+        result.warnings += [item.message() for item in result.diagnosis] or [
+            "the value has non-finite entries at this point"]
+    if not all(math.isfinite(v) for block in result.jacobian.values() for v in _flat(block)):
+        result.warnings.append("the Jacobian has non-finite entries at this point")
+    named = dict(zip(setup.wrt, blocks))
+    if check or fd:
+        from ..kinks import find_kinks
+
+        result.nondifferentiable = find_kinks(setup, named)
+        result.warnings += [kink.message() for kink in result.nondifferentiable]
+    if check:
+        from ..matrix_checks import jacobian_check
+
+        result.check = jacobian_check(setup, named)
+    if fd:
+        from ..matrix_checks import jacobian_differences
+
+        result.finite_differences = jacobian_differences(setup, named)
+    return result
+
+
+def _flat(value: Any) -> list[float]:
+    if isinstance(value, list):
+        return [v for item in value for v in _flat(item)]
+    return [value]
+
+
+def non_finite_warnings(value: float, derivatives: dict[str, Any]) -> list[str]:
+    return [warning for warning, _ in _non_finite(value, derivatives)]
+
+
+def _non_finite(value: float, derivatives: dict[str, Any]) -> list[tuple[str, str]]:
+    """(warning, what it is about: "value" or "d/dx") for each non-finite result."""
+    warnings = []
+    if not math.isfinite(value):
+        warnings.append((f"the value is {value} at this point (outside the function's domain, or a pole)", "value"))
+    for name, derivative in derivatives.items():
+        bad = [v for v in _flat(derivative) if not math.isfinite(v)]
+        if bad:
+            warnings.append((f"the derivative with respect to {name} is {bad[0]} at this point"
+                             + (" (in some entries)" if isinstance(derivative, list) else ""), f"d/d{name}"))
+    return warnings
+
+
+def hessian(
+    expression: str,
+    point: Mapping[str, Any] | None = None,
+    *,
+    wrt: Sequence[str] | None = None,
+    check: bool = False,
+    fd: bool = False,
+    dtype: str = "float64",
+    device: str = "cpu",
+    **bindings: Any,
+) -> HessianResult:
+    """The Hessian over the differentiated variables (tensor variables flattened as x[0], x[1], …), with
+    its eigenvalues and what they say about the point.
+
+    >>> hessian("(1-x)**2 + 100*(y-x**2)**2", x=1, y=1).hessian
+    [[802.0, -400.0], [-400.0, 200.0]]
+    """
+    import torch
+
+    from ..higher import classify
+    from ..higher import hessian as compute_hessian
+
+    setup = prepare(expression, {**(point or {}), **bindings}, wrt, dtype, device)
+    value, gradient, matrix = compute_hessian(setup.program, setup.inputs, setup.wrt_indices, setup.dtype,
+                                              setup.device)
+    labels = [label for name in setup.wrt
+              for label in element_names(name, tuple(setup.inputs[setup.variables.index(name)].shape))]
+    symmetric = (matrix + matrix.T) / 2
+    finite = bool(torch.isfinite(symmetric).all()) if symmetric.numel() else True
+    eigenvalues = torch.linalg.eigvalsh(symmetric).tolist() if finite and symmetric.numel() else []
+    scale = float(symmetric.abs().max()) if symmetric.numel() and finite else 1.0
+    gradient_norm = float(torch.linalg.vector_norm(gradient)) if gradient.numel() else 0.0
+    verdict = classify(eigenvalues, gradient_norm, scale) if finite else "the Hessian has non-finite entries"
+    result = HessianResult(
+        expression=setup.parsed.canonical,
+        point={name: to_plain(value_) for name, value_ in setup.values.items()},
+        dtype=dtype,
+        variables=labels,
+        value=float(value),
+        gradient=gradient.tolist(),
+        hessian=matrix.tolist(),
+        eigenvalues=eigenvalues,
+        verdict=verdict,
+        parse=setup.parse_info(),
+        warnings=list(setup.warnings),
+    )
+    if not math.isfinite(result.value) or not bool(torch.isfinite(gradient).all()):
+        from ..derivatives import gradient as first_derivatives
+        from ..diagnosis import diagnose
+
+        value_tensor, grads = first_derivatives(setup.program, setup.inputs, setup.wrt_indices, setup.dtype,
+                                                setup.device)
+        result.diagnosis = diagnose(setup, value_tensor, grads)
+        result.warnings += [item.message() for item in result.diagnosis]
+    if not math.isfinite(result.value) or not finite:
+        result.warnings.append("non-finite values at this point")
+    if check or fd:
+        from ..derivatives import gradient as first_derivatives
+        from ..kinks import find_kinks
+
+        _, grads = first_derivatives(setup.program, setup.inputs, setup.wrt_indices, setup.dtype, setup.device)
+        result.nondifferentiable = find_kinks(setup, dict(zip(setup.wrt, grads)))
+        result.warnings += [kink.message() for kink in result.nondifferentiable]
+    if check:
+        from ..matrix_checks import hessian_check
+
+        result.check = hessian_check(setup, matrix)
+    if fd:
+        from ..matrix_checks import hessian_differences
+
+        result.finite_differences = hessian_differences(setup, matrix)
+    return result

@@ -1,0 +1,219 @@
+"""Symbolic work with a numeric side: `diff` (SymPy's formula of any order, and its value at a point)
+and `taylor` (coefficients by torch, checked against SymPy's series)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DerivcliError
+from ..results import (
+    DiffResult,
+    ParseInfo,
+    TaylorResult,
+    to_plain,
+)
+
+if TYPE_CHECKING:
+
+    from ..parsing import ParsedExpression
+
+
+from .setup import Setup, prepare, reading_context, text_wrt
+
+
+def diff(
+    expression: str,
+    wrt: Sequence[str] | str | None = None,
+    order: int = 1,
+    point: Mapping[str, Any] | None = None,
+    *,
+    formula: bool | None = None,
+    dtype: str = "float64",
+    device: str = "cpu",
+    **bindings: Any,
+) -> DiffResult:
+    """The symbolic derivative of any order (mixed partials: wrt=["x", "y"]), and with a point its value
+    by torch (nested autograd at low order, Taylor mode at high order) checked against the formula.
+
+    `formula` builds SymPy's formula; by default it does without a point, and with one up to order 4
+    (formulas grow about 2x per order).
+
+    >>> diff("x**3", "x", 2).derivative
+    '6*x'
+    >>> diff("exp(2*x)", "x", 10, x=0).derivative_value
+    1024.0
+    """
+    from ..higher import check_order
+    from ..names import binding_names
+    from ..parsing import parse
+
+    check_order(order)
+    values = {**(point or {}), **bindings}
+    names = [wrt] if isinstance(wrt, str) else list(wrt or [])
+    parsed = parse(expression, reading_context(list(binding_names(values).values()), names))
+    names = list(text_wrt(parsed, names) or [])
+    if not names:
+        if len(parsed.variables) != 1:
+            raise DerivcliError("say which variable to differentiate with --wrt",
+                                hint=f"the variables are {', '.join(parsed.variables) or 'none'}")
+        names = list(parsed.variables)
+    if len(names) > 1 and order > 1:
+        raise DerivcliError("give --order with one variable, or list the variables of a mixed partial",
+                            hint="--wrt x --order 3 is d³/dx³; --wrt x,y,y is ∂³/∂x∂y²")
+    sequence = names * order if len(names) == 1 else names
+    check_order(len(sequence))
+    result = DiffResult(expression=parsed.canonical, wrt=sequence, derivative=None, latex=None,
+                        parse=ParseInfo(parsed.source, parsed.canonical, parsed.notes, parsed.as_written))
+    build_formula = formula if formula is not None else (not values or len(sequence) <= 4)
+    derivative = _formula(parsed, sequence, result) if build_formula else None
+    if not build_formula:
+        result.notes.append(f"SymPy's formula is not built at order {len(sequence)} (it grows about 2x per "
+                            "order); --formula builds it anyway")
+    if values:
+        _diff_at_point(expression, parsed, sequence, values, derivative, dtype, device, result)
+    return result
+
+
+def _formula(parsed: ParsedExpression, sequence: list[str], result: DiffResult) -> Any:
+    from ..symbolic import nth_derivative, presentable
+
+    for name in sequence:
+        if name not in parsed.symbols:
+            raise DerivcliError(f"--wrt {name}: '{name}' is not a variable of the expression",
+                                hint=f"its variables are {', '.join(parsed.variables) or 'none'}")
+    derivative = nth_derivative(parsed.expr, [parsed.symbols[name] for name in sequence])
+    if derivative is None:
+        result.notes.append("SymPy's formula would be too large to build (over 200,000 nodes)")
+        return None
+    result.derivative, result.latex, note = presentable(derivative)
+    if note:
+        result.notes.append(note)
+    return derivative
+
+
+def _diff_at_point(expression: str, parsed: ParsedExpression, sequence: list[str], values: Mapping[str, Any],
+                   derivative: Any, dtype: str, device: str, result: DiffResult) -> None:
+    """The derivative's value by torch, and by the lowered formula when there is one."""
+    import torch
+
+    from ..checks import TOLERANCES, agree
+    from ..higher import NESTED_AUTOGRAD_MAX, nested_autograd
+    from ..lowering import lower
+
+    setup = prepare(expression, values, list(dict.fromkeys(sequence)), dtype, device)
+    for name in setup.wrt:
+        if setup.inputs[setup.variables.index(name)].numel() != 1:
+            raise DerivcliError(f"diff at a point needs scalar variables; {name} is a tensor",
+                                hint="use 'derivcli hessian' or 'derivcli jacobian' for tensor variables")
+    result.point = {name: to_plain(value) for name, value in setup.values.items()}
+    result.dtype = dtype
+    result.warnings = list(setup.warnings)
+    single = len(set(sequence)) == 1
+    value, derivative_value, method = None, None, None
+    if single and len(sequence) > NESTED_AUTOGRAD_MAX:
+        value, derivative_value, method = _taylor_mode(setup, sequence[0], len(sequence))
+    if derivative_value is None:
+        if len(sequence) > 2 * NESTED_AUTOGRAD_MAX:
+            raise DerivcliError(f"order {len(sequence)} needs Taylor mode, which this expression does not support "
+                                f"({method or 'mixed partials'})",
+                                hint=f"nested autograd is used up to order {2 * NESTED_AUTOGRAD_MAX}")
+        value, derivative_value = nested_autograd(setup.program, setup.inputs,
+                                                  [setup.variables.index(name) for name in sequence],
+                                                  setup.dtype, setup.device)
+        method = f"nested autograd ({len(sequence)} backward passes)"
+    result.value, result.derivative_value, result.method = value, derivative_value, method
+    if derivative is not None:
+        with torch.no_grad():
+            program = lower(derivative, setup.variables)
+            result.formula_value = float(program([v.detach() for v in setup.inputs], dtype=setup.dtype,
+                                                 device=setup.device))
+        rtol, atol = TOLERANCES[setup.dtype]
+        # each order loses a little accuracy to rounding: widen the tolerance with the order
+        result.agree = agree(derivative_value, result.formula_value, rtol * 10 ** min(len(sequence) - 1, 6), atol)
+    for label, number in (("value", value), ("derivative", derivative_value)):
+        if number is not None and not math.isfinite(number):
+            result.warnings.append(f"the {label} is {number} at this point")
+
+
+def _taylor_mode(setup: Setup, name: str, order: int) -> tuple[float | None, float | None, str | None]:
+    """(f, f^(order), method) by Taylor-mode arithmetic, or Nones with the reason it does not apply."""
+    try:
+        from ..taylor_mode import TaylorUnsupported, derivatives
+    except ImportError:  # pragma: no cover - the module ships with derivcli
+        return None, None, None
+    point = {n: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)}
+    try:
+        values = derivatives(setup.parsed.expr, name, point, order, dtype=setup.dtype)
+    except TaylorUnsupported as error:
+        return None, None, str(error)
+    return values[0], values[order], "Taylor mode"
+
+
+def taylor(
+    expression: str,
+    point: Mapping[str, Any] | None = None,
+    *,
+    wrt: str | None = None,
+    order: int = 5,
+    dtype: str = "float64",
+    **bindings: Any,
+) -> TaylorResult:
+    """The Taylor polynomial around the point: coefficients f^(k)(a)/k! by torch (Taylor mode, or nested
+    autograd) beside SymPy's series.
+
+    >>> taylor("exp(x)", x=0, order=3).coefficients
+    [1.0, 1.0, 0.5, 0.16666666666666666]
+    """
+    import sympy as sp
+
+    from ..checks import TOLERANCES, agree
+    from ..higher import check_order, nested_autograd
+    from ..symbolic import series_coefficients
+
+    check_order(order)
+    values = {**(point or {}), **bindings}
+    setup = prepare(expression, values, [wrt] if wrt else None, dtype, "cpu")
+    if len(setup.wrt) != 1:
+        raise DerivcliError("say which variable to expand in with --wrt",
+                            hint=f"the variables are {', '.join(setup.variables)}")
+    name = setup.wrt[0]
+    index = setup.variables.index(name)
+    if setup.inputs[index].numel() != 1:
+        raise DerivcliError(f"taylor expands in one scalar variable; {name} is a tensor")
+    around = float(setup.inputs[index].detach())
+    notes: list[str] = []
+    _, _, method = _taylor_mode(setup, name, order)
+    if method and method.startswith("Taylor"):
+        from ..taylor_mode import taylor_coefficients
+
+        point_values = {n: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)}
+        coefficients = taylor_coefficients(setup.parsed.expr, name, point_values, order, dtype=setup.dtype).tolist()
+    else:
+        if order > 8:
+            raise DerivcliError(f"order {order} needs Taylor mode, which this expression does not support",
+                                hint="nested autograd is used up to order 8")
+        coefficients = [nested_autograd(setup.program, setup.inputs, [index] * k, setup.dtype, setup.device)[1]
+                        / math.factorial(k) for k in range(order + 1)]
+        method = "nested autograd"
+    symbol = setup.parsed.symbols.get(name, sp.Symbol(name, real=True))
+    constants = {setup.parsed.symbols[n]: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)
+                 if n != name and n in setup.parsed.symbols and v.numel() == 1}
+    reference = series_coefficients(setup.parsed.expr, symbol, around, order, constants)
+    agreement = None
+    if reference is None:
+        notes.append("SymPy's series did not finish within the time budget")
+    else:
+        rtol, atol = TOLERANCES[setup.dtype]
+        agreement = all(agree(a, b, rtol * 100, atol) for a, b in zip(coefficients, reference))
+    shift = name if around == 0 else f"({name} - {around!r})"
+    terms = [f"{c!r}" if k == 0 else f"{c!r}*{shift}" + (f"**{k}" if k > 1 else "")
+             for k, c in enumerate(coefficients) if c != 0]
+    return TaylorResult(
+        expression=setup.parsed.canonical, variable=name, around=around,
+        point={n: to_plain(v) for n, v in setup.values.items()}, order=order, coefficients=coefficients,
+        method=method or "nested autograd", sympy_coefficients=reference,
+        polynomial=" + ".join(terms).replace("+ -", "- ") or "0", parse=setup.parse_info(), agree=agreement,
+        notes=notes, warnings=list(setup.warnings),
+    )

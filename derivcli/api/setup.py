@@ -1,0 +1,133 @@
+"""Setting up one request: parse and lower once per text (cached), check the bindings against the
+expression's variables, and make the leaf tensors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DerivcliError
+from ..results import (
+    ParseInfo,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..lowering import Program
+    from ..parsing import Context, ParsedExpression
+
+
+@dataclass
+class Setup:
+    """An expression ready to differentiate: parsed, lowered, with leaf tensors for its point."""
+
+    parsed: ParsedExpression
+    program: Program
+    values: dict[str, Any]  # name -> float or float64 tensor, as given
+    variables: list[str]  # the Program's inputs, in order
+    wrt: list[str]
+    inputs: list[torch.Tensor]
+    dtype_name: str
+    dtype: torch.dtype
+    device: torch.device
+    warnings: list[str]
+
+    @property
+    def wrt_indices(self) -> list[int]:
+        return [self.variables.index(name) for name in self.wrt]
+
+    def parse_info(self) -> ParseInfo:
+        return ParseInfo(self.parsed.source, self.parsed.canonical, self.parsed.notes, self.parsed.as_written)
+
+
+@lru_cache(maxsize=4096)
+def compile_text(expression: str, extra: tuple[str, ...] = (), context: Context | None = None
+                 ) -> tuple[ParsedExpression, Program]:
+    """Parse and lower once per expression text, reading context and extra differentiated variables:
+    streams and batches repeat expressions.  Results are never mutated, so sharing them is safe."""
+    from ..lowering import lower
+    from ..parsing import parse
+
+    parsed = parse(expression, context)
+    return parsed, lower(parsed.computed, parsed.variables + list(extra))
+
+
+def reading_context(names: Sequence[str], wrt: Sequence[str] | None) -> Context:
+    """What the command line says about names, for reading the text (see `parsing.Context`)."""
+    from ..parsing import Context
+
+    return Context(frozenset(names), frozenset(wrt or ()))
+
+
+def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None, dtype: str,
+            device: str) -> Setup:
+    """Parse, check the bindings against the expression's variables, lower, and make the leaf tensors."""
+    from ..derivatives import make_inputs, torch_device, torch_dtype
+    from ..names import binding_names
+
+    names = binding_names(point)
+    values = {names[name]: _as_value(name, value) for name, value in point.items()}
+    context = reading_context(list(values), wrt)
+    parsed, _ = compile_text(expression, (), context)
+    wrt = text_wrt(parsed, wrt)
+    variables = parsed.variables
+    missing = [name for name in variables if name not in values]
+    if missing:
+        raise DerivcliError(f"no value for variable{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+                            hint="give it with " + " ".join(f"--{name} VALUE" for name in missing))
+    wrt_names = list(dict.fromkeys(wrt)) if wrt else list(variables)
+    for name in wrt_names:
+        if name not in values:
+            raise DerivcliError(f"--wrt {name}: '{name}' is not a variable of the expression",
+                                hint=f"its variables are {', '.join(variables) or 'none'}")
+    warnings = [f"--{name} is given but '{name}' is not in the expression"
+                for name in values if name not in variables and name not in wrt_names]
+    extra = tuple(name for name in wrt_names if name not in variables)
+    variables = variables + list(extra)
+    torch_type, torch_place = torch_dtype(dtype), torch_device(device)
+    _, program = compile_text(expression, extra, context)
+    inputs = make_inputs(values, variables, wrt_names, torch_type, torch_place)
+    return Setup(parsed, program, values, variables, wrt_names, inputs, dtype, torch_type, torch_place, warnings)
+
+
+def text_wrt(parsed: ParsedExpression, wrt: Sequence[str] | None) -> Sequence[str] | None:
+    """The variables to differentiate: --wrt, or what the text asks (`d/dx …`); both must agree."""
+    if not parsed.wrt:
+        return wrt
+    if wrt and list(dict.fromkeys(wrt)) != list(parsed.wrt):
+        raise DerivcliError(f"the expression differentiates by {', '.join(parsed.wrt)} but --wrt says "
+                            f"{', '.join(wrt)}", hint="give one of them")
+    return list(parsed.wrt)
+
+
+def _as_value(name: str, value: object) -> Any:
+    """A number, or a vector/matrix (nested list, numpy array or tensor) as a float64 tensor."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.detach().to(torch.float64) if value.dim() else float(value)
+    if isinstance(value, (list, tuple)):
+        from ..tensor_values import tensor_from_list
+
+        return tensor_from_list(name, list(value))
+    if hasattr(value, "__array__") and hasattr(value, "tolist"):  # a numpy array
+        from ..tensor_values import tensor_from_list
+
+        nested = value.tolist()
+        return tensor_from_list(name, nested) if isinstance(nested, list) else float(nested)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, str) and not value.isascii():  # float() reads Bengali '৪' (it looks like 8) as 4
+            raise DerivcliError(f"the value of {name} must be written in ASCII digits, got {value!r:.40}")
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise DerivcliError(f"the value of {name} must be a number or a list of numbers, "
+                                f"got {value!r:.40}") from None
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float64 (JSON allows any number of digits)
+        raise DerivcliError(f"the value of {name} overflows float64 (about {len(str(abs(value))):,} digits)",
+                            hint="float64 holds numbers up to about 1.8e308") from None
