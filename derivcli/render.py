@@ -161,9 +161,15 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
                                "relative errors: " + ", ".join(f"{method.replace('_', ' ')} {short(error)}"
                                                                for error, method in ranked), style="dim"))
         verdict = "autograd and SymPy agree" if check.agree else "autograd and SymPy DISAGREE"
-        console.print(Text(f"{verdict} (against the 30-digit value: rtol {check.rtol:g}, atol {check.atol:g}, "
-                           "widened by the conditioning the formula shows in this dtype)",
-                           style="green" if check.agree else "bold red"))
+        if check.undefined:
+            verdict = "f is not defined at this point: there is no derivative to compare"
+        elif check.kinks:
+            verdict = (f"f is not differentiable in {', '.join(check.kinks)} here (a kink): nothing to agree on; "
+                       "elsewhere autograd and SymPy " + ("agree" if check.agree else "DISAGREE"))
+        rule = ("" if check.undefined or check.kinks else f" (against the 30-digit value: rtol {check.rtol:g}, "
+                f"atol {check.atol:g}, widened by the conditioning the formula shows in this dtype)")
+        console.print(Text(verdict + rule, style="yellow" if check.undefined or check.kinks else
+                           "green" if check.agree else "bold red"))
     if result.check is not None and result.check.skipped is not None:
         console.print(Text(f"check skipped: {result.check.skipped}", style="yellow"))
     if result.finite_differences is not None:
