@@ -58,10 +58,11 @@ class Kink:
 MAX_KINK_ELEMENTS = 64  # elements of a tensor variable looked at one by one
 
 
-def find_kinks(setup: Setup, autograd: dict[str, torch.Tensor]) -> list[Kink]:
+def find_kinks(setup: Setup, autograd: dict[str, torch.Tensor], candidates: list[sp.Basic] | None = None
+               ) -> list[Kink]:
     """The variables (or a tensor variable's elements, `x[1]`) at which f has different left and right
-    derivatives, with the node that makes it so."""
-    candidates = candidate_nodes(setup)
+    derivatives, with the node that makes it so (`candidates`: `candidate_nodes`, if already found)."""
+    candidates = candidate_nodes(setup) if candidates is None else candidates
     if not candidates:
         return []
     node = candidates[0]

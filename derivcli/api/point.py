@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     pass
 
 
-from .setup import prepare
+from .setup import Setup, prepare
 
 
 def grad(
@@ -76,12 +76,7 @@ def grad(
     kinks: list[str] = []
     non_smooth = False
     if check or fd:
-        from ..kinks import candidate_nodes, find_kinks
-
-        non_smooth = bool(candidate_nodes(setup))
-        result.nondifferentiable = find_kinks(setup, dict(zip(setup.wrt, grads))) if non_smooth else []
-        kinks = list(dict.fromkeys(kink.variable.split("[")[0] for kink in result.nondifferentiable))
-        result.warnings += [kink.message() for kink in result.nondifferentiable]
+        non_smooth, kinks = _look_for_kinks(setup, result, dict(zip(setup.wrt, grads)))
     if check:
         result.check = symbolic_check(setup, dict(zip(setup.wrt, grads)))
         result.check.kinks = kinks
@@ -136,10 +131,7 @@ def jacobian(
         result.warnings.append("the Jacobian has non-finite entries at this point")
     named = dict(zip(setup.wrt, blocks))
     if check or fd:
-        from ..kinks import find_kinks
-
-        result.nondifferentiable = find_kinks(setup, named)
-        result.warnings += [kink.message() for kink in result.nondifferentiable]
+        _look_for_kinks(setup, result, named)
     if check:
         from ..matrix_checks import jacobian_check
 
@@ -149,6 +141,17 @@ def jacobian(
 
         result.finite_differences = jacobian_differences(setup, named)
     return result
+
+
+def _look_for_kinks(setup: Setup, result: Any, autograd: dict[str, Any]) -> tuple[bool, list[str]]:
+    """With --check or --fd: record where f is not differentiable on the result, and warn.  Returns
+    whether any node sits at its non-smooth point, and the variables with a kink."""
+    from ..kinks import candidate_nodes, find_kinks
+
+    candidates = candidate_nodes(setup)
+    result.nondifferentiable = find_kinks(setup, autograd, candidates)
+    result.warnings += [kink.message() for kink in result.nondifferentiable]
+    return bool(candidates), list(dict.fromkeys(kink.variable.split("[")[0] for kink in result.nondifferentiable))
 
 
 def _flat(value: Any) -> list[float]:
@@ -220,23 +223,19 @@ def hessian(
         parse=setup.parse_info(),
         warnings=list(setup.warnings),
     )
+    # the flat gradient, back in each variable's shape, for the diagnoses and the kink search
+    sizes = [setup.inputs[index].numel() for index in setup.wrt_indices]
+    grads = [piece.reshape(setup.inputs[index].shape)
+             for piece, index in zip(torch.split(gradient, sizes), setup.wrt_indices)]
     if not math.isfinite(result.value) or not bool(torch.isfinite(gradient).all()):
-        from ..derivatives import gradient as first_derivatives
         from ..diagnosis import diagnose
 
-        value_tensor, grads = first_derivatives(setup.program, setup.inputs, setup.wrt_indices, setup.dtype,
-                                                setup.device)
-        result.diagnosis = diagnose(setup, value_tensor, grads)
+        result.diagnosis = diagnose(setup, value, grads)
         result.warnings += [item.message() for item in result.diagnosis]
     if not math.isfinite(result.value) or not finite:
         result.warnings.append("non-finite values at this point")
     if check or fd:
-        from ..derivatives import gradient as first_derivatives
-        from ..kinks import find_kinks
-
-        _, grads = first_derivatives(setup.program, setup.inputs, setup.wrt_indices, setup.dtype, setup.device)
-        result.nondifferentiable = find_kinks(setup, dict(zip(setup.wrt, grads)))
-        result.warnings += [kink.message() for kink in result.nondifferentiable]
+        _look_for_kinks(setup, result, dict(zip(setup.wrt, grads)))
     if check:
         from ..matrix_checks import hessian_check
 
