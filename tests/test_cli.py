@@ -123,22 +123,11 @@ def test_check_agrees_and_shows_the_formula():
     assert check["max_abs_error"] == 0.0
 
 
-def test_check_disagreement_exits_1(monkeypatch):
+def test_check_disagreement_exits_1(wrong_sin):
     """A wrong torch form swapped into a copy of the functions table: a real disagreement."""
-    import torch
-
-    from derivcli import api, functions
-
-    forms = dict(functions.torch_form_by_sympy_class())
-    wrong = {cls: (lambda x: torch.sin(x.detach()) + 0.25 * x) if cls.__name__ == "sin" else form
-             for cls, form in forms.items()}
-    monkeypatch.setattr("derivcli.lowering.torch_form_by_sympy_class", lambda: wrong)
-    api.compile_text.cache_clear()
-    try:
-        result = run("grad", "sin(x)", "--x", "1", "--check")
-        data = json.loads(run("grad", "sin(x)", "--x", "1", "--check", "--json").stdout)
-    finally:
-        api.compile_text.cache_clear()
+    wrong_sin(0.25)
+    result = run("grad", "sin(x)", "--x", "1", "--check")
+    data = json.loads(run("grad", "sin(x)", "--x", "1", "--check", "--json").stdout)
     assert result.exit_code == 1
     assert "DISAGREE" in result.stdout
     assert data["check"]["agree"] is False and data["check"]["verdicts"] == {"x": "DISAGREE"}

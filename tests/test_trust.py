@@ -88,23 +88,10 @@ def test_no_false_alarm_at_smooth_points(text, dtype):
         assert derivcli.grad(text, {"x": x}, fd=True, dtype=dtype).finite_differences.agree, (text, x)
 
 
-def test_a_wrong_derivative_is_caught_by_the_differences(monkeypatch):
+def test_a_wrong_derivative_is_caught_by_the_differences(wrong_sin):
     """A torch form whose backward is wrong (here: no gradient at all) disagrees with its own values."""
-    import torch
-
-    from derivcli import functions
-
-    forms = dict(functions.torch_form_by_sympy_class())
-    wrong = {cls: (lambda x: torch.sin(x.detach()) + 0 * x) if cls.__name__ == "sin" else form
-             for cls, form in forms.items()}
-    monkeypatch.setattr("derivcli.lowering.torch_form_by_sympy_class", lambda: wrong)
-    from derivcli import api
-
-    api.compile_text.cache_clear()
-    try:
-        result = derivcli.grad("sin(x)", {"x": 0.5}, fd=True)
-    finally:
-        api.compile_text.cache_clear()
+    wrong_sin(0.0)
+    result = derivcli.grad("sin(x)", {"x": 0.5}, fd=True)
     assert result.gradient["x"] == 0.0
     assert not result.finite_differences.agree and result.finite_differences.verdicts["x"].verdict == "DISAGREE"
     assert result.failed
@@ -175,23 +162,12 @@ def test_float32_autograd_closer_to_the_truth_than_the_formula_is_no_false_alarm
     assert set(data["reference_error"]["x"]) == {"autograd", "symbolic", "finite_difference"}
 
 
-def test_a_real_disagreement_still_fails(monkeypatch):
+def test_a_real_disagreement_still_fails(wrong_sin):
     """A wrong torch form swapped into a copy of the table: the check against the truth catches it."""
-    import torch
-
-    from derivcli import api, functions
-
-    forms = dict(functions.torch_form_by_sympy_class())
-    wrong = {cls: (lambda x: torch.sin(x.detach()) + 0.5 * x) if cls.__name__ == "sin" else form
-             for cls, form in forms.items()}
-    monkeypatch.setattr("derivcli.lowering.torch_form_by_sympy_class", lambda: wrong)
-    api.compile_text.cache_clear()
-    try:
-        for dtype in ("float64", "float32"):
-            result = derivcli.grad("sin(x)", {"x": 0.5}, dtype=dtype, check=True)
-            assert not result.check.agree and result.failed, dtype
-    finally:
-        api.compile_text.cache_clear()
+    wrong_sin(0.5)
+    for dtype in ("float64", "float32"):
+        result = derivcli.grad("sin(x)", {"x": 0.5}, dtype=dtype, check=True)
+        assert not result.check.agree and result.failed, dtype
 
 
 def _bound(truth: float, dtype: str) -> float:
@@ -258,21 +234,10 @@ def test_hessian_check_and_differences_entry_by_entry(text, point):
                                                                                abs=1e-6)
 
 
-def test_a_wrong_derivative_fails_jacobian_and_hessian_checks(monkeypatch):
-    import torch
-
-    from derivcli import api, functions
-
-    forms = dict(functions.torch_form_by_sympy_class())
-    wrong = {cls: (lambda x: torch.sin(x.detach()) + 0.5 * x) if cls.__name__ == "sin" else form
-             for cls, form in forms.items()}
-    monkeypatch.setattr("derivcli.lowering.torch_form_by_sympy_class", lambda: wrong)
-    api.compile_text.cache_clear()
-    try:
-        jacobian = derivcli.jacobian("sin(x)", {"x": [0.5, 1.0]}, check=True, fd=True)
-        hessian = derivcli.hessian("sin(x)*y", {"x": 0.5, "y": 2.0}, check=True)
-    finally:
-        api.compile_text.cache_clear()
+def test_a_wrong_derivative_fails_jacobian_and_hessian_checks(wrong_sin):
+    wrong_sin(0.5)
+    jacobian = derivcli.jacobian("sin(x)", {"x": [0.5, 1.0]}, check=True, fd=True)
+    hessian = derivcli.hessian("sin(x)*y", {"x": 0.5, "y": 2.0}, check=True)
     assert jacobian.check.agree is False and jacobian.failed
     assert jacobian.finite_differences.agree is False
     assert hessian.check.agree is False and hessian.failed
