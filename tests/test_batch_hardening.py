@@ -55,19 +55,20 @@ def alive(pids: set[int]) -> set[int]:
     return living
 
 
-def start_batch(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "derivcli", "batch", *args], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def batch_with_workers() -> tuple[subprocess.Popen[str], set[int]]:
-    """A batch whose first 300 lines have been answered by workers, its stdin still open."""
-    process = start_batch("--jobs", "2")
+def answered_batch(jobs: int) -> subprocess.Popen[str]:
+    """A batch process whose first 300 lines have been answered (by workers), its stdin still open."""
+    process = subprocess.Popen([sys.executable, "-m", "derivcli", "batch", "--jobs", str(jobs)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write("".join(good(i) + "\n" for i in range(300)))
     process.stdin.flush()
     for _ in range(300):
         assert process.stdout.readline()
+    return process
+
+
+def batch_with_workers() -> tuple[subprocess.Popen[str], set[int]]:
+    process = answered_batch(2)
     workers = children(process.pid)
     assert workers, "the batch started no workers"
     return process, workers
@@ -93,13 +94,9 @@ def test_a_signal_to_the_batch_ends_its_workers_too(sent, code):
 
 
 def test_the_worker_count_is_capped_by_the_cpus():
-    process = start_batch("--jobs", "200")
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write("".join(good(i) + "\n" for i in range(300)))
-    process.stdin.flush()
-    for _ in range(300):
-        assert process.stdout.readline()
+    process = answered_batch(200)
     assert len(children(process.pid)) <= available_cpus()
+    assert process.stdin is not None
     process.stdin.close()
     assert process.wait(timeout=60) == 0
 
