@@ -5,28 +5,17 @@ alike); prints the medians and the ratios.  Usage: python benchmarks/check_cost.
 
 from __future__ import annotations
 
-import statistics
-import subprocess
 import sys
-import time
+
+from timing import interleaved_medians
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 7
 GRAD = [sys.executable, "-m", "derivcli", "grad", "exp(-(x**2-x+1)/cos(log(x))**2)", "--x", "1"]
 COMMANDS = {"grad": GRAD, "grad --check": [*GRAD, "--check"], "grad --check --fd": [*GRAD, "--check", "--fd"]}
 
 
-def seconds(command: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - start
-
-
 def main() -> None:
-    timings: dict[str, list[float]] = {name: [] for name in COMMANDS}
-    for _ in range(RUNS):
-        for name, command in COMMANDS.items():
-            timings[name].append(seconds(command))
-    median = {name: statistics.median(values) for name, values in timings.items()}
+    median = interleaved_medians(COMMANDS, RUNS, check=True)
     for name, value in median.items():
         print(f"{name:18}: {value:.3f} s (median of {RUNS})")
     print(f"ratio --check / grad: {median['grad --check'] / median['grad']:.2f} (target <= 1.3)")

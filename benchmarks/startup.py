@@ -7,10 +7,9 @@ each and the ratios.  Usage: python benchmarks/startup.py [runs]
 
 from __future__ import annotations
 
-import statistics
-import subprocess
 import sys
-import time
+
+from timing import interleaved_medians
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 7
 COMMANDS = {
@@ -21,18 +20,8 @@ COMMANDS = {
 }
 
 
-def seconds(command: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, capture_output=True)
-    return time.perf_counter() - start
-
-
 def main() -> None:
-    timings: dict[str, list[float]] = {name: [] for name in COMMANDS}
-    for _ in range(RUNS):
-        for name, command in COMMANDS.items():
-            timings[name].append(seconds(command))
-    median = {name: statistics.median(values) for name, values in timings.items()}
+    median = interleaved_medians(COMMANDS, RUNS)
     print(f"import torch, sympy : {median['imports']:.3f} s (median of {RUNS})")
     print(f"derivcli grad       : {median['grad']:.3f} s")
     print(f"derivcli --help     : {median['help']:.3f} s")
