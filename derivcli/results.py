@@ -214,17 +214,8 @@ class GradResult:
             self.finite_differences is not None and not self.finite_differences.agree)
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
-        extra: dict[str, Any] = {}
-        if self.nondifferentiable is not None:
-            extra["nondifferentiable"] = [kink.to_json() for kink in self.nondifferentiable]
-        if self.diagnosis:
-            extra["diagnosis"] = [item.to_json() for item in self.diagnosis]
-        if self.check is not None:
-            extra["check"] = self.check.to_json()
-        if self.finite_differences is not None:
-            extra["finite_differences"] = self.finite_differences.to_json()
         return at_point(self, explain_parse, value=json_number(self.value), gradient=json_numbers(self.gradient),
-                        **extra)
+                        **_verdicts(self))
 
 
 @dataclass
@@ -245,8 +236,12 @@ class MatrixCheck:
                 "max_abs_error": json_number(self.max_abs_error), "tolerance": self.tolerance, "agree": self.agree}
 
 
-def _matrix_checks(result: Any) -> dict[str, Any]:
+def _verdicts(result: Any) -> dict[str, Any]:
+    """The JSON of what a result at a point found out: kinks, non-finite diagnoses, the check and the
+    finite differences, each where it was looked for."""
     extra: dict[str, Any] = {}
+    if result.nondifferentiable is not None:
+        extra["nondifferentiable"] = [kink.to_json() for kink in result.nondifferentiable]
     if result.diagnosis:
         extra["diagnosis"] = [item.to_json() for item in result.diagnosis]
     if result.check is not None:
@@ -254,6 +249,13 @@ def _matrix_checks(result: Any) -> dict[str, Any]:
     if result.finite_differences is not None:
         extra["finite_differences"] = result.finite_differences.to_json()
     return extra
+
+
+def _matrix_failed(result: Any) -> bool:
+    """A Jacobian's or Hessian's check disagreed where f is differentiable (at a kink, entries have
+    nothing to agree on)."""
+    return not result.nondifferentiable and any(
+        check is not None and check.agree is False for check in (result.check, result.finite_differences))
 
 
 @dataclass
@@ -275,16 +277,11 @@ class JacobianResult:
 
     @property
     def failed(self) -> bool:
-        """A check disagreed where f is differentiable (at a kink, entries have nothing to agree on)."""
-        return not self.nondifferentiable and any(
-            c is not None and c.agree is False for c in (self.check, self.finite_differences))
+        return _matrix_failed(self)
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
-        extra = _matrix_checks(self)
-        if self.nondifferentiable is not None:
-            extra["nondifferentiable"] = [kink.to_json() for kink in self.nondifferentiable]
         return at_point(self, explain_parse, value=json_number(self.value), jacobian=json_numbers(self.jacobian),
-                        **extra)
+                        **_verdicts(self))
 
 
 @dataclass
@@ -307,17 +304,12 @@ class HessianResult:
 
     @property
     def failed(self) -> bool:
-        """A check disagreed where f is differentiable (at a kink, entries have nothing to agree on)."""
-        return not self.nondifferentiable and any(
-            c is not None and c.agree is False for c in (self.check, self.finite_differences))
+        return _matrix_failed(self)
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
-        extra = _matrix_checks(self)
-        if self.nondifferentiable is not None:
-            extra["nondifferentiable"] = [kink.to_json() for kink in self.nondifferentiable]
         return at_point(self, explain_parse, variables=self.variables, value=json_number(self.value),
                         gradient=json_number(self.gradient), hessian=json_number(self.hessian),
-                        eigenvalues=json_number(self.eigenvalues), verdict=self.verdict, **extra)
+                        eigenvalues=json_number(self.eigenvalues), verdict=self.verdict, **_verdicts(self))
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..functions import by_name
 from .cursor import Cursor
 from .notation import KEYWORDS, LOG_BASE
-from .syntax import Call, Chain, Name, Node, Num, Power, Span, Unary, span_of
+from .syntax import Call, Chain, Name, Node, Num, Power, Span, span_of
 from .tokens import Token
 from .unicode import RADICALS
 
@@ -24,6 +24,7 @@ class FunctionSyntax(Cursor):
     if TYPE_CHECKING:  # the operator grammar, which this part of it calls back into
         def if_else(self) -> Node: ...
         def power(self) -> Node: ...
+        def unary(self) -> Node: ...
         def juxtaposed(self, functions: bool = True) -> bool: ...
 
     def function(self) -> Node:
@@ -128,7 +129,7 @@ class FunctionSyntax(Cursor):
                              hint=f"write {name.text}(x) or {name.text} x")
 
         def argument() -> Node:
-            first = self.signed_factor()
+            first = self.unary()  # its first factor may be signed: `sin -x` is sin(-x)
             items: list[tuple[str, Node, Span]] = [("*", first, span_of(first))]
             while self.juxtaposed(functions=False):
                 factor = self.power()
@@ -148,12 +149,3 @@ class FunctionSyntax(Cursor):
             return following.start == token.end and following.kind != "END"
         return token.kind == "NUMBER" or token.kind == "NAME" and token.text not in KEYWORDS or self.at("(", "|", "[")
 
-    def signed_factor(self) -> Node:
-        """The first factor of a function's argument: `sin -x` is sin(-x), `sin cos x` is sin(cos(x))."""
-        if self.at("-", "+"):
-            token = self.advance()
-            self.nest()
-            operand = self.signed_factor()
-            self.depth -= 1
-            return Unary(token.text, operand, (token.start, span_of(operand)[1]))
-        return self.power()
