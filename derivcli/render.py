@@ -116,8 +116,34 @@ def _console(out: TextIO) -> Any:
     return Console(file=out, highlight=False, width=None if out.isatty() else 140)
 
 
-def _grad_table(result: GradResult, out: TextIO) -> None:
+def print_fitting(console: Any, headers: list[str], rows: list[list[str]], justify: list[str],
+                  title: str | None = None) -> None:
+    """A table that never cuts a number: where all its columns do not fit the terminal, it is printed
+    as several tables, each with the first (label) column and as many others as fit."""
     from rich.table import Table
+    from rich.text import Text
+
+    widths = [max(Text.from_markup(cell).cell_len for cell in [header, *column])
+              for header, column in zip(headers, zip(*rows) if rows else [[]] * len(headers))]
+    groups: list[list[int]] = [[]]
+    used = 1 + widths[0] + 3
+    for index in range(1, len(headers)):
+        if groups[-1] and used + widths[index] + 3 > console.width:
+            groups.append([])
+            used = 1 + widths[0] + 3
+        groups[-1].append(index)
+        used += widths[index] + 3
+    for group in groups:
+        view = Table(title=title, header_style="bold")
+        for index in [0, *group]:
+            view.add_column(headers[index], justify=justify[index], no_wrap=True)  # type: ignore[arg-type]
+        for row in rows:
+            view.add_row(*[row[index] for index in [0, *group]])
+        console.print(view)
+        title = None
+
+
+def _grad_table(result: GradResult, out: TextIO) -> None:
     from rich.text import Text
 
     console = _console(out)
@@ -128,16 +154,9 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
     print_reading(console, result.parse, result.expression)
     console.print(Text(f"at {at or 'no variables'}   ({result.dtype}, {result.device})", style="dim"))
 
-    table = Table(show_edge=True, header_style="bold")
-    table.add_column("", no_wrap=True)
-    table.add_column("autograd", justify="right", no_wrap=True)
     check = result.check if result.check is not None and result.check.skipped is None else None
-    if check is not None:
-        table.add_column("symbolic", justify="right", no_wrap=True)
-        table.add_column("abs error", justify="right", no_wrap=True)
-        table.add_column("rel error", justify="right", no_wrap=True)
-        table.add_column("check", justify="center", no_wrap=True)
-    table.add_row("f", number(result.value), *([""] * 4 if check else []))
+    headers = ["", "autograd"] + (["symbolic", "abs error", "rel error", "check"] if check is not None else [])
+    rows = [["f", number(result.value), *([""] * 4 if check else [])]]
     for name, value in result.gradient.items():
         tensor = isinstance(value, list)
         cells = [f"∂f/∂{name}", f"{shape_text(value)} tensor ↓" if tensor else number(value)]
@@ -146,8 +165,8 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
             shown = {"agree": "[green]agree[/]", "kink": "[yellow]kink[/]"}.get(verdict, "[bold red]DISAGREE[/]")
             cells += ["by element" if tensor else number(check.gradient[name]), short(check.abs_error[name]),
                       short(check.rel_error[name]), shown]
-        table.add_row(*cells)
-    console.print(table)
+        rows.append(cells)
+    print_fitting(console, headers, rows, ["left", "right", "right", "right", "right", "center"])
     for name, value in result.gradient.items():
         if isinstance(value, list):
             console.print(_matrix_table(f"∂f/∂{name} (autograd)", value))
@@ -191,38 +210,26 @@ def _matrix_table(title: str, value: list[Any]) -> Any:
 
 
 def _difference_table(console: Any, table: DifferenceTable, name: str) -> None:
-    from rich.table import Table
-
     best_forward = table.best_h["forward"][name]
     best_central = table.best_h["central"][name]
     what = f"∂f/∂{name}" if name not in table.directions else \
         f"∂f/∂{name} along a random unit direction v (autograd ∇f·v"
     title = f"finite differences for {what} (autograd {number(table.autograd[name])})" \
         if name not in table.directions else f"finite differences for {what} = {number(table.autograd[name])})"
-    view = Table(title=title, header_style="bold")
     verdict = table.verdicts.get(name)
     if verdict is not None and verdict.verdict == "kink":  # one-sided quotients: the right and left derivatives
-        for heading in ("h", "forward (right)", "backward (left)"):
-            view.add_column(heading, justify="right", no_wrap=True)
-        for row in table.rows:
-            view.add_row(_step(row.h), number(row.forward[name]), number(row.backward[name]))
-        console.print(view)
+        print_fitting(console, ["h", "forward (right)", "backward (left)"],
+                      [[_step(row.h), number(row.forward[name]), number(row.backward[name])] for row in table.rows],
+                      ["right"] * 3, title)
         console.print("[yellow]f is not differentiable here: the forward and backward columns are the right and "
                       "left derivatives[/]")
         return
-    for heading in ("h", "forward", "error", "regime", "central", "error", "regime"):
-        view.add_column(heading, justify="left" if heading == "regime" else "right", no_wrap=True)
-    for row in table.rows:
-        forward_mark = " ★" if row.h == best_forward else ""
-        central_mark = " ★" if row.h == best_central else ""
-        view.add_row(
-            _step(row.h),
-            number(row.forward[name]), short(row.forward_error[name]) + forward_mark,
-            row.regime["forward"][name],
-            number(row.central[name]), short(row.central_error[name]) + central_mark,
-            row.regime["central"][name],
-        )
-    console.print(view)
+    rows = [[_step(row.h), number(row.forward[name]),
+             short(row.forward_error[name]) + (" ★" if row.h == best_forward else ""), row.regime["forward"][name],
+             number(row.central[name]), short(row.central_error[name]) + (" ★" if row.h == best_central else ""),
+             row.regime["central"][name]] for row in table.rows]
+    print_fitting(console, ["h", "forward", "error", "regime", "central", "error", "regime"], rows,
+                  ["right", "right", "right", "left", "right", "right", "left"], title)
     console.print(
         f"best h: forward {short(best_forward)} (theory √ε·max(|x|,1) = "
         f"{short(table.theoretical_h['forward'][name])}), central {short(best_central)} "
