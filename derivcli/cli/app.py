@@ -1,0 +1,122 @@
+"""The Typer app: its group, the command class that reads `--NAME VALUE` bindings, global options."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from .. import __version__
+from .options import split_names
+from .outcome import PROG, _Carried, guarded
+
+
+class DerivcliGroup(TyperGroup):
+    """The app: every error, usage errors included, becomes one `error:` line and an exit code."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
+             **extra: Any) -> Any:
+        def invoke() -> Any:
+            return super(DerivcliGroup, self).main(args, prog_name or PROG, complete_var, standalone_mode=False,
+                                                   windows_expand_args=windows_expand_args, **extra)
+
+        code = guarded(invoke)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def invoke(self, ctx: Any) -> Any:
+        """Carry an EOFError from a library past typer, which would report it as an interrupt (exit 130)."""
+        try:
+            return super().invoke(ctx)
+        except EOFError as error:
+            raise _Carried(error) from error
+
+
+
+
+class BindingCommand(TyperCommand):
+    """A command that also accepts `--NAME VALUE` for each variable of the expression."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from ..bindings import split_arguments
+
+        takes_value: set[str] = set()
+        flags: set[str] = {"--help", "-h"}
+        for param in self.params:
+            if getattr(param, "param_type_name", "") != "option":
+                continue
+            names = [*param.opts, *getattr(param, "secondary_opts", [])]
+            (flags if getattr(param, "is_flag", False) else takes_value).update(names)
+        remaining, bindings = split_arguments(list(args), takes_value, flags)
+        ctx.meta["bindings"] = bindings
+        return super().parse_args(ctx, remaining)
+
+    def invoke(self, ctx: Any) -> Any:
+        """Mistakes in the expression's text are reported before torch or SymPy is imported."""
+        expression = ctx.params.get("expression")
+        if isinstance(expression, str):
+            from ..bindings import parse_var_options
+            from ..parsing import Context, check_syntax
+            from ..parsing.latex import is_latex
+
+            if not is_latex(expression):
+                names = {*ctx.meta.get("bindings", {}), *parse_var_options(ctx.params.get("var") or [])}
+                given = ctx.params.get("wrt")
+                wrt = split_names([given] if isinstance(given, str) else given)
+                check_syntax(expression, Context(frozenset(names), frozenset(wrt or ())))
+        return super().invoke(ctx)
+
+
+
+app = typer.Typer(
+    cls=DerivcliGroup,
+    name=PROG,
+    help="Derivatives from the command line: autograd gradients, checked against SymPy and finite "
+         "differences.",
+    epilog="[bold]Examples[/]\n\n"
+           "  derivcli grad \"exp(-(x**2-x+1)/cos(log(x))**2)\" --x 1 --check --fd\n"
+           "  derivcli grad \"u**2 + v**3 + u*v\" --u 2 --v 4 --json\n"
+           "  derivcli functions\n\n"
+           "'derivcli COMMAND --help' shows each command's options.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"{PROG} {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    max_memory: Annotated[Optional[str], typer.Option(
+        "--max-memory", help="The most memory one request's tensors may take (default 1GB, or "
+                             "DERIVCLI_MAX_MEMORY); inputs that would need more are refused up front.",
+        show_default=False)] = None,
+    no_files: Annotated[bool, typer.Option(
+        "--no-files", help="Refuse every @file value, --points and --output (also DERIVCLI_NO_FILES=1), for "
+                           "programs that pass untrusted text to derivcli.")] = False,
+) -> None:
+    """Derivatives from the command line: autograd gradients, checked against SymPy and finite differences."""
+    from .. import memory
+    from ..files import set_no_files
+
+    memory.set_limit(memory.parse_size(max_memory) if max_memory is not None else None)
+    set_no_files(no_files)
+
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (for tests and embedding)."""
+    return int(typer.main.get_command(app).main(args=argv, prog_name=PROG, standalone_mode=False))

@@ -1,0 +1,154 @@
+"""Looking around a point: minimize, plot and graph."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from .app import BindingCommand, app
+from .options import (
+    DEVICE,
+    DTYPE,
+    EXPLAIN,
+    FORMAT,
+    JSON,
+    SEED,
+    VAR,
+    WRT,
+    output_format,
+    progress_bar,
+    read_point,
+    report_warnings,
+    split_names,
+)
+
+
+@app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
+
+  derivcli minimize "(x-1.5)**2" --x 4 --lr 0.1 --steps 100
+  derivcli minimize "(x-1.5)**2" --x 4 --lr 0.1 --steps 100 --manual     # the tutorials' hand-written loop
+  derivcli minimize "(1-x)**2 + 100*(y-x**2)**2" --x -1.2 --y 1 --optimizer lbfgs --tol 1e-10
+  derivcli minimize "sum((relu(W @ x) - t)**2)" --W "rand(3,4)" --x "arange(4)" --t "[1,1.2,1.4]" --wrt W --seed 0
+
+A divergence (values blowing up to inf or nan) stops the run with a warning.""")
+def minimize(
+    ctx: typer.Context,
+    expression: Annotated[str, typer.Argument(help="The function to minimize.", show_default=False)],
+    optimizer: Annotated[str, typer.Option("--optimizer", help="sgd, momentum, adam or lbfgs.")] = "sgd",
+    lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = 0.1,
+    steps: Annotated[int, typer.Option("--steps", help="The most updates to make (at most 1,000,000).")] = 100,
+    tol: Annotated[Optional[float], typer.Option(
+        "--tol", help="Stop when the gradient norm or the step size falls below this.", show_default=False)] = None,
+    manual: Annotated[bool, typer.Option(
+        "--manual", help="Run the hand-written update x -= lr * x.grad (same trace as sgd).")] = False,
+    every: Annotated[int, typer.Option("--every", help="Keep every k-th step in the trace.")] = 1,
+    wrt: WRT = None,
+    var: VAR = None,
+    seed: SEED = None,
+    dtype: DTYPE = "float64",
+    device: DEVICE = "cpu",
+    json_output: JSON = False,
+    fmt: FORMAT = None,
+    explain_parse: EXPLAIN = False,
+) -> int:
+    """Gradient descent on EXPRESSION from the given point."""
+    from ..optimize import minimize as run_minimize
+    from ..render import emit_minimize
+
+    fmt_name = output_format(json_output, fmt)
+    progress = progress_bar() if sys.stderr.isatty() and fmt_name == "table" else None
+    result = run_minimize(expression, read_point(ctx, var, seed), wrt=split_names(wrt), optimizer=optimizer,
+                          lr=lr, steps=steps, tol=tol, manual=manual, trace_every=every, dtype=dtype,
+                          device=device, progress=progress)
+    emit_minimize(result, fmt_name, sys.stdout, explain_parse)
+    return report_warnings(result.warnings)
+
+
+@app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
+
+  derivcli plot "sin(x)*exp(-x**2/4)" --x 1
+  derivcli plot "log(x)" --x 2 --from 0.01 --to 5 --output log.png      # PNG, SVG or PDF: pip install 'derivcli[plot]'
+  derivcli plot "x**2*y" --x 1 --y 3 --wrt x""")
+def plot(
+    ctx: typer.Context,
+    expression: Annotated[str, typer.Argument(help="A function of one variable.", show_default=False)],
+    start: Annotated[Optional[float], typer.Option("--from", help="Left end of the interval.",
+                                                   show_default=False)] = None,
+    end: Annotated[Optional[float], typer.Option("--to", help="Right end of the interval.",
+                                                 show_default=False)] = None,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", help="Write a figure (.png, .svg, .pdf) instead of drawing in the terminal.",
+        show_default=False)] = None,
+    wrt: Annotated[Optional[str], typer.Option("--wrt", help="The variable on the x axis.", show_default=False)] = None,
+    samples: Annotated[int, typer.Option("--samples", help="Points to evaluate (2 to 100,000).")] = 400,
+    var: VAR = None,
+    dtype: DTYPE = "float64",
+    json_output: JSON = False,
+    explain_parse: EXPLAIN = False,
+) -> int:
+    """f and f' around the point, with the tangent line there: in the terminal, or as a figure."""
+    import shutil
+
+    from ..plotting import plot_data, save_figure, smallest_width, terminal_plot
+    from ..render import reading_lines
+
+    if output is not None:
+        from ..files import check_files_allowed
+
+        check_files_allowed("--output")
+    data = plot_data(expression, read_point(ctx, var, None), wrt=wrt, start=start, end=end, samples=samples,
+                     dtype=dtype)
+    if json_output:
+        import json
+
+        sys.stdout.write(json.dumps(data.to_json(explain_parse)) + "\n")
+    elif output is not None:
+        sys.stdout.write("".join(line + "\n" for line in reading_lines(data.parse, explain_parse)))
+        save_figure(data, output)
+        sys.stdout.write(f"wrote {output}\n")
+    else:
+        sys.stdout.write("".join(line + "\n" for line in reading_lines(data.parse, explain_parse)))
+        size = shutil.get_terminal_size((80, 24))
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        width = max(min(size.columns, 120), smallest_width(data))  # a narrow terminal still gets a plot
+        sys.stdout.write(terminal_plot(data, width=width, height=max(12, min(size.lines - 2, 30)), color=color) + "\n")
+    for note in data.notes:
+        sys.stderr.write(f"note: {note}\n")
+    return report_warnings(data.warnings)
+
+
+@app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
+
+  derivcli graph "x**2 + sin(x)" --x 1
+  derivcli graph "exp(-(x**2-x+1)/cos(log(x))**2)" --x 1
+  derivcli graph "x**2 + sin(x)" --x 1 --dot | dot -Tpng > graph.png""")
+def graph(
+    ctx: typer.Context,
+    expression: Annotated[str, typer.Argument(help="The expression.", show_default=False)],
+    dot: Annotated[bool, typer.Option("--dot", help="Print Graphviz DOT instead of a tree.")] = False,
+    wrt: WRT = None,
+    var: VAR = None,
+    dtype: DTYPE = "float64",
+    json_output: JSON = False,
+    explain_parse: EXPLAIN = False,
+) -> int:
+    """The autograd graph torch builds for EXPRESSION at the point: backward nodes down to the variables."""
+    from ..autograd_graph import autograd_graph
+    from ..render import reading_lines
+
+    result = autograd_graph(expression, read_point(ctx, var, None), wrt=split_names(wrt), dtype=dtype)
+    if json_output:
+        import json
+
+        sys.stdout.write(json.dumps(result.to_json(explain_parse)) + "\n")
+    elif dot:
+        sys.stdout.write(result.to_dot() + "\n")
+    else:
+        lines = [*reading_lines(result.parse, explain_parse), *result.tree_lines()]
+        sys.stdout.write("".join(line + "\n" for line in lines))
+    for note in result.notes:
+        sys.stderr.write(f"note: {note}\n")
+    return report_warnings(result.warnings)

@@ -1,0 +1,96 @@
+"""What every command shares: option declarations, the output format, reading the point, warnings."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..errors import DerivcliError
+
+STDIN = "-"  # a binding's value read line by line from stdin
+
+
+def output_format(json_flag: bool, fmt: Optional[str]) -> str:
+    from ..render import FORMATS
+
+    if json_flag:
+        return "json"
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise DerivcliError(f"--format {fmt}: unknown format", hint="use table, plain or json")
+        return fmt
+    return "table" if sys.stdout.isatty() else "plain"
+
+
+
+WRT = Annotated[Optional[list[str]], typer.Option(
+    "--wrt", help="Differentiate only these variables (comma-separated or repeated); the rest are constants.",
+    show_default=False)]
+VAR = Annotated[Optional[list[str]], typer.Option(
+    "--var", help="A binding NAME=VALUE, for names that clash with an option.", show_default=False)]
+SEED = Annotated[Optional[int], typer.Option(
+    "--seed", help="Seed for rand(...) and randn(...) values, for reproducible runs.", show_default=False)]
+DTYPE = Annotated[str, typer.Option("--dtype", help="float64 or float32.")]
+DEVICE = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
+JSON = Annotated[bool, typer.Option("--json", help="Print the JSON result.")]
+FORMAT = Annotated[Optional[str], typer.Option(
+    "--format", help="table, plain or json (default: table on a terminal, plain in a pipe).", show_default=False)]
+EXPLAIN = Annotated[bool, typer.Option("--explain-parse", help="Show how the expression was read.")]
+MATRIX_CHECK = Annotated[bool, typer.Option(
+    "--check", help="Compare every entry with SymPy's derivative (up to 400 entries); exit 1 if they disagree.")]
+MATRIX_FD = Annotated[bool, typer.Option(
+    "--fd", help="Compare every entry with central differences (up to 400 entries); exit 1 if they disagree.")]
+
+
+def report_warnings(warnings: list[str]) -> int:
+    for warning in warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    return 0
+
+
+
+def read_point(ctx: typer.Context, var: Optional[list[str]], seed: Optional[int],
+               streams: bool = False) -> dict[str, object]:
+    """The bindings given as --NAME VALUE and --var NAME=VALUE, read into numbers and tensors (with
+    `streams`, `-` stays STDIN: values to read line by line)."""
+    from ..bindings import parse_value, parse_var_options
+
+    raw = dict(ctx.meta.get("bindings", {}))
+    for name, value in parse_var_options(var or []).items():
+        if name in raw:
+            raise DerivcliError(f"--var {name}: '{name}' is given twice")
+        raw[name] = value
+    if seed is not None:
+        import torch
+
+        if not -(2**63) <= seed < 2**64:  # what torch's generator takes
+            raise DerivcliError(f"--seed {seed if len(str(seed)) <= 24 else str(seed)[:21] + '...'} is out of range",
+                                hint="give a whole number from 0 to 2**64 - 1")
+        torch.manual_seed(seed)
+    if not streams and STDIN in raw.values():
+        raise DerivcliError("values from stdin ('-') work with 'derivcli grad'; use 'derivcli batch' for others")
+    return {name: STDIN if streams and text.strip() == STDIN else parse_value(name, text)
+            for name, text in raw.items()}
+
+
+def split_names(wrt: Optional[list[str]]) -> list[str] | None:
+    """--wrt a,b --wrt c -> [a, b, c]."""
+    names = [name.strip() for item in (wrt or []) for name in item.split(",") if name.strip()]
+    return names or None
+
+
+def progress_bar() -> Any:
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    task = bar.add_task("gradients", total=None)
+    bar.start()
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+        if done >= total:
+            bar.stop()
+
+    return update

@@ -1,0 +1,242 @@
+"""The point commands: grad (at a point, streamed from stdin, or over a file of points), jacobian, hessian."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, DerivcliError
+from .app import BindingCommand, app
+from .options import (
+    DEVICE,
+    DTYPE,
+    EXPLAIN,
+    FORMAT,
+    JSON,
+    MATRIX_CHECK,
+    MATRIX_FD,
+    SEED,
+    STDIN,
+    VAR,
+    WRT,
+    output_format,
+    progress_bar,
+    read_point,
+    report_warnings,
+    split_names,
+)
+
+GRAD_EPILOG = """[bold]Examples[/]
+
+  derivcli grad "exp(-(x**2-x+1)/cos(log(x))**2)" --x 1 --check --fd
+  derivcli grad "u**2 + v**3 + u*v" --u 2 --v 4 --json
+  derivcli grad "log(x**2 + y**2)" --x 15 --y 24 --wrt x
+  derivcli grad "2x^2 + sin(pi*x/4)" --x 1 --explain-parse
+  derivcli grad "-x**2" --x 3
+  derivcli grad "sum((relu(W @ x) - t)**2)" --W "rand(3,4)" --x "arange(4)" --t "[1, 1.2, 1.4]" --wrt W
+
+Bind each variable with --NAME VALUE, --NAME=VALUE or --var NAME=VALUE; values may be constant expressions such as pi/4.
+
+Exit codes: 0 ok, 1 --check disagreed, 2 bad input."""
+
+
+@app.command(cls=BindingCommand, epilog=GRAD_EPILOG)
+def grad(
+    ctx: typer.Context,
+    expression: Annotated[str, typer.Argument(help="The expression, e.g. \"sin(x)*exp(-x)\".",
+                                              show_default=False)],
+    wrt: WRT = None,
+    var: VAR = None,
+    check: Annotated[bool, typer.Option("--check", help="Compare with SymPy's symbolic derivative; exit 1 if "
+                                                        "they disagree.")] = False,
+    fd: Annotated[bool, typer.Option("--fd", help="Show the finite-difference table.")] = False,
+    fd_steps: Annotated[Optional[str], typer.Option(
+        "--fd-steps", help="Step sizes for --fd: a decade range 1e-1:1e-10 (default) or a list 0.1,0.01.",
+        show_default=False)] = None,
+    seed: SEED = None,
+    points: Annotated[Optional[str], typer.Option(
+        "--points", help="Many points at once: a CSV file whose header names the variables, or .npy/.npz; "
+                         "values and derivatives come out as CSV.", show_default=False)] = None,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", help="With --points: write the table to this .csv or .npy file.", show_default=False)] = None,
+    torch_compile: Annotated[bool, typer.Option(
+        "--compile", help="With --points: run the gradient through torch.compile (seconds to compile; pays "
+                          "off for very large batches).")] = False,
+    dtype: DTYPE = "float64",
+    device: DEVICE = "cpu",
+    json_output: JSON = False,
+    fmt: FORMAT = None,
+    explain_parse: EXPLAIN = False,
+) -> int:
+    """Value and gradient of EXPRESSION at a point, by torch autograd."""
+    from ..api import grad as compute_grad
+    from ..checks import parse_steps
+    from ..render import emit_grad
+
+    fmt_name = output_format(json_output, fmt)
+    fd = fd or fd_steps is not None  # steps without --fd still ask for the table
+    point = read_point(ctx, var, seed, streams=True)
+    if points is not None:
+        return grad_at_points(expression, points, point, split_names(wrt), output, torch_compile, dtype, device)
+    if output is not None or torch_compile:
+        raise DerivcliError("--output and --compile go with --points")
+    streamed = [name for name, value in point.items() if value is STDIN]
+    if streamed:
+        if fmt == "table":
+            raise DerivcliError("--format table does not work with values from stdin ('-')",
+                                hint="use --format plain (one line per value) or --json")
+        if fmt_name != "json" and (fd or explain_parse):
+            given = "--fd-steps" if fd_steps else "--fd" if fd else "--explain-parse"
+            raise DerivcliError(f"{given} does not work with plain values from stdin ('-')",
+                                hint="add --json: each line's object then carries it")
+        options = {"wrt": split_names(wrt), "check": check, "fd": fd,
+                   "fd_steps": parse_steps(fd_steps) if fd_steps else None, "dtype": dtype, "device": device}
+        return stream_grad(expression, streamed, point, options, "json" if fmt_name == "json" else "plain",
+                           explain_parse)
+    result = compute_grad(expression, point, wrt=split_names(wrt), check=check, fd=fd,
+                          fd_steps=parse_steps(fd_steps) if fd_steps else None, dtype=dtype, device=device)
+    emit_grad(result, fmt_name, sys.stdout, explain_parse)
+    report_warnings(result.warnings)
+    return EXIT_CHECK_FAILED if result.failed else 0
+
+
+JACOBIAN_EPILOG = """[bold]Examples[/]
+
+  derivcli jacobian "softmax(a)" --a "[0.5214, 0.9971, 0.7792]"
+  derivcli jacobian "W @ x" --W "[[1, 2], [3, 4]]" --x "[1, 1]" --wrt x
+  derivcli jacobian "sin(x) * y" --x "linspace(0, 1, 3)" --y 2 --json
+
+The Jacobian with respect to each variable has shape (output shape) + (variable shape)."""
+
+
+@app.command(cls=BindingCommand, epilog=JACOBIAN_EPILOG)
+def jacobian(
+    ctx: typer.Context,
+    expression: Annotated[str, typer.Argument(help="A vector- or matrix-valued expression.", show_default=False)],
+    wrt: WRT = None,
+    var: VAR = None,
+    seed: SEED = None,
+    check: MATRIX_CHECK = False,
+    fd: MATRIX_FD = False,
+    dtype: DTYPE = "float64",
+    device: DEVICE = "cpu",
+    json_output: JSON = False,
+    fmt: FORMAT = None,
+    explain_parse: EXPLAIN = False,
+) -> int:
+    """All first derivatives of a vector- or matrix-valued EXPRESSION, by torch autograd."""
+    from ..api import jacobian as compute_jacobian
+    from ..render import emit_jacobian
+
+    fmt_name = output_format(json_output, fmt)
+    result = compute_jacobian(expression, read_point(ctx, var, seed), wrt=split_names(wrt), check=check, fd=fd,
+                              dtype=dtype, device=device)
+    emit_jacobian(result, fmt_name, sys.stdout, explain_parse)
+    report_warnings(result.warnings)
+    return EXIT_CHECK_FAILED if result.failed else 0
+
+
+@app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
+
+  derivcli hessian "(1-x)**2 + 100*(y-x**2)**2" --x 1 --y 1
+  derivcli hessian "u**2 + v**3 + u*v" --u 2 --v 4 --json
+  derivcli hessian "sum(x**4) - dot(x, x)" --x "[0.5, -1]"
+
+Tensor variables are flattened as x[0], x[1], …; the eigenvalues say whether the point is a
+minimum, a maximum or a saddle.""")
+def hessian(
+    ctx: typer.Context,
+    expression: Annotated[str, typer.Argument(help="A scalar expression.", show_default=False)],
+    wrt: WRT = None,
+    var: VAR = None,
+    seed: SEED = None,
+    check: MATRIX_CHECK = False,
+    fd: MATRIX_FD = False,
+    dtype: DTYPE = "float64",
+    device: DEVICE = "cpu",
+    json_output: JSON = False,
+    fmt: FORMAT = None,
+    explain_parse: EXPLAIN = False,
+) -> int:
+    """The Hessian of EXPRESSION at a point (forward-over-reverse autograd), with its eigenvalues."""
+    from ..api import hessian as compute_hessian
+    from ..render import emit_hessian
+
+    fmt_name = output_format(json_output, fmt)
+    result = compute_hessian(expression, read_point(ctx, var, seed), wrt=split_names(wrt), check=check, fd=fd,
+                             dtype=dtype, device=device)
+    emit_hessian(result, fmt_name, sys.stdout, explain_parse)
+    report_warnings(result.warnings)
+    return EXIT_CHECK_FAILED if result.failed else 0
+
+
+
+def stream_grad(expression: str, streamed: list[str], point: dict[str, object], options: dict[str, Any],
+                fmt: str, explain_parse: bool = False) -> int:
+    """`--x -`: one answer per stdin line, written and flushed as the line arrives.
+
+    Plain lines are `x, f, derivatives` (and agree/DISAGREE/skipped with --check); JSON lines are the
+    --json object, with --fd and --explain-parse in it.  An echoed bad line is made printable first: it
+    is untrusted text going to a terminal.
+    """
+    import json
+
+    from ..errors import printable
+    from ..render import number
+    from ..streams import grad_stream
+
+    if len(streamed) > 1:
+        raise DerivcliError(f"only one variable can come from stdin (got {', '.join(streamed)})")
+    fixed = {name: value for name, value in point.items() if value is not STDIN}
+    failed = disagreed = False
+    for line_number, text, result in grad_stream(expression, streamed[0], sys.stdin, fixed, **options):
+        if isinstance(result, DerivcliError):
+            failed = True
+            message = result.one_line()
+            sys.stdout.write(json.dumps({"line": line_number, "error": message}) + "\n" if fmt == "json"
+                             else f"{printable(text)}\terror: {message}\n")
+            sys.stderr.write(f"error: line {line_number}: {message}\n")
+            sys.stdout.flush()
+            continue
+        disagreed = disagreed or (result.check is not None and not result.check.agree)
+        if fmt == "json":
+            sys.stdout.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        else:
+            derivatives = "\t".join(number(value) for value in result.gradient.values())
+            verdict = "" if result.check is None else "\tskipped" if result.check.skipped is not None else \
+                "\tagree" if result.check.agree else "\tDISAGREE"
+            sys.stdout.write(f"{number(result.point[streamed[0]])}\t{number(result.value)}\t{derivatives}{verdict}\n")
+        sys.stdout.flush()
+    return EXIT_BAD_INPUT if failed else EXIT_CHECK_FAILED if disagreed else 0
+
+
+def grad_at_points(expression: str, path: str, fixed: dict[str, object], wrt: list[str] | None,
+                   output: Optional[str], torch_compile: bool, dtype: str, device: str) -> int:
+    """--points: every point of a file in one vectorized pass per chunk, as a table of columns."""
+    import derivcli
+
+    from ..files import output_kind, read_points
+    from ..render import write_points
+
+    if output is not None:
+        output_kind(output)  # a bad --output is refused before the work, not after
+    compiled = derivcli.compile(expression, wrt=wrt, dtype=dtype, device=device, torch_compile=torch_compile)
+    columns = read_points(path)
+    if "" in columns:  # an .npy file: one unnamed column, for the only variable not bound otherwise
+        free = [name for name in compiled.variables if name not in fixed]
+        if len(free) != 1:
+            raise DerivcliError("--points: an .npy file holds one column; name the columns with .csv or .npz")
+        columns = {free[0]: columns.pop("")}
+    both = sorted(set(fixed) & set(columns))
+    if both:
+        raise DerivcliError(f"--points: {', '.join(both)} is both a column of {path} and given with --NAME")
+    values = {**fixed, **columns}
+    progress = progress_bar() if sys.stderr.isatty() and len(next(iter(columns.values()), [])) > 1_000_000 else None
+    f = compiled(**values)
+    grads = compiled.grad(progress=progress, **values)
+    table = {**{name: columns[name] for name in columns if name in compiled.variables}, "f": f,
+             **{f"d/d{name}": value for name, value in grads.items()}}
+    write_points(table, output, sys.stdout)
+    return 0

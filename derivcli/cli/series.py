@@ -1,0 +1,79 @@
+"""Higher order: diff (the symbolic derivative of any order) and taylor."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import EXIT_CHECK_FAILED
+from .app import BindingCommand, app
+from .options import DEVICE, DTYPE, EXPLAIN, FORMAT, JSON, VAR, output_format, read_point, report_warnings, split_names
+
+
+@app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
+
+  derivcli diff "x**3*sin(x)" --wrt x --order 2
+  derivcli diff "exp(-(x**2-x+1)/cos(log(x))**2)" --wrt x --order 3 --x 1.3
+  derivcli diff "exp(-(x**2-x+1)/cos(log(x))**2)" --wrt x --order 20 --x 1.3
+  derivcli diff "x**2*y**3" --wrt x,y,y --latex
+  derivcli diff "\\frac{\\sin x}{x}" --wrt x
+
+With a point, the value comes from torch (nested autograd at low order, Taylor mode at high order)
+and is compared with SymPy's formula; exit 1 if they disagree.""")
+def diff(
+    ctx: typer.Context,
+    expression: Annotated[str, typer.Argument(help="The expression (plain or LaTeX).", show_default=False)],
+    wrt: Annotated[Optional[list[str]], typer.Option(
+        "--wrt", help="The variable; several (x,y,y or repeated) for a mixed partial.", show_default=False)] = None,
+    order: Annotated[int, typer.Option("--order", help="How many times to differentiate (at most 200).")] = 1,
+    latex: Annotated[bool, typer.Option("--latex", help="Print the derivative as LaTeX.")] = False,
+    formula: Annotated[Optional[bool], typer.Option(
+        "--formula/--no-formula", help="Build SymPy's formula (default: always without a point, up to "
+                                       "order 4 with one).", show_default=False)] = None,
+    var: VAR = None,
+    dtype: DTYPE = "float64",
+    device: DEVICE = "cpu",
+    json_output: JSON = False,
+    fmt: FORMAT = None,
+    explain_parse: EXPLAIN = False,
+) -> int:
+    """The symbolic derivative of any order, and its value at a point."""
+    from ..api import diff as compute_diff
+    from ..render import emit_diff
+
+    fmt_name = output_format(json_output, fmt)
+    result = compute_diff(expression, split_names(wrt), order, read_point(ctx, var, None), formula=formula,
+                          dtype=dtype, device=device)
+    emit_diff(result, fmt_name, sys.stdout, explain_parse, latex=latex)
+    code = report_warnings(result.warnings)
+    return EXIT_CHECK_FAILED if result.agree is False else code
+
+
+@app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
+
+  derivcli taylor "sin(x)" --x 0 --order 7
+  derivcli taylor "exp(-(x**2-x+1)/cos(log(x))**2)" --x 1 --order 10 --json
+  derivcli taylor "x**2*y" --x 1 --y 3 --wrt x --order 3""")
+def taylor(
+    ctx: typer.Context,
+    expression: Annotated[str, typer.Argument(help="The expression.", show_default=False)],
+    order: Annotated[int, typer.Option("--order", help="The degree of the polynomial (at most 200).")] = 5,
+    wrt: Annotated[Optional[str], typer.Option("--wrt", help="The variable to expand in (when there are "
+                                                              "several).", show_default=False)] = None,
+    var: VAR = None,
+    dtype: DTYPE = "float64",
+    json_output: JSON = False,
+    fmt: FORMAT = None,
+    explain_parse: EXPLAIN = False,
+) -> int:
+    """The Taylor polynomial of EXPRESSION around the point: torch's coefficients beside SymPy's series."""
+    from ..api import taylor as compute_taylor
+    from ..render import emit_taylor
+
+    fmt_name = output_format(json_output, fmt)
+    result = compute_taylor(expression, read_point(ctx, var, None), wrt=wrt, order=order, dtype=dtype)
+    emit_taylor(result, fmt_name, sys.stdout, explain_parse)
+    code = report_warnings(result.warnings)
+    return EXIT_CHECK_FAILED if result.agree is False else code
