@@ -1,0 +1,248 @@
+"""The point commands' views: grad (with its check and finite-difference tables), jacobian, hessian."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ..results import element_names
+from .layout import console_for, matrix_table, print_fitting, print_reading, reading_lines
+from .numbers import grid, number, shape_text, short, step_text
+
+if TYPE_CHECKING:
+    from ..results import DifferenceTable, GradResult, HessianResult, JacobianResult
+
+def emit_grad(result: GradResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
+    if fmt == "json":
+        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+    elif fmt == "plain":
+        out.write("".join(line + "\n" for line in _grad_plain(result, explain_parse)))
+    else:
+        _grad_table(result, out)
+
+
+def _grad_plain(result: GradResult, explain_parse: bool) -> list[str]:
+    lines = reading_lines(result.parse, explain_parse)
+    lines.append(f"value\t{number(result.value)}")
+    lines.extend(f"d/d{name}\t{number(value)}" for name, value in result.gradient.items())
+    if result.check is not None and result.check.skipped is not None:
+        lines.append(f"check\tskipped\t{result.check.skipped}")
+    elif result.check is not None:
+        check = result.check
+        for name, formula in check.derivatives.items():
+            verdict = check.verdict(name)
+            if name in check.reference:
+                errors = check.reference_error.get(name, {})
+                lines.append(f"check-reference\t{name}\t{number(check.reference[name])}\t"
+                             f"closest\t{check.closest.get(name, 'none')}\t" + "\t".join(
+                                 f"{method}={'-' if errors.get(method) is None else short(errors[method] or 0.0)}"
+                                 for method in ("autograd", "symbolic", "finite_difference")))
+            lines.append(f"check\t{name}\t{verdict}\t{number(check.gradient[name])}\t"
+                         f"{short(check.abs_error[name])}\t{formula if isinstance(formula, str) else '(elementwise)'}")
+    if result.finite_differences is not None:
+        table = result.finite_differences
+        for row in table.rows:
+            for name in row.forward:
+                lines.append(f"fd\t{name}\t{number(row.h)}\t{number(row.forward[name])}\t"
+                             f"{number(row.central[name])}\t{short(row.forward_error[name])}\t"
+                             f"{short(row.central_error[name])}")
+        for scheme in ("forward", "central"):
+            for name, h in table.best_h[scheme].items():
+                lines.append(f"fd-best\t{name}\t{scheme}\t{number(h)}\t"
+                             f"{number(table.theoretical_h[scheme][name])}")
+        for name, fd_verdict in table.verdicts.items():
+            lines.append(f"fd-verdict\t{name}\t{fd_verdict.verdict}\t{short(fd_verdict.error)}\t"
+                         f"{short(fd_verdict.expected_error)}")
+    for kink in result.nondifferentiable or []:
+        lines.append(f"kink\t{kink.variable}\t{number(kink.left)}\t{number(kink.right)}\t{kink.node}")
+    return lines
+
+
+def _grad_table(result: GradResult, out: TextIO) -> None:
+    from rich.text import Text
+
+    console = console_for(out)
+    names = list(result.point)
+    at = ", ".join(f"{name} = {number(result.point[name])}" if not isinstance(result.point[name], list)
+                   else f"{name}: {shape_text(result.point[name])} tensor" for name in names)
+    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
+    print_reading(console, result.parse, result.expression)
+    console.print(Text(f"at {at or 'no variables'}   ({result.dtype}, {result.device})", style="dim"))
+
+    check = result.check if result.check is not None and result.check.skipped is None else None
+    headers = ["", "autograd"] + (["symbolic", "abs error", "rel error", "check"] if check is not None else [])
+    rows = [["f", number(result.value), *([""] * 4 if check else [])]]
+    for name, value in result.gradient.items():
+        tensor = isinstance(value, list)
+        cells = [f"∂f/∂{name}", f"{shape_text(value)} tensor ↓" if tensor else number(value)]
+        if check is not None:
+            verdict = check.verdict(name)
+            shown = {"agree": "[green]agree[/]", "kink": "[yellow]kink[/]"}.get(verdict, "[bold red]DISAGREE[/]")
+            cells += ["by element" if tensor else number(check.gradient[name]), short(check.abs_error[name]),
+                      short(check.rel_error[name]), shown]
+        rows.append(cells)
+    print_fitting(console, headers, rows, ["left", "right", "right", "right", "right", "center"])
+    for name, value in result.gradient.items():
+        if isinstance(value, list):
+            console.print(matrix_table(f"∂f/∂{name} (autograd)", value))
+    if check is not None:
+        for name, formula in check.derivatives.items():
+            if isinstance(formula, str):
+                console.print(Text.assemble((f"∂f/∂{name} = ", "bold"), (formula, "cyan")))
+        for name, errors in check.reference_error.items():
+            ranked = sorted((error, method) for method, error in errors.items() if error is not None)
+            console.print(Text(f"∂f/∂{name} to 30 digits (SymPy, mpmath): {number(check.reference[name])}; "
+                               "relative errors: " + ", ".join(f"{method.replace('_', ' ')} {short(error)}"
+                                                               for error, method in ranked), style="dim"))
+        verdict = "autograd and SymPy agree" if check.agree else "autograd and SymPy DISAGREE"
+        if check.undefined:
+            verdict = "f is not defined at this point: there is no derivative to compare"
+        elif check.kinks:
+            verdict = (f"f is not differentiable in {', '.join(check.kinks)} here (a kink): nothing to agree on; "
+                       "elsewhere autograd and SymPy " + ("agree" if check.agree else "DISAGREE"))
+        rule = ("" if check.undefined or check.kinks else f" (against the 30-digit value: rtol {check.rtol:g}, "
+                f"atol {check.atol:g}, widened by the conditioning the formula shows in this dtype)")
+        console.print(Text(verdict + rule, style="yellow" if check.undefined or check.kinks else
+                           "green" if check.agree else "bold red"))
+    if result.check is not None and result.check.skipped is not None:
+        console.print(Text(f"check skipped: {result.check.skipped}", style="yellow"))
+    if result.finite_differences is not None:
+        for name in result.gradient:
+            _difference_table(console, result.finite_differences, name)
+
+
+def _difference_table(console: Any, table: DifferenceTable, name: str) -> None:
+    best_forward = table.best_h["forward"][name]
+    best_central = table.best_h["central"][name]
+    what = f"∂f/∂{name}" if name not in table.directions else \
+        f"∂f/∂{name} along a random unit direction v (autograd ∇f·v"
+    title = f"finite differences for {what} (autograd {number(table.autograd[name])})" \
+        if name not in table.directions else f"finite differences for {what} = {number(table.autograd[name])})"
+    verdict = table.verdicts.get(name)
+    if verdict is not None and verdict.verdict == "kink":  # one-sided quotients: the right and left derivatives
+        print_fitting(console, ["h", "forward (right)", "backward (left)"],
+                      [[step_text(row.h), number(row.forward[name]), number(row.backward[name])] for row in table.rows],
+                      ["right"] * 3, title)
+        console.print("[yellow]f is not differentiable here: the forward and backward columns are the right and "
+                      "left derivatives[/]")
+        return
+    rows = [[step_text(row.h), number(row.forward[name]),
+             short(row.forward_error[name]) + (" ★" if row.h == best_forward else ""), row.regime["forward"][name],
+             number(row.central[name]), short(row.central_error[name]) + (" ★" if row.h == best_central else ""),
+             row.regime["central"][name]] for row in table.rows]
+    print_fitting(console, ["h", "forward", "error", "regime", "central", "error", "regime"], rows,
+                  ["right", "right", "right", "left", "right", "right", "left"], title)
+    console.print(
+        f"best h: forward {short(best_forward)} (theory √ε·max(|x|,1) = "
+        f"{short(table.theoretical_h['forward'][name])}), central {short(best_central)} "
+        f"(theory ∛ε·max(|x|,1) = {short(table.theoretical_h['central'][name])})"
+    )
+    if verdict is not None and verdict.verdict in ("agree", "DISAGREE"):
+        console.print(f"[{'green' if verdict.agree else 'bold red'}]finite differences {verdict.verdict} with "
+                      f"autograd[/]: error {short(verdict.error)} at h = {step_text(verdict.best_h)}, where the theory "
+                      f"allows about {short(verdict.expected_error)}")
+
+
+def matrix_check_lines(result: Any) -> list[str]:
+    """Plain lines for a Jacobian's or Hessian's --check and --fd."""
+    lines = []
+    for name, item in (("check", result.check), ("fd", result.finite_differences)):
+        if item is not None:
+            verdict = "skipped" if item.skipped is not None else "agree" if item.agree else "DISAGREE"
+            lines.append(f"{name}\t{verdict}\t" + (item.skipped or short(item.max_abs_error)))
+    for kink in getattr(result, "nondifferentiable", None) or []:
+        lines.append(f"kink\t{kink.variable}\t{number(kink.left)}\t{number(kink.right)}\t{kink.node}")
+    return lines
+
+
+def print_matrix_checks(console: Any, result: Any) -> None:
+    """The table view's lines for a Jacobian's or Hessian's --check and --fd."""
+    for label, item in (("SymPy's derivatives", result.check), ("central differences", result.finite_differences)):
+        if item is None:
+            continue
+        if item.skipped is not None:
+            console.print(f"[yellow]{label}: skipped ({item.skipped})[/]")
+        else:
+            console.print(f"[{'green' if item.agree else 'bold red'}]{label} "
+                          f"{'agree' if item.agree else 'DISAGREE'} with autograd[/] in every entry "
+                          f"(largest difference {short(item.max_abs_error)})")
+
+
+def emit_jacobian(result: JacobianResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
+    if fmt == "json":
+        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        return
+    if fmt == "plain":
+        lines = reading_lines(result.parse, explain_parse)
+        lines.append(f"value\t{number(result.value)}")
+        for name, block in result.jacobian.items():
+            for label, row in _jacobian_rows(block, result.output_shape, result.variable_shapes[name]):
+                lines.append(f"d{label}/d{name}\t" + "\t".join(number(v) for v in row))
+        lines += matrix_check_lines(result)
+        out.write("".join(line + "\n" for line in lines))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console_for(out)
+    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
+    print_reading(console, result.parse, result.expression)
+    console.print(Text(f"value {grid(result.value)}   ({result.dtype}, {result.device})", style="dim"))
+    for name, block in result.jacobian.items():
+        shape = result.variable_shapes[name]
+        view = Table(title=f"Jacobian with respect to {name} (shape {result.output_shape + shape})",
+                     header_style="bold")
+        view.add_column("")
+        for label in element_names(name, shape):
+            view.add_column(f"∂/∂{label}", justify="right", no_wrap=True)
+        for label, row in _jacobian_rows(block, result.output_shape, shape):
+            view.add_row(label, *[number(v) for v in row])
+        console.print(view)
+    print_matrix_checks(console, result)
+
+
+def _jacobian_rows(block: Any, output_shape: list[int], variable_shape: list[int]) -> list[tuple[str, list[float]]]:
+    """One row per output element (f[0], f[1, 2], …), its derivatives by variable element."""
+    def flatten(value: Any) -> list[float]:
+        return [v for item in value for v in flatten(item)] if isinstance(value, list) else [value]
+
+    flat = flatten(block)
+    width = math.prod(variable_shape)
+    labels = element_names("f", output_shape)
+    return [(label, flat[i * width:(i + 1) * width]) for i, label in enumerate(labels)]
+
+
+
+def emit_hessian(result: HessianResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
+    if fmt == "json":
+        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        return
+    if fmt == "plain":
+        lines = reading_lines(result.parse, explain_parse)
+        lines += [f"value\t{number(result.value)}", "variables\t" + "\t".join(result.variables),
+                 "gradient\t" + "\t".join(number(v) for v in result.gradient)]
+        lines += [f"hessian\t{name}\t" + "\t".join(number(v) for v in row)
+                  for name, row in zip(result.variables, result.hessian)]
+        lines += ["eigenvalues\t" + "\t".join(number(v) for v in result.eigenvalues), f"verdict\t{result.verdict}"]
+        lines += matrix_check_lines(result)
+        out.write("".join(line + "\n" for line in lines))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console_for(out)
+    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
+    print_reading(console, result.parse, result.expression)
+    console.print(Text(f"f = {number(result.value)}   ({result.dtype})", style="dim"))
+    view = Table(title="Hessian", header_style="bold")
+    view.add_column("")
+    for name in result.variables:
+        view.add_column(f"∂/∂{name}", justify="right", no_wrap=True)
+    view.add_column("gradient", justify="right", no_wrap=True)
+    for name, row, slope in zip(result.variables, result.hessian, result.gradient):
+        view.add_row(f"∂/∂{name}", *[number(v) for v in row], number(slope))
+    console.print(view)
+    console.print(Text("eigenvalues: " + ", ".join(number(v) for v in result.eigenvalues)))
+    console.print(Text(f"at this point: {result.verdict}", style="bold"))
+    print_matrix_checks(console, result)

@@ -1,0 +1,83 @@
+"""The higher-order views: diff and taylor."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, TextIO
+
+from .layout import console_for, print_reading, reading_lines
+from .numbers import derivative_label, maybe_number, number, short
+
+if TYPE_CHECKING:
+    from ..results import DiffResult, TaylorResult
+
+def emit_diff(result: DiffResult, fmt: str, out: TextIO, explain_parse: bool = False, latex: bool = False) -> None:
+    if fmt == "json":
+        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        return
+    what = derivative_label(result.wrt)
+    if fmt == "plain":
+        lines = reading_lines(result.parse, explain_parse)
+        lines += [f"derivative\t{result.latex if latex else result.derivative}"] if result.derivative else []
+        if result.point is not None:
+            lines += [f"value\t{maybe_number(result.value)}", f"{what}\t{maybe_number(result.derivative_value)}",
+                      f"method\t{result.method}"]
+            if result.formula_value is not None:
+                lines.append(f"check\t{'agree' if result.agree else 'DISAGREE'}\t{number(result.formula_value)}")
+        lines += [f"note\t{note}" for note in result.notes]
+        out.write("".join(line + "\n" for line in lines))
+        return
+    from rich.text import Text
+
+    console = console_for(out)
+    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
+    print_reading(console, result.parse, result.expression)
+    if result.derivative is not None:
+        shown = (result.latex if latex else result.derivative) or ""
+        console.print(Text.assemble((f"{what} = ", "bold"), (shown, "cyan")))
+    if result.point is not None:
+        at = ", ".join(f"{name} = {number(value)}" for name, value in result.point.items())
+        console.print(Text(f"at {at}:  f = {maybe_number(result.value)}", style="dim"))
+        console.print(Text.assemble((f"{what} = ", "bold"), maybe_number(result.derivative_value),
+                                    (f"   by {result.method}", "dim")))
+        if result.formula_value is not None:
+            console.print(Text(f"the formula gives {number(result.formula_value)}: "
+                               + ("agree" if result.agree else "DISAGREE"),
+                               style="green" if result.agree else "bold red"))
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="yellow"))
+
+
+def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
+    if fmt == "json":
+        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        return
+    reference = result.sympy_coefficients
+    if fmt == "plain":
+        lines = reading_lines(result.parse, explain_parse)
+        lines += [f"polynomial\t{result.polynomial}", f"method\t{result.method}"]
+        for k, c in enumerate(result.coefficients):
+            lines.append(f"c{k}\t{number(c)}" + (f"\t{number(reference[k])}" if reference else ""))
+        lines += [f"note\t{note}" for note in result.notes]
+        out.write("".join(line + "\n" for line in lines))
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console_for(out)
+    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan"),
+                                f"   around {result.variable} = {number(result.around)}"))
+    print_reading(console, result.parse, result.expression)
+    view = Table(title=f"Taylor coefficients f⁽ᵏ⁾/k! to order {result.order}", header_style="bold")
+    for heading in ("k", f"torch ({result.method})", "SymPy series", "difference"):
+        view.add_column(heading, justify="right", no_wrap=True)
+    for k, c in enumerate(result.coefficients):
+        other = reference[k] if reference else None
+        view.add_row(str(k), number(c), maybe_number(other), "-" if other is None else short(abs(c - other)))
+    console.print(view)
+    console.print(Text.assemble(("T(x) = ", "bold"), (result.polynomial, "cyan")))
+    if result.agree is not None:
+        console.print(Text("torch and SymPy agree" if result.agree else "torch and SymPy DISAGREE",
+                           style="green" if result.agree else "bold red"))
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="yellow"))
