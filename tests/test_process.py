@@ -1,4 +1,4 @@
-"""Real processes: the installed script, `python -m derivcli`, pipes, start-up imports and completion."""
+"""Real processes: the installed script, `python -m derivcli`, pipes and start-up imports."""
 
 from __future__ import annotations
 
@@ -66,28 +66,3 @@ def _imports_after(argv: list[str], env: dict[str, str] | None = None) -> dict[s
 @pytest.mark.parametrize("argv", [["--help"], ["grad", "--help"], ["functions"], ["--version"]])
 def test_help_and_listing_never_import_torch_or_sympy(argv):
     assert _imports_after(argv) == {"torch": False, "sympy": False}
-
-
-def test_completion_never_imports_torch_or_sympy():
-    env = {"_DERIVCLI_COMPLETE": "complete_bash", "COMP_WORDS": "derivcli gr", "COMP_CWORD": "1"}
-    assert _imports_after([], env) == {"torch": False, "sympy": False}
-
-
-def test_completion_offers_commands_and_options():
-    base = {**os.environ, "_DERIVCLI_COMPLETE": "complete_bash"}
-    commands = run([sys.executable, "-m", "derivcli"], env={**base, "COMP_WORDS": "derivcli gr", "COMP_CWORD": "1"})
-    assert commands.stdout.split() == ["grad", "graph"]
-    options = run([sys.executable, "-m", "derivcli"],
-                  env={**base, "COMP_WORDS": "derivcli grad x --ch", "COMP_CWORD": "3"})
-    assert options.stdout.split() == ["--check"]
-
-
-@pytest.mark.parametrize("shell, filename", [("bash", "derivcli.bash"), ("zsh", "_derivcli"),
-                                             ("fish", "derivcli.fish")])
-def test_completion_scripts_match_what_the_app_generates(shell, filename):
-    env = {**os.environ, "_DERIVCLI_COMPLETE": f"source_{shell}"}
-    generated = run([sys.executable, "-c", "from derivcli.cli import app; app(prog_name='derivcli')"], env=env)
-    assert generated.returncode == 0
-    assert generated.stdout == (ROOT / "completions" / filename).read_text(), (
-        f"completions/{filename} is stale: regenerate with "
-        f"_DERIVCLI_COMPLETE=source_{shell} derivcli > completions/{filename}")

@@ -36,6 +36,14 @@ class DerivcliGroup(TyperGroup):
         except EOFError as error:
             raise _Carried(error) from error
 
+    def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
+        """Tab completion answers through derivcli's own shells (`completion`): fast, and they know the
+        expression's variables and the options' values."""
+        from .completion import register_shells
+
+        register_shells()
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
+
 
 
 
