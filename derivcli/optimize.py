@@ -3,8 +3,9 @@
 `minimize` descends the differentiated variables (scalars, vectors or matrices) and records a trace of
 value, point and gradient norm.  It never raises for a run that goes wrong numerically: a value or
 gradient that becomes inf/NaN (or a value that grows 1e10-fold, the usual sign of too large a learning
-rate) ends the run with `diverged` set and the reason in `stopped`, so the CLI can warn and still show
-the trace that led there.
+rate) ends the run as `diverged`, with the reason in `stopped`, so the CLI can warn and still show the
+trace that led there.  A run that cannot move any more (STALL_STEPS updates in a row that leave the
+point exactly where it was) ends as `stalled` instead of spending its remaining steps.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ if TYPE_CHECKING:
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "lbfgs")
 GROWTH_LIMIT = 1e10  # a value this many times larger than at the start (and than 1) counts as diverged
+# This many updates in a row that leave the point exactly where it was: the run is stuck, so it stops.
+# Under SGD that is a gradient of exactly 0 (dead ReLU units, a stationary point) or steps too small to
+# change the point's floats, and either lasts for ever.  Not "a gradient of 0" alone: momentum and Adam
+# still move on it, across a flat piece and out the other side.  Not a value that stays the same: that
+# too happens while moving across a flat piece.
+STALL_STEPS = 3
+# How a run ended: `status` in the result and its JSON; `stopped` starts with the word for it.
+STATUSES = {"converged": "converged", "stalled": "stalled", "diverged": "diverged", "max_steps": "not converged"}
 
 
 @dataclass
@@ -51,12 +60,20 @@ class MinimizeResult:
     value: float  # at `point`
     grad_norm: float  # at `point`
     steps: int  # updates made
-    converged: bool  # a --tol test passed
-    diverged: bool
-    stopped: str  # why the run ended, in words
+    status: str  # a key of STATUSES
+    stopped: str  # why the run ended, in words, starting with STATUSES[status]
     trace: list[TraceStep]
     parse: ParseInfo
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def converged(self) -> bool:
+        """A --tol test passed."""
+        return self.status == "converged"
+
+    @property
+    def diverged(self) -> bool:
+        return self.status == "diverged"
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -72,6 +89,7 @@ class MinimizeResult:
             "steps": self.steps,
             "converged": self.converged,
             "diverged": self.diverged,
+            "status": self.status,
             "stopped": self.stopped,
             "trace": [entry.to_json() for entry in self.trace],
             "warnings": self.warnings,
@@ -100,8 +118,9 @@ def minimize(
 
     Variables not in `wrt` (default: all) are held constant.  `manual` runs the tutorials' hand-written
     update ``x -= lr * x.grad`` instead of torch.optim.SGD.  With `tol`, the run stops (converged) once
-    the gradient norm or the size of an update falls below it.  The trace holds every `trace_every`-th
-    state (step 0 is the start) and always the last.  `progress(done, steps)` is called after each update.
+    the gradient norm or the size of an update falls below it; it stops (stalled) when it cannot move any
+    more.  The trace holds every `trace_every`-th state (step 0 is the start) and always the last.
+    `progress(done, steps)` is called after each update.
     """
     import torch
 
@@ -119,26 +138,17 @@ def minimize(
 
     trace: list[TraceStep] = []
     start = {name: to_plain(p) for name, p in zip(setup.wrt, params)}
-    first_value: float | None = None
+    watch = _Watch(steps, tol, _zero_gradient_cause(setup.parsed.expr))
     last_step_size: float | None = None
     done = 0
-    converged = diverged = False
     while True:
         value, grad_norm = run.evaluate()
-        first_value = value if first_value is None else first_value
-        stopped = _divergence(value, grad_norm, first_value, done)
-        if stopped:
-            diverged = True
-        elif tol is not None and grad_norm < tol:
-            converged, stopped = True, f"converged: the gradient norm {grad_norm:.3g} is below tol {tol:g}"
-        elif tol is not None and last_step_size is not None and last_step_size < tol:
-            converged, stopped = True, f"converged: the last step {last_step_size:.3g} is below tol {tol:g}"
-        elif done == steps:
-            stopped = f"ran all {steps} steps" + ("" if tol is None else f" without reaching tol {tol:g}")
-        if done % trace_every == 0 or stopped:  # (a point is a nested list: only made when kept)
+        ending = watch.ending(value, grad_norm, done, last_step_size)
+        if done % trace_every == 0 or ending:  # (a point is a nested list: only made when kept)
             trace.append(TraceStep(done, value, {name: to_plain(p) for name, p in zip(setup.wrt, params)},
                                    grad_norm))
-        if stopped:
+        if ending is not None:
+            status, reason = ending
             break
         before = [p.detach().clone() for p in params]
         with torch.no_grad():
@@ -148,8 +158,9 @@ def minimize(
         if progress is not None:
             progress(done, steps)
 
+    stopped = f"{STATUSES[status]}: {reason}"
     warnings = list(setup.warnings)
-    if diverged:
+    if status == "diverged":
         warnings.append(f"{stopped}; try a smaller learning rate than {lr:g}")
     return MinimizeResult(
         expression=setup.parsed.canonical,
@@ -163,8 +174,7 @@ def minimize(
         value=trace[-1].value,
         grad_norm=trace[-1].grad_norm,
         steps=done,
-        converged=converged,
-        diverged=diverged,
+        status=status,
         stopped=stopped,
         trace=trace,
         parse=setup.parse_info(),
@@ -183,16 +193,16 @@ def _check_options(optimizer: str, lr: float, steps: int, tol: float | None, man
         raise DerivcliError(f"--manual is the hand-written SGD update; it cannot run {optimizer}",
                             hint="leave out --optimizer, or leave out --manual")
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise DerivcliError(f"the learning rate must be a positive number, got {lr!r}")
+        raise DerivcliError(f"--lr (the learning rate) must be a positive number, got {lr!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise DerivcliError(f"steps must be a whole number >= 0, got {steps!r}")
+        raise DerivcliError(f"--steps must be a whole number >= 0, got {steps!r}")
     if steps > MAX_STEPS:
-        raise DerivcliError(f"steps must be at most {MAX_STEPS:,}, got {steps:,}",
+        raise DerivcliError(f"--steps must be at most {MAX_STEPS:,}, got {steps:,}",
                             hint="a run that needs more is better restarted from where this one ends")
     if tol is not None and not (math.isfinite(tol) and tol >= 0):
-        raise DerivcliError(f"tol must be a number >= 0, got {tol!r}")
+        raise DerivcliError(f"--tol must be a number >= 0, got {tol!r}")
     if isinstance(trace_every, bool) or not isinstance(trace_every, int) or trace_every < 1:
-        raise DerivcliError(f"trace_every must be a whole number >= 1, got {trace_every!r}")
+        raise DerivcliError(f"--every (trace_every) must be a whole number >= 1, got {trace_every!r}")
 
 
 class _Run:
@@ -268,14 +278,56 @@ def _norm(tensors: Sequence[torch.Tensor]) -> float:
     return float(torch.linalg.vector_norm(torch.cat([t.detach().reshape(-1) for t in tensors])))
 
 
+class _Watch:
+    """Decides, state by state, whether the run ends here: (status, reason) or None to go on."""
+
+    def __init__(self, steps: int, tol: float | None, zero_gradient_cause: str) -> None:
+        self.steps, self.tol, self.zero_gradient_cause = steps, tol, zero_gradient_cause
+        self.first_value: float | None = None
+        self.still = 0  # updates in a row that left the point exactly where it was
+
+    def ending(self, value: float, grad_norm: float, done: int, last_step_size: float | None
+               ) -> tuple[str, str] | None:
+        self.first_value = value if self.first_value is None else self.first_value
+        self.still = self.still + 1 if last_step_size == 0 else 0
+        tol = self.tol
+        diverged = _divergence(value, grad_norm, self.first_value, done)
+        if diverged:
+            return "diverged", diverged
+        if tol is not None and grad_norm < tol:
+            return "converged", f"the gradient norm {grad_norm:.3g} is below tol {tol:g}"
+        if tol is not None and last_step_size is not None and last_step_size < tol:
+            return "converged", f"the last step {last_step_size:.3g} is below tol {tol:g}"
+        if self.still >= STALL_STEPS and grad_norm == 0:
+            return "stalled", f"the gradient is 0 ({self.zero_gradient_cause}) since step {done - STALL_STEPS}"
+        if self.still >= STALL_STEPS:
+            return "stalled", f"the point and its value {value:.6g} are unchanged since step {done - STALL_STEPS}"
+        if done == self.steps:
+            unreached = "" if tol is None else f" without reaching tol {tol:g}"
+            return "max_steps", f"ran all {self.steps} steps{unreached}"
+        return None
+
+
+def _zero_gradient_cause(expr: Any) -> str:
+    """The likely reason for a gradient of exactly 0: ReLU units that are off for every input give one,
+    as does a stationary point of any function."""
+    import sympy as sp
+
+    from .sympy_forms import relu
+
+    if any(isinstance(node, relu) for node in sp.preorder_traversal(expr)):
+        return "dead ReLU units?"
+    return "a stationary point, or a flat piece of the function"
+
+
 def _divergence(value: float, grad_norm: float, first_value: float, step: int) -> str:
     """Why the run has diverged at this step, or '' while it has not."""
     where = "at the starting point" if step == 0 else f"at step {step}"
     if not math.isfinite(value):
-        return f"diverged: the value became {value} {where}"
+        return f"the value became {value} {where}"
     if not math.isfinite(grad_norm):
-        return f"diverged: the gradient became {grad_norm} {where}"
+        return f"the gradient became {grad_norm} {where}"
     limit = GROWTH_LIMIT * max(1.0, abs(first_value))
     if value - first_value > limit:
-        return f"diverged: the value grew from {first_value:.6g} to {value:.6g} by step {step}"
+        return f"the value grew from {first_value:.6g} to {value:.6g} by step {step}"
     return ""

@@ -2,8 +2,10 @@
 for the terminal, and a matplotlib figure (optional dependency) for files.
 
 Poles and domain edges must not ruin the picture: non-finite values are NaN gaps, a sign-flipping jump
-across a pole is cut, and when a pole makes some values huge the y range shown is a robust one (from the
-quartiles) instead of min..max, which would flatten everything else to a line.
+across a pole is cut, and each curve's y range comes from its own central quantiles, not min..max, so a
+spike (1/x near 0, log's derivative near 0) is clipped, and said to be, instead of flattening the rest to
+a line.  f' gets a panel of its own when its range would dwarf f's; and where f is not differentiable
+at the point (|x| at 0) there is no tangent, and the plot says why.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     import torch
 
     from .api import Setup
+    from .kinks import Kink
 
 MAX_SAMPLES = 100_000
 LARGEST = 1.7976931348623157e308  # float64's largest: an interval or y range is kept inside ±LARGEST
@@ -29,7 +32,20 @@ MIN_PLOT_COLUMNS = 10  # braille cells across, at the least
 MIN_PLOT_ROWS = 3
 POLE_FACTOR = 20.0  # beyond the quartiles by this many interquartile ranges: a pole's values
 VIEW_FACTOR = 3.0  # with a pole, show the quartiles widened by this many interquartile ranges
+CENTRAL = 0.02  # otherwise a curve's range is its 2nd to 98th percentile ...
+REACH = 1.0  # ... widened to its min (max) where that lies within this many of those ranges beyond
+MARGIN = 0.05  # of a range's span, added on each side
+DWARF = 4.0  # f' shares f's panel unless that would make the panel more than this many times f's range
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+@dataclass
+class Clip:
+    """A run of samples beyond the panel's y range, by its farthest sample."""
+
+    curve: str  # "f" or "df"
+    x: float
+    value: float
 
 
 @dataclass
@@ -45,7 +61,11 @@ class PlotData:
     x: list[float]
     f: list[float]  # NaN where f is undefined, infinite, or cut at a pole
     df: list[float]  # f' by autograd, NaN likewise
-    y_range: tuple[float, float]  # the y range to draw
+    y_range: tuple[float, float]  # the y range of f's panel (with the tangent, and f' unless df_range)
+    df_range: tuple[float, float] | None  # f' in a panel of its own, with this y range
+    clipped: list[Clip]  # where a curve goes beyond its panel's y range
+    no_tangent: str  # why there is no tangent line ('' when there is one)
+    nondifferentiable: list[Kink]  # at the point
     dtype: str
     parse: ParseInfo
     notes: list[str] = field(default_factory=list)
@@ -53,7 +73,7 @@ class PlotData:
 
     @property
     def has_tangent(self) -> bool:
-        return math.isfinite(self.value) and math.isfinite(self.slope)
+        return not self.no_tangent
 
     def tangent(self, x: float) -> float:
         return self.value + self.slope * (x - self.point)
@@ -62,15 +82,20 @@ class PlotData:
         data: dict[str, Any] = {
             "expression": self.expression,
             "variable": self.variable,
-            "point": self.point,
+            "point": {self.variable: self.point},
             "value": json_number(self.value),
             "slope": json_number(self.slope),
+            "tangent": {"value": self.value, "slope": self.slope} if self.has_tangent else None,
+            "no_tangent": self.no_tangent or None,
+            "nondifferentiable": [kink.to_json() for kink in self.nondifferentiable],
             "held": json_numbers(self.held),
             "interval": [self.start, self.end],
             "x": self.x,
             "f": json_number(self.f),
             "df": json_number(self.df),
             "y_range": list(self.y_range),
+            "df_range": None if self.df_range is None else list(self.df_range),
+            "clipped": [{"curve": clip.curve, "x": clip.x, "value": clip.value} for clip in self.clipped],
             "dtype": self.dtype,
             "notes": self.notes,
             "warnings": self.warnings,
@@ -98,6 +123,7 @@ def plot_data(
     """
     from .api import prepare, reading_context
     from .derivatives import gradient
+    from .kinks import find_kinks
     from .parsing import parse
 
     parsed = parse(expression, reading_context(list(point), [wrt] if wrt else None))
@@ -106,7 +132,7 @@ def plot_data(
     if variable not in values:  # no point given: the middle of the interval, or 0
         values[variable] = 0.0
         if start is not None and end is not None:
-            values[variable] = _finite("start", start) / 2 + _finite("end", end) / 2  # no overflow at ±1e308
+            values[variable] = _finite("--from", start) / 2 + _finite("--to", end) / 2  # no overflow at ±1e308
     setup = prepare(expression, values, [variable], dtype, "cpu")
     for name, value in setup.values.items():
         if not isinstance(value, float):
@@ -117,22 +143,31 @@ def plot_data(
         raise DerivcliError(f"the point {variable} = {center} is not a finite number")
     start, end = _interval(center, start, end)
     if isinstance(samples, bool) or not isinstance(samples, int) or not 2 <= samples <= MAX_SAMPLES:
-        raise DerivcliError(f"samples must be a whole number from 2 to {MAX_SAMPLES:,}, got {samples!r}")
+        raise DerivcliError(f"--samples must be a whole number from 2 to {MAX_SAMPLES:,}, got {samples!r}")
 
     value_tensor, (slope_tensor,) = gradient(setup.program, setup.inputs, setup.wrt_indices, setup.dtype,
                                              setup.device)
     value, slope = float(value_tensor.detach()), float(slope_tensor)
+    kinks = find_kinks(setup, {variable: slope_tensor})
+    if kinks:
+        no_tangent = kinks[0].message()
+    elif not (math.isfinite(value) and math.isfinite(slope)):
+        no_tangent = f"f({variable}) = {value} and f'({variable}) = {slope} at {variable} = {center:g}"
+    else:
+        no_tangent = ""
     xs, f, df = _sample(setup, variable, start, end, samples)
     notes: list[str] = []
-    f, df, y_range = _shape_for_drawing(xs, f, df, variable, notes)
-    if not (math.isfinite(value) and math.isfinite(slope)):
-        notes.append(f"no tangent: f({variable}) = {value} and f'({variable}) = {slope} at {variable} = {center:g}")
+    tangent = [] if no_tangent else [value + slope * (x - center) for x in (start, end)]
+    f, df, y_range, df_range, clipped = _shape_for_drawing(xs, f, df, tangent, variable, notes)
+    if no_tangent:
+        notes.append(f"no tangent: {no_tangent}")
     if not start <= center <= end:
         notes.append(f"the point {variable} = {center:g} is outside the interval [{start:g}, {end:g}]")
     return PlotData(
         expression=setup.parsed.canonical, variable=variable, point=center, value=value, slope=slope,
         held={name: v for name, v in setup.values.items() if name != variable},
-        start=start, end=end, x=xs, f=f, df=df, y_range=y_range, dtype=dtype, parse=setup.parse_info(),
+        start=start, end=end, x=xs, f=f, df=df, y_range=y_range, df_range=df_range, clipped=clipped,
+        no_tangent=no_tangent, nondifferentiable=kinks, dtype=dtype, parse=setup.parse_info(),
         notes=notes, warnings=list(setup.warnings),
     )
 
@@ -157,27 +192,27 @@ def _axis_variable(variables: Sequence[str], values: Mapping[str, Any], wrt: str
                         "x axis with --wrt NAME", hint="the others are held at their values")
 
 
-def _finite(name: str, value: float) -> float:
+def _finite(option: str, value: float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise DerivcliError(f"--{name} must be a number, got {value!r:.40}") from None
+        raise DerivcliError(f"{option} must be a number, got {value!r:.40}") from None
     if not math.isfinite(number):
-        raise DerivcliError(f"--{name} must be a finite number, got {value}")
+        raise DerivcliError(f"{option} must be a finite number, got {value}")
     return number
 
 
 def _interval(center: float, start: float | None, end: float | None) -> tuple[float, float]:
     """The given ends, or the point ± max(2, |point|), kept finite (a point at 1e308 still gets an interval)."""
     half = max(2.0, abs(center))
-    low = max(center - half, -LARGEST) if start is None else _finite("start", start)
-    high = min(center + half, LARGEST) if end is None else _finite("end", end)
+    low = max(center - half, -LARGEST) if start is None else _finite("--from", start)
+    high = min(center + half, LARGEST) if end is None else _finite("--to", end)
     if start is None and end is not None and low >= high:
         low = max(high - 2 * half, -LARGEST)
     if end is None and start is not None and high <= low:
         high = min(low + 2 * half, LARGEST)
     if not low < high:
-        raise DerivcliError(f"the interval [{low:g}, {high:g}] is empty", hint="give --start below --end")
+        raise DerivcliError(f"--from must be below --to, got the interval [{low:g}, {high:g}]")
     return low, high
 
 
@@ -233,9 +268,13 @@ def _nan_for_inf(values: list[float]) -> list[float]:
     return [v if math.isfinite(v) else math.nan for v in values]
 
 
-def _shape_for_drawing(xs: list[float], f: list[float], df: list[float], variable: str, notes: list[str]
-                       ) -> tuple[list[float], list[float], tuple[float, float]]:
-    """Cut the jumps across poles and choose the y range; say what was done in `notes`."""
+def _shape_for_drawing(xs: list[float], f: list[float], df: list[float], tangent: list[float], variable: str,
+                       notes: list[str]
+                       ) -> tuple[list[float], list[float], tuple[float, float], tuple[float, float] | None,
+                                  list[Clip]]:
+    """Cut the jumps across poles and choose each panel's y range from the curves' own ranges: f's,
+    widened for the tangent (its two ends) and then for f', unless either would dwarf f; such an f' gets
+    a panel of its own.  Say what was done in `notes`."""
     undefined = sum(1 for v in f if math.isnan(v))
     if undefined:
         notes.append(f"f is undefined (NaN or infinite) at {undefined} of {len(f)} samples: outside its domain "
@@ -248,23 +287,76 @@ def _shape_for_drawing(xs: list[float], f: list[float], df: list[float], variabl
         where = ", ".join(f"{(xs[i - 1] + xs[i]) / 2:.4g}" for i in sorted(poles)[:5])
         notes.append(f"f jumps across a pole near {variable} = {where}: the curve is broken there")
     pole = bool(poles) or _has_spike(f)
-    derivative_pole = pole or bool(derivative_poles) or _has_spike(df)
-    low, high = _view(f, pole)
-    d_low, d_high = _view(df, derivative_pole)
-    low, high = min(low, d_low), max(high, d_high)
-    if not math.isfinite(low):
-        low, high = -1.0, 1.0
-    if pole or derivative_pole:
-        notes.append("values near the pole are beyond the y range shown")
-    pad = (high / 2 - low / 2) * 0.1 or max(abs(low) * 0.1, 1.0)  # halves: no overflow at ±1e308
-    return f, df, (max(low - pad, -LARGEST), min(high + pad, LARGEST))
+    f_range = _padded(_view(f, pole))
+    df_range = _padded(_view(df, pole or bool(derivative_poles) or _has_spike(df)))
+    if tangent:  # a steep tangent leaves the panel rather than flatten f
+        f_range = _unless_dwarfed(f_range, _padded((min(tangent), max(tangent))))
+    y_range = _unless_dwarfed(f_range, df_range)
+    own_range = None if y_range == _joined(f_range, df_range) else df_range
+    views = {"f": y_range, "df": own_range or y_range}
+    clipped = [clip for curve, values in (("f", f), ("df", df)) for clip in _clips(xs, values, curve, views[curve])]
+    for curve in ("f", "df"):
+        runs = [clip for clip in clipped if clip.curve == curve]
+        if runs:
+            marks = " and ".join(mark for mark, above in (("^", True), ("v", False))
+                                 if any((clip.value > views[curve][1]) == above for clip in runs))
+            where = ", ".join(f"{clip.x:.4g} (to {clip.value:.4g})" for clip in runs[:3])
+            more = f" and {len(runs) - 3} more places" if len(runs) > 3 else ""
+            notes.append(f"{_NAMES[curve]}({variable}) is clipped (marked {marks}) near {variable} = {where}{more}")
+    return f, df, y_range, own_range, clipped
+
+
+_NAMES = {"f": "f", "df": "f'"}
+
+
+def _padded(view: tuple[float, float] | None) -> tuple[float, float]:
+    """The range with MARGIN on each side (a single value gets ±10% of itself, at least ±1), kept within
+    ±LARGEST; no values at all get -1..1."""
+    if view is None:
+        return -1.0, 1.0
+    low, high = view
+    pad = _half_span(view) * 2 * MARGIN or max(abs(low) * 0.1, 1.0)
+    return max(low - pad, -LARGEST), min(high + pad, LARGEST)
+
+
+def _half_span(view: tuple[float, float]) -> float:
+    """(high - low) / 2, by halves: no overflow when the range spans ±1e308."""
+    return view[1] / 2 - view[0] / 2
+
+
+def _joined(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    return min(a[0], b[0]), max(a[1], b[1])
+
+
+def _unless_dwarfed(main: tuple[float, float], other: tuple[float, float]) -> tuple[float, float]:
+    """`main` widened to take in `other`, unless that would make it more than DWARF times as tall."""
+    joined = _joined(main, other)
+    return joined if _half_span(joined) <= DWARF * _half_span(main) else main
+
+
+def _clips(xs: list[float], values: list[float], curve: str, view: tuple[float, float]) -> list[Clip]:
+    """One Clip for each run of neighbouring samples above (or below) `view`, at its farthest sample."""
+    from itertools import groupby
+
+    low, high = view
+    side = [0 if math.isnan(v) or low <= v <= high else 1 if v > high else -1 for v in values]
+    clips = []
+    for where, run in groupby(range(len(values)), key=lambda i: side[i]):
+        if where:
+            far = max(run, key=lambda i: values[i] * where)
+            clips.append(Clip(curve, xs[far], values[far]))
+    return clips
 
 
 def _quartiles(values: list[float]) -> tuple[float, float] | None:
     finite = sorted(v for v in values if not math.isnan(v))
     if not finite:
         return None
-    return finite[len(finite) // 4], finite[(3 * len(finite)) // 4]
+    return _quantile(finite, 0.25), _quantile(finite, 0.75)
+
+
+def _quantile(ordered: list[float], p: float) -> float:
+    return ordered[round(p * (len(ordered) - 1))]
 
 
 def _scale(q1: float, q3: float) -> float:
@@ -313,17 +405,21 @@ def _has_spike(f: list[float]) -> bool:
     return False
 
 
-def _view(values: list[float], pole: bool) -> tuple[float, float]:
-    finite = [v for v in values if not math.isnan(v)]
+def _view(values: list[float], pole: bool) -> tuple[float, float] | None:
+    """The part of a curve's values to show (None: it has none): with a pole, the quartiles widened by
+    VIEW_FACTOR interquartile ranges; otherwise the central quantiles (CENTRAL to 1 - CENTRAL), out to
+    the min and max where those are within REACH of that range (a curve growing to an end of the
+    interval, like exp, is shown in full; a spike at an end, like 1/x near 0, is not)."""
+    finite = sorted(v for v in values if not math.isnan(v))
     if not finite:
-        return math.inf, -math.inf
-    low, high = min(finite), max(finite)
-    quartiles = _quartiles(values)
-    if pole and quartiles is not None:
-        q1, q3 = quartiles
+        return None
+    if pole:
+        q1, q3 = _quantile(finite, 0.25), _quantile(finite, 0.75)
         scale = _scale(q1, q3)
-        low, high = max(low, q1 - VIEW_FACTOR * scale), min(high, q3 + VIEW_FACTOR * scale)
-    return low, high
+        return max(finite[0], q1 - VIEW_FACTOR * scale), min(finite[-1], q3 + VIEW_FACTOR * scale)
+    low, high = _quantile(finite, CENTRAL), _quantile(finite, 1 - CENTRAL)
+    reach = REACH * _scale(low, high)
+    return (finite[0] if finite[0] >= low - reach else low), (finite[-1] if finite[-1] <= high + reach else high)
 
 
 # --------------------------------------------------------------------------- the terminal plot
@@ -334,37 +430,25 @@ _PRIORITY = ("f", "df", "tangent")  # which curve's colour a shared cell takes
 
 
 def terminal_plot(data: PlotData, width: int = 80, height: int = 24, color: bool = True) -> str:
-    """f (solid), f' (dotted) and the tangent (dashed) in braille dots: exactly `height` lines, none
-    wider than `width` characters; ANSI colours only with `color`."""
-    low, high = data.y_range
+    """f (solid), f' (dotted) and the tangent (dashed) in braille dots, f' in a panel of its own below
+    f's when it has its own range: exactly `height` lines, none wider than `width` characters; ANSI
+    colours only with `color`."""
+    panels = _panels(data)
     margin = _margin(data)
-    columns, rows = width - margin - 1, height - 3
-    if columns < MIN_PLOT_COLUMNS or rows < MIN_PLOT_ROWS:
-        raise DerivcliError(f"a terminal plot needs at least {smallest_width(data)}×6 characters, got {width}×{height}")
-    labels = {0: _tick(high), rows - 1: _tick(low)}
-    canvas = _Canvas(columns, rows, (data.start, data.end), (low, high))
-    if data.has_tangent:
-        canvas.polyline([data.start, data.end], [data.tangent(data.start), data.tangent(data.end)], "tangent",
-                        lambda k: (k // 3) % 2 == 0)
-    canvas.polyline(data.x, data.df, "df", lambda k: k % 2 == 0)
-    canvas.polyline(data.x, data.f, "f", lambda k: True)
-    marker = canvas.cell_of(data.point, data.value) if math.isfinite(data.value) else None
-    zero_row = canvas.cell_of(data.start, 0.0)
-    if zero_row is not None and 0 < zero_row[1] < rows - 1:
-        labels[zero_row[1]] = "0"
-    lines = []
-    for row in range(rows):
-        label = labels.get(row, "")
-        runs: list[tuple[str | None, str]] = []  # (owner, text): one colour code per run, not per cell
-        for column in range(columns):
-            char, owner = ("●", "point") if marker == (column, row) else canvas.char(column, row)
-            if runs and runs[-1][0] == owner:
-                runs[-1] = (owner, runs[-1][1] + char)
-            else:
-                runs.append((owner, char))
-        lines.append(f"{label:>{margin - 1}} {'┤' if label else '│'}"
-                     + "".join(_paint(text, owner, color) for owner, text in runs))
-    point_column = canvas.cell_of(data.point, low)
+    columns, rows = width - margin - 1, height - 3 - (len(panels) - 1)  # (a divider between panels)
+    if columns < MIN_PLOT_COLUMNS or rows < MIN_PLOT_ROWS * len(panels):
+        least = 3 + (len(panels) - 1) + MIN_PLOT_ROWS * len(panels)
+        raise DerivcliError(f"a terminal plot needs at least {smallest_width(data)}×{least} characters, "
+                            f"got {width}×{height}")
+    heights = [rows] if len(panels) == 1 else [rows - rows // 2, rows // 2]
+    canvases = [_Canvas(columns, height, (data.start, data.end), y_range)
+                for (y_range, _), height in zip(panels, heights)]
+    lines: list[str] = []
+    for canvas, (_, curves) in zip(canvases, panels):
+        if lines:
+            lines.append(" " * margin + "├" + "─" * columns)
+        lines += _panel_lines(data, canvas, curves, margin, color)
+    point_column = canvases[-1].cell_of(data.point, canvases[-1].y_range[0])
     axis = ["─"] * columns
     if point_column is not None:
         axis[point_column[0]] = "┴"
@@ -374,6 +458,52 @@ def terminal_plot(data: PlotData, width: int = 80, height: int = 24, color: bool
     return "\n".join(lines)
 
 
+def _panels(data: PlotData) -> list[tuple[tuple[float, float], tuple[str, ...]]]:
+    """Each panel's y range and curves, in drawing order (the last drawn wins a shared cell's colour)."""
+    if data.df_range is None:
+        return [(data.y_range, ("tangent", "df", "f"))]
+    return [(data.y_range, ("tangent", "f")), (data.df_range, ("df",))]
+
+
+def _panel_lines(data: PlotData, canvas: _Canvas, curves: tuple[str, ...], margin: int, color: bool) -> list[str]:
+    """One panel's rows: its curves, the point (with f), ^ and v where a curve leaves the panel, and its
+    y labels (top, bottom, and 0 where it is inside)."""
+    patterns = {"f": lambda k: True, "df": lambda k: k % 2 == 0, "tangent": lambda k: (k // 3) % 2 == 0}
+    for curve in curves:
+        if curve == "tangent":
+            if data.has_tangent:
+                canvas.polyline([data.start, data.end], [data.tangent(data.start), data.tangent(data.end)],
+                                curve, patterns[curve])
+        else:
+            canvas.polyline(data.x, data.f if curve == "f" else data.df, curve, patterns[curve])
+    low, high = canvas.y_range
+    marks: dict[tuple[int, int], tuple[str, str]] = {}
+    for clip in data.clipped:
+        cell = canvas.cell_of(clip.x, high if clip.value > high else low) if clip.curve in curves else None
+        if cell is not None:
+            marks[cell] = ("^" if clip.value > high else "v", clip.curve)
+    marker = canvas.cell_of(data.point, data.value) if "f" in curves and math.isfinite(data.value) else None
+    if marker is not None:
+        marks[marker] = ("●", "point")
+    labels = {0: _tick(high), canvas.rows - 1: _tick(low)}
+    zero_row = canvas.cell_of(data.start, 0.0)
+    if zero_row is not None and 0 < zero_row[1] < canvas.rows - 1:
+        labels[zero_row[1]] = "0"
+    lines = []
+    for row in range(canvas.rows):
+        label = labels.get(row, "")
+        runs: list[tuple[str | None, str]] = []  # (owner, text): one colour code per run, not per cell
+        for column in range(canvas.columns):
+            char, owner = marks.get((column, row)) or canvas.char(column, row)
+            if runs and runs[-1][0] == owner:
+                runs[-1] = (owner, runs[-1][1] + char)
+            else:
+                runs.append((owner, char))
+        lines.append(f"{label:>{margin - 1}} {'┤' if label else '│'}"
+                     + "".join(_paint(text, owner, color) for owner, text in runs))
+    return lines
+
+
 def smallest_width(data: PlotData) -> int:
     """The narrowest terminal plot of `data`: what a terminal narrower than that (COLUMNS=10) gets instead
     of a refusal."""
@@ -381,8 +511,8 @@ def smallest_width(data: PlotData) -> int:
 
 
 def _margin(data: PlotData) -> int:
-    low, high = data.y_range
-    return max(len(_tick(high)), len(_tick(low))) + 1
+    ends = [*data.y_range, *(data.df_range or ())]
+    return max(len(_tick(end)) for end in ends) + 1
 
 
 class _Canvas:
@@ -484,20 +614,34 @@ def _x_labels(data: PlotData, columns: int, point_column: int | None) -> str:
 
 
 def _legend(data: PlotData, width: int, color: bool) -> str:
+    """What each glyph is, as many entries as fit in `width`."""
     name = data.variable
-    entries = [("⠒⠒⠒", f"f({name})", "f"), ("⠂⠂⠂", f"f'({name})", "df")]
+    entries: list[tuple[str, str, str | None]] = [("⠒⠒⠒", f"f({name})", "f"), ("⠂⠂⠂", f"f'({name})", "df")]
     if data.has_tangent:
         entries.append(("⠒ ⠒", f"tangent at {name}={_tick(data.point)}", "tangent"))
+    else:
+        entries.append(("", f"no tangent: {_no_tangent_reason(data)}", None))
+    if math.isfinite(data.value):
         entries.append(("●", f"({_tick(data.point)}, {_tick(data.value)})", "point"))
+    if data.clipped:
+        entries.append(("^ v", "clipped", None))
     plain, painted = "", ""
     for glyph, text, owner in entries:
-        piece = f"{glyph} {text}"
+        piece = f"{glyph} {text}".strip()
         separator = "  " if plain else ""
         if len(plain) + len(separator) + len(piece) > width:
             break
         plain += separator + piece
-        painted += separator + _paint(glyph, owner, color) + " " + text
+        painted += separator + (_paint(glyph, owner, color) + " " if glyph else "") + text
     return painted
+
+
+def _no_tangent_reason(data: PlotData) -> str:
+    """The short form of `no_tangent`, for the legend and the figure."""
+    kinks = data.nondifferentiable
+    what = "f or f' is not finite" if not kinks else "f is not continuous" if kinks[0].jump is not None \
+        else "f is not differentiable"
+    return f"{what} at {data.variable}={_tick(data.point)}"
 
 
 # --------------------------------------------------------------------------- files
@@ -526,24 +670,45 @@ def save_figure(data: PlotData, path: str | os.PathLike[str]) -> None:
 
 
 def _draw_figure(data: PlotData, target: Path, suffix: str, Figure: Any, FigureCanvasAgg: Any) -> None:
-    figure = Figure(figsize=(8, 5), layout="constrained")
+    """The panels of the terminal plot, as axes one above the other sharing x: the same ranges, the same
+    ^ and v marks where a curve is clipped, and a footnote when there is no tangent."""
+    panels = _panels(data)
+    figure = Figure(figsize=(8, 5 if len(panels) == 1 else 7), layout="constrained")
     FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
+    grid = figure.subplots(len(panels), 1, sharex=True, squeeze=False,
+                           gridspec_kw={"height_ratios": [3, 2][:len(panels)]})
     name = data.variable
-    axes.axhline(0, color="0.75", linewidth=0.8)
-    axes.plot(data.x, data.f, color="tab:blue", linewidth=2, label=f"f({name})")
-    axes.plot(data.x, data.df, color="tab:purple", linestyle=":", linewidth=1.8, label=f"f'({name})")
-    if data.has_tangent:
-        axes.plot([data.start, data.end], [data.tangent(data.start), data.tangent(data.end)], color="tab:orange",
-                  linestyle="--", linewidth=1.4, label=f"tangent at {name} = {_tick(data.point)}")
-        axes.plot([data.point], [data.value], "o", color="tab:red", zorder=5,
-                  label=f"({_tick(data.point)}, {_tick(data.value)})")
-    axes.set_xlim(data.start, data.end)
-    axes.set_ylim(*data.y_range)
-    axes.set_xlabel(name)
-    axes.set_title(f"f({name}) = {_shorten(data.expression)}")
-    axes.grid(True, alpha=0.3)
-    axes.legend(loc="best")
+    styles = {"f": {"color": "tab:blue", "linewidth": 2, "label": f"f({name})"},
+              "df": {"color": "tab:purple", "linestyle": ":", "linewidth": 1.8, "label": f"f'({name})"}}
+    for (axes,), ((low, high), curves) in zip(grid, panels):
+        axes.axhline(0, color="0.75", linewidth=0.8)
+        for curve in sorted(curves, key=_PRIORITY.index):  # legend order; the drawing order is the zorder
+            depth = 2 + curves.index(curve)
+            if curve == "tangent":
+                if data.has_tangent:
+                    axes.plot([data.start, data.end], [data.tangent(data.start), data.tangent(data.end)],
+                              color="tab:orange", linestyle="--", linewidth=1.4, zorder=depth,
+                              label=f"tangent at {name} = {_tick(data.point)}")
+                continue
+            axes.plot(data.x, data.f if curve == "f" else data.df, zorder=depth, **styles[curve])
+            clips = [clip for clip in data.clipped if clip.curve == curve]
+            above = [clip.x for clip in clips if clip.value > high]
+            below = [clip.x for clip in clips if clip.value < low]
+            for k, (marker, edge, xs) in enumerate([("^", high, above), ("v", low, below)]):
+                if xs:  # one legend entry for both edges
+                    axes.plot(xs, [edge] * len(xs), marker, color=styles[curve]["color"], clip_on=False, zorder=6,
+                              label=f"{styles[curve]['label']} clipped" if k == 0 or not above else None)
+        if "f" in curves and math.isfinite(data.value):
+            axes.plot([data.point], [data.value], "o", color="tab:red", zorder=5,
+                      label=f"({_tick(data.point)}, {_tick(data.value)})")
+        axes.set_ylim(low, high)
+        axes.grid(True, alpha=0.3)
+        axes.legend(loc="best")
+    grid[0][0].set_xlim(data.start, data.end)
+    grid[-1][0].set_xlabel(name)
+    grid[0][0].set_title(f"f({name}) = {_shorten(data.expression)}")
+    if not data.has_tangent:
+        figure.supxlabel(f"no tangent: {_no_tangent_reason(data)}", fontsize=9, color="0.3")
     try:
         figure.savefig(target, format=suffix[1:])
     except OSError as error:

@@ -1,15 +1,25 @@
 """Gradient descent: the tutorials' loop and its printed numbers, the optimizers on Rosenbrock, a matrix
-variable, the hand-written update against torch.optim.SGD, tol, divergence, and the JSON contract."""
+variable, the hand-written update against torch.optim.SGD, tol, stalls, divergence, the JSON contract,
+the views (whole tensors, one status word), and the progress bar on every way out."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
 from derivcli.errors import DerivcliError
-from derivcli.optimize import minimize
+from derivcli.optimize import STALL_STEPS, minimize
+from derivcli.render import emit_minimize
 
 ROSENBROCK = "(1-x)**2 + 100*(y-x**2)**2"
 W = [[0.6904, 0.7417, 0.6027, 0.7612], [0.3263, 0.9509, 0.6202, 0.9371], [0.1982, 0.1809, 0.3788, 0.1230]]
@@ -33,9 +43,16 @@ def test_first_steps_match_the_tutorial():
 def test_descent_reaches_the_minimum(dtype):
     result = minimize("(x-1.5)**2", {"x": 4}, lr=0.1, steps=100, dtype=dtype)
     assert result.point["x"] == pytest.approx(1.5, abs=1e-6)
-    assert result.steps == 100 and not result.diverged
-    if dtype == "float32":  # the seed prints loss 5.6843e-14 at the end: x sits 2 ulps above 1.5
+    assert not result.diverged
+    if dtype == "float64":
+        assert result.steps == 100 and result.status == "max_steps"
+    else:  # the seed prints loss 5.6843e-14 at the end: x sits 2 ulps above 1.5, where lr * grad rounds away
         assert result.value == pytest.approx(5.6843e-14, rel=1e-4)
+        points = [entry.point["x"] for entry in result.trace]
+        assert result.status == "stalled" and result.steps < 100
+        assert points[-STALL_STEPS - 1:] == [result.point["x"]] * (STALL_STEPS + 1) != points[-STALL_STEPS - 2:-1]
+        since = result.steps - STALL_STEPS
+        assert result.stopped == f"stalled: the point and its value 5.68434e-14 are unchanged since step {since}"
 
 
 def test_manual_loop_gives_the_sgd_trace_exactly():
@@ -92,9 +109,9 @@ def test_variables_outside_wrt_stay_put():
 # --------------------------------------------------------------------------- stopping
 def test_tol_stops_early_and_converges():
     result = minimize("x**2", {"x": 1}, lr=0.1, steps=1000, tol=1e-6)
-    assert result.converged and not result.diverged
+    assert result.converged and not result.diverged and result.status == "converged"
     assert result.steps < 100
-    assert result.stopped.startswith("converged")
+    assert result.stopped.startswith("converged: ") and result.stopped.count("converged") == 1
     assert result.trace[-1].step == result.steps
 
 
@@ -105,7 +122,38 @@ def test_tol_on_a_zero_gradient():
 
 def test_without_tol_it_runs_every_step():
     result = minimize("x**2", {"x": 1}, lr=0.1, steps=10)
-    assert not result.converged and result.steps == 10 and result.stopped == "ran all 10 steps"
+    assert not result.converged and result.steps == 10 and result.stopped == "not converged: ran all 10 steps"
+    assert result.status == "max_steps"
+
+
+def test_dead_relu_units_stall_the_run():
+    # the --help example with --seed 0: every unit of relu(W @ x) is off from step 3, so the gradient is 0
+    # and plain SGD can never move again; it used to run all its steps and end "not converged"
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    result = minimize(RELU_LOSS, {"W": torch.rand(3, 4).tolist(), "x": [0, 1, 2, 3], "t": [1, 1.2, 1.4]}, wrt=["W"],
+                      steps=20)
+    norms = [entry.grad_norm for entry in result.trace]
+    assert norms[3:] == [0.0] * (1 + STALL_STEPS) and all(norm > 0 for norm in norms[:3])
+    assert result.status == "stalled" and result.steps == 3 + STALL_STEPS
+    assert result.stopped == "stalled: the gradient is 0 (dead ReLU units?) since step 3"
+    assert not result.converged and not result.diverged
+
+
+def test_a_zero_gradient_without_relu_is_a_stationary_point():
+    result = minimize("x**2 + y**2", {"x": 0, "y": 0}, steps=50)
+    assert result.status == "stalled" and result.steps == STALL_STEPS
+    assert result.stopped == ("stalled: the gradient is 0 (a stationary point, or a flat piece of the function) "
+                              "since step 0")
+
+
+def test_momentum_across_a_flat_piece_is_not_a_stall():
+    # (relu(x) - 2)**2 + 10*relu(-x-3)**2 is flat on [-3, 0]: momentum from the wall at x = -4 coasts
+    # across it with a gradient of exactly 0 for more than STALL_STEPS states, and on down to x = 2
+    result = minimize("(relu(x) - 2)**2 + 10*relu(-x-3)**2", {"x": -4}, optimizer="momentum", lr=0.05, steps=200)
+    zeros = [entry.step for entry in result.trace if entry.grad_norm == 0]
+    assert len(zeros) > STALL_STEPS and zeros == list(range(zeros[0], zeros[0] + len(zeros)))
+    assert result.status == "max_steps" and result.point["x"] == pytest.approx(2.0, abs=1e-3)
 
 
 def test_too_large_a_learning_rate_diverges_with_a_reason():
@@ -118,7 +166,7 @@ def test_too_large_a_learning_rate_diverges_with_a_reason():
 def test_leaving_the_domain_diverges_at_that_step():
     result = minimize("log(x)", {"x": 1}, lr=2, steps=10)  # x = 1 - 2 = -1: log is NaN
     assert result.diverged and result.stopped == "diverged: the value became nan at step 1"
-    assert result.to_json()["trace"][-1]["value"] is None  # JSON has no NaN
+    assert result.status == "diverged" and math.isnan(result.trace[-1].value)
 
 
 def test_non_finite_start():
@@ -141,7 +189,8 @@ def test_progress_callback():
 def test_json_contract():
     data = json.loads(json.dumps(minimize(ROSENBROCK, {"x": -1.2, "y": 1}, optimizer="adam", lr=0.05,
                                           steps=10).to_json()))
-    assert {"point", "value", "converged", "steps", "trace", "optimizer", "stopped"} <= set(data)
+    assert {"point", "value", "converged", "diverged", "steps", "trace", "optimizer", "stopped", "status"} <= set(data)
+    assert data["status"] == "max_steps" and data["converged"] is False and data["diverged"] is False
     assert data["optimizer"] == "adam" and data["steps"] == 10
     assert set(data["trace"][0]) == {"step", "value", "point", "grad_norm"}
     assert data["trace"][0]["point"] == {"x": -1.2, "y": 1.0}
@@ -151,11 +200,11 @@ def test_json_contract():
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"optimizer": "rmsprop"}, "unknown optimizer"),
     ({"optimizer": "adam", "manual": True}, "hand-written SGD"),
-    ({"lr": 0}, "learning rate"),
-    ({"lr": math.nan}, "learning rate"),
-    ({"steps": -1}, "steps"),
-    ({"tol": -1.0}, "tol"),
-    ({"trace_every": 0}, "trace_every"),
+    ({"lr": 0}, "--lr"),
+    ({"lr": math.nan}, "--lr"),
+    ({"steps": -1}, "--steps"),
+    ({"tol": -1.0}, "--tol"),
+    ({"trace_every": 0}, "--every"),
 ])
 def test_bad_options_are_clear_errors(kwargs, message):
     with pytest.raises(DerivcliError, match=message):
@@ -167,3 +216,165 @@ def test_nothing_to_minimize():
         minimize("3", {})
     with pytest.raises(DerivcliError, match="not a single number"):
         minimize("x**2", {"x": [1, 2]})
+
+
+# --------------------------------------------------------------------------- the views
+def table(result, columns: int | None = None, monkeypatch=None) -> str:
+    """The table view as printed: to a terminal `columns` wide, else to a pipe (--format table)."""
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    if columns is not None:
+        monkeypatch.setenv("COLUMNS", str(columns))
+    out = Terminal() if columns is not None else io.StringIO()
+    emit_minimize(result, "table", out)
+    return re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
+
+
+@pytest.mark.parametrize(("expression", "point", "options", "status"), [
+    ("x**2", {"x": 1}, {"tol": 1e-6}, "converged"),
+    ("x**2", {"x": 1}, {"lr": 0.1, "steps": 1, "tol": 1e-300}, "max_steps"),
+    ("x**2", {"x": 0}, {}, "stalled"),
+    ("x**2", {"x": 1}, {"lr": 1.5}, "diverged"),
+])
+def test_the_last_line_says_how_it_ended_in_one_word(expression, point, options, status):
+    result = minimize(expression, point, **options)
+    last = table(result).splitlines()[-1]
+    assert result.status == status and last == result.stopped
+    word = {"max_steps": "not converged"}.get(status, status)
+    assert last.startswith(word + ": ") and last.count(word) == 1 and last.count("converged") <= 1
+    plain = io.StringIO()
+    emit_minimize(result, "plain", plain)
+    assert f"status\t{status}" in plain.getvalue().splitlines() and f"stopped\t{result.stopped}" in plain.getvalue()
+
+
+def numbers_in(text: str) -> list[str]:
+    return re.findall(r"-?\d+\.\d+(?:e[-+]\d+)?", text)
+
+
+@pytest.mark.parametrize("columns", [None, 80, 60])
+def test_a_tensor_point_is_printed_whole(columns, monkeypatch):
+    result = minimize(RELU_LOSS, RELU_POINT, wrt=["W"], lr=0.01, steps=3)
+    text = table(result, columns, monkeypatch)
+    final = text[text.index("final point"):]
+    whole = [repr(v) for row in result.point["W"] for v in row]
+    assert numbers_in(final)[1:] == whole  # (the first is the value) every entry, none cut
+    assert "…" not in text and all(len(line) <= (columns or 140) for line in text.splitlines())
+    # at each step: whole in the table where its rows fit, or left to --format plain and --json
+    assert ("┃ point" in text) == (columns is None) != ("--format plain or --json" in text)
+    if columns is None:
+        assert all(repr(v) in text for entry in result.trace for row in entry.point["W"] for v in row)
+
+
+def test_a_scalar_point_wraps_between_numbers_only(monkeypatch):
+    point = {f"x{k}": 1 / 3 + k for k in range(8)}
+    result = minimize(" + ".join(f"(x{k} - {k})**2" for k in range(8)), point, steps=2)
+    text = table(result, 80, monkeypatch)
+    cells = "".join(line.split("│")[3] for line in text.splitlines() if line.count("│") == 5)
+    assert sorted(numbers_in(cells)) == sorted(repr(v) for entry in result.trace for v in entry.point.values())
+
+
+def test_a_large_tensor_is_summarised_as_torch_prints_it():
+    result = minimize("sum(x**2)", {"x": [[float(i * 40 + j) for j in range(40)] for i in range(40)]}, steps=1,
+                      lr=0.25)
+    final = table(result).split("final point")[1]
+    rows = final.split("\n")[1:]
+    assert rows[0] == "x=[[0.0, 0.5, 1.0, …, 18.5, 19.0, 19.5],"  # first and last three, every number whole
+    def row(a: float) -> str:
+        return f"   [{a}, {a + 0.5}, {a + 1}, …, {a + 18.5}, {a + 19}, {a + 19.5}]"
+
+    assert rows[1:7] == [row(20.0) + ",", row(40.0) + ",", "   …,", row(740.0) + ",", row(760.0) + ",",
+                         row(780.0) + "]"]
+    assert "--format plain and --json give every one" in final
+    assert len(result.to_json()["point"]["x"]) == 40
+
+
+# --------------------------------------------------------------------------- the progress bar
+def screen(raw: str, width: int) -> list[str]:
+    """What a terminal `width` columns wide shows after `raw`: as much of a VT100 as Rich's live display
+    uses (text, carriage return, line feed, cursor up, erase line; colours and the cursor's visibility
+    are ignored)."""
+    lines: list[list[str]] = [[]]
+    row = column = 0
+    for token in re.findall(r"\x1b\[[0-9;?]*[A-Za-z]|.", raw, re.S):
+        if token == "\r":
+            column = 0
+        elif token == "\n":
+            row += 1
+        elif token.startswith("\x1b["):
+            if token[-1] == "A":
+                row = max(0, row - int(token[2:-1] or 1))
+            elif token[-1] == "K":
+                lines[row] = [] if token == "\x1b[2K" else lines[row][:column]
+        else:
+            if column == width:
+                row, column = row + 1, 0
+            while len(lines) <= row:
+                lines.append([])
+            lines[row] += [" "] * (column + 1 - len(lines[row]))
+            lines[row][column] = token
+            column += 1
+        while len(lines) <= row:
+            lines.append([])
+    return ["".join(line).rstrip() for line in lines]
+
+
+def in_a_terminal(*args: str, interrupt: bool = False) -> tuple[int, str, list[str]]:
+    """derivcli with stdout and stderr on a pseudo-terminal 100 columns wide: the exit status, what it
+    wrote, and the screen it left (with `interrupt`, Ctrl-C as soon as the bar shows)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    environment = {key: value for key, value in os.environ.items() if key not in ("COLUMNS", "LINES", "NO_COLOR")}
+    process = subprocess.Popen([sys.executable, "-m", "derivcli", *args], stdin=subprocess.DEVNULL, stdout=slave,
+                               stderr=slave, env={**environment, "TERM": "xterm-256color"})
+    os.close(slave)
+    raw = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if select.select([master], [], [], 1)[0]:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the other end is closed: the process has exited
+                break
+            if not chunk:
+                break
+            raw += chunk
+            if interrupt and b"%" in raw:  # the bar is drawn and counting
+                process.send_signal(signal.SIGINT)
+                interrupt = False
+    os.close(master)
+    code = process.wait(timeout=60)
+    text = raw.decode("utf-8", "replace")
+    return code, text, screen(text, 100)
+
+
+needs_a_pty = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal as on Linux")
+
+
+@needs_a_pty
+@pytest.mark.parametrize(("args", "last"), [
+    (["x**2 + y**2", "--x", "0", "--y", "0"], "stalled: the gradient is 0"),  # an early stop
+    (["x**2", "--x", "1", "--lr", "1.5"], "diverged: the value grew"),
+    (["3", "--x", "1"], "error: "),  # an error after the bar started
+])
+def test_the_progress_bar_leaves_nothing_behind(args, last):
+    code, raw, shown = in_a_terminal("minimize", *args, "--steps", "1000000")
+    assert "gradients" in raw  # it was drawn, then cleared
+    shown = [line for line in shown if line]
+    assert not any("gradients" in line for line in shown), shown
+    assert shown[0].startswith("error: " if last == "error: " else "minimize "), shown  # nothing above the output
+    assert any(line.startswith(last) for line in shown), shown
+
+
+@needs_a_pty
+def test_the_progress_bar_is_cleared_by_ctrl_c():
+    code, raw, shown = in_a_terminal("minimize", "(x-1.5)**2", "--x", "4", "--lr", "1e-9", "--steps", "1000000",
+                                     "--every", "100000", interrupt=True)
+    assert code == 130 and "%" in raw
+    assert not any("gradients" in line for line in shown), shown

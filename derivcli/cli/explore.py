@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import nullcontext
 from typing import Annotated, Optional
 
 import typer
@@ -29,11 +30,16 @@ from .options import (
 @app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
 
   derivcli minimize "(x-1.5)**2" --x 4 --lr 0.1 --steps 100
-  derivcli minimize "(x-1.5)**2" --x 4 --lr 0.1 --steps 100 --manual     # the tutorials' hand-written loop
-  derivcli minimize "(1-x)**2 + 100*(y-x**2)**2" --x -1.2 --y 1 --optimizer lbfgs --tol 1e-10
-  derivcli minimize "sum((relu(W @ x) - t)**2)" --W "rand(3,4)" --x "arange(4)" --t "[1,1.2,1.4]" --wrt W --seed 0
+  derivcli minimize "(x-1.5)**2" --x 4 --manual   # x -= lr * x.grad
+  derivcli minimize "(1-x)**2 + 100*(y-x**2)**2" --x -1.2 --y 1 \\
+      --optimizer lbfgs --tol 1e-10
+  derivcli minimize "sum((relu(W @ x) - t)**2)" --W "rand(3,4)" \\
+      --x "arange(4)" --t "[1,1.2,1.4]" --wrt W --seed 0
 
-A divergence (values blowing up to inf or nan) stops the run with a warning.""")
+A divergence (values blowing up to inf or nan) stops the run with a warning.
+A run that cannot move any more stops too, as stalled: 3 updates in a row that
+leave the point where it was (a gradient of exactly 0, from dead ReLU units or
+a stationary point, or steps too small to change it).""")
 def minimize(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="The function to minimize.", show_default=False)],
@@ -59,10 +65,10 @@ def minimize(
     from ..render import emit_minimize
 
     fmt_name = output_format(json_output, fmt)
-    progress = progress_bar() if sys.stderr.isatty() and fmt_name == "table" else None
-    result = run_minimize(expression, read_point(ctx, var, seed), wrt=split_names(wrt), optimizer=optimizer,
-                          lr=lr, steps=steps, tol=tol, manual=manual, trace_every=every, dtype=dtype,
-                          device=device, progress=progress)
+    with progress_bar() if sys.stderr.isatty() and fmt_name == "table" else nullcontext() as progress:
+        result = run_minimize(expression, read_point(ctx, var, seed), wrt=split_names(wrt), optimizer=optimizer,
+                              lr=lr, steps=steps, tol=tol, manual=manual, trace_every=every, dtype=dtype,
+                              device=device, progress=progress)
     emit_minimize(result, fmt_name, sys.stdout, explain_parse)
     return report_warnings(result.warnings)
 
@@ -70,8 +76,14 @@ def minimize(
 @app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
 
   derivcli plot "sin(x)*exp(-x**2/4)" --x 1
-  derivcli plot "log(x)" --x 2 --from 0.01 --to 5 --output log.png      # PNG, SVG or PDF: pip install 'derivcli[plot]'
-  derivcli plot "x**2*y" --x 1 --y 3 --wrt x""")
+  derivcli plot "log(x)" --x 2 --from 0.01 --to 5
+  derivcli plot "log(x)" --x 2 --output log.png    # .png, .svg or .pdf
+  derivcli plot "x**2*y" --x 1 --y 3 --wrt x
+
+Figures need matplotlib: pip install 'derivcli\\[plot]'.  Each curve's y range
+comes from its central values, so a spike is clipped (marked ^ or v) instead
+of flattening the rest; f' gets a panel of its own when its range dwarfs f's.
+Where f is not differentiable at the point, there is no tangent.""")
 def plot(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="A function of one variable.", show_default=False)],
@@ -80,7 +92,8 @@ def plot(
     end: Annotated[Optional[float], typer.Option("--to", help="Right end of the interval.",
                                                  show_default=False)] = None,
     output: Annotated[Optional[str], typer.Option(
-        "--output", help="Write a figure (.png, .svg, .pdf) instead of drawing in the terminal.",
+        "--output", help="Write a figure (.png, .svg, .pdf; needs pip install 'derivcli\\[plot]') instead of "
+                         "drawing in the terminal.",
         show_default=False)] = None,
     wrt: Annotated[Optional[str], typer.Option("--wrt", help="The variable on the x axis.", show_default=False)] = None,
     samples: Annotated[int, typer.Option("--samples", help="Points to evaluate (2 to 100,000).")] = 400,

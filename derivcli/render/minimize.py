@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .layout import console_for, print_reading, reading_lines
 from .numbers import number, number_map, short
 
 if TYPE_CHECKING:
-    from ..optimize import MinimizeResult
+    from ..optimize import MinimizeResult, TraceStep
+
+# As torch prints a tensor: past SUMMARY_SIZE entries, a dimension longer than 2 * EDGE shows its first
+# and last EDGE entries only.
+SUMMARY_SIZE = 1000
+EDGE = 3
+_LEFT_OUT = object()  # where a summarised dimension's middle entries were
+STATUS_STYLES = {"converged": "green", "diverged": "bold red"}  # stalled, max_steps: yellow
+
 
 def emit_minimize(result: MinimizeResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
     if fmt == "json":
@@ -18,12 +26,12 @@ def emit_minimize(result: MinimizeResult, fmt: str, out: TextIO, explain_parse: 
     if fmt == "plain":
         lines = reading_lines(result.parse, explain_parse)
         lines += [f"step\t{entry.step}\t{number(entry.value)}\t{short(entry.grad_norm)}\t{number_map(entry.point)}"
-                 for entry in result.trace]
+                  for entry in result.trace]
         lines += [f"point\t{number_map(result.point)}", f"value\t{number(result.value)}",
-                  f"converged\t{str(result.converged).lower()}", f"stopped\t{result.stopped}"]
+                  f"converged\t{str(result.converged).lower()}", f"status\t{result.status}",
+                  f"stopped\t{result.stopped}"]
         out.write("".join(line + "\n" for line in lines))
         return
-    from rich.table import Table
     from rich.text import Text
 
     console = console_for(out)
@@ -31,14 +39,89 @@ def emit_minimize(result: MinimizeResult, fmt: str, out: TextIO, explain_parse: 
                                 f"   {result.optimizer}, lr {result.lr:g}"))
     print_reading(console, result.parse, result.expression)
     shown = result.trace if len(result.trace) <= 25 else result.trace[:12] + result.trace[-12:]
+    elided = len(result.trace) > 25
+    tensors = any(isinstance(value, list) for value in result.point.values())
+    view = _trace_table(shown, elided, points=True, wrap=not tensors)
+    points_shown = not tensors or _width(console, view) <= console.width  # a tensor's rows must not wrap
+    console.print(view if points_shown else _trace_table(shown, elided, points=False, wrap=False))
+    if tensors:
+        console.print(Text(f"final point, value {number(result.value)}:"))
+        console.print(Text(point_text(result.point, width=console.width)))
+        if not points_shown:
+            console.print(Text("(the point at each step: --format plain or --json)", style="dim"))
+        if _summarised(result.point):
+            console.print(Text("(… stands for entries left out; --format plain and --json give every one)",
+                               style="dim"))
+    else:
+        console.print(Text(f"final point: {point_text(result.point)}   value {number(result.value)}"))
+    console.print(Text(result.stopped, style=STATUS_STYLES.get(result.status, "yellow")))
+
+
+def _trace_table(shown: list[TraceStep], elided: bool, points: bool, wrap: bool) -> Any:
+    """Step, value, gradient norm and (with `points`) the point, which with `wrap` wraps between numbers
+    only: its column is never narrower than its longest number."""
+    from rich.table import Table
+
+    texts = [point_text(entry.point) for entry in shown] if points else []
+    headings = ["step", "value", *(["point"] if points else []), "gradient norm"]
     view = Table(header_style="bold")
-    for heading in ("step", "value", "point", "gradient norm"):
-        view.add_column(heading, justify="right" if heading != "point" else "left", no_wrap=heading != "point")
+    for heading in headings:
+        point = heading == "point"
+        view.add_column(heading, justify="left" if point else "right", no_wrap=not (point and wrap),
+                        min_width=max(len(word) for text in texts for word in text.split()) if point else None)
     for index, entry in enumerate(shown):
-        if len(result.trace) > 25 and index == 12:
-            view.add_row("…", "", "", "")
-        view.add_row(str(entry.step), number(entry.value), number_map(entry.point, 60), short(entry.grad_norm))
-    console.print(view)
-    console.print(Text(f"final point: {number_map(result.point, 200)}   value {number(result.value)}"))
-    console.print(Text(f"{'converged' if result.converged else 'not converged'}: {result.stopped}",
-                       style="green" if result.converged else ("bold red" if result.diverged else "yellow")))
+        if elided and index == 12:
+            view.add_row("…", *[""] * (len(headings) - 1))
+        view.add_row(str(entry.step), number(entry.value), *(texts[index:index + 1]), short(entry.grad_norm))
+    return view
+
+
+def _width(console: Any, renderable: Any) -> int:
+    """The columns `renderable` takes unwrapped (measured as if the console had no right edge)."""
+    from rich.measure import Measurement
+
+    return Measurement.get(console, console.options.update_width(1_000_000), renderable).maximum
+
+
+def point_text(point: dict[str, Any], width: int | None = None) -> str:
+    """The variables as name=value, every number whole: scalars on one line; each tensor on lines of its
+    own, as torch prints it (a matrix's rows one under another, filled to `width`; past SUMMARY_SIZE
+    entries each long dimension summarised as its first and last EDGE entries around …)."""
+    if not any(isinstance(value, list) for value in point.values()):
+        return number_map(point)
+    return "\n".join(f"{name}={_tensor_text(value, len(name) + 1, width, _size(value) > SUMMARY_SIZE)}"
+                     for name, value in point.items())
+
+
+def _tensor_text(value: Any, indent: int, width: int | None, summarise: bool) -> str:
+    if not isinstance(value, list):
+        return number(value)
+    items = value if not summarise or len(value) <= 2 * EDGE else [*value[:EDGE], _LEFT_OUT, *value[-EDGE:]]
+    if value and isinstance(value[0], list):
+        parts = ["…" if item is _LEFT_OUT else _tensor_text(item, indent + 1, width, summarise) for item in items]
+        return "[" + (",\n" + " " * (indent + 1)).join(parts) + "]"
+    words = ["…" if item is _LEFT_OUT else number(item) for item in items]
+    return "[" + _fill([word + "," for word in words[:-1]] + words[-1:], indent + 1, width) + "]"
+
+
+def _fill(words: list[str], indent: int, width: int | None) -> str:
+    """Words joined by spaces, on lines of at most `width` columns (indented `indent`, with room for the
+    closing brackets)."""
+    lines = [""]
+    for word in words:
+        if width is not None and lines[-1] and indent + len(lines[-1]) + 1 + len(word) + 3 > width:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}" if lines[-1] else word
+    return ("\n" + " " * indent).join(lines)
+
+
+def _size(value: Any) -> int:
+    return sum(_size(item) for item in value) if isinstance(value, list) else 1
+
+
+def _summarised(point: dict[str, Any]) -> bool:
+    def long(value: Any) -> bool:
+        return isinstance(value, list) and (len(value) > 2 * EDGE or any(long(item) for item in value))
+
+    return any(_size(value) > SUMMARY_SIZE and long(value) for value in point.values())
