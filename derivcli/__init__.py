@@ -9,16 +9,26 @@ Importing derivcli is cheap: torch and SymPy load on the first computation.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .api import diff, grad, hessian, jacobian, taylor
 from .errors import DerivcliError
 
 if TYPE_CHECKING:
+    from .api import diff, grad, hessian, jacobian, taylor
     from .vectorized import Compiled
 
 __version__ = "0.1.0"
 __all__ = ["Compiled", "DerivcliError", "__version__", "compile", "diff", "grad", "hessian", "jacobian", "taylor"]
+
+
+def __getattr__(name: str) -> Any:
+    """The API's functions, imported on first use: the command line's own start-up (help, errors in the
+    text, tab completion) never pays for them."""
+    if name in ("diff", "grad", "hessian", "jacobian", "taylor"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'derivcli' has no attribute {name!r}")
 
 
 def compile(expression: str, wrt: list[str] | None = None, dtype: str = "float64", device: str = "cpu",

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .results import Number, ParseInfo, at_point, json_number, to_plain
+from .results import Number, ParseInfo, at_point, to_plain
 
 if TYPE_CHECKING:
     import torch
@@ -45,8 +45,8 @@ class GraphNode:
         data: dict[str, Any] = {"id": self.id, "name": self.name}
         if self.variable is not None:
             data["variable"] = self.variable
-        data["value"] = None if self.value is None else json_number(self.value)
-        data["grad"] = None if self.grad is None else json_number(self.grad)
+        data["value"] = self.value
+        data["grad"] = self.grad
         if self.repeated:
             data["repeated"] = True
         if self.truncated:

@@ -7,6 +7,7 @@ number or a constant expression read by the same safe parser.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -19,8 +20,9 @@ from .tensor_values import MAX_ELEMENTS, check_elements, clip, json_list, tensor
 def split_arguments(args: list[str], takes_value: set[str], flags: set[str]) -> tuple[list[str], dict[str, str]]:
     """Separate `--NAME VALUE` bindings from the command's own options and arguments.
 
-    Returns (the arguments for the option parser, {name: raw value}).  Anything after a lone `--` is
-    positional.  A value may start with '-' (`--x -1`), and so may the expression (`-x**2`).
+    Returns (the arguments for the option parser, {name: raw value}).  The argument after a lone `--`
+    is positional whatever it looks like (`-- -x**2`), and options and bindings may follow it.  A value
+    may start with '-' (`--x -1`), and so may the expression (`-x**2`).
     """
     remaining: list[str] = []
     positionals: list[str] = []
@@ -29,12 +31,15 @@ def split_arguments(args: list[str], takes_value: set[str], flags: set[str]) -> 
     while index < len(args):
         arg = args[index]
         if arg == "--":
-            positionals.extend(args[index + 1:])
-            break
+            positionals.extend(args[index + 1:index + 2])
+            index += 2
+            continue
         option, has_value, value = arg.partition("=")
         if option in takes_value:
             remaining.append(arg)
-            if not has_value and index + 1 < len(args):
+            if not has_value:
+                if index + 1 == len(args):
+                    raise DerivcliError(f"{option} needs a value", hint=f"see the command's --help for {option}")
                 remaining.append(args[index + 1])
                 index += 1
         elif option in flags:
@@ -88,9 +93,14 @@ def parse_value(name: str, text: str) -> Any:
     stripped = text.strip()
     if stripped.isascii():  # Python's float() also reads other scripts' digits (Bengali ৪ looks like 8, is 4)
         try:
-            return float(stripped)
+            number = float(stripped)
         except ValueError:
             pass
+        else:
+            if math.isinf(number) and "inf" not in stripped.lower():
+                raise DerivcliError(f"--{name} {clip(stripped)} overflows float64 (largest float64: about 1.8e+308)",
+                                    hint="write inf for infinity")
+            return number
     if stripped.startswith("@"):
         from .files import read_value_file
 

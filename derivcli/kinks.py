@@ -48,11 +48,10 @@ class Kink:
                 "(torch's subgradient)")
 
     def to_json(self) -> dict[str, Any]:
-        from .results import json_number
 
-        return {"variable": self.variable, "left": json_number(self.left), "right": json_number(self.right),
-                "autograd": json_number(self.autograd), "node": self.node, "column": self.column,
-                "jump": None if self.jump is None else json_number(self.jump), "output": self.output}
+        return {"variable": self.variable, "left": self.left, "right": self.right,
+                "autograd": self.autograd, "node": self.node, "column": self.column,
+                "jump": self.jump, "output": self.output}
 
 
 MAX_KINK_ELEMENTS = 64  # elements of a tensor variable looked at one by one

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import DerivcliError
-from .results import Number, ParseInfo, json_number, json_numbers, to_plain
+from .results import Number, ParseInfo, to_plain
 
 if TYPE_CHECKING:
     import torch
@@ -43,8 +43,8 @@ class TraceStep:
     grad_norm: float
 
     def to_json(self) -> dict[str, Any]:
-        return {"step": self.step, "value": json_number(self.value), "point": json_numbers(self.point),
-                "grad_norm": json_number(self.grad_norm)}
+        return {"step": self.step, "value": self.value, "point": dict(self.point),
+                "grad_norm": self.grad_norm}
 
 
 @dataclass
@@ -81,11 +81,11 @@ class MinimizeResult:
             "optimizer": self.optimizer,
             "lr": self.lr,
             "dtype": self.dtype,
-            "start": json_numbers(self.start),
-            "point": json_numbers(self.point),
-            "held": json_numbers(self.held),
-            "value": json_number(self.value),
-            "grad_norm": json_number(self.grad_norm),
+            "start": dict(self.start),
+            "point": dict(self.point),
+            "held": dict(self.held),
+            "value": self.value,
+            "grad_norm": self.grad_norm,
             "steps": self.steps,
             "converged": self.converged,
             "diverged": self.diverged,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import DerivcliError
-from .results import ParseInfo, json_number, json_numbers
+from .results import ParseInfo
 
 if TYPE_CHECKING:
     import torch
@@ -83,16 +83,16 @@ class PlotData:
             "expression": self.expression,
             "variable": self.variable,
             "point": {self.variable: self.point},
-            "value": json_number(self.value),
-            "slope": json_number(self.slope),
+            "value": self.value,
+            "slope": self.slope,
             "tangent": {"value": self.value, "slope": self.slope} if self.has_tangent else None,
             "no_tangent": self.no_tangent or None,
             "nondifferentiable": [kink.to_json() for kink in self.nondifferentiable],
-            "held": json_numbers(self.held),
+            "held": dict(self.held),
             "interval": [self.start, self.end],
             "x": self.x,
-            "f": json_number(self.f),
-            "df": json_number(self.df),
+            "f": self.f,
+            "df": self.df,
             "y_range": list(self.y_range),
             "df_range": None if self.df_range is None else list(self.df_range),
             "clipped": [{"curve": clip.curve, "x": clip.x, "value": clip.value} for clip in self.clipped],

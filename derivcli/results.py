@@ -30,21 +30,10 @@ def element_names(name: str, shape: list[int] | tuple[int, ...]) -> list[str]:
     return [f"{name}[{', '.join(map(str, index))}]" for index in product(*(range(n) for n in shape))]
 
 
-def json_number(value: Number) -> Any:
-    """JSON has no NaN or infinity: those become null (and are named in `warnings`)."""
-    if isinstance(value, list):
-        return [json_number(item) for item in value]
-    return value if math.isfinite(value) else None
-
-
-def json_numbers(values: dict[str, Number]) -> dict[str, Any]:
-    return {name: json_number(value) for name, value in values.items()}
-
-
 def at_point(result: Any, explain_parse: bool, **body: Any) -> dict[str, Any]:
     """The JSON every result at a point shares: expression, point and dtype first, then the command's own
     keys, warnings, and with --explain-parse how the input was read."""
-    data: dict[str, Any] = {"expression": result.expression, "point": json_numbers(result.point),
+    data: dict[str, Any] = {"expression": result.expression, "point": dict(result.point),
                             "dtype": result.dtype, **body, "warnings": result.warnings}
     written = getattr(getattr(result, "parse", None), "as_written", None)
     if written is not None:  # torch computed the expression as written, which SymPy simplifies
@@ -104,14 +93,14 @@ class SymbolicCheck:
             return {"skipped": self.skipped, "agree": None}
         return {
             "derivatives": self.derivatives,
-            "gradient": json_numbers(self.gradient),
-            "abs_error": json_numbers(self.abs_error),
-            "rel_error": json_numbers(self.rel_error),
-            "max_abs_error": json_number(self.max_abs_error),
+            "gradient": dict(self.gradient),
+            "abs_error": dict(self.abs_error),
+            "rel_error": dict(self.rel_error),
+            "max_abs_error": self.max_abs_error,
             "tolerance": {"rtol": self.rtol, "atol": self.atol},
             "verdicts": {name: self.verdict(name) for name in self.agree_by_variable},
-            "reference": json_numbers(self.reference),
-            "reference_error": {name: {method: None if error is None else json_number(error)
+            "reference": dict(self.reference),
+            "reference_error": {name: {method: error
                                        for method, error in errors.items()}
                                 for name, errors in self.reference_error.items()},
             "closest": self.closest,
@@ -136,12 +125,12 @@ class DifferenceRow:
     def to_json(self) -> dict[str, Any]:
         return {
             "h": self.h,
-            "forward": json_numbers(self.forward),
-            "backward": json_numbers(self.backward),
-            "central": json_numbers(self.central),
-            "forward_error": json_numbers(self.forward_error),
-            "backward_error": json_numbers(self.backward_error),
-            "central_error": json_numbers(self.central_error),
+            "forward": dict(self.forward),
+            "backward": dict(self.backward),
+            "central": dict(self.central),
+            "forward_error": dict(self.forward_error),
+            "backward_error": dict(self.backward_error),
+            "central_error": dict(self.central_error),
             "regime": self.regime,
         }
 
@@ -158,8 +147,8 @@ class FdVerdict:
     verdict: str  # agree, DISAGREE, kink, not finite
 
     def to_json(self) -> dict[str, Any]:
-        return {"agree": self.agree, "verdict": self.verdict, "best_h": json_number(self.best_h),
-                "error": json_number(self.error), "expected_error": json_number(self.expected_error)}
+        return {"agree": self.agree, "verdict": self.verdict, "best_h": self.best_h,
+                "error": self.error, "expected_error": self.expected_error}
 
 
 @dataclass
@@ -183,7 +172,7 @@ class DifferenceTable:
             "best_h": self.best_h,
             "theoretical_h": self.theoretical_h,
             "epsilon": self.epsilon,
-            "autograd": json_numbers(self.autograd),
+            "autograd": dict(self.autograd),
             "agree": self.agree,
             "verdicts": {name: verdict.to_json() for name, verdict in self.verdicts.items()},
         }
@@ -214,7 +203,7 @@ class GradResult:
             self.finite_differences is not None and not self.finite_differences.agree)
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
-        return at_point(self, explain_parse, value=json_number(self.value), gradient=json_numbers(self.gradient),
+        return at_point(self, explain_parse, value=self.value, gradient=dict(self.gradient),
                         **_verdicts(self))
 
 
@@ -232,8 +221,8 @@ class MatrixCheck:
     def to_json(self) -> dict[str, Any]:
         if self.skipped is not None:
             return {"method": self.method, "skipped": self.skipped, "agree": None}
-        return {"method": self.method, "values": json_numbers(self.values),
-                "max_abs_error": json_number(self.max_abs_error), "tolerance": self.tolerance, "agree": self.agree}
+        return {"method": self.method, "values": dict(self.values),
+                "max_abs_error": self.max_abs_error, "tolerance": self.tolerance, "agree": self.agree}
 
 
 def _verdicts(result: Any) -> dict[str, Any]:
@@ -280,7 +269,7 @@ class JacobianResult:
         return _matrix_failed(self)
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
-        return at_point(self, explain_parse, value=json_number(self.value), jacobian=json_numbers(self.jacobian),
+        return at_point(self, explain_parse, value=self.value, jacobian=dict(self.jacobian),
                         **_verdicts(self))
 
 
@@ -306,10 +295,22 @@ class HessianResult:
     def failed(self) -> bool:
         return _matrix_failed(self)
 
+    def gradient_by_variable(self) -> dict[str, Number]:
+        """The gradient as `grad` gives it, {name: value}, tensor variables in their own shape."""
+        import torch
+
+        flat, by_name = list(self.gradient), {}
+        for name in dict.fromkeys(label.partition("[")[0] for label in self.variables):
+            shape = torch.as_tensor(self.point[name]).shape
+            count = shape.numel()
+            by_name[name] = to_plain(torch.tensor(flat[:count], dtype=torch.float64).reshape(shape))
+            del flat[:count]
+        return by_name
+
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
-        return at_point(self, explain_parse, variables=self.variables, value=json_number(self.value),
-                        gradient=json_number(self.gradient), hessian=json_number(self.hessian),
-                        eigenvalues=json_number(self.eigenvalues), verdict=self.verdict, **_verdicts(self))
+        return at_point(self, explain_parse, variables=self.variables, value=self.value,
+                        gradient=self.gradient_by_variable(), hessian=self.hessian,
+                        eigenvalues=self.eigenvalues, verdict=self.verdict, **_verdicts(self))
 
 
 @dataclass
@@ -345,13 +346,13 @@ class DiffResult:
         }
         if self.point is not None:
             data.update({
-                "point": json_numbers(self.point),
+                "point": dict(self.point),
                 "dtype": self.dtype,
-                "value": json_number(self.value),
-                "derivative_value": json_number(self.derivative_value),
+                "value": self.value,
+                "derivative_value": self.derivative_value,
                 "method": self.method,
                 "check": None if self.formula_value is None else
-                {"formula_value": json_number(self.formula_value), "agree": self.agree},
+                {"formula_value": self.formula_value, "agree": self.agree},
             })
         if explain_parse:
             data["parse"] = self.parse.to_json()
@@ -379,11 +380,11 @@ class TaylorResult:
             "expression": self.expression,
             "variable": self.variable,
             "around": self.around,
-            "point": json_numbers(self.point),
+            "point": dict(self.point),
             "order": self.order,
-            "coefficients": json_number(self.coefficients),
+            "coefficients": self.coefficients,
             "method": self.method,
-            "sympy_coefficients": None if self.sympy_coefficients is None else json_number(self.sympy_coefficients),
+            "sympy_coefficients": self.sympy_coefficients,
             "agree": self.agree,
             "polynomial": self.polynomial,
             "notes": self.notes,

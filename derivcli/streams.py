@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from .errors import DerivcliError
+from .wire import error_record
 
 STDIN = "-"
 BATCH_KEYS = {"expression", "point", "wrt", "command", "order", "check", "fd", "dtype", "formula"}
@@ -45,7 +46,7 @@ def grad_stream(expression: str, name: str, lines: Iterable[str], point: Mapping
 
 def batch(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
     """One JSON-ready answer per non-blank NDJSON request line: the command's contract, or
-    {"line": n, "error": "..."}."""
+    {"line": n, "error": {"message", "column", "hint", "exit_code"}}."""
     return batch_groups([line] for line in lines)
 
 
@@ -175,11 +176,11 @@ def _answer_one(number: int, request: Any) -> dict[str, Any]:
             raise request
         return answer(request)
     except DerivcliError as error:
-        return {"line": number, "error": error.one_line()}
+        return error_record(number, error)
     except RecursionError:
-        return {"line": number, "error": "the request is nested too deeply"}
+        return error_record(number, "the request is nested too deeply")
     except Exception as error:  # a bug must not lose the lines after it
-        return {"line": number, "error": f"internal error: {type(error).__name__}: {error}"}
+        return error_record(number, f"internal error: {type(error).__name__}: {error}")
 
 
 def _vector_key(request: Any) -> tuple[Any, ...] | None:
@@ -202,7 +203,7 @@ def _vector_key(request: Any) -> tuple[Any, ...] | None:
 def _vectorized(key: tuple[Any, ...], requests: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
     """The answers for a run of same-shaped gradient requests, or None to answer them one by one."""
     from .api import non_finite_warnings
-    from .results import json_number, json_numbers
+
 
     expression, names, wrt = key
     try:
@@ -221,8 +222,8 @@ def _vectorized(key: tuple[Any, ...], requests: list[dict[str, Any]]) -> list[di
     answers = []
     for row, value in enumerate(values):
         gradient = {name: grads[name][row] for name in compiled.wrt}
-        answers.append({"expression": canonical, "point": json_numbers({n: float(columns[n][row]) for n in names}),
-                        "dtype": "float64", "value": json_number(value), "gradient": json_numbers(gradient),
+        answers.append({"expression": canonical, "point": {n: float(columns[n][row]) for n in names},
+                        "dtype": "float64", "value": value, "gradient": dict(gradient),
                         "warnings": non_finite_warnings(value, gradient)})
     return answers
 

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from .wire import error_record
+
 Answers = list[dict[str, Any]]
 AnswerGroup = Callable[[int, list[str]], Answers]  # (lines before the group, its lines) -> answers
 
@@ -168,7 +170,7 @@ class _Workers:
             self._restart_if_broken()
             answers = self._result(self.executor.submit(self.answer_group, number - 1, [line]))
             yield from answers if answers is not None else [
-                {"line": number, "error": "internal error: the worker answering this line stopped (out of memory?)"}]
+                error_record(number, "internal error: the worker answering this line stopped (out of memory?)")]
 
     def _restart_if_broken(self) -> None:
         if self.broken:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import json
 import os
 import resource
 import subprocess
@@ -90,10 +91,16 @@ def run_cli(argv: list[str], cwd: Path, timeout: float = 60.0) -> Outcome:
     return Outcome(code, out, err, seconds, rusage.ru_maxrss)
 
 
-def assert_clean_error(outcome: Outcome, *fragments: str) -> None:
-    """Exit 2; stdout empty; stderr is one `error: ...` line, then only the indented expression/caret."""
+def assert_clean_error(outcome: Outcome, *fragments: str, as_json: bool = False) -> None:
+    """Exit 2; stdout empty (with --json: the one error object); stderr is one `error: ...` line, then only
+    the indented expression/caret."""
     assert outcome.code == 2, outcome
-    assert outcome.out == "", outcome
+    if as_json:
+        record = json.loads(outcome.out)
+        assert list(record) == ["error"] and record["error"]["exit_code"] == 2, outcome
+        assert outcome.err.startswith(f"error: {record['error']['message']}"), outcome
+    else:
+        assert outcome.out == "", outcome
     assert "Traceback" not in outcome.err, outcome
     lines = outcome.err.splitlines()
     assert lines and lines[0].startswith("error: "), outcome
@@ -443,8 +450,9 @@ ALL_ERRORS = [
 @pytest.mark.parametrize("json_flag", [False, True], ids=["plain", "json"])
 def test_errors_never_write_to_stdout(argv, json_flag):
     with_json = json_flag and argv[:1] == ["grad"] and "--" not in argv and "--format" not in argv
-    outcome = run_main([*argv, "--json"] if with_json else argv)
-    assert_clean_error(outcome)
+    argv = [*argv, "--json"] if with_json else argv
+    asks_json = "--json" in (argv[:argv.index("--")] if "--" in argv else argv)
+    assert_clean_error(run_main(argv), as_json=asks_json)
 
 
 @pytest.mark.parametrize("text", ["x\x1b]0;pwned\x07 +", "x +\n)", "x\r)"], ids=["osc-escape", "newline", "cr"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -53,7 +54,7 @@ def test_the_readme_example_keeps_its_numbers():
 
 def test_the_table_shows_both_forms_and_json_carries_the_written_one():
     table = subprocess.run([sys.executable, "-m", "derivcli", "grad", "2x + 3x", "--x", "1", "--format", "table"],
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
     assert table.returncode == 0, table.stderr
     assert "as written: 2*x + 3*x" in table.stdout and "simplifies it to 5*x" in table.stdout
     plain = subprocess.run([sys.executable, "-m", "derivcli", "grad", "2x + 3x", "--x", "1", "--explain-parse"],

@@ -47,7 +47,7 @@ def offered(line: str, monkeypatch: pytest.MonkeyPatch, shell: str = "bash") -> 
 
 # ------------------------------------------------------------------------------------- what is offered
 def test_commands(monkeypatch):
-    assert offered("derivcli gr", monkeypatch) == ["graph", "grad"]
+    assert offered("derivcli gr", monkeypatch) == ["grad", "graph"]
     assert offered("derivcli ", monkeypatch) == list(typer.main.get_command(app).commands)
     assert {"--version", "--max-memory", "--install-completion"} <= set(offered("derivcli -", monkeypatch))
 
@@ -197,7 +197,7 @@ printf '%s\\n' "${COMPREPLY[@]}"
 
 @_needs("bash")
 @pytest.mark.parametrize("line, answer", [
-    ("derivcli gr", ["graph", "grad"]),
+    ("derivcli gr", ["grad", "graph"]),
     (f"{VARIABLES} --wrt ", ["x", "y"]),
     ("derivcli grad x --dtype ", ["float64", "float32"]),
     ("derivcli grad x --dtype=f", ["float64", "float32"]),
@@ -252,7 +252,7 @@ ZSH_FPATH = f"fpath=({ROOT / 'completions'} $fpath); autoload -Uz compinit; comp
 
 @_needs("zsh")
 @pytest.mark.parametrize("line, answer", [
-    ("derivcli gr", ["graph", "grad"]),
+    ("derivcli gr", ["grad", "graph"]),
     (f"{VARIABLES} --wrt ", ["x", "y"]),
     ("derivcli grad x --dtype ", ["float64", "float32"]),
     ("derivcli grad x --dtype=f", ["--dtype=float64", "--dtype=float32"]),
@@ -269,7 +269,7 @@ def test_zsh_options_and_a_sourced_script(workdir):
     options = zsh_tab(f"{VARIABLES} --", workdir, ZSH_FPATH)
     assert options[:2] == ["--x", "--y"] and "--check" in options
     sourced = f"autoload -Uz compinit; compinit -u -D; source {ROOT / 'completions' / FILES['zsh']}"
-    assert zsh_tab("derivcli gr", workdir, sourced) == ["graph", "grad"]
+    assert zsh_tab("derivcli gr", workdir, sourced) == ["grad", "graph"]
 
 
 @_needs("fish")
@@ -294,4 +294,4 @@ def test_fish_options_and_their_help(workdir):
                              str(ROOT / "completions"), f"{VARIABLES} --"],
                             capture_output=True, text=True, timeout=60, cwd=workdir, env=_shell_env())
     rows = dict(row.split("\t") for row in result.stdout.splitlines())
-    assert rows["--x"] == "value of the variable x" and rows["--dtype"] == "float64 or float32."
+    assert rows["--x"] == "value of the variable x" and rows["--dtype"] == "The working precision."

@@ -366,7 +366,9 @@ def test_closed_stdout(tmp_path):
 
 def test_closed_stdin(tmp_path):
     refused(run_shell('"$D" grad x --x - <&-', tmp_path), "stdin is closed")
-    refused(run_shell('"$D" batch <&-', tmp_path), "stdin is closed")
+    outcome = run_shell('"$D" batch <&-', tmp_path)  # batch speaks JSON: the error is also a record on stdout
+    assert outcome.code == 2 and outcome.err.startswith("error: stdin is closed"), outcome
+    assert json.loads(outcome.out)["error"]["message"].startswith("stdin is closed"), outcome
     outcome = run_shell('"$D" grad x --x 2 <&-', tmp_path)
     assert outcome.code == 0 and outcome.out == "value\t2.0\nd/dx\t1.0\n" and outcome.err == "", outcome
 

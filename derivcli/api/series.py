@@ -54,6 +54,8 @@ def diff(
     names = [wrt] if isinstance(wrt, str) else list(wrt or [])
     parsed = parse(expression, reading_context(list(binding_names(values).values()), names))
     names = list(text_wrt(parsed, names) or [])
+    if not names and not parsed.variables:  # a constant: every derivative is 0, by any name
+        names = ["x"]
     if not names:
         if len(parsed.variables) != 1:
             raise DerivcliError("say which variable to differentiate with --wrt",
@@ -77,13 +79,15 @@ def diff(
 
 
 def _formula(parsed: ParsedExpression, sequence: list[str], result: DiffResult) -> Any:
+    import sympy as sp
+
     from ..symbolic import nth_derivative, presentable
 
     for name in sequence:
-        if name not in parsed.symbols:
+        if name not in parsed.symbols and parsed.variables:  # (a constant's derivative is 0 by any name)
             raise DerivcliError(f"--wrt {name}: '{name}' is not a variable of the expression",
-                                hint=f"its variables are {', '.join(parsed.variables) or 'none'}")
-    derivative = nth_derivative(parsed.expr, [parsed.symbols[name] for name in sequence])
+                                hint=f"its variables are {', '.join(parsed.variables)}")
+    derivative = nth_derivative(parsed.expr, [parsed.symbols.get(name, sp.Symbol(name)) for name in sequence])
     if derivative is None:
         result.notes.append("SymPy's formula would be too large to build (over 200,000 nodes)")
         return None
@@ -122,7 +126,7 @@ def _diff_at_point(expression: str, parsed: ParsedExpression, sequence: list[str
         value, derivative_value = nested_autograd(setup.program, setup.inputs,
                                                   [setup.variables.index(name) for name in sequence],
                                                   setup.dtype, setup.device)
-        method = f"nested autograd ({len(sequence)} backward passes)"
+        method = f"nested autograd ({len(sequence)} backward pass{'' if len(sequence) == 1 else 'es'})"
     result.value, result.derivative_value, result.method = value, derivative_value, method
     if derivative is not None:
         with torch.no_grad():

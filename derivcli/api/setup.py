@@ -88,6 +88,8 @@ def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None
     extra = tuple(name for name in wrt_names if name not in variables)
     variables = variables + list(extra)
     torch_type, torch_place = torch_dtype(dtype), torch_device(device)
+    for name, value in values.items():
+        _refuse_overflow(name, value, dtype)
     _, program = compile_text(expression, extra, context)
     inputs = make_inputs(values, variables, wrt_names, torch_type, torch_place)
     return Setup(parsed, program, values, variables, wrt_names, inputs, dtype, torch_type, torch_place, warnings)
@@ -101,6 +103,24 @@ def text_wrt(parsed: ParsedExpression, wrt: Sequence[str] | None) -> Sequence[st
         raise DerivcliError(f"the expression differentiates by {', '.join(parsed.wrt)} but --wrt says "
                             f"{', '.join(wrt)}", hint="give one of them")
     return list(parsed.wrt)
+
+
+LARGEST = {"float64": 1.7976931348623157e308, "float32": 3.4028234663852886e38}
+
+
+def _refuse_overflow(name: str, value: Any, dtype: str) -> None:
+    """A finite value the working dtype cannot hold (`--x 1e40 --dtype float32`) would silently become
+    inf: refuse it, naming the dtype.  (Infinity itself, written `inf`, is the user's to give.)"""
+    import torch
+
+    largest = LARGEST.get(dtype)
+    if largest is None:
+        return
+    finite = torch.as_tensor(value, dtype=torch.float64)
+    finite = finite[torch.isfinite(finite)]
+    if finite.numel() and float(finite.abs().max()) > largest:
+        raise DerivcliError(f"the value of {name} overflows {dtype} (largest {dtype}: about {largest:.2g})",
+                            hint="use --dtype float64" if dtype == "float32" else "rescale the problem")
 
 
 def _as_value(name: str, value: object) -> Any:

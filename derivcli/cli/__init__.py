@@ -14,7 +14,10 @@ import os
 import sys
 
 from ..errors import EXIT_BAD_INPUT, DerivcliError
-from . import batch, explore, point, series  # noqa: F401, I001  (registers the commands, in help's order)
+
+# isort: off
+from . import point, series, explore, batch  # noqa: F401  (registers the commands, in help's order)
+# isort: on
 from .app import app, main
 from .outcome import report_error, silence_stdout
 from .stdio import prepare_streams

@@ -10,8 +10,9 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from .. import __version__
+from ..errors import DerivcliError
 from .options import split_names
-from .outcome import PROG, _Carried, guarded
+from .outcome import PROG, _Carried, guarded, wants_json
 
 
 class DerivcliGroup(TyperGroup):
@@ -24,10 +25,14 @@ class DerivcliGroup(TyperGroup):
             return super(DerivcliGroup, self).main(args, prog_name or PROG, complete_var, standalone_mode=False,
                                                    windows_expand_args=windows_expand_args, **extra)
 
-        code = guarded(invoke)
+        code = guarded(invoke, json_errors=wants_json(sys.argv[1:] if args is None else list(args)))
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        name_types(self.get_params(ctx))
+        super().format_help(ctx, formatter)
 
     def invoke(self, ctx: Any) -> Any:
         """Carry an EOFError from a library past typer, which would report it as an interrupt (exit 130)."""
@@ -47,8 +52,53 @@ class DerivcliGroup(TyperGroup):
 
 
 
+TYPE_WORDS = {"int": "INTEGER", "float": "NUMBER", "str": "TEXT", "list[str]": "TEXT"}
+
+
+def name_types(params: list[Any]) -> None:
+    """Help shows a value's type as a word (NUMBER, TEXT), a flag as nothing: typer's default `<float>`,
+    `<bool>` reads as markup to a new user."""
+    for param in params:
+        if param.param_type_name == "argument":
+            param.metavar = param.metavar or param.name.upper()
+            param.display_type_rich = lambda ctx: "TEXT"  # typer's own is `<str>`
+            continue
+        if param.metavar is not None:
+            continue
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+        elif hasattr(param, "bare_type"):
+            param.metavar = TYPE_WORDS.get(param.bare_type(), param.bare_type().upper())
+
+
+class PlainCommand(TyperCommand):
+    """A command without an expression (batch, functions): its help names types in words."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        name_types(self.get_params(ctx))
+        super().format_help(ctx, formatter)
+
+
 class BindingCommand(TyperCommand):
     """A command that also accepts `--NAME VALUE` for each variable of the expression."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return ["EXPRESSION", "[--NAME VALUE]...", "[OPTIONS]"]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """The options table also documents the bindings, as the row `--NAME VALUE`."""
+        import copy
+
+        name_types(self.get_params(ctx))
+        binding: Any = copy.copy(next(param for param in self.params if "--var" in param.opts))
+        binding.opts, binding.secondary_opts, binding.metavar = ["--NAME"], [], "VALUE"
+        binding.help = ("The value of the expression's variable NAME: a number, a constant expression (pi/4), a "
+                        "list ([1, 2]), a constructor (rand(3, 4)), @file, or - to read values from stdin (grad).")
+        self.params.insert(1, binding)
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.params.remove(binding)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         from ..bindings import split_arguments
@@ -60,12 +110,17 @@ class BindingCommand(TyperCommand):
                 continue
             names = [*param.opts, *getattr(param, "secondary_opts", [])]
             (flags if getattr(param, "is_flag", False) else takes_value).update(names)
+        for arg in args[:args.index("--")] if "--" in args else args:
+            option = arg.partition("=")[0]
+            if option.startswith("--") and not option[2:].isidentifier() and option not in takes_value | flags:
+                self._refuse_other_commands_option(ctx, option)  # `--fd-steps` can never be a variable
         remaining, bindings = split_arguments(list(args), takes_value, flags)
         ctx.meta["bindings"] = bindings
         return super().parse_args(ctx, remaining)
 
     def invoke(self, ctx: Any) -> Any:
-        """Mistakes in the expression's text are reported before torch or SymPy is imported."""
+        """Mistakes in the expression's text, and options given to the wrong command, are reported before
+        torch or SymPy is imported."""
         expression = ctx.params.get("expression")
         if isinstance(expression, str):
             from ..bindings import parse_var_options
@@ -76,8 +131,25 @@ class BindingCommand(TyperCommand):
                 names = {*ctx.meta.get("bindings", {}), *parse_var_options(ctx.params.get("var") or [])}
                 given = ctx.params.get("wrt")
                 wrt = split_names([given] if isinstance(given, str) else given)
-                check_syntax(expression, Context(frozenset(names), frozenset(wrt or ())))
+                reading = check_syntax(expression, Context(frozenset(names), frozenset(wrt or ())))
+                self._refuse_other_commands_options(ctx, reading.names())
         return super().invoke(ctx)
+
+    def _refuse_other_commands_options(self, ctx: Any, variables: list[str]) -> None:
+        """`hessian … --order 2`: an option of another command, and no variable `order` in the expression,
+        is a mistake to name, not a binding the expression would ignore."""
+        for name in ctx.meta.get("bindings", {}):
+            if name not in variables:
+                self._refuse_other_commands_option(ctx, f"--{name}", hint=f"the expression has no variable {name} "
+                                                                          "to bind")
+
+    def _refuse_other_commands_option(self, ctx: Any, option: str, hint: str | None = None) -> None:
+        group = ctx.parent.command if ctx.parent is not None else None
+        owners = [name for name, command in sorted(getattr(group, "commands", {}).items())
+                  if command is not self and any(option in getattr(param, "opts", ()) for param in command.params)]
+        if owners:
+            raise DerivcliError(f"{ctx.info_name} has no {option} (it is an option of "
+                                f"{' and '.join(owners) if len(owners) < 3 else ', '.join(owners)})", hint=hint)
 
 
 

@@ -8,40 +8,44 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import EXIT_BAD_INPUT
-from .app import app
+from .app import PlainCommand, app
 from .options import output_format
 
-
-@app.command(epilog="""[bold]Examples[/]
+BATCH_EPILOG = ("""[bold]Examples[/]
 
   derivcli batch < requests.ndjson > results.ndjson
   echo '{"expression": "x**2", "point": {"x": 3}}' | derivcli batch
 
-A request: {"expression": "...", "point": {...}, "wrt": [...], "command": "grad|jacobian|hessian|diff",
-"order": n, "check": bool}; only expression and point are required.  Each answer is that command's
---json object, in order; a bad line gets {"line": n, "error": "..."} and the rest go on.  Exit 2 if any
-line failed.  Big inputs are shared among --jobs worker processes (default: one per CPU, at most 8).""")
+"""
+                "A request: {\"expression\": \"...\", \"point\": {...}, \"wrt\": [...], "
+                "\"command\": \"grad|jacobian|hessian|diff\", \"order\": n, \"check\": bool}; only expression and "
+                "point are required. Each answer is that command's --json object, in order; a bad line gets "
+                "{\"line\": n, \"error\": {\"message\", \"column\", \"hint\", \"exit_code\"}} and the rest go on. "
+                "Exit 2 if any line failed. Big inputs are shared among --jobs worker processes (default: one per "
+                "CPU, at most 8).")
+
+
+@app.command(cls=PlainCommand, epilog=BATCH_EPILOG)
 def batch(
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, show_default=False,
                                        help="Worker processes for big inputs; 1 answers every line in this one."),
 ) -> int:
     """Answer NDJSON requests from stdin, one JSON line each, as they arrive."""
-    import json
-
     from ..streams import available_lines, batch_groups, settle_for_volume
+    from ..wire import dumps
     from ..workers import default_jobs
 
     settle_for_volume()
     failed = False
     for answer in batch_groups(available_lines(sys.stdin), jobs or default_jobs()):
         failed = failed or "error" in answer and "line" in answer
-        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.write(dumps(answer) + "\n")
         sys.stdout.flush()
     return EXIT_BAD_INPUT if failed else 0
 
 
 
-@app.command(epilog="[bold]Example[/]\n\n  derivcli functions --format plain | grep log")
+@app.command(cls=PlainCommand, epilog="[bold]Example[/]\n\n  derivcli functions --format plain | grep log")
 def functions(
     json_output: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
     fmt: Annotated[Optional[str], typer.Option("--format", help="table, plain or json.",

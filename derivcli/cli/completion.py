@@ -259,7 +259,6 @@ class _Line:
         from ..parsing import check_syntax
         from ..parsing.latex import is_latex
         from ..parsing.notation import CONSTANTS
-        from ..parsing.syntax import Name
 
         if is_latex(self.expression):
             return []
@@ -267,17 +266,7 @@ class _Line:
             reading = check_syntax(self.expression, Names(frozenset(self.bound), frozenset(self.wrt)))
         except Exception:  # a Tab must never fail: half-typed text offers the options alone
             return []
-        found: dict[str, int] = {}
-        pending: list[Any] = [reading.tree]
-        while pending:
-            node = pending.pop()
-            if isinstance(node, Name):
-                found[node.id] = min(node.span[0], found.get(node.id, node.span[0]))
-            elif isinstance(node, (list, tuple)):
-                pending.extend(node)
-            elif hasattr(node, "__dataclass_fields__"):
-                pending.extend(getattr(node, name) for name in node.__dataclass_fields__)
-        return sorted((name for name in found if name not in CONSTANTS or name in self.bound), key=found.__getitem__)
+        return [name for name in reading.names() if name not in CONSTANTS or name in self.bound]
 
 
 def _read(group: Any, args: list[str]) -> _Line | None:

@@ -36,10 +36,10 @@ from .options import (
   derivcli minimize "sum((relu(W @ x) - t)**2)" --W "rand(3,4)" \\
       --x "arange(4)" --t "[1,1.2,1.4]" --wrt W --seed 0
 
-A divergence (values blowing up to inf or nan) stops the run with a warning.
-A run that cannot move any more stops too, as stalled: 3 updates in a row that
-leave the point where it was (a gradient of exactly 0, from dead ReLU units or
-a stationary point, or steps too small to change it).""")
+""" "A divergence (values blowing up to inf or nan) stops the run with a warning. A run that cannot move "
+                                         "any more stops too, as stalled: 3 updates in a row that leave the point "
+                                         "where it was (a gradient of exactly 0, from dead ReLU units or a "
+                                         "stationary point, or steps too small to change it).")
 def minimize(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="The function to minimize.", show_default=False)],
@@ -80,10 +80,10 @@ def minimize(
   derivcli plot "log(x)" --x 2 --output log.png    # .png, .svg or .pdf
   derivcli plot "x**2*y" --x 1 --y 3 --wrt x
 
-Figures need matplotlib: pip install 'derivcli\\[plot]'.  Each curve's y range
-comes from its central values, so a spike is clipped (marked ^ or v) instead
-of flattening the rest; f' gets a panel of its own when its range dwarfs f's.
-Where f is not differentiable at the point, there is no tangent.""")
+""" "Figures need matplotlib: pip install 'derivcli\\[plot]'. Each curve's y range comes from its central "
+                                         "values, so a spike is clipped (marked ^ or v) instead of flattening the "
+                                         "rest; f' gets a panel of its own when its range dwarfs f's. Where f is "
+                                         "not differentiable at the point, there is no tangent.")
 def plot(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="A function of one variable.", show_default=False)],
@@ -115,9 +115,9 @@ def plot(
     data = plot_data(expression, read_point(ctx, var, None), wrt=wrt, start=start, end=end, samples=samples,
                      dtype=dtype)
     if json_output:
-        import json
+        from ..wire import dumps
 
-        sys.stdout.write(json.dumps(data.to_json(explain_parse)) + "\n")
+        sys.stdout.write(dumps(data.to_json(explain_parse)) + "\n")
     elif output is not None:
         sys.stdout.write("".join(line + "\n" for line in reading_lines(data.parse, explain_parse)))
         save_figure(data, output)
@@ -154,9 +154,9 @@ def graph(
 
     result = autograd_graph(expression, read_point(ctx, var, None), wrt=split_names(wrt), dtype=dtype)
     if json_output:
-        import json
+        from ..wire import dumps
 
-        sys.stdout.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        sys.stdout.write(dumps(result.to_json(explain_parse)) + "\n")
     elif dot:
         sys.stdout.write(result.to_dot() + "\n")
     else:

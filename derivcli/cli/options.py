@@ -26,17 +26,20 @@ def output_format(json_flag: bool, fmt: Optional[str]) -> str:
 
 
 WRT = Annotated[Optional[list[str]], typer.Option(
-    "--wrt", help="Differentiate only these variables (comma-separated or repeated); the rest are constants.",
+    "--wrt", metavar="NAMES",
+    help="Differentiate only these variables (comma-separated or repeated); the rest are constants.",
     show_default=False)]
 VAR = Annotated[Optional[list[str]], typer.Option(
-    "--var", help="A binding NAME=VALUE, for names that clash with an option.", show_default=False)]
+    "--var", metavar="NAME=VALUE", help="A binding NAME=VALUE, for names that clash with an option.",
+    show_default=False)]
 SEED = Annotated[Optional[int], typer.Option(
     "--seed", help="Seed for rand(...) and randn(...) values, for reproducible runs.", show_default=False)]
-DTYPE = Annotated[str, typer.Option("--dtype", help="float64 or float32.")]
-DEVICE = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
+DTYPE = Annotated[str, typer.Option("--dtype", metavar="float64|float32", help="The working precision.")]
+DEVICE = Annotated[str, typer.Option("--device", metavar="cpu|cuda", help="Where torch computes.")]
 JSON = Annotated[bool, typer.Option("--json", help="Print the JSON result.")]
 FORMAT = Annotated[Optional[str], typer.Option(
-    "--format", help="table, plain or json (default: table on a terminal, plain in a pipe).", show_default=False)]
+    "--format", metavar="table|plain|json", help="The output (default: table on a terminal, plain in a pipe).",
+    show_default=False)]
 EXPLAIN = Annotated[bool, typer.Option("--explain-parse", help="Show how the expression was read.")]
 MATRIX_CHECK = Annotated[bool, typer.Option(
     "--check", help="Compare every entry with SymPy's derivative (up to 400 entries); exit 1 if they disagree.")]

@@ -35,7 +35,8 @@ GRAD_EPILOG = """[bold]Examples[/]
   derivcli grad "log(x**2 + y**2)" --x 15 --y 24 --wrt x
   derivcli grad "2x^2 + sin(pi*x/4)" --x 1 --explain-parse
   derivcli grad "-x**2" --x 3
-  derivcli grad "sum((relu(W @ x) - t)**2)" --W "rand(3,4)" --x "arange(4)" --t "[1, 1.2, 1.4]" --wrt W
+  derivcli grad "sum((relu(W @ x) - t)**2)" --W "rand(3,4)" --wrt W \\
+      --x "arange(4)" --t "[1, 1.2, 1.4]"
 
 Bind each variable with --NAME VALUE, --NAME=VALUE or --var NAME=VALUE; values may be constant expressions such as pi/4.
 
@@ -79,7 +80,8 @@ def grad(
     fd = fd or fd_steps is not None  # steps without --fd still ask for the table
     point = read_point(ctx, var, seed, streams=True)
     if points is not None:
-        return grad_at_points(expression, points, point, split_names(wrt), output, torch_compile, dtype, device)
+        return grad_at_points(expression, points, point, split_names(wrt), output, torch_compile, dtype, device,
+                              as_json=fmt_name == "json")
     if output is not None or torch_compile:
         raise DerivcliError("--output and --compile go with --points")
     streamed = [name for name, value in point.items() if value is STDIN]
@@ -144,8 +146,8 @@ def jacobian(
   derivcli hessian "u**2 + v**3 + u*v" --u 2 --v 4 --json
   derivcli hessian "sum(x**4) - dot(x, x)" --x "[0.5, -1]"
 
-Tensor variables are flattened as x[0], x[1], …; the eigenvalues say whether the point is a
-minimum, a maximum or a saddle.""")
+""" "Tensor variables are flattened as x[0], x[1], …; the eigenvalues say whether the point is a minimum, "
+                                         "a maximum or a saddle.")
 def hessian(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="A scalar expression.", show_default=False)],
@@ -181,45 +183,57 @@ def stream_grad(expression: str, streamed: list[str], point: dict[str, object], 
     --json object, with --fd and --explain-parse in it.  An echoed bad line is made printable first: it
     is untrusted text going to a terminal.
     """
-    import json
-
-    from ..errors import printable
-    from ..render import number
+    from ..render.numbers import working_dtype
     from ..streams import grad_stream
 
     if len(streamed) > 1:
         raise DerivcliError(f"only one variable can come from stdin (got {', '.join(streamed)})")
     fixed = {name: value for name, value in point.items() if value is not STDIN}
+    with working_dtype(options["dtype"]):
+        return _answer_stream(grad_stream(expression, streamed[0], sys.stdin, fixed, **options), streamed[0], fmt,
+                              explain_parse)
+
+
+def _answer_stream(answers: Any, streamed: str, fmt: str, explain_parse: bool) -> int:
+    """Each streamed line's answer or error, written and flushed at once; the exit code for them all."""
+    from ..errors import printable
+    from ..render import number
+    from ..wire import dumps, error_record
+
     failed = disagreed = False
-    for line_number, text, result in grad_stream(expression, streamed[0], sys.stdin, fixed, **options):
+    for line_number, text, result in answers:
         if isinstance(result, DerivcliError):
             failed = True
             message = result.one_line()
-            sys.stdout.write(json.dumps({"line": line_number, "error": message}) + "\n" if fmt == "json"
+            sys.stdout.write(dumps(error_record(line_number, result)) + "\n" if fmt == "json"
                              else f"{printable(text)}\terror: {message}\n")
             sys.stderr.write(f"error: line {line_number}: {message}\n")
             sys.stdout.flush()
             continue
         disagreed = disagreed or (result.check is not None and not result.check.agree)
         if fmt == "json":
-            sys.stdout.write(json.dumps(result.to_json(explain_parse)) + "\n")
+            sys.stdout.write(dumps(result.to_json(explain_parse)) + "\n")
         else:
             derivatives = "\t".join(number(value) for value in result.gradient.values())
             verdict = "" if result.check is None else "\tskipped" if result.check.skipped is not None else \
                 "\tagree" if result.check.agree else "\tDISAGREE"
-            sys.stdout.write(f"{number(result.point[streamed[0]])}\t{number(result.value)}\t{derivatives}{verdict}\n")
+            sys.stdout.write(f"{number(result.point[streamed])}\t{number(result.value)}\t{derivatives}{verdict}\n")
         sys.stdout.flush()
     return EXIT_BAD_INPUT if failed else EXIT_CHECK_FAILED if disagreed else 0
 
 
 def grad_at_points(expression: str, path: str, fixed: dict[str, object], wrt: list[str] | None,
-                   output: Optional[str], torch_compile: bool, dtype: str, device: str) -> int:
-    """--points: every point of a file in one vectorized pass per chunk, as a table of columns."""
+                   output: Optional[str], torch_compile: bool, dtype: str, device: str, as_json: bool = False) -> int:
+    """--points: every point of a file in one vectorized pass per chunk, as a table of columns (CSV or
+    .npy), or with --json as NDJSON: one grad object per point."""
     import derivcli
 
     from ..files import output_kind, read_points
-    from ..render import write_points
+    from ..render import write_points, write_points_json
 
+    if as_json and output is not None:
+        raise DerivcliError("--json writes one object per point to stdout; --output writes .csv or .npy",
+                            hint="give one of them")
     if output is not None:
         output_kind(output)  # a bad --output is refused before the work, not after
     compiled = derivcli.compile(expression, wrt=wrt, dtype=dtype, device=device, torch_compile=torch_compile)
@@ -236,6 +250,10 @@ def grad_at_points(expression: str, path: str, fixed: dict[str, object], wrt: li
     progress = progress_bar() if sys.stderr.isatty() and len(next(iter(columns.values()), [])) > 1_000_000 else None
     f = compiled(**values)
     grads = compiled.grad(progress=progress, **values)
+    if as_json:
+        point = {name: values[name] for name in compiled.variables if name in values}
+        write_points_json(compiled.parsed.canonical, point, f, grads, dtype, sys.stdout)
+        return 0
     table = {**{name: columns[name] for name in columns if name in compiled.variables}, "f": f,
              **{f"d/d{name}": value for name, value in grads.items()}}
     write_points(table, output, sys.stdout)

@@ -20,8 +20,8 @@ from .options import DEVICE, DTYPE, EXPLAIN, FORMAT, JSON, VAR, output_format, r
   derivcli diff "x**2*y**3" --wrt x,y,y --latex
   derivcli diff "\\frac{\\sin x}{x}" --wrt x
 
-With a point, the value comes from torch (nested autograd at low order, Taylor mode at high order)
-and is compared with SymPy's formula; exit 1 if they disagree.""")
+""" "With a point, the value comes from torch (nested autograd at low order, Taylor mode at high order) and "
+                                         "is compared with SymPy's formula; exit 1 if they disagree.")
 def diff(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="The expression (plain or LaTeX).", show_default=False)],

@@ -23,19 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..budget import BUILD_SECONDS, OverBudget, time_budget
 from ..errors import DerivcliError
-from .build import Builder, with_sign_facts
 from .grammar import parse_tree
 from .latex import is_latex, latex_to_text
 from .limits import MAX_LENGTH, MAX_NESTING, deep_recursion
 from .syntax import Context, Reading
 from .tokens import Token, tokenize
-from .written import WrittenBuilder
 
 if TYPE_CHECKING:
     import sympy
 
 __all__ = ["MAX_LENGTH", "MAX_NESTING", "Context", "ParsedExpression", "Reading", "Token", "check_syntax",
-           "parse", "parse_tree", "tokenize", "with_sign_facts"]
+           "parse", "parse_tree", "tokenize"]
 
 CONSTANT_NAMES = ("pi", "E")  # constants that cannot be bound (e can: --e 3 makes e a variable)
 
@@ -109,6 +107,9 @@ def parse(text: str, context: Context | None = None) -> ParsedExpression:
         text = latex_to_text(text)
         latex_note = f"LaTeX read as {text}"
     reading = check_syntax(text, context)
+    from .build import Builder  # (SymPy: only once the syntax is known to be good)
+    from .written import WrittenBuilder
+
     builder = Builder(text, context)
     writer = WrittenBuilder(text, context)
     try:

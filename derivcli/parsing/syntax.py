@@ -151,3 +151,19 @@ class Reading:
     tree: Node
     notes: list[ParseNote] = field(default_factory=list)
     wrt: tuple[str, ...] = ()
+
+    def names(self) -> list[str]:
+        """Every name the tree uses as a value (constants such as pi and e included), in the order they are
+        first written, without SymPy: what the command line (its checks, tab completion) can know of the
+        expression's variables before anything heavy is imported."""
+        found: dict[str, int] = {}
+        pending: list[object] = [self.tree]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, Name):
+                found[node.id] = min(node.span[0], found.get(node.id, node.span[0]))
+            elif isinstance(node, (list, tuple)):
+                pending.extend(node)
+            elif hasattr(node, "__dataclass_fields__"):
+                pending.extend(getattr(node, name) for name in node.__dataclass_fields__)
+        return sorted(found, key=found.__getitem__)

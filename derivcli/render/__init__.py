@@ -6,7 +6,7 @@ command family holds its views: `point` (grad, jacobian, hessian), `series` (dif
 """
 
 from .layout import reading_lines
-from .listings import emit_functions, write_points
+from .listings import emit_functions, write_points, write_points_json
 from .minimize import emit_minimize
 from .numbers import number
 from .point import emit_grad, emit_hessian, emit_jacobian
@@ -15,4 +15,5 @@ from .series import emit_diff, emit_taylor
 FORMATS = ("table", "plain", "json")
 
 __all__ = ["FORMATS", "emit_diff", "emit_functions", "emit_grad", "emit_hessian", "emit_jacobian", "emit_minimize",
-           "emit_taylor", "number", "reading_lines", "write_points"]
+           "emit_taylor", "number", "reading_lines", "write_points",
+           "write_points_json"]

@@ -31,47 +31,169 @@ def print_reading(console: Any, parse: ParseInfo, expression: str) -> None:
 
 
 def console_for(out: TextIO) -> Any:
+    """A console as wide as the terminal; off a terminal (a forced --format table) as wide as COLUMNS
+    says, else wide enough for full-precision numbers."""
+    import os
+
     from rich.console import Console
 
-    # Off a terminal (a forced --format table), use a width that fits full-precision numbers.
-    return Console(file=out, highlight=False, width=None if out.isatty() else 140)
+    width = None if out.isatty() or os.environ.get("COLUMNS", "").isdigit() else 140
+    return Console(file=out, highlight=False, width=width)
+
+
+SUMMARY_EDGE = 3  # a long axis shows its first and last three entries, as torch and numpy print tensors
+ELLIPSIS = "…"
+WRAPPED_WIDTH = 24  # the narrowest a column of words is made before the table is split
 
 
 def print_fitting(console: Any, headers: list[str], rows: list[list[str]], justify: list[str],
-                  title: str | None = None) -> None:
-    """A table that never cuts a number: where all its columns do not fit the terminal, it is printed
-    as several tables, each with the first (label) column and as many others as fit."""
+                  title: str | None = None, units: list[list[int]] | None = None,
+                  most_tables: int | None = 2, wrapping: frozenset[int] = frozenset()) -> None:
+    """A table that never cuts a number or a label.
+
+    Where its columns do not all fit the console, it is printed as several tables, each with the first
+    (label) column and as many `units` (groups of columns that belong together, such as forward
+    differences with their error) as fit; a unit wider than the console is split column by column; and
+    where even the label and one column are too wide, or it would take more than `most_tables` tables
+    (None: any number, as a matrix's blocks of columns), each row becomes `label` and `header: value`
+    lines.  Columns in `wrapping` may wrap between words (never inside one: a number is a word), down to
+    WRAPPED_WIDTH or their longest word.
+    """
     from rich.table import Table
     from rich.text import Text
 
-    widths = [max(Text.from_markup(cell).cell_len for cell in [header, *column])
-              for header, column in zip(headers, zip(*rows) if rows else [[]] * len(headers))]
+    widths = column_widths(headers, rows)
+    longest_words = {index: max((len(word) for cell in [headers[index], *(row[index] for row in rows)]
+                                 for word in Text.from_markup(cell).plain.split()), default=1) for index in wrapping}
+    widths = [max(longest_words[index], min(width, WRAPPED_WIDTH)) if index in wrapping else width
+              for index, width in enumerate(widths)]
+    budget = console.width - 1 - (widths[0] + 3)  # the left border and the label column
+    if any(width + 3 > budget for width in widths[1:]):
+        _print_stacked(console, headers, rows, title)
+        return
     groups: list[list[int]] = [[]]
-    used = 1 + widths[0] + 3
-    for index in range(1, len(headers)):
-        if groups[-1] and used + widths[index] + 3 > console.width:
-            groups.append([])
-            used = 1 + widths[0] + 3
-        groups[-1].append(index)
-        used += widths[index] + 3
+    used = 0
+    for unit in units or [[index] for index in range(1, len(headers))]:
+        cost = sum(widths[index] + 3 for index in unit)
+        pieces = [unit] if cost <= budget else [[index] for index in unit]
+        for piece in pieces:
+            piece_cost = sum(widths[index] + 3 for index in piece)
+            if groups[-1] and used + piece_cost > budget:
+                groups.append([])
+                used = 0
+            groups[-1].extend(piece)
+            used += piece_cost
+    if most_tables is not None and len(groups) > most_tables:
+        _print_stacked(console, headers, rows, title)
+        return
     for group in groups:
         view = Table(title=title, header_style="bold")
         for index in [0, *group]:
-            view.add_column(headers[index], justify=justify[index], no_wrap=True)  # type: ignore[arg-type]
+            view.add_column(headers[index], justify=justify[index],  # type: ignore[arg-type]
+                            no_wrap=index not in wrapping, min_width=widths[index] if index in wrapping else None)
         for row in rows:
             view.add_row(*[row[index] for index in [0, *group]])
         console.print(view)
         title = None
 
 
-def matrix_table(title: str, value: list[Any]) -> Any:
-    """A vector or matrix as a grid (higher ranks: one row per leading index)."""
-    from rich.table import Table
+def column_widths(headers: list[str], rows: list[list[str]]) -> list[int]:
+    """Each column's width unwrapped: its widest line of any cell (a cell may hold several lines)."""
+    from rich.text import Text
 
-    rows = value if value and isinstance(value[0], list) else [value]
-    view = Table(title=title, show_header=False)
-    for _ in range(len(rows[0]) if rows and isinstance(rows[0], list) else 1):
-        view.add_column(justify="right", no_wrap=True)
+    return [max(Text.from_markup(line).cell_len for cell in [header, *column] for line in cell.split("\n"))
+            for header, column in zip(headers, zip(*rows) if rows else [[]] * len(headers))]
+
+
+def table_width(headers: list[str], rows: list[list[str]]) -> int:
+    """The columns a table takes unwrapped, borders and padding included."""
+    return 1 + sum(width + 3 for width in column_widths(headers, rows))
+
+
+def _print_stacked(console: Any, headers: list[str], rows: list[list[str]], title: str | None) -> None:
+    """The narrow form of a table: a line per row label, then an indented `header: value` per cell."""
+    from rich.text import Text
+
+    if title:
+        console.print(Text(title, style="bold"))
     for row in rows:
-        view.add_row(*[number(item) for item in (row if isinstance(row, list) else [row])])
-    return view
+        console.print(Text.from_markup(row[0] or "·", style="bold"))
+        for header, cell in zip(headers[1:], row[1:]):
+            if cell:
+                console.print(Text.assemble(f"  {header}: ", Text.from_markup(cell)))
+
+
+def print_formula(console: Any, label: str, formula: str) -> None:
+    """`label = formula`, wrapped only where a line may break in a formula: after a binary operator or a
+    comma (never inside a name, a number, `**` or a sign), continuation lines indented under the formula."""
+    import re
+
+    from rich.text import Text
+
+    pieces = [piece for piece in re.split(r"(?<=[+\-,] )|(?<=/)|(?<=(?<![*])\*)(?![*])(?=.)", formula) if piece]
+    indent = len(label) + 3
+    lines, line = [], ""
+    for piece in pieces:
+        if line and indent + len(line) + len(piece.rstrip()) > console.width:
+            lines.append(line.rstrip())
+            line = piece.lstrip()
+        else:
+            line += piece
+    lines.append(line.rstrip())
+    console.print(Text.assemble((f"{label} = ", "bold"), (lines[0], "cyan")), overflow="fold")
+    for rest in lines[1:]:
+        console.print(Text.assemble(" " * indent, (rest, "cyan")), overflow="fold")
+
+
+def summarized(count: int) -> list[int | None]:
+    """The indices a long axis shows: all of them up to 2·SUMMARY_EDGE, else the first and last three with
+    None (the `…`) between."""
+    if count <= 2 * SUMMARY_EDGE:
+        return list(range(count))
+    return [*range(SUMMARY_EDGE), None, *range(count - SUMMARY_EDGE, count)]
+
+
+def print_grid(console: Any, title: str, value: Any, row_labels: list[str] | None = None,
+               column_labels: list[str] | None = None) -> None:
+    """A vector or matrix as torch prints one, in a table: rows and columns labelled with their indices,
+    a long axis summarized as its first and last three entries around `…`, every number shown whole.
+    Higher ranks are one row per leading index (`[0, 1]`); the full data is in the JSON."""
+    matrix = _as_rows(value)
+    shape = _shape(value)
+    columns = len(matrix[0]) if matrix else 0
+    row_labels = row_labels or (["[" + ", ".join(map(str, index)) + "]" for index in _indices(shape[:-1])]
+                                if len(shape) > 1 else [""])
+    column_labels = column_labels or [f"[{index}]" for index in range(columns)]
+    shown_columns = summarized(columns)
+    headers = ["", *(ELLIPSIS if index is None else column_labels[index] for index in shown_columns)]
+    rows = []
+    for row_index in summarized(len(matrix)):
+        if row_index is None:
+            rows.append([ELLIPSIS, *([ELLIPSIS] * len(shown_columns))])
+            continue
+        rows.append([row_labels[row_index], *(ELLIPSIS if index is None else number(matrix[row_index][index])
+                                              for index in shown_columns)])
+    print_fitting(console, headers, rows, ["left", *(["right"] * len(shown_columns))], title, most_tables=None)
+
+
+def _shape(value: Any) -> list[int]:
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        value = value[0] if value else None
+    return shape
+
+
+def _as_rows(value: Any) -> list[list[Any]]:
+    """A tensor as a list of rows: its last axis across, every leading index a row."""
+    if not isinstance(value, list):
+        return [[value]]
+    if not value or not isinstance(value[0], list):
+        return [value]
+    return [row for item in value for row in _as_rows(item)]
+
+
+def _indices(shape: list[int]) -> list[tuple[int, ...]]:
+    from itertools import product
+
+    return list(product(*(range(n) for n in shape)))

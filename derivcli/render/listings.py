@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .layout import console_for
+from ..wire import dumps
+from .layout import console_for, print_fitting
 
 if TYPE_CHECKING:
     from ..functions import FunctionSpec
 
 def emit_functions(specs: list[FunctionSpec], fmt: str, out: TextIO) -> None:
     if fmt == "json":
-        out.write(json.dumps([{"name": s.name, "aliases": list(s.aliases), "arity": s.arity_text(),
+        out.write(dumps([{"name": s.name, "aliases": list(s.aliases), "arity": s.arity_text(),
                                "description": s.description, "sympy": s.sympy, "torch": s.torch}
                               for s in specs]) + "\n")
         return
     if fmt == "plain":
         out.write("".join(f"{s.name}\t{s.arity_text()}\t{s.description}\t{','.join(s.aliases)}\n" for s in specs))
         return
-    from rich.table import Table
-
-    view = Table(title="derivcli functions", header_style="bold")
-    for heading in ("name", "args", "description", "aliases", "SymPy form", "torch form"):
-        view.add_column(heading)
-    for s in specs:
-        view.add_row(s.name, s.arity_text(), s.description, ", ".join(s.aliases),
-                     s.sympy.rpartition(".")[2], s.torch.replace("derivcli.torch_forms.", "derivcli:"))
-    console_for(out).print(view)
+    rows = [[s.name, s.arity_text(), s.description, ", ".join(s.aliases), s.sympy.rpartition(".")[2],
+             s.torch.replace("derivcli.torch_forms.", "derivcli:")] for s in specs]
+    print_fitting(console_for(out), ["name", "args", "description", "aliases", "SymPy form", "torch form"], rows,
+                  ["left"] * 6, "derivcli functions", units=[[1, 2, 3], [4, 5]], wrapping=frozenset({2, 3}))
 
 
 def write_points(table: dict[str, Any], path: str | None, out: TextIO) -> None:
@@ -65,3 +60,28 @@ def _write_csv(names: list[str], matrix: Any, out: TextIO, chunk: int = 1 << 16)
     out.write(",".join(names) + "\n")
     for first in range(0, matrix.shape[0], chunk):
         out.write("".join(",".join(map(repr, row)) + "\n" for row in matrix[first:first + chunk].tolist()))
+
+
+def write_points_json(expression: str, point: dict[str, Any], f: Any, grads: dict[str, Any], dtype: str,
+                      out: TextIO, chunk: int = 1 << 14) -> None:
+    """--points --json: NDJSON, one object per point with grad --json's keys, written in chunks."""
+    import torch
+
+    from ..api import non_finite_warnings
+    from ..wire import dumps
+
+    count = len(f)
+    scalars = {name for name, value in point.items() if torch.as_tensor(value).dim() == 0}
+    for first in range(0, count, chunk):
+        rows = slice(first, min(first + chunk, count))
+        coordinates = {name: [float(value)] * (rows.stop - first) if name in scalars else
+                       torch.as_tensor(value)[rows].tolist() for name, value in point.items()}
+        slopes = {name: torch.as_tensor(column)[rows].tolist() for name, column in grads.items()}
+        lines = []
+        for index, value in enumerate(torch.as_tensor(f)[rows].tolist()):
+            gradient = {name: slope[index] for name, slope in slopes.items()}
+            lines.append(dumps({"expression": expression,
+                                "point": {name: xs[index] for name, xs in coordinates.items()},
+                                "dtype": dtype, "value": value, "gradient": gradient,
+                                "warnings": non_finite_warnings(value, gradient)}) + "\n")
+        out.write("".join(lines))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .layout import console_for, print_reading, reading_lines
-from .numbers import number, number_map, short
+from ..wire import dumps
+from .layout import ELLIPSIS, SUMMARY_EDGE, console_for, print_fitting, print_reading, reading_lines, table_width
+from .numbers import in_working_dtype, number, number_map, short
 
 if TYPE_CHECKING:
     from ..optimize import MinimizeResult, TraceStep
@@ -14,14 +14,15 @@ if TYPE_CHECKING:
 # As torch prints a tensor: past SUMMARY_SIZE entries, a dimension longer than 2 * EDGE shows its first
 # and last EDGE entries only.
 SUMMARY_SIZE = 1000
-EDGE = 3
+EDGE = SUMMARY_EDGE
 _LEFT_OUT = object()  # where a summarised dimension's middle entries were
 STATUS_STYLES = {"converged": "green", "diverged": "bold red"}  # stalled, max_steps: yellow
 
 
+@in_working_dtype
 def emit_minimize(result: MinimizeResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
     if fmt == "json":
-        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        out.write(dumps(result.to_json(explain_parse)) + "\n")
         return
     if fmt == "plain":
         lines = reading_lines(result.parse, explain_parse)
@@ -39,11 +40,8 @@ def emit_minimize(result: MinimizeResult, fmt: str, out: TextIO, explain_parse: 
                                 f"   {result.optimizer}, lr {result.lr:g}"))
     print_reading(console, result.parse, result.expression)
     shown = result.trace if len(result.trace) <= 25 else result.trace[:12] + result.trace[-12:]
-    elided = len(result.trace) > 25
     tensors = any(isinstance(value, list) for value in result.point.values())
-    view = _trace_table(shown, elided, points=True, wrap=not tensors)
-    points_shown = not tensors or _width(console, view) <= console.width  # a tensor's rows must not wrap
-    console.print(view if points_shown else _trace_table(shown, elided, points=False, wrap=False))
+    points_shown = _print_trace(console, shown, elided=len(result.trace) > 25, tensors=tensors)
     if tensors:
         console.print(Text(f"final point, value {number(result.value)}:"))
         console.print(Text(point_text(result.point, width=console.width)))
@@ -57,30 +55,20 @@ def emit_minimize(result: MinimizeResult, fmt: str, out: TextIO, explain_parse: 
     console.print(Text(result.stopped, style=STATUS_STYLES.get(result.status, "yellow")))
 
 
-def _trace_table(shown: list[TraceStep], elided: bool, points: bool, wrap: bool) -> Any:
-    """Step, value, gradient norm and (with `points`) the point, which with `wrap` wraps between numbers
-    only: its column is never narrower than its longest number."""
-    from rich.table import Table
-
-    texts = [point_text(entry.point) for entry in shown] if points else []
-    headings = ["step", "value", *(["point"] if points else []), "gradient norm"]
-    view = Table(header_style="bold")
-    for heading in headings:
-        point = heading == "point"
-        view.add_column(heading, justify="left" if point else "right", no_wrap=not (point and wrap),
-                        min_width=max(len(word) for text in texts for word in text.split()) if point else None)
-    for index, entry in enumerate(shown):
-        if elided and index == 12:
-            view.add_row("…", *[""] * (len(headings) - 1))
-        view.add_row(str(entry.step), number(entry.value), *(texts[index:index + 1]), short(entry.grad_norm))
-    return view
-
-
-def _width(console: Any, renderable: Any) -> int:
-    """The columns `renderable` takes unwrapped (measured as if the console had no right edge)."""
-    from rich.measure import Measurement
-
-    return Measurement.get(console, console.options.update_width(1_000_000), renderable).maximum
+def _print_trace(console: Any, shown: list[TraceStep], elided: bool, tensors: bool) -> bool:
+    """Step, value, point and gradient norm, in a table that fits: a scalar point wraps between numbers
+    only; a tensor point is shown whole, its rows one under another, or (where they would not fit) left
+    out of the table.  Says whether the points were shown."""
+    rows = [[str(entry.step), number(entry.value), point_text(entry.point), short(entry.grad_norm)]
+            for entry in shown]
+    if elided:
+        rows.insert(12, [ELLIPSIS, "", "", ""])
+    headers, justify = ["step", "value", "point", "gradient norm"], ["right", "right", "left", "right"]
+    points = not tensors or table_width(headers, rows) <= console.width
+    if not points:  # the point column (index 2) out
+        headers, justify, *rows = [[cells[0], cells[1], cells[3]] for cells in (headers, justify, *rows)]
+    print_fitting(console, headers, rows, justify, wrapping=frozenset({2}) if not tensors else frozenset())
+    return points
 
 
 def point_text(point: dict[str, Any], width: int | None = None) -> str:
@@ -98,9 +86,9 @@ def _tensor_text(value: Any, indent: int, width: int | None, summarise: bool) ->
         return number(value)
     items = value if not summarise or len(value) <= 2 * EDGE else [*value[:EDGE], _LEFT_OUT, *value[-EDGE:]]
     if value and isinstance(value[0], list):
-        parts = ["…" if item is _LEFT_OUT else _tensor_text(item, indent + 1, width, summarise) for item in items]
+        parts = [ELLIPSIS if item is _LEFT_OUT else _tensor_text(item, indent + 1, width, summarise) for item in items]
         return "[" + (",\n" + " " * (indent + 1)).join(parts) + "]"
-    words = ["…" if item is _LEFT_OUT else number(item) for item in items]
+    words = [ELLIPSIS if item is _LEFT_OUT else number(item) for item in items]
     return "[" + _fill([word + "," for word in words[:-1]] + words[-1:], indent + 1, width) + "]"
 
 

@@ -2,22 +2,66 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any
+import struct
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+_WORKING_DTYPE: ContextVar[str] = ContextVar("derivcli_working_dtype", default="float64")
+Emit = TypeVar("Emit", bound=Callable[..., None])
+
+
+@contextmanager
+def working_dtype(dtype: str) -> Iterator[None]:
+    """Numbers printed inside are the shortest text that reads back as the same number in `dtype`
+    (float32's 0.1 is 0.1, not 0.10000000149011612)."""
+    token = _WORKING_DTYPE.set(dtype)
+    try:
+        yield
+    finally:
+        _WORKING_DTYPE.reset(token)
+
+
+def in_working_dtype(emit: Emit) -> Emit:
+    """A view of a result, printing its numbers in the result's own dtype."""
+    @functools.wraps(emit)
+    def wrapper(result: Any, *args: Any, **kwargs: Any) -> None:
+        with working_dtype(getattr(result, "dtype", "float64")):
+            emit(result, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def number(value: Any) -> str:
-    """Full precision: the shortest text that reads back as the same float; lists stay nested."""
+    """Full precision: the shortest text that reads back as the same number in the working dtype, zero
+    without a sign; lists stay nested."""
     if isinstance(value, list):
         return "[" + ", ".join(number(item) for item in value) + "]"
-    return repr(float(value))
+    value = float(value)
+    if value == 0:
+        return "0.0"
+    if _WORKING_DTYPE.get() == "float32" and math.isfinite(value):
+        return _shortest_float32(value)
+    return repr(value)
 
 
-def grid(value: Any) -> str:
-    """For tables: a matrix one row per line."""
-    if isinstance(value, list) and value and isinstance(value[0], list):
-        return "\n".join(number(row) for row in value)
-    return number(value)
+def _shortest_float32(value: float) -> str:
+    single = _as_float32(value)
+    for digits in range(1, 10):  # 9 significant digits always read back as the same float32
+        text = repr(float(f"{single:.{digits}g}"))
+        if _as_float32(float(text)) == single:
+            return text
+    return repr(single)
+
+
+def _as_float32(value: float) -> float:
+    try:
+        return float(struct.unpack("f", struct.pack("f", value))[0])
+    except OverflowError:  # beyond float32: not a float32 value at all
+        return value
 
 
 def shape_text(value: Any) -> str:
@@ -29,7 +73,8 @@ def shape_text(value: Any) -> str:
 
 
 def short(value: float) -> str:
-    return f"{value:.2e}" if math.isfinite(value) else str(value)
+    """Three significant digits, for errors and tolerances (zero without a sign)."""
+    return f"{value + 0.0:.2e}" if math.isfinite(value) else str(value)
 
 
 def step_text(h: float) -> str:
@@ -53,6 +98,17 @@ def derivative_label(sequence: list[str]) -> str:
 
 
 SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def plain_key(sequence: list[str]) -> str:
+    """The ASCII key of a derivative in plain output, one scheme for every command: d/dx, d2/dx2,
+    d3/dxdy2 (f once by x, twice by y)."""
+    from itertools import groupby
+
+    order = len(sequence)
+    runs = "".join(f"d{name}" + ("" if len(group) == 1 else str(len(group)))
+                   for name, group in ((name, list(group)) for name, group in groupby(sequence)))
+    return f"d{'' if order == 1 else order}/{runs}"
 
 
 def maybe_number(value: float | None) -> str:

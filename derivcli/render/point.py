@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..results import element_names
-from .layout import console_for, matrix_table, print_fitting, print_reading, reading_lines
-from .numbers import grid, number, shape_text, short, step_text
+from ..wire import dumps
+from .layout import console_for, print_fitting, print_formula, print_grid, print_reading, reading_lines
+from .numbers import in_working_dtype, number, shape_text, short, step_text
 
 if TYPE_CHECKING:
     from ..results import DifferenceTable, GradResult, HessianResult, JacobianResult
 
+@in_working_dtype
 def emit_grad(result: GradResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
     if fmt == "json":
-        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        out.write(dumps(result.to_json(explain_parse)) + "\n")
     elif fmt == "plain":
         out.write("".join(line + "\n" for line in _grad_plain(result, explain_parse)))
     else:
@@ -59,16 +60,24 @@ def _grad_plain(result: GradResult, explain_parse: bool) -> list[str]:
     return lines
 
 
+def print_header(console: Any, result: Any, show_value: bool = True) -> None:
+    """What every point view starts with: f, how it was read, and the point, the value and the dtype."""
+    from rich.text import Text
+
+    at = ", ".join(f"{name} = {number(value)}" if not isinstance(value, list)
+                   else f"{name}: {shape_text(value)} tensor" for name, value in result.point.items())
+    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
+    print_reading(console, result.parse, result.expression)
+    value = f":  f = {number(result.value)}" if show_value else ""
+    console.print(Text(f"at {at or 'no variables'}{value}   ({result.dtype}, {getattr(result, 'device', 'cpu')})",
+                       style="dim"))
+
+
 def _grad_table(result: GradResult, out: TextIO) -> None:
     from rich.text import Text
 
     console = console_for(out)
-    names = list(result.point)
-    at = ", ".join(f"{name} = {number(result.point[name])}" if not isinstance(result.point[name], list)
-                   else f"{name}: {shape_text(result.point[name])} tensor" for name in names)
-    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
-    print_reading(console, result.parse, result.expression)
-    console.print(Text(f"at {at or 'no variables'}   ({result.dtype}, {result.device})", style="dim"))
+    print_header(console, result, show_value=False)  # f is the table's first row
 
     check = result.check if result.check is not None and result.check.skipped is None else None
     headers = ["", "autograd"] + (["symbolic", "abs error", "rel error", "check"] if check is not None else [])
@@ -85,11 +94,11 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
     print_fitting(console, headers, rows, ["left", "right", "right", "right", "right", "center"])
     for name, value in result.gradient.items():
         if isinstance(value, list):
-            console.print(matrix_table(f"∂f/∂{name} (autograd)", value))
+            print_grid(console, f"∂f/∂{name} (autograd)", value)
     if check is not None:
         for name, formula in check.derivatives.items():
             if isinstance(formula, str):
-                console.print(Text.assemble((f"∂f/∂{name} = ", "bold"), (formula, "cyan")))
+                print_formula(console, f"∂f/∂{name}", formula)
         for name, errors in check.reference_error.items():
             ranked = sorted((error, method) for method, error in errors.items() if error is not None)
             console.print(Text(f"∂f/∂{name} to 30 digits (SymPy, mpmath): {number(check.reference[name])}; "
@@ -132,7 +141,7 @@ def _difference_table(console: Any, table: DifferenceTable, name: str) -> None:
              number(row.central[name]), short(row.central_error[name]) + (" ★" if row.h == best_central else ""),
              row.regime["central"][name]] for row in table.rows]
     print_fitting(console, ["h", "forward", "error", "regime", "central", "error", "regime"], rows,
-                  ["right", "right", "right", "left", "right", "right", "left"], title)
+                  ["right", "right", "right", "left", "right", "right", "left"], title, units=[[1, 2, 3], [4, 5, 6]])
     console.print(
         f"best h: forward {short(best_forward)} (theory √ε·max(|x|,1) = "
         f"{short(table.theoretical_h['forward'][name])}), central {short(best_central)} "
@@ -169,9 +178,10 @@ def print_matrix_checks(console: Any, result: Any) -> None:
                           f"(largest difference {short(item.max_abs_error)})")
 
 
+@in_working_dtype
 def emit_jacobian(result: JacobianResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
     if fmt == "json":
-        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        out.write(dumps(result.to_json(explain_parse)) + "\n")
         return
     if fmt == "plain":
         lines = reading_lines(result.parse, explain_parse)
@@ -182,23 +192,17 @@ def emit_jacobian(result: JacobianResult, fmt: str, out: TextIO, explain_parse: 
         lines += matrix_check_lines(result)
         out.write("".join(line + "\n" for line in lines))
         return
-    from rich.table import Table
-    from rich.text import Text
 
     console = console_for(out)
-    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
-    print_reading(console, result.parse, result.expression)
-    console.print(Text(f"value {grid(result.value)}   ({result.dtype}, {result.device})", style="dim"))
+    print_header(console, result, show_value=not isinstance(result.value, list))
+    if isinstance(result.value, list):
+        print_grid(console, "f", result.value)
     for name, block in result.jacobian.items():
         shape = result.variable_shapes[name]
-        view = Table(title=f"Jacobian with respect to {name} (shape {result.output_shape + shape})",
-                     header_style="bold")
-        view.add_column("")
-        for label in element_names(name, shape):
-            view.add_column(f"∂/∂{label}", justify="right", no_wrap=True)
-        for label, row in _jacobian_rows(block, result.output_shape, shape):
-            view.add_row(label, *[number(v) for v in row])
-        console.print(view)
+        labelled = _jacobian_rows(block, result.output_shape, shape)
+        print_grid(console, f"Jacobian with respect to {name} (shape {result.output_shape + shape})",
+                   [row for _, row in labelled], row_labels=[label for label, _ in labelled],
+                   column_labels=[f"∂/∂{label}" for label in element_names(name, shape)])
     print_matrix_checks(console, result)
 
 
@@ -214,9 +218,10 @@ def _jacobian_rows(block: Any, output_shape: list[int], variable_shape: list[int
 
 
 
+@in_working_dtype
 def emit_hessian(result: HessianResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
     if fmt == "json":
-        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        out.write(dumps(result.to_json(explain_parse)) + "\n")
         return
     if fmt == "plain":
         lines = reading_lines(result.parse, explain_parse)
@@ -228,21 +233,13 @@ def emit_hessian(result: HessianResult, fmt: str, out: TextIO, explain_parse: bo
         lines += matrix_check_lines(result)
         out.write("".join(line + "\n" for line in lines))
         return
-    from rich.table import Table
     from rich.text import Text
 
     console = console_for(out)
-    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
-    print_reading(console, result.parse, result.expression)
-    console.print(Text(f"f = {number(result.value)}   ({result.dtype})", style="dim"))
-    view = Table(title="Hessian", header_style="bold")
-    view.add_column("")
-    for name in result.variables:
-        view.add_column(f"∂/∂{name}", justify="right", no_wrap=True)
-    view.add_column("gradient", justify="right", no_wrap=True)
-    for name, row, slope in zip(result.variables, result.hessian, result.gradient):
-        view.add_row(f"∂/∂{name}", *[number(v) for v in row], number(slope))
-    console.print(view)
+    print_header(console, result)
+    labels = [f"∂/∂{name}" for name in result.variables]
+    print_grid(console, "gradient", list(result.gradient), column_labels=labels)
+    print_grid(console, "Hessian", result.hessian, row_labels=labels, column_labels=labels)
     console.print(Text("eigenvalues: " + ", ".join(number(v) for v in result.eigenvalues)))
     console.print(Text(f"at this point: {result.verdict}", style="bold"))
     print_matrix_checks(console, result)

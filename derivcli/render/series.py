@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, TextIO
 
-from .layout import console_for, print_reading, reading_lines
-from .numbers import derivative_label, maybe_number, number, short
+from ..wire import dumps
+from .layout import console_for, print_fitting, print_formula, print_reading, reading_lines
+from .numbers import derivative_label, in_working_dtype, maybe_number, number, plain_key, short
 
 if TYPE_CHECKING:
     from ..results import DiffResult, TaylorResult
 
+@in_working_dtype
 def emit_diff(result: DiffResult, fmt: str, out: TextIO, explain_parse: bool = False, latex: bool = False) -> None:
     if fmt == "json":
-        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        out.write(dumps(result.to_json(explain_parse)) + "\n")
         return
     what = derivative_label(result.wrt)
     if fmt == "plain":
         lines = reading_lines(result.parse, explain_parse)
         lines += [f"derivative\t{result.latex if latex else result.derivative}"] if result.derivative else []
         if result.point is not None:
-            lines += [f"value\t{maybe_number(result.value)}", f"{what}\t{maybe_number(result.derivative_value)}",
+            lines += [f"value\t{maybe_number(result.value)}",
+                      f"{plain_key(result.wrt)}\t{maybe_number(result.derivative_value)}",
                       f"method\t{result.method}"]
             if result.formula_value is not None:
                 lines.append(f"check\t{'agree' if result.agree else 'DISAGREE'}\t{number(result.formula_value)}")
@@ -34,7 +36,7 @@ def emit_diff(result: DiffResult, fmt: str, out: TextIO, explain_parse: bool = F
     print_reading(console, result.parse, result.expression)
     if result.derivative is not None:
         shown = (result.latex if latex else result.derivative) or ""
-        console.print(Text.assemble((f"{what} = ", "bold"), (shown, "cyan")))
+        print_formula(console, what, shown)
     if result.point is not None:
         at = ", ".join(f"{name} = {number(value)}" for name, value in result.point.items())
         console.print(Text(f"at {at}:  f = {maybe_number(result.value)}", style="dim"))
@@ -48,9 +50,10 @@ def emit_diff(result: DiffResult, fmt: str, out: TextIO, explain_parse: bool = F
         console.print(Text(f"note: {note}", style="yellow"))
 
 
+@in_working_dtype
 def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
     if fmt == "json":
-        out.write(json.dumps(result.to_json(explain_parse)) + "\n")
+        out.write(dumps(result.to_json(explain_parse)) + "\n")
         return
     reference = result.sympy_coefficients
     if fmt == "plain":
@@ -61,21 +64,17 @@ def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool
         lines += [f"note\t{note}" for note in result.notes]
         out.write("".join(line + "\n" for line in lines))
         return
-    from rich.table import Table
     from rich.text import Text
 
     console = console_for(out)
     console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan"),
                                 f"   around {result.variable} = {number(result.around)}"))
     print_reading(console, result.parse, result.expression)
-    view = Table(title=f"Taylor coefficients f⁽ᵏ⁾/k! to order {result.order}", header_style="bold")
-    for heading in ("k", f"torch ({result.method})", "SymPy series", "difference"):
-        view.add_column(heading, justify="right", no_wrap=True)
-    for k, c in enumerate(result.coefficients):
-        other = reference[k] if reference else None
-        view.add_row(str(k), number(c), maybe_number(other), "-" if other is None else short(abs(c - other)))
-    console.print(view)
-    console.print(Text.assemble(("T(x) = ", "bold"), (result.polynomial, "cyan")))
+    rows = [[str(k), number(c), maybe_number(reference[k] if reference else None),
+             "-" if not reference else short(abs(c - reference[k]))] for k, c in enumerate(result.coefficients)]
+    print_fitting(console, ["k", f"torch ({result.method})", "SymPy series", "difference"], rows, ["right"] * 4,
+                  f"Taylor coefficients f⁽ᵏ⁾/k! to order {result.order}")
+    print_formula(console, "T(x)", result.polynomial)
     if result.agree is not None:
         console.print(Text("torch and SymPy agree" if result.agree else "torch and SymPy DISAGREE",
                            style="green" if result.agree else "bold red"))

@@ -1,0 +1,140 @@
+"""Table views that fit: every command's table at 40, 80, 120 and 200 columns against golden files, no
+number ever cut, no line wider than the terminal, and the layout primitives on their own.
+
+Regenerate the golden files after an intended change of layout with
+`DERIVCLI_GOLDEN=update .venv/bin/python -m pytest tests/test_layout.py`, and read the diff.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from derivcli.cli import app
+from derivcli.render.layout import print_fitting, print_grid
+
+GOLDEN = Path(__file__).parent / "golden"
+WIDTHS = [40, 80, 120, 200]
+MISSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
+VIEWS = {
+    "grad-check-fd": ["grad", MISSION, "--x", "1", "--check", "--fd"],
+    "grad-tensor": ["grad", "sum(W**3)", "--W", json.dumps([[(30 * row + column) / 100 for column in range(30)]
+                                                           for row in range(20)])],
+    "grad-mse": ["grad", "mse_loss(sigmoid(x @ w.T), 1)", "--x", "[[0.5, -1.2, 2.0]]", "--w", "[[0.3, 0.1, -0.7]]"],
+    "jacobian": ["jacobian", "softmax(a)", "--a", "linspace(0, 1, 6)", "--check"],
+    "hessian": ["hessian", "(1-x)**2 + 100*(y-x**2)**2 + z*x", "--x", "1", "--y", "1", "--z", "0.5", "--fd"],
+    "diff": ["diff", MISSION, "--wrt", "x", "--order", "2", "--x", "1.3"],
+    "taylor": ["taylor", "sin(x)", "--x", "0", "--order", "7"],
+    "minimize": ["minimize", "(x-1.5)**2 + (y+2)**2", "--x", "4", "--y", "0", "--lr", "0.1", "--steps", "40"],
+    "functions": ["functions"],
+}
+CUT_NUMBER = re.compile(r"[0-9.]…|…[0-9]")  # digits beside an ellipsis: a number Rich cut short
+
+
+def render(argv: list[str], width: int) -> str:
+    result = CliRunner().invoke(app, [*argv, "--format", "table"], env={"COLUMNS": str(width), "NO_COLOR": "1"})
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return result.stdout
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("view", VIEWS)
+def test_table_view_matches_its_golden_file(view, width):
+    shown = render(VIEWS[view], width)
+    golden = GOLDEN / f"{view}-{width}.txt"
+    if os.environ.get("DERIVCLI_GOLDEN") == "update":
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(shown, encoding="utf-8")
+    assert shown == golden.read_text(encoding="utf-8"), f"{golden.name} differs (DERIVCLI_GOLDEN=update regenerates)"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("view", VIEWS)
+def test_no_number_is_cut_and_no_line_overflows(view, width):
+    shown = render(VIEWS[view], width)
+    assert not CUT_NUMBER.search(shown), CUT_NUMBER.search(shown)
+    assert max(len(line) for line in shown.splitlines()) <= width
+
+
+def test_every_number_of_a_wide_table_appears_whole_at_every_width():
+    numbers = [[f"-0.{k}{'3' * 15}", f"1.{k}e-12", "agree"] for k in range(5)]
+    rows = [[f"∂f/∂x{k}", *cells] for k, cells in enumerate(numbers)]
+    for width in range(40, 201, 7):
+        console = Console(width=width, record=True, file=io.StringIO())
+        print_fitting(console, ["", "autograd", "error", "check"], rows, ["left", "right", "right", "center"])
+        text = console.export_text()
+        assert all(cell in text for row in rows for cell in row), (width, text)
+        assert max(len(line) for line in text.splitlines()) <= width
+
+
+def test_a_narrow_console_stacks_the_columns_as_key_value_lines():
+    console = Console(width=40, record=True, file=io.StringIO())
+    print_fitting(console, ["", "autograd", "symbolic", "abs error", "rel error"],
+                  [["∂f/∂x", "-0.36787944117144233", "-0.36787944117144233", "0.00e+00", "0.00e+00"]],
+                  ["left", "right", "right", "right", "right"])
+    assert console.export_text().splitlines() == ["∂f/∂x", "  autograd: -0.36787944117144233",
+                                                  "  symbolic: -0.36787944117144233", "  abs error: 0.00e+00",
+                                                  "  rel error: 0.00e+00"]
+
+
+def test_a_large_matrix_is_summarized_with_its_first_and_last_three_rows_and_columns():
+    matrix = [[float(100 * row + column) for column in range(30)] for row in range(20)]
+    console = Console(width=200, record=True, file=io.StringIO())
+    print_grid(console, "W", matrix)
+    text = console.export_text()
+    for row in (0, 1, 2, 17, 18, 19):
+        assert f"[{row}]" in text and all(f"{100 * row + column}.0" in text for column in (0, 1, 2, 27, 28, 29))
+    assert "[3]" not in text and "[26]" not in text and "350.0" not in text  # the middle is summarized
+    assert text.count("…") >= 7  # a row of them and a column of them
+
+
+# --------------------------------------------------------------------------- help at 80 columns
+COMMANDS = [[], ["grad"], ["jacobian"], ["hessian"], ["diff"], ["taylor"], ["minimize"], ["plot"], ["graph"],
+            ["batch"], ["functions"]]
+
+
+def help_text(command: list[str]) -> tuple[str, str]:
+    """The command's help rendered at 80 columns, and its epilog's source text."""
+    import typer.main
+
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "80", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.stderr
+    group = typer.main.get_command(app)
+    source = group if not command else group.commands[command[0]]  # type: ignore[attr-defined]
+    return result.stdout, source.epilog or ""
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda command: " ".join(command) or "derivcli")
+def test_help_fits_80_columns_with_examples_whole_and_types_in_words(command):
+    shown, epilog = help_text(command)
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    assert not re.search(r"<(bool|str|int|float|list\[str\])>", shown)  # typer's types, as words instead
+    lines = {line.strip() for line in shown.splitlines()}
+    examples = [line.strip() for line in epilog.splitlines() if line.startswith("  ")]
+    assert examples, "every command shows examples"
+    for example in examples:  # an example is never rewrapped: each fits on its line
+        assert example in lines, example
+    for paragraph in epilog.split("\n\n"):  # notes are paragraphs for the terminal to wrap, not hard lines
+        if not paragraph.startswith(("  ", "[bold]")):
+            assert "\n" not in paragraph.strip(), paragraph
+
+
+@pytest.mark.parametrize("command", ["grad", "jacobian", "hessian", "diff", "taylor", "minimize", "plot", "graph"])
+def test_expression_commands_show_their_usage_and_the_bindings(command):
+    shown, _ = help_text([command])
+    assert f"Usage: derivcli {command} EXPRESSION [--NAME VALUE]... [OPTIONS]" in shown
+    assert "--NAME" in shown and "VALUE" in shown
+
+
+def test_the_commands_are_listed_in_the_order_a_user_meets_them():
+    shown, _ = help_text([])
+    listed = [line.split()[1] for line in shown.splitlines() if re.match(r"│ [a-z]+ ", line)]
+    assert listed == ["grad", "jacobian", "hessian", "diff", "taylor", "minimize", "plot", "graph", "batch",
+                      "functions"]

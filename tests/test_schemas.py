@@ -1,0 +1,111 @@
+"""The JSON contract: every command's --json, every --points --json line, stream and batch record, and
+every error object validates against derivcli/schemas/derivcli.schema.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+import derivcli
+from derivcli.cli import app
+
+SCHEMA = json.loads((Path(derivcli.__file__).parent / "schemas" / "derivcli.schema.json").read_text())
+MISSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
+
+
+def validate(data: object, definition: str) -> None:
+    jsonschema.Draft202012Validator({"$ref": f"#/$defs/{definition}", "$defs": SCHEMA["$defs"]}).validate(data)
+
+
+def lines_of(argv: list[str], stdin: str | None = None, code: int = 0) -> list[dict]:
+    result = CliRunner().invoke(app, argv, input=stdin)
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_the_schema_is_a_valid_json_schema():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+@pytest.mark.parametrize("definition, argv", [
+    ("grad", ["grad", MISSION, "--x", "1", "--check", "--fd"]),
+    ("grad", ["grad", "sum(W**2) + log(y)", "--W", "[[1, 2], [3, 4]]", "--y", "-1"]),
+    ("grad", ["grad", "1/x", "--x", "0", "--explain-parse"]),
+    ("grad", ["grad", "abs(x)", "--x", "0", "--check", "--fd"]),
+    ("jacobian", ["jacobian", "softmax(a)", "--a", "[1, 2, 3]", "--check", "--fd"]),
+    ("hessian", ["hessian", "sum(x**4) - dot(x, x) + y", "--x", "[0.5, -1]", "--y", "2", "--check"]),
+    ("diff", ["diff", "x**3*sin(x)", "--wrt", "x", "--order", "2", "--x", "1"]),
+    ("diff", ["diff", "5"]),
+    ("taylor", ["taylor", "sin(x)", "--x", "0", "--order", "5"]),
+    ("minimize", ["minimize", "(x-1)**2", "--x", "3", "--steps", "5"]),
+    ("plot", ["plot", "log(x)", "--x", "2", "--from", "0.01", "--to", "5", "--samples", "50"]),
+    ("graph", ["graph", "x**2 + sin(x)", "--x", "1"]),
+    ("functions", ["functions"]),
+])
+def test_every_command_json_validates(definition, argv):
+    [data] = lines_of([*argv, "--json"])
+    validate(data, definition)
+
+
+def test_non_finite_numbers_keep_their_identity():
+    [data] = lines_of(["grad", "1/x + 0*log(y)", "--x", "0", "--y", "1", "--json"])
+    assert data["value"] == "Infinity" and data["gradient"]["x"] == "-Infinity"
+    [data] = lines_of(["grad", "log(x)", "--x", "-1", "--json"])
+    assert data["value"] == "NaN"
+
+
+def test_hessian_and_plot_give_gradient_and_point_by_name_like_grad():
+    [hessian] = lines_of(["hessian", "x**2*y", "--x", "1", "--y", "2", "--json"])
+    [grad] = lines_of(["grad", "x**2*y", "--x", "1", "--y", "2", "--json"])
+    assert hessian["gradient"] == grad["gradient"] == {"x": 4.0, "y": 1.0}
+    assert hessian["point"] == grad["point"] == {"x": 1.0, "y": 2.0}
+    [plot] = lines_of(["plot", "x**2*y", "--x", "1", "--y", "2", "--wrt", "x", "--samples", "20", "--json"])
+    assert plot["point"] == {"x": 1.0} and plot["held"] == {"y": 2.0}  # the x axis, and the rest held
+
+
+@pytest.mark.parametrize("argv, column", [
+    (["grad", "sin(x", "--x", "1", "--json"], 4),
+    (["grad", "x", "--json"], None),
+    (["grad", "x", "--x", "1", "--format", "json", "--order", "2"], None),
+    (["nosuch", "--json"], None),
+    (["diff", "x", "--order", "abc", "--json"], None),
+])
+def test_an_error_with_json_is_also_an_error_object_on_stdout(argv, column):
+    [data] = lines_of(argv, code=2)
+    validate(data, "error")
+    assert data["error"]["exit_code"] == 2 and data["error"]["column"] == column
+
+
+def test_points_json_is_one_grad_object_per_point(tmp_path):
+    points = tmp_path / "points.csv"
+    points.write_text("x,y\n1,2\n3,0\n")
+    answers = lines_of(["grad", "x/y", "--points", str(points), "--json"])
+    for answer in answers:
+        validate(answer, "grad")
+    assert [answer["point"] for answer in answers] == [{"x": 1.0, "y": 2.0}, {"x": 3.0, "y": 0.0}]
+    assert answers[1]["gradient"] == {"x": "Infinity", "y": "-Infinity"}
+
+
+def test_streamed_lines_and_their_errors_validate():
+    answers = lines_of(["grad", "x**2", "--x", "-", "--json"], stdin="1\nabc\n3\n", code=2)
+    validate(answers[0], "grad")
+    validate(answers[1], "record_error")
+    assert answers[1]["line"] == 2 and answers[2]["gradient"] == {"x": 6.0}
+
+
+def test_every_batch_record_validates():
+    requests = [{"expression": "x**2", "point": {"x": 3}},
+                {"expression": "softmax(a)", "point": {"a": [1, 2]}, "command": "jacobian"},
+                {"expression": "x*y", "point": {"x": 1, "y": 2}, "command": "hessian"},
+                {"expression": "x**3", "point": {"x": 2}, "command": "diff", "wrt": ["x"], "order": 2},
+                {"expression": "sin(x", "point": {"x": 1}}]
+    stdin = "\n".join(json.dumps(request) for request in requests) + "\n{bad\n"
+    answers = lines_of(["batch", "--jobs", "1"], stdin=stdin, code=2)
+    for answer, definition in zip(answers, ["grad", "jacobian", "hessian", "diff", "record_error", "record_error"]):
+        validate(answer, definition)
+        validate(answer, "batch_record")
+    assert answers[4]["error"]["column"] == 4 and answers[5]["line"] == 6
