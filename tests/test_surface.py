@@ -142,3 +142,23 @@ def test_the_hessian_view_shows_f_once_and_the_point():
                                 env={"COLUMNS": "80"})
     assert result.stdout.count("f = ") == 2  # the expression, and its value at the point
     assert "at x = 1.0, y = 2.0:  f = 2.0" in result.stdout
+
+
+def test_ctrl_c_is_one_error_line_and_exit_130():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "derivcli", "grad", "x**2", "--x", "-"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        process.stdin.write("2\n")
+        process.stdin.flush()
+        assert process.stdout.readline() == "2.0\t4.0\t4.0\n"  # running, waiting for the next line
+        time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+        assert process.stderr.read() == "error: interrupted\n"
+    finally:
+        process.kill()

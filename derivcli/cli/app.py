@@ -35,10 +35,11 @@ class DerivcliGroup(TyperGroup):
         super().format_help(ctx, formatter)
 
     def invoke(self, ctx: Any) -> Any:
-        """Carry an EOFError from a library past typer, which would report it as an interrupt (exit 130)."""
+        """Carry an EOFError from a library past typer, which would report it as an interrupt (exit 130), and
+        Ctrl-C, which typer turns into a silent exit 130: `guarded` says `error: interrupted`."""
         try:
             return super().invoke(ctx)
-        except EOFError as error:
+        except (EOFError, KeyboardInterrupt) as error:
             raise _Carried(error) from error
 
     def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any, Optional
 
 import typer
@@ -104,75 +105,56 @@ def grad(
     return EXIT_CHECK_FAILED if result.failed else 0
 
 
-JACOBIAN_EPILOG = """[bold]Examples[/]
+def matrix_command(name: str, expression_help: str) -> Callable[..., int]:
+    """jacobian and hessian: the same options and the same steps, each with its own api function and view."""
+    def command(
+        ctx: typer.Context,
+        expression: str,
+        wrt: WRT = None,
+        var: VAR = None,
+        seed: SEED = None,
+        check: MATRIX_CHECK = False,
+        fd: MATRIX_FD = False,
+        dtype: DTYPE = "float64",
+        device: DEVICE = "cpu",
+        json_output: JSON = False,
+        fmt: FORMAT = None,
+        explain_parse: EXPLAIN = False,
+    ) -> int:
+        from .. import api, render
+
+        fmt_name = output_format(json_output, fmt)
+        result = getattr(api, name)(expression, read_point(ctx, var, seed), wrt=split_names(wrt), check=check,
+                                    fd=fd, dtype=dtype, device=device)
+        getattr(render, f"emit_{name}")(result, fmt_name, sys.stdout, explain_parse)
+        report_warnings(result.warnings)
+        return EXIT_CHECK_FAILED if result.failed else 0
+
+    command.__name__ = name
+    command.__annotations__["expression"] = Annotated[str, typer.Argument(help=expression_help, show_default=False)]
+    return command
+
+
+jacobian = app.command(cls=BindingCommand, help="All first derivatives of a vector- or matrix-valued EXPRESSION, "
+                                                "by torch autograd.", epilog="""[bold]Examples[/]
 
   derivcli jacobian "softmax(a)" --a "[0.5214, 0.9971, 0.7792]"
   derivcli jacobian "W @ x" --W "[[1, 2], [3, 4]]" --x "[1, 1]" --wrt x
   derivcli jacobian "sin(x) * y" --x "linspace(0, 1, 3)" --y 2 --json
 
-The Jacobian with respect to each variable has shape (output shape) + (variable shape)."""
+The Jacobian with respect to each variable has shape (output shape) + (variable shape).""")(
+    matrix_command("jacobian", "A vector- or matrix-valued expression."))
 
-
-@app.command(cls=BindingCommand, epilog=JACOBIAN_EPILOG)
-def jacobian(
-    ctx: typer.Context,
-    expression: Annotated[str, typer.Argument(help="A vector- or matrix-valued expression.", show_default=False)],
-    wrt: WRT = None,
-    var: VAR = None,
-    seed: SEED = None,
-    check: MATRIX_CHECK = False,
-    fd: MATRIX_FD = False,
-    dtype: DTYPE = "float64",
-    device: DEVICE = "cpu",
-    json_output: JSON = False,
-    fmt: FORMAT = None,
-    explain_parse: EXPLAIN = False,
-) -> int:
-    """All first derivatives of a vector- or matrix-valued EXPRESSION, by torch autograd."""
-    from ..api import jacobian as compute_jacobian
-    from ..render import emit_jacobian
-
-    fmt_name = output_format(json_output, fmt)
-    result = compute_jacobian(expression, read_point(ctx, var, seed), wrt=split_names(wrt), check=check, fd=fd,
-                              dtype=dtype, device=device)
-    emit_jacobian(result, fmt_name, sys.stdout, explain_parse)
-    report_warnings(result.warnings)
-    return EXIT_CHECK_FAILED if result.failed else 0
-
-
-@app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
+hessian = app.command(cls=BindingCommand, help="The Hessian of EXPRESSION at a point (forward-over-reverse "
+                                               "autograd), with its eigenvalues.", epilog="""[bold]Examples[/]
 
   derivcli hessian "(1-x)**2 + 100*(y-x**2)**2" --x 1 --y 1
   derivcli hessian "u**2 + v**3 + u*v" --u 2 --v 4 --json
   derivcli hessian "sum(x**4) - dot(x, x)" --x "[0.5, -1]"
 
-""" "Tensor variables are flattened as x[0], x[1], …; the eigenvalues say whether the point is a minimum, "
-                                         "a maximum or a saddle.")
-def hessian(
-    ctx: typer.Context,
-    expression: Annotated[str, typer.Argument(help="A scalar expression.", show_default=False)],
-    wrt: WRT = None,
-    var: VAR = None,
-    seed: SEED = None,
-    check: MATRIX_CHECK = False,
-    fd: MATRIX_FD = False,
-    dtype: DTYPE = "float64",
-    device: DEVICE = "cpu",
-    json_output: JSON = False,
-    fmt: FORMAT = None,
-    explain_parse: EXPLAIN = False,
-) -> int:
-    """The Hessian of EXPRESSION at a point (forward-over-reverse autograd), with its eigenvalues."""
-    from ..api import hessian as compute_hessian
-    from ..render import emit_hessian
-
-    fmt_name = output_format(json_output, fmt)
-    result = compute_hessian(expression, read_point(ctx, var, seed), wrt=split_names(wrt), check=check, fd=fd,
-                             dtype=dtype, device=device)
-    emit_hessian(result, fmt_name, sys.stdout, explain_parse)
-    report_warnings(result.warnings)
-    return EXIT_CHECK_FAILED if result.failed else 0
-
+""" "Tensor variables are flattened as x[0], x[1], …; the eigenvalues say whether the point is a minimum, a "
+                                                "maximum or a saddle.")(
+    matrix_command("hessian", "A scalar expression."))
 
 
 def stream_grad(expression: str, streamed: list[str], point: dict[str, object], options: dict[str, Any],

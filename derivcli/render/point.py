@@ -66,7 +66,7 @@ def print_header(console: Any, result: Any, show_value: bool = True) -> None:
 
     at = ", ".join(f"{name} = {number(value)}" if not isinstance(value, list)
                    else f"{name}: {shape_text(value)} tensor" for name, value in result.point.items())
-    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
+    print_formula(console, "f", result.expression)
     print_reading(console, result.parse, result.expression)
     value = f":  f = {number(result.value)}" if show_value else ""
     console.print(Text(f"at {at or 'no variables'}{value}   ({result.dtype}, {getattr(result, 'device', 'cpu')})",
@@ -225,8 +225,8 @@ def emit_hessian(result: HessianResult, fmt: str, out: TextIO, explain_parse: bo
         return
     if fmt == "plain":
         lines = reading_lines(result.parse, explain_parse)
-        lines += [f"value\t{number(result.value)}", "variables\t" + "\t".join(result.variables),
-                 "gradient\t" + "\t".join(number(v) for v in result.gradient)]
+        lines += [f"value\t{number(result.value)}", "variables\t" + "\t".join(result.variables)]
+        lines += [f"d/d{name}\t{number(slope)}" for name, slope in zip(result.variables, result.gradient)]
         lines += [f"hessian\t{name}\t" + "\t".join(number(v) for v in row)
                   for name, row in zip(result.variables, result.hessian)]
         lines += ["eigenvalues\t" + "\t".join(number(v) for v in result.eigenvalues), f"verdict\t{result.verdict}"]

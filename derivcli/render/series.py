@@ -32,7 +32,7 @@ def emit_diff(result: DiffResult, fmt: str, out: TextIO, explain_parse: bool = F
     from rich.text import Text
 
     console = console_for(out)
-    console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan")))
+    print_formula(console, "f", result.expression)
     print_reading(console, result.parse, result.expression)
     if result.derivative is not None:
         shown = (result.latex if latex else result.derivative) or ""
