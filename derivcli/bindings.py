@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import DerivcliError
 from .names import check_name
-from .tensor_values import MAX_ELEMENTS, check_elements, clip, json_list, tensor_from_list
+from .tensor_values import MAX_ELEMENTS, check_elements, check_list, clip, json_list, tensor_from_list
 
 
 def split_arguments(args: list[str], takes_value: set[str], flags: set[str]) -> tuple[list[str], dict[str, str]]:
@@ -90,6 +90,13 @@ def parse_value(name: str, text: str) -> Any:
 
     Numbers come back as floats, tensors as float64 torch tensors.
     """
+    return _make_value(name, plan_value(name, text))
+
+
+def plan_value(name: str, text: str) -> tuple[str, Any]:
+    """What a binding's text asks for, read and checked without torch or SymPy, so that a mistake in it is
+    reported before they are imported: ("number", float), ("file", path), ("list", nested list),
+    ("constructor", (kind, numbers)) or ("constant", text)."""
     stripped = text.strip()
     if stripped.isascii():  # Python's float() also reads other scripts' digits (Bengali ৪ looks like 8, is 4)
         try:
@@ -100,25 +107,51 @@ def parse_value(name: str, text: str) -> Any:
             if math.isinf(number) and "inf" not in stripped.lower():
                 raise DerivcliError(f"--{name} {clip(stripped)} overflows float64 (largest float64: about 1.8e+308)",
                                     hint="write inf for infinity")
-            return number
+            return "number", number
     if stripped.startswith("@"):
-        from .files import read_value_file
-
-        return read_value_file(name, stripped[1:])
+        return "file", stripped[1:]
     if stripped.startswith("["):
-        return tensor_from_list(name, json_list(name, stripped))
+        nested = json_list(name, stripped)
+        check_list(name, nested)
+        return "list", nested
     constructor = CONSTRUCTOR.match(stripped)
     if constructor:
-        return _construct(name, constructor.group(1), constructor.group(2))
-    from .parsing import parse
+        return "constructor", _plan_constructor(name, constructor.group(1), constructor.group(2))
+    from .parsing import CONSTANT_NAMES, check_syntax
+    from .parsing.notation import CONSTANTS
 
     try:
-        parsed = parse(stripped)
+        names = check_syntax(stripped).names()
     except DerivcliError as error:
         raise DerivcliError(f"--{name} expects a number, got '{clip(text)}' ({error.message})",
                             hint=error.hint) from None
-    if parsed.variables:
+    if any(word not in CONSTANTS and word not in CONSTANT_NAMES for word in names):
         raise DerivcliError(f"--{name} expects a number, got '{clip(text)}'",
+                            hint="values may be constant expressions like pi/4, without variables")
+    return "constant", stripped
+
+
+def _make_value(name: str, plan: tuple[str, Any]) -> Any:
+    kind, payload = plan
+    if kind == "number":
+        return payload
+    if kind == "file":
+        from .files import read_value_file
+
+        return read_value_file(name, payload)
+    if kind == "list":
+        return tensor_from_list(name, payload)
+    if kind == "constructor":
+        return _construct(*payload)
+    from .parsing import parse
+
+    try:
+        parsed = parse(payload)
+    except DerivcliError as error:
+        raise DerivcliError(f"--{name} expects a number, got '{clip(payload)}' ({error.message})",
+                            hint=error.hint) from None
+    if parsed.variables:
+        raise DerivcliError(f"--{name} expects a number, got '{clip(payload)}'",
                             hint="values may be constant expressions like pi/4, without variables")
     from .derivatives import evaluate_constant
 
@@ -130,13 +163,9 @@ CONSTRUCTOR_HINT = ("e.g. zeros(3), ones(2,3), arange(4), linspace(0,1,5), rand(
                     "eye(3)")
 
 
-def _construct(name: str, kind: str, arguments: str) -> Any:
+def _plan_constructor(name: str, kind: str, arguments: str) -> tuple[str, list[Any]]:
     """Every size is checked (finite, whole, within the element cap and the memory budget) before torch
-    allocates anything."""
-    import math
-
-    import torch
-
+    is imported, let alone allocates anything: (kind, the arguments torch gets)."""
     try:
         args = [float(part) for part in arguments.split(",")] if arguments.strip() else []
     except ValueError:
@@ -147,14 +176,14 @@ def _construct(name: str, kind: str, arguments: str) -> Any:
             raise cannot
         sizes = _sizes(name, kind, args)
         check_elements(name, sizes)
-        return getattr(torch, kind)(*sizes, dtype=torch.float64)
+        return kind, sizes
     if kind == "full":
         if len(args) < 2:
             raise cannot
         *shape, fill = args
         sizes = _sizes(name, kind, shape)
         check_elements(name, sizes)
-        return torch.full(sizes, fill, dtype=torch.float64)
+        return kind, [sizes, fill]
     if not all(math.isfinite(a) for a in args):
         raise DerivcliError(f"--{name}: {kind}({clip(arguments)}) needs finite numbers", hint=CONSTRUCTOR_HINT)
     if kind == "linspace":
@@ -163,7 +192,7 @@ def _construct(name: str, kind: str, arguments: str) -> Any:
         start, end, steps = args
         (count,) = _sizes(name, kind, [steps])
         check_elements(name, [count])
-        return torch.linspace(start, end, count, dtype=torch.float64)
+        return kind, [start, end, count]
     if not 1 <= len(args) <= 3:
         raise cannot
     start, end, step = (0.0, args[0], 1.0) if len(args) == 1 else (args[0], args[1], args[2] if len(args) == 3 else 1.0)
@@ -171,10 +200,22 @@ def _construct(name: str, kind: str, arguments: str) -> Any:
     if not math.isfinite(span):
         raise DerivcliError(f"--{name}: arange({clip(arguments)}) has no end", hint="give a nonzero step")
     check_elements(name, [max(math.ceil(span), 0)])
+    return kind, [start, end, step]
+
+
+def _construct(kind: str, args: list[Any]) -> Any:
+    import torch
+
+    if kind in ("zeros", "ones", "rand", "randn", "eye"):
+        return getattr(torch, kind)(*args, dtype=torch.float64)
+    if kind == "full":
+        return torch.full(args[0], args[1], dtype=torch.float64)
+    if kind == "linspace":
+        return torch.linspace(*args, dtype=torch.float64)
     try:
-        return torch.arange(start, end, step, dtype=torch.float64)
+        return torch.arange(*args, dtype=torch.float64)
     except (RuntimeError, ValueError):
-        raise cannot from None
+        raise DerivcliError(f"cannot make arange{tuple(args)}", hint=CONSTRUCTOR_HINT) from None
 
 
 def _sizes(name: str, kind: str, values: list[float]) -> list[int]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -25,8 +25,9 @@ def check_order(order: int) -> None:
 
 def hessian(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Sequence[int], dtype: torch.dtype,
             device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(value, gradient, Hessian) over the differentiated variables flattened into one vector, the
-    Hessian as forward-mode Jacobian of the reverse-mode gradient (torch.func.jacfwd of grad)."""
+    """(value, gradient, Hessian) over the differentiated variables flattened into one vector: by double
+    backward for up to BACKWARD_HESSIAN_MAX variables, else as the forward-mode Jacobian of the
+    reverse-mode gradient (torch.func.jacfwd of grad)."""
     from . import memory
 
     plain = [value.detach() for value in inputs]
@@ -43,14 +44,41 @@ def hessian(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Seque
 
     flat = torch.cat([plain[i].reshape(-1) for i in wrt_indices]) if wrt_indices else \
         torch.zeros(0, dtype=dtype, device=device)
+    if count <= BACKWARD_HESSIAN_MAX:
+        return _hessian_by_double_backward(function, flat)
     value = function(flat)
     try:
         gradient = torch.func.grad(function)(flat)
         matrix = torch.func.jacfwd(torch.func.grad(function))(flat)
     except (RuntimeError, NotImplementedError):  # an op without forward-mode AD: reverse-over-reverse
-        gradient = torch.autograd.functional.jacobian(function, flat)
-        matrix = torch.autograd.functional.hessian(function, flat)
+        return _hessian_by_double_backward(function, flat)
     return value.detach(), gradient.detach(), matrix.detach()
+
+
+# Up to this many variables, one backward pass per row of the Hessian costs less than the first use of
+# torch.func (about 1.5 s to load its compiler machinery); past it, jacfwd's one vectorized pass wins.
+BACKWARD_HESSIAN_MAX = 256
+
+
+def _hessian_by_double_backward(function: Callable[[torch.Tensor], torch.Tensor],
+                                flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(value, gradient, Hessian) by plain autograd: the gradient with create_graph, then one backward
+    pass of each of its entries."""
+    leaf = flat.detach().requires_grad_(True)
+    value = function(leaf)
+    if not value.requires_grad:  # a constant
+        zeros = torch.zeros_like(leaf)
+        return value.detach(), zeros, torch.zeros(leaf.numel(), leaf.numel(), dtype=leaf.dtype, device=leaf.device)
+    (gradient,) = torch.autograd.grad(value, leaf, create_graph=True, allow_unused=True, materialize_grads=True)
+    rows = []
+    for entry in gradient:
+        if entry.requires_grad:
+            (row,) = torch.autograd.grad(entry, leaf, retain_graph=True, allow_unused=True, materialize_grads=True)
+        else:
+            row = torch.zeros_like(leaf)
+        rows.append(row.detach())
+    matrix = torch.stack(rows) if rows else torch.zeros(0, 0, dtype=leaf.dtype, device=leaf.device)
+    return value.detach(), gradient.detach(), matrix
 
 
 def nested_autograd(program: Program, inputs: Sequence[torch.Tensor], sequence: Sequence[int],
@@ -69,6 +97,8 @@ def nested_autograd(program: Program, inputs: Sequence[torch.Tensor], sequence: 
 
 def classify(eigenvalues: Sequence[float], gradient_norm: float, scale: float) -> str:
     """What the Hessian's eigenvalues say at this point."""
+    if not eigenvalues:
+        return "f depends on none of the variables: it is constant, and every point is critical"
     tolerance = 1e-9 * max(scale, 1.0)
     positive = sum(1 for e in eigenvalues if e > tolerance)
     negative = sum(1 for e in eigenvalues if e < -tolerance)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,24 +28,48 @@ def with_budget(function: Callable[..., Any], args: tuple[Any, ...], seconds: fl
 
     Without fork (Windows, macOS' default), runs in this process without a budget.
     """
-    if sys.platform == "win32" or "fork" not in multiprocessing.get_all_start_methods():
-        return True, function(*args)
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(sender, function, args), daemon=True)
-    child.start()
-    sender.close()
-    finished = receiver.poll(seconds)
-    if not finished:
-        child.kill()
-        child.join()
-        return False, None
-    try:
-        ok, payload = pickle.loads(receiver.recv_bytes())
-    except (EOFError, pickle.UnpicklingError):
-        ok, payload = False, None
-    child.join()
-    return ok, payload
+    return Budgeted(function, args, seconds).outcome()
+
+
+class Budgeted:
+    """A function started now in a forked child, under a budget that starts now too: the caller does its
+    own work meanwhile (torch's coefficients while SymPy's series runs) and reads the outcome after."""
+
+    def __init__(self, function: Callable[..., Any], args: tuple[Any, ...], seconds: float) -> None:
+        self.function, self.args = function, args
+        self.deadline = time.monotonic() + seconds
+        self.child: Any = None
+        if sys.platform == "win32" or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        context = multiprocessing.get_context("fork")
+        self.receiver, sender = context.Pipe(duplex=False)
+        self.child = context.Process(target=_child, args=(sender, function, args), daemon=True)
+        self.child.start()
+        sender.close()
+
+    def __enter__(self) -> Budgeted:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Whatever happened meanwhile, the child does not outlive its use."""
+        if self.child is not None and self.child.is_alive():
+            self.child.kill()
+            self.child.join()
+
+    def outcome(self) -> tuple[bool, Any]:
+        """(True, the result) if the child finished by the deadline, else (False, None), the child killed."""
+        if self.child is None:
+            return True, self.function(*self.args)
+        if not self.receiver.poll(max(0.0, self.deadline - time.monotonic())):
+            self.child.kill()
+            self.child.join()
+            return False, None
+        try:
+            ok, payload = pickle.loads(self.receiver.recv_bytes())
+        except (EOFError, pickle.UnpicklingError):
+            ok, payload = False, None
+        self.child.join()
+        return ok, payload
 
 
 def _child(sender: Any, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
@@ -92,12 +117,11 @@ def _simplify(derivative: sp.Expr) -> tuple[str, str, None]:
     return str(simplified), sp.latex(simplified), None
 
 
-def series_coefficients(expr: sp.Expr, symbol: sp.Symbol, around: float, order: int,
-                        constants: dict[sp.Symbol, float]) -> list[float] | None:
-    """Taylor coefficients c_0..c_order of expr around symbol = around, by SymPy's series, as floats;
-    None when SymPy does not finish within the budget."""
-    done, coefficients = with_budget(_series, (expr, symbol, around, order, constants), SERIES_SECONDS)
-    return coefficients if done else None
+def start_series(expr: sp.Expr, symbol: sp.Symbol, around: float, order: int,
+                 constants: dict[sp.Symbol, float]) -> Budgeted:
+    """SymPy's Taylor coefficients c_0..c_order of expr around symbol = around, started in the background
+    under SERIES_SECONDS: `.outcome()` is (True, floats) or (False, None) past the budget."""
+    return Budgeted(_series, (expr, symbol, around, order, constants), SERIES_SECONDS)
 
 
 def _series(expr: sp.Expr, symbol: sp.Symbol, around: float, order: int,

@@ -22,14 +22,19 @@ def check_elements(name: str, sizes: list[int]) -> None:
     memory.check(total, f"--{name} ({total:,} elements)")
 
 
-def tensor_from_list(name: str, value: Any) -> Any:
-    """A nested list of numbers -> float64 tensor, refusing ragged, empty and non-numeric lists."""
-    import torch
-
+def check_list(name: str, value: Any) -> None:
+    """Refuse ragged, empty, non-numeric and too large nested lists (without torch)."""
     shape = _shape_of(name, value, 0)
     if 0 in shape:
         raise DerivcliError(f"--{name}: the list is empty")
     check_elements(name, list(shape))
+
+
+def tensor_from_list(name: str, value: Any) -> Any:
+    """A nested list of numbers -> float64 tensor, refusing ragged, empty and non-numeric lists."""
+    import torch
+
+    check_list(name, value)
     try:
         return torch.tensor(value, dtype=torch.float64)
     except (OverflowError, RuntimeError):  # an integer past float64 (JSON allows any number of digits)

@@ -63,6 +63,20 @@ def _imports_after(argv: list[str], env: dict[str, str] | None = None) -> dict[s
     return json.loads(result.stderr.strip().splitlines()[-1])
 
 
+@pytest.mark.parametrize("argv", [
+    ["grad", "sin(x", "--x", "1"],                   # the expression
+    ["grad", "x", "--x", "foo("],                     # a value's syntax
+    ["grad", "x", "--x", "y + 1"],                    # a value with a variable
+    ["grad", "x", "--x", "[1, 2"],                    # a list
+    ["grad", "x", "--x", "[[1, 2], [3]]"],            # a ragged list
+    ["hessian", "x", "--x", "zeros(-1)"],             # a constructor
+    ["jacobian", "x", "--var", "x=1e400"],            # an overflow, through --var
+    ["diff", "x**2", "--x", "1", "--lr", "0.1"],      # an option of another command
+])
+def test_mistakes_in_the_text_are_reported_before_torch_or_sympy_is_imported(argv):
+    assert _imports_after(argv) == {"torch": False, "sympy": False}
+
+
 @pytest.mark.parametrize("argv", [["--help"], ["grad", "--help"], ["functions"], ["--version"]])
 def test_help_and_listing_never_import_torch_or_sympy(argv):
     assert _imports_after(argv) == {"torch": False, "sympy": False}

@@ -174,7 +174,7 @@ def taylor(
 
     from ..checks import TOLERANCES, agree
     from ..higher import check_order, nested_autograd
-    from ..symbolic import series_coefficients
+    from ..symbolic import SERIES_SECONDS, start_series
 
     check_order(order)
     values = {**(point or {}), **bindings}
@@ -188,26 +188,27 @@ def taylor(
         raise DerivcliError(f"taylor expands in one scalar variable; {name} is a tensor")
     around = float(setup.inputs[index].detach())
     notes: list[str] = []
-    _, _, method = _taylor_mode(setup, name, order)
-    if method and method.startswith("Taylor"):
-        from ..taylor_mode import taylor_coefficients
-
-        point_values = {n: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)}
-        coefficients = taylor_coefficients(setup.parsed.expr, name, point_values, order, dtype=setup.dtype).tolist()
-    else:
-        if order > 8:
-            raise DerivcliError(f"order {order} needs Taylor mode, which this expression does not support",
-                                hint="nested autograd is used up to order 8")
-        coefficients = [nested_autograd(setup.program, setup.inputs, [index] * k, setup.dtype, setup.device)[1]
-                        / math.factorial(k) for k in range(order + 1)]
-        method = "nested autograd"
     symbol = setup.parsed.symbols.get(name, sp.Symbol(name, real=True))
     constants = {setup.parsed.symbols[n]: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)
                  if n != name and n in setup.parsed.symbols and v.numel() == 1}
-    reference = series_coefficients(setup.parsed.expr, symbol, around, order, constants)
+    with start_series(setup.parsed.expr, symbol, around, order, constants) as series:  # beside torch's work
+        _, _, method = _taylor_mode(setup, name, order)
+        if method and method.startswith("Taylor"):
+            from ..taylor_mode import taylor_coefficients
+
+            point_values = {n: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)}
+            coefficients = taylor_coefficients(setup.parsed.expr, name, point_values, order, dtype=setup.dtype).tolist()
+        else:
+            if order > 8:
+                raise DerivcliError(f"order {order} needs Taylor mode, which this expression does not support",
+                                    hint="nested autograd is used up to order 8")
+            coefficients = [nested_autograd(setup.program, setup.inputs, [index] * k, setup.dtype, setup.device)[1]
+                            / math.factorial(k) for k in range(order + 1)]
+            method = "nested autograd"
+        finished, reference = series.outcome()
     agreement = None
-    if reference is None:
-        notes.append("SymPy's series did not finish within the time budget")
+    if not finished:
+        notes.append(f"SymPy's series did not finish within its budget ({SERIES_SECONDS:g} s)")
     else:
         rtol, atol = TOLERANCES[setup.dtype]
         agreement = all(agree(a, b, rtol * 100, atol) for a, b in zip(coefficients, reference))

@@ -134,7 +134,20 @@ class BindingCommand(TyperCommand):
                 wrt = split_names([given] if isinstance(given, str) else given)
                 reading = check_syntax(expression, Context(frozenset(names), frozenset(wrt or ())))
                 self._refuse_other_commands_options(ctx, reading.names())
+            self._check_values(ctx)
         return super().invoke(ctx)
+
+    @staticmethod
+    def _check_values(ctx: Any) -> None:
+        """Every binding's text is read before torch or SymPy is imported: a typo in a value is as quick to
+        report as one in the expression."""
+        from ..bindings import parse_var_options, plan_value
+        from .options import STDIN
+
+        values = {**ctx.meta.get("bindings", {}), **parse_var_options(ctx.params.get("var") or [])}
+        for name, text in values.items():
+            if text.strip() != STDIN:
+                plan_value(name, text)
 
     def _refuse_other_commands_options(self, ctx: Any, variables: list[str]) -> None:
         """`hessian … --order 2`: an option of another command, and no variable `order` in the expression,
