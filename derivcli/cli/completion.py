@@ -146,9 +146,11 @@ class FishComplete(_Shell):
     source_template = FISH_SCRIPT
 
 
-def candidates(group: Any, args: list[str], incomplete: str) -> list[CompletionItem]:
-    """What may follow `args` (the words after the program's name) in place of `incomplete`."""
-    line = _read(group, args)
+def candidates(group: Any, args: list[str], incomplete: str,
+               known: frozenset[str] = frozenset()) -> list[CompletionItem]:
+    """What may follow `args` (the words after the program's name) in place of `incomplete`; `known`: names
+    bound outside the line (the shell's `let`)."""
+    line = read_line(group, args, known)
     if line is None:
         return []
     if line.awaiting is not None and not (line.binding_awaits and incomplete.startswith("--")):
@@ -177,14 +179,15 @@ class _Line:
     expression: str | None = None
     awaiting: str | None = None  # the option, or `--NAME` binding, whose value the next word is
     positional: bool = False  # after a lone `--`: the next word is the expression, whatever it looks like
+    known: frozenset[str] = frozenset()  # bound outside the line (`derivcli repl`'s let): read as bound, not offered
 
     @classmethod
-    def of(cls, command: Any, parent: Context | None = None) -> _Line:
+    def of(cls, command: Any, parent: Context | None = None, known: frozenset[str] = frozenset()) -> _Line:
         context = Context(command, parent=parent, info_name=command.name, resilient_parsing=True,
                           **command.context_settings)
         options = {name: param for param in command.get_params(context) if param.param_type_name == "option"
                    for name in [*param.opts, *param.secondary_opts]}
-        return cls(context, options)
+        return cls(context, options, known=known)
 
     @property
     def command(self) -> Any:
@@ -240,7 +243,7 @@ class _Line:
         """The variables not yet bound, as `--NAME`, then the options not yet given."""
         for name in self.variables:
             option = f"--{name}"
-            if name not in self.bound and option not in self.options and option.startswith(incomplete):
+            if name not in self.bound | self.known and option not in self.options and option.startswith(incomplete):
                 yield CompletionItem(option, help=f"value of the variable {name}")
         for param in dict.fromkeys(self.options.values()):
             if param.hidden or (param in self.given and not param.multiple):
@@ -262,17 +265,18 @@ class _Line:
 
         if is_latex(self.expression):
             return []
+        bound = self.bound | self.known
         try:
-            reading = check_syntax(self.expression, Names(frozenset(self.bound), frozenset(self.wrt)))
+            reading = check_syntax(self.expression, Names(frozenset(bound), frozenset(self.wrt)))
         except Exception:  # a Tab must never fail: half-typed text offers the options alone
             return []
-        return [name for name in reading.names() if name not in CONSTANTS or name in self.bound]
+        return [name for name in reading.names() if name not in CONSTANTS or name in bound]
 
 
-def _read(group: Any, args: list[str]) -> _Line | None:
+def read_line(group: Any, args: list[str], known: frozenset[str] = frozenset()) -> _Line | None:
     """Follow the words as derivcli's parser would (`split_arguments`), without failing on half a line;
     None past a word that is no command."""
-    line = _Line.of(group)
+    line = _Line.of(group, known=known)
     for word in args:
         if line.awaiting is not None and not (line.binding_awaits and LONG_OPTION.match(word)):
             line.take_value(line.awaiting, word)
@@ -286,7 +290,7 @@ def _read(group: Any, args: list[str]) -> _Line | None:
             command = group.commands.get(word)
             if command is None:
                 return None
-            line = _Line.of(command, line.context)
+            line = _Line.of(command, line.context, known)
         else:
             line.positional = False
             if line.binds and line.expression is None:
