@@ -21,6 +21,17 @@ def to_plain(value: Any) -> Number:
     return float(value)
 
 
+def derivative_key(sequence: list[str]) -> str:
+    """The ASCII key of a derivative in plain output, one scheme for every command: d/dx, d2/dx2,
+    d3/dxdy2 (f once by x, twice by y)."""
+    from itertools import groupby
+
+    order = len(sequence)
+    runs = "".join(f"d{name}" + ("" if len(group) == 1 else str(len(group)))
+                   for name, group in ((name, list(group)) for name, group in groupby(sequence)))
+    return f"d{'' if order == 1 else order}/{runs}"
+
+
 def element_names(name: str, shape: list[int] | tuple[int, ...]) -> list[str]:
     """x for a scalar; x[0], x[1], … for a vector and W[0, 1], … for a matrix (row-major)."""
     from itertools import product
@@ -28,6 +39,11 @@ def element_names(name: str, shape: list[int] | tuple[int, ...]) -> list[str]:
     if not shape:
         return [name]
     return [f"{name}[{', '.join(map(str, index))}]" for index in product(*(range(n) for n in shape))]
+
+
+def learner_checks(result: Any) -> dict[str, Any]:
+    """The JSON of --expect and --exact, where they were asked for."""
+    return {key: getattr(result, key).to_json() for key in ("expect", "exact") if getattr(result, key) is not None}
 
 
 def at_point(result: Any, explain_parse: bool, **body: Any) -> dict[str, Any]:
@@ -195,16 +211,19 @@ class GradResult:
     finite_differences: DifferenceTable | None = None
     diagnosis: list[Any] = field(default_factory=list)  # diagnosis.Diagnosis, where a result is not finite
     nondifferentiable: list[Any] | None = None  # kinks.Kink, looked for with --check or --fd
+    expect: Any = None  # learn.expect.ExpectVerdict, with --expect
+    exact: Any = None  # learn.exact.ExactValues, with --exact
 
     @property
     def failed(self) -> bool:
-        """A requested check disagreed: --check with SymPy, or --fd clearly at a smooth point."""
+        """A requested check disagreed: --check with SymPy, --fd clearly at a smooth point, or --expect."""
         return (self.check is not None and not self.check.agree) or (
-            self.finite_differences is not None and not self.finite_differences.agree)
+            self.finite_differences is not None and not self.finite_differences.agree) or (
+            self.expect is not None and not self.expect.agree)
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
         return at_point(self, explain_parse, value=self.value, gradient=dict(self.gradient),
-                        **_verdicts(self))
+                        **_verdicts(self), **learner_checks(self))
 
 
 @dataclass
@@ -329,10 +348,17 @@ class DiffResult:
     formula_value: float | None = None  # the lowered formula at the point
     agree: bool | None = None
     warnings: list[str] = field(default_factory=list)
+    expect: Any = None  # learn.expect.ExpectVerdict, with --expect
+    exact: Any = None  # learn.exact.ExactValues, with --exact
 
     @property
     def order(self) -> int:
         return len(self.wrt)
+
+    @property
+    def failed(self) -> bool:
+        """The formula disagreed with torch at the point, or --expect with the derivative."""
+        return self.agree is False or (self.expect is not None and not self.expect.agree)
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -354,6 +380,7 @@ class DiffResult:
                 "check": None if self.formula_value is None else
                 {"formula_value": self.formula_value, "agree": self.agree},
             })
+        data.update(learner_checks(self))
         if explain_parse:
             data["parse"] = self.parse.to_json()
         return data
@@ -372,6 +399,7 @@ class TaylorResult:
     polynomial: str
     parse: ParseInfo
     agree: bool | None = None
+    exact_coefficients: list[str] | None = None  # SymPy's, where all are exact numbers
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -385,6 +413,7 @@ class TaylorResult:
             "coefficients": self.coefficients,
             "method": self.method,
             "sympy_coefficients": self.sympy_coefficients,
+            "exact_coefficients": self.exact_coefficients,
             "agree": self.agree,
             "polynomial": self.polynomial,
             "notes": self.notes,

@@ -142,8 +142,8 @@ def test_taylor_of_sin_matches_sympy_series():
     assert result.coefficients == pytest.approx(expected, abs=1e-15)
     assert result.sympy_coefficients == pytest.approx(expected, abs=1e-15)
     assert result.agree is True
-    assert result.polynomial == "1.0*x - 0.16666666666666666*x**3 + 0.008333333333333333*x**5 - " \
-                                "0.0001984126984126984*x**7"
+    assert result.polynomial == "x - x**3/6 + x**5/120 - x**7/5040"  # SymPy's exact coefficients
+    assert result.exact_coefficients == ["0", "1", "0", "-1/6", "0", "1/120", "0", "-1/5040"]
 
 
 def test_taylor_cli_side_by_side():

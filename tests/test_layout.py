@@ -30,7 +30,7 @@ VIEWS = {
     "grad-mse": ["grad", "mse_loss(sigmoid(x @ w.T), 1)", "--x", "[[0.5, -1.2, 2.0]]", "--w", "[[0.3, 0.1, -0.7]]"],
     "jacobian": ["jacobian", "softmax(a)", "--a", "linspace(0, 1, 6)", "--check"],
     "hessian": ["hessian", "(1-x)**2 + 100*(y-x**2)**2 + z*x", "--x", "1", "--y", "1", "--z", "0.5", "--fd"],
-    "diff": ["diff", MISSION, "--wrt", "x", "--order", "2", "--x", "1.3"],
+    "diff": ["diff", "x**3*sin(x)/(1 + x**2)", "--wrt", "x", "--order", "2", "--x", "1.3"],
     "taylor": ["taylor", "sin(x)", "--x", "0", "--order", "7"],
     "minimize": ["minimize", "(x-1.5)**2 + (y+2)**2", "--x", "4", "--y", "0", "--lr", "0.1", "--steps", "40"],
     "functions": ["functions"],

@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from derivcli.cli import app
-from derivcli.render.numbers import number, plain_key, short, working_dtype
+from derivcli.render.numbers import number, short, working_dtype
+from derivcli.results import derivative_key as plain_key
 
 
 def run(*args: str, stdin: str | None = None):

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     pass
 
 
+from ..errors import DerivcliError
 from .setup import Setup, prepare
 
 
@@ -32,14 +33,17 @@ def grad(
     fd_steps: Sequence[float] | None = None,
     dtype: str = "float64",
     device: str = "cpu",
+    expect: str | None = None,
+    exact: Mapping[str, str] | None = None,
     **bindings: Any,
 ) -> GradResult:
     """Value and gradient of a scalar `expression` at a point, by torch autograd.
 
     Values are numbers, nested lists or tensors (vectors and matrices).  Variables not in `wrt` are held
     constant.  `check` adds SymPy's derivative evaluated at the point, `fd` a finite-difference table
-    (along a fixed random direction for tensor variables).  A variable whose name clashes with a keyword
-    goes in `point`.
+    (along a fixed random direction for tensor variables).  `expect` checks a derivative worked out by
+    hand (a formula, or a number), `exact` gives exact values at a point written exactly (the values'
+    texts: {"x": "pi/3"}).  A variable whose name clashes with a keyword goes in `point`.
 
     >>> result = grad("u**2 + v**3 + u*v", u=2, v=4)
     >>> result.value, result.gradient
@@ -84,7 +88,25 @@ def grad(
     if fd:
         result.finite_differences = finite_differences(setup, dict(zip(setup.wrt, grads)), value,
                                                        fd_steps or DEFAULT_STEPS, kinks, non_smooth)
+    if expect is not None or exact is not None:
+        _answers(setup, result, expect, exact)
     return result
+
+
+def _answers(setup: Setup, result: GradResult, expect: str | None, exact: Mapping[str, str] | None) -> None:
+    """--expect and --exact: the symbolic derivatives of scalar variables against the learner's answer."""
+    from ..checks import TOLERANCES
+    from ..learn import check_answers
+
+    tensors = [name for name in setup.wrt if isinstance(result.gradient[name], list)]
+    if tensors:
+        raise DerivcliError(f"--expect and --exact work with scalar variables; {tensors[0]} is a tensor")
+    labels = {name: f"d/d{name}" for name in setup.wrt}
+    reference = result.check.reference if result.check is not None else {}
+    check_answers(result, setup.parsed, {labels[name]: [name] for name in setup.wrt}, expect, exact,
+                  value_of={labels[name]: float(result.gradient[name]) for name in setup.wrt},  # type: ignore[arg-type]
+                  truth_of={labels[name]: value for name, value in reference.items()},
+                  tolerance=TOLERANCES[setup.dtype])
 
 
 def jacobian(

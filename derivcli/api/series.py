@@ -12,6 +12,7 @@ from ..results import (
     DiffResult,
     ParseInfo,
     TaylorResult,
+    derivative_key,
     to_plain,
 )
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from ..parsing import ParsedExpression
 
 
-from .setup import Setup, prepare, reading_context, text_wrt
+from .setup import Setup, compile_text, prepare, reading_context, text_wrt
 
 
 def diff(
@@ -32,13 +33,16 @@ def diff(
     formula: bool | None = None,
     dtype: str = "float64",
     device: str = "cpu",
+    expect: str | None = None,
+    exact: Mapping[str, str] | None = None,
     **bindings: Any,
 ) -> DiffResult:
     """The symbolic derivative of any order (mixed partials: wrt=["x", "y"]), and with a point its value
     by torch (nested autograd at low order, Taylor mode at high order) checked against the formula.
 
     `formula` builds SymPy's formula; by default it does without a point, and with one up to order 4
-    (formulas grow about 2x per order).
+    (formulas grow about 2x per order).  `expect` checks a derivative worked out by hand; `exact` gives
+    exact values at a point written exactly (the values' texts).
 
     >>> diff("x**3", "x", 2).derivative
     '6*x'
@@ -75,6 +79,17 @@ def diff(
                             "order); --formula builds it anyway")
     if values:
         _diff_at_point(expression, parsed, sequence, values, derivative, dtype, device, result)
+    if expect is not None or exact is not None:
+        from ..checks import TOLERANCES
+        from ..derivatives import torch_dtype
+        from ..learn import check_answers
+
+        if exact is not None and not values:
+            raise DerivcliError("--exact needs a point", hint="give the variables' values, e.g. --x pi/3")
+        label = derivative_key(sequence)
+        check_answers(result, parsed, {label: sequence}, expect, exact,
+                      value_of=None if result.derivative_value is None else {label: result.derivative_value},
+                      tolerance=TOLERANCES[torch_dtype(dtype)])
     return result
 
 
@@ -178,6 +193,11 @@ def taylor(
 
     check_order(order)
     values = {**(point or {}), **bindings}
+    notes: list[str] = []
+    unbound = _maclaurin_variable(expression, values, wrt)
+    if unbound is not None:  # no point given: around 0
+        values[unbound], wrt = 0.0, unbound
+        notes.append(f"no point given for {unbound}: the Maclaurin series, around {unbound} = 0")
     setup = prepare(expression, values, [wrt] if wrt else None, dtype, "cpu")
     if len(setup.wrt) != 1:
         raise DerivcliError("say which variable to expand in with --wrt",
@@ -187,7 +207,6 @@ def taylor(
     if setup.inputs[index].numel() != 1:
         raise DerivcliError(f"taylor expands in one scalar variable; {name} is a tensor")
     around = float(setup.inputs[index].detach())
-    notes: list[str] = []
     symbol = setup.parsed.symbols.get(name, sp.Symbol(name, real=True))
     constants = {setup.parsed.symbols[n]: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)
                  if n != name and n in setup.parsed.symbols and v.numel() == 1}
@@ -205,20 +224,43 @@ def taylor(
             coefficients = [nested_autograd(setup.program, setup.inputs, [index] * k, setup.dtype, setup.device)[1]
                             / math.factorial(k) for k in range(order + 1)]
             method = "nested autograd"
-        finished, reference = series.outcome()
-    agreement = None
+        finished, outcome = series.outcome()
+    agreement, reference, exact = None, None, None
     if not finished:
         notes.append(f"SymPy's series did not finish within its budget ({SERIES_SECONDS:g} s)")
     else:
+        reference, exact = outcome
         rtol, atol = TOLERANCES[setup.dtype]
         agreement = all(agree(a, b, rtol * 100, atol) for a, b in zip(coefficients, reference))
     shift = name if around == 0 else f"({name} - {around!r})"
-    terms = [f"{c!r}" if k == 0 else f"{c!r}*{shift}" + (f"**{k}" if k > 1 else "")
-             for k, c in enumerate(coefficients) if c != 0]
+    terms = _terms(exact, shift) if exact is not None and agreement else [
+        f"{c!r}" if k == 0 else f"{c!r}*{shift}" + (f"**{k}" if k > 1 else "")
+        for k, c in enumerate(coefficients) if c != 0]
     return TaylorResult(
         expression=setup.parsed.canonical, variable=name, around=around,
         point={n: to_plain(v) for n, v in setup.values.items()}, order=order, coefficients=coefficients,
         method=method or "nested autograd", sympy_coefficients=reference,
+        exact_coefficients=None if exact is None else [str(c) for c in exact],
         polynomial=" + ".join(terms).replace("+ -", "- ") or "0", parse=setup.parse_info(), agree=agreement,
         notes=notes, warnings=list(setup.warnings),
     )
+
+
+def _maclaurin_variable(expression: str, values: Mapping[str, Any], wrt: str | None) -> str | None:
+    """The variable to expand in when it has no value: --wrt's, or the expression's only unbound one."""
+    from ..names import binding_names
+
+    context = reading_context(list(binding_names(values).values()), [wrt] if wrt else None)
+    parsed, _ = compile_text(expression, (), context)
+    unbound = [name for name in parsed.variables if name not in values]
+    if wrt is not None:
+        return wrt if wrt in unbound else None
+    return unbound[0] if len(unbound) == 1 else None
+
+
+def _terms(exact: list[Any], shift: str) -> list[str]:
+    """The polynomial's terms from SymPy's exact coefficients, lowest degree first: `x`, `-x**3/6`."""
+    import sympy as sp
+
+    power = sp.Symbol(shift)
+    return [str(c * power**k) for k, c in enumerate(exact) if c != 0]

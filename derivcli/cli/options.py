@@ -41,6 +41,12 @@ FORMAT = Annotated[Optional[str], typer.Option(
     "--format", metavar="table|plain|json", help="The output (default: table on a terminal, plain in a pipe).",
     show_default=False)]
 EXPLAIN = Annotated[bool, typer.Option("--explain-parse", help="Show how the expression was read.")]
+EXPECT = Annotated[Optional[str], typer.Option(
+    "--expect", metavar="FORMULA", help="Check a derivative you worked out (any equivalent form; in grad also a "
+                                        "number); exit 1 if it is wrong, with a point where it differs.",
+    show_default=False)]
+EXACT = Annotated[bool, typer.Option(
+    "--exact", help="Also SymPy's exact values at a point written exactly (--x pi/3, --x 1/2), within 5 s.")]
 MATRIX_CHECK = Annotated[bool, typer.Option(
     "--check", help="Compare every entry with SymPy's derivative (up to 400 entries); exit 1 if they disagree.")]
 MATRIX_FD = Annotated[bool, typer.Option(
@@ -54,17 +60,25 @@ def report_warnings(warnings: list[str]) -> int:
 
 
 
-def read_point(ctx: typer.Context, var: Optional[list[str]], seed: Optional[int],
-               streams: bool = False) -> dict[str, object]:
-    """The bindings given as --NAME VALUE and --var NAME=VALUE, read into numbers and tensors (with
-    `streams`, `-` stays STDIN: values to read line by line)."""
-    from ..bindings import parse_value, parse_var_options
+def binding_texts(ctx: typer.Context, var: Optional[list[str]]) -> dict[str, str]:
+    """The bindings as written, --NAME VALUE and --var NAME=VALUE together (--exact reads them exactly)."""
+    from ..bindings import parse_var_options
 
     raw = dict(ctx.meta.get("bindings", {}))
     for name, value in parse_var_options(var or []).items():
         if name in raw:
             raise DerivcliError(f"--var {name}: '{name}' is given twice")
         raw[name] = value
+    return raw
+
+
+def read_point(ctx: typer.Context, var: Optional[list[str]], seed: Optional[int],
+               streams: bool = False) -> dict[str, object]:
+    """The bindings given as --NAME VALUE and --var NAME=VALUE, read into numbers and tensors (with
+    `streams`, `-` stays STDIN: values to read line by line)."""
+    from ..bindings import parse_value
+
+    raw = binding_texts(ctx, var)
     if seed is not None:
         import torch
 

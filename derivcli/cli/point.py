@@ -13,6 +13,8 @@ from .app import BindingCommand, app
 from .options import (
     DEVICE,
     DTYPE,
+    EXACT,
+    EXPECT,
     EXPLAIN,
     FORMAT,
     JSON,
@@ -22,6 +24,7 @@ from .options import (
     STDIN,
     VAR,
     WRT,
+    binding_texts,
     output_format,
     progress_bar,
     read_point,
@@ -57,6 +60,8 @@ def grad(
     fd_steps: Annotated[Optional[str], typer.Option(
         "--fd-steps", help="Step sizes for --fd: a decade range 1e-1:1e-10 (default) or a list 0.1,0.01.",
         show_default=False)] = None,
+    expect: EXPECT = None,
+    exact: EXACT = False,
     seed: SEED = None,
     points: Annotated[Optional[str], typer.Option(
         "--points", help="Many points at once: a CSV file whose header names the variables, or .npy/.npz; "
@@ -86,6 +91,8 @@ def grad(
     if output is not None or torch_compile:
         raise DerivcliError("--output and --compile go with --points")
     streamed = [name for name, value in point.items() if value is STDIN]
+    if streamed and (expect is not None or exact):
+        raise DerivcliError("--expect and --exact work at one point, not with values from stdin ('-')")
     if streamed:
         if fmt == "table":
             raise DerivcliError("--format table does not work with values from stdin ('-')",
@@ -99,7 +106,8 @@ def grad(
         return stream_grad(expression, streamed, point, options, "json" if fmt_name == "json" else "plain",
                            explain_parse)
     result = compute_grad(expression, point, wrt=split_names(wrt), check=check, fd=fd,
-                          fd_steps=parse_steps(fd_steps) if fd_steps else None, dtype=dtype, device=device)
+                          fd_steps=parse_steps(fd_steps) if fd_steps else None, dtype=dtype, device=device,
+                          expect=expect, exact=binding_texts(ctx, var) if exact else None)
     emit_grad(result, fmt_name, sys.stdout, explain_parse)
     report_warnings(result.warnings)
     return EXIT_CHECK_FAILED if result.failed else 0

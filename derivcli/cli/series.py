@@ -9,7 +9,21 @@ import typer
 
 from ..errors import EXIT_CHECK_FAILED
 from .app import BindingCommand, app
-from .options import DEVICE, DTYPE, EXPLAIN, FORMAT, JSON, VAR, output_format, read_point, report_warnings, split_names
+from .options import (
+    DEVICE,
+    DTYPE,
+    EXACT,
+    EXPECT,
+    EXPLAIN,
+    FORMAT,
+    JSON,
+    VAR,
+    binding_texts,
+    output_format,
+    read_point,
+    report_warnings,
+    split_names,
+)
 
 
 @app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
@@ -34,6 +48,8 @@ def diff(
     formula: Annotated[Optional[bool], typer.Option(
         "--formula/--no-formula", help="Build SymPy's formula (default: always without a point, up to "
                                        "order 4 with one).", show_default=False)] = None,
+    expect: EXPECT = None,
+    exact: EXACT = False,
     var: VAR = None,
     dtype: DTYPE = "float64",
     device: DEVICE = "cpu",
@@ -47,10 +63,10 @@ def diff(
 
     fmt_name = output_format(json_output, fmt)
     result = compute_diff(expression, split_names(wrt), order, read_point(ctx, var, None), formula=formula,
-                          dtype=dtype, device=device)
+                          dtype=dtype, device=device, expect=expect, exact=binding_texts(ctx, var) if exact else None)
     emit_diff(result, fmt_name, sys.stdout, explain_parse, latex=latex)
     code = report_warnings(result.warnings)
-    return EXIT_CHECK_FAILED if result.agree is False else code
+    return EXIT_CHECK_FAILED if result.failed else code
 
 
 @app.command(cls=BindingCommand, epilog="""[bold]Examples[/]

@@ -100,15 +100,6 @@ def derivative_label(sequence: list[str]) -> str:
 SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
-def plain_key(sequence: list[str]) -> str:
-    """The ASCII key of a derivative in plain output, one scheme for every command: d/dx, d2/dx2,
-    d3/dxdy2 (f once by x, twice by y)."""
-    from itertools import groupby
-
-    order = len(sequence)
-    runs = "".join(f"d{name}" + ("" if len(group) == 1 else str(len(group)))
-                   for name, group in ((name, list(group)) for name, group in groupby(sequence)))
-    return f"d{'' if order == 1 else order}/{runs}"
 
 
 def maybe_number(value: float | None) -> str:

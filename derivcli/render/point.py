@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..results import element_names
 from ..wire import dumps
+from .answers import answer_lines, print_answers
 from .layout import console_for, print_fitting, print_formula, print_grid, print_reading, reading_lines
 from .numbers import in_working_dtype, number, shape_text, short, step_text
 
@@ -57,7 +58,7 @@ def _grad_plain(result: GradResult, explain_parse: bool) -> list[str]:
                          f"{short(fd_verdict.expected_error)}")
     for kink in result.nondifferentiable or []:
         lines.append(f"kink\t{kink.variable}\t{number(kink.left)}\t{number(kink.right)}\t{kink.node}")
-    return lines
+    return lines + answer_lines(result)
 
 
 def print_header(console: Any, result: Any, show_value: bool = True) -> None:
@@ -119,6 +120,7 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
     if result.finite_differences is not None:
         for name in result.gradient:
             _difference_table(console, result.finite_differences, name)
+    print_answers(console, result)
 
 
 def _difference_table(console: Any, table: DifferenceTable, name: str) -> None:

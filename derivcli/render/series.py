@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
+from ..results import derivative_key
 from ..wire import dumps
+from .answers import answer_lines, print_answers
 from .layout import console_for, print_fitting, print_formula, print_reading, reading_lines
-from .numbers import derivative_label, in_working_dtype, maybe_number, number, plain_key, short
+from .numbers import derivative_label, in_working_dtype, maybe_number, number, short
 
 if TYPE_CHECKING:
     from ..results import DiffResult, TaylorResult
@@ -22,11 +24,12 @@ def emit_diff(result: DiffResult, fmt: str, out: TextIO, explain_parse: bool = F
         lines += [f"derivative\t{result.latex if latex else result.derivative}"] if result.derivative else []
         if result.point is not None:
             lines += [f"value\t{maybe_number(result.value)}",
-                      f"{plain_key(result.wrt)}\t{maybe_number(result.derivative_value)}",
+                      f"{derivative_key(result.wrt)}\t{maybe_number(result.derivative_value)}",
                       f"method\t{result.method}"]
             if result.formula_value is not None:
                 lines.append(f"check\t{'agree' if result.agree else 'DISAGREE'}\t{number(result.formula_value)}")
         lines += [f"note\t{note}" for note in result.notes]
+        lines += answer_lines(result)
         out.write("".join(line + "\n" for line in lines))
         return
     from rich.text import Text
@@ -48,6 +51,7 @@ def emit_diff(result: DiffResult, fmt: str, out: TextIO, explain_parse: bool = F
                                style="green" if result.agree else "bold red"))
     for note in result.notes:
         console.print(Text(f"note: {note}", style="yellow"))
+    print_answers(console, result)
 
 
 @in_working_dtype
@@ -60,7 +64,8 @@ def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool
         lines = reading_lines(result.parse, explain_parse)
         lines += [f"polynomial\t{result.polynomial}", f"method\t{result.method}"]
         for k, c in enumerate(result.coefficients):
-            lines.append(f"c{k}\t{number(c)}" + (f"\t{number(reference[k])}" if reference else ""))
+            lines.append(f"c{k}\t{number(c)}" + (f"\t{number(reference[k])}" if reference else "")
+                         + (f"\t{result.exact_coefficients[k]}" if result.exact_coefficients else ""))
         lines += [f"note\t{note}" for note in result.notes]
         out.write("".join(line + "\n" for line in lines))
         return
@@ -70,7 +75,8 @@ def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool
     console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan"),
                                 f"   around {result.variable} = {number(result.around)}"))
     print_reading(console, result.parse, result.expression)
-    rows = [[str(k), number(c), maybe_number(reference[k] if reference else None),
+    exact = result.exact_coefficients
+    rows = [[str(k), number(c), exact[k] if exact else maybe_number(reference[k] if reference else None),
              "-" if not reference else short(abs(c - reference[k]))] for k, c in enumerate(result.coefficients)]
     print_fitting(console, ["k", f"torch ({result.method})", "SymPy series", "difference"], rows, ["right"] * 4,
                   f"Taylor coefficients f⁽ᵏ⁾/k! to order {result.order}")

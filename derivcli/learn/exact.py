@@ -1,0 +1,63 @@
+"""`--exact`: SymPy's exact value of f and of each derivative at an exact point (`--x pi/3` gives
+`sqrt(3)/2`, not 0.8660254037844386), under a time budget; past it, the floats alone, saying so."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+from ..errors import DerivcliError
+from ..parsing import ParsedExpression, parse
+from ..symbolic import with_budget
+
+EXACT_SECONDS = 5.0
+
+
+@dataclass
+class ExactValues:
+    """f and its derivatives at the point as SymPy's exact text, or why there are none."""
+
+    point: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)  # "f" and the derivative labels -> exact text
+    skipped: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"point": self.point, "values": self.values, "skipped": self.skipped}
+
+
+def exact_point(texts: Mapping[str, str]) -> dict[str, sp.Expr]:
+    """Each value's text read exactly: `pi/3`, `sqrt(2)`, `1/2`, and decimals as the fractions they
+    write (`0.1` is 1/10)."""
+    point = {}
+    for name, text in texts.items():
+        try:
+            value = parse(text.strip())
+        except DerivcliError as error:
+            raise DerivcliError(f"--exact: --{name} {text!r} is not an exact number ({error.message})") from None
+        if value.variables:
+            raise DerivcliError(f"--exact: --{name} {text!r} is not a number")
+        point[name] = sp.nsimplify(value.expr, rational=True) if value.expr.has(sp.Float) else value.expr
+    return point
+
+
+def exact_values(parsed: ParsedExpression, derivatives: Mapping[str, sp.Expr], texts: Mapping[str, str]
+                 ) -> ExactValues:
+    """f and each derivative (by label) at the exact point, simplified within EXACT_SECONDS."""
+    point = exact_point({name: texts[name] for name in parsed.variables if name in texts})
+    missing = [name for name in parsed.variables if name not in point]
+    if missing:
+        return ExactValues(skipped=f"no exact value for {', '.join(missing)}")
+    substitution = {parsed.symbols[name]: value for name, value in point.items()}
+    formulas = {"f": parsed.expr, **derivatives}
+    done, values = with_budget(_evaluate, (formulas, substitution), EXACT_SECONDS)
+    shown = {name: str(value) for name, value in point.items()}
+    if not done or values is None:
+        return ExactValues(shown, skipped=f"SymPy did not finish within {EXACT_SECONDS:g} s")
+    return ExactValues(shown, values)
+
+
+def _evaluate(formulas: dict[str, sp.Expr], substitution: dict[Any, sp.Expr]) -> dict[str, str]:
+    return {label: str(sp.simplify(formula.subs(substitution))) for label, formula in formulas.items()}

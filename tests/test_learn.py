@@ -1,0 +1,125 @@
+"""For learners (issue 15): --expect checks an answer worked out by hand, --exact gives exact values at an
+exact point, taylor prints SymPy's exact coefficients and expands around 0 without a point."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sympy as sp
+from typer.testing import CliRunner
+
+import derivcli
+from derivcli.cli import app
+from derivcli.learn.expect import check_expected, is_number
+from derivcli.parsing import parse
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+# --------------------------------------------------------------------------- --expect
+@pytest.mark.parametrize("expression, answer", [
+    ("x^2 sin(x)", "2x sin(x) + x^2 cos(x)"),
+    ("sin^2 x", "2 sin x cos x"),          # the product form ...
+    ("sin^2 x", "sin(2x)"),                # ... and the double angle: both are right
+    ("lg x", "1/(x ln 10)"),
+    ("exp(x^x)", "x^x (ln x + 1) e^(x^x)"),
+    ("sqrt(1 + sin x)", "cos x / (2 sqrt(1 + sin x))"),
+    ("|x|", "x/|x|"),
+])
+def test_a_right_answer_in_any_form_is_accepted(expression, answer):
+    result = run("diff", expression, "--wrt", "x", "--expect", answer)
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert "expect\tagree\tyour answer" in result.stdout
+
+
+def test_a_wrong_answer_exits_1_and_names_a_point_where_it_differs():
+    result = run("diff", "x^2 sin(x)", "--wrt", "x", "--expect", "2x sin(x)", "--json")
+    assert result.exit_code == 1
+    verdict = json.loads(result.stdout)["expect"]
+    assert verdict["agree"] is False
+    where = verdict["counterexample"]
+    x = where["point"]["x"]
+    assert where["yours"] == pytest.approx(2 * x * float(sp.sin(x)))
+    assert where["derivative"] == pytest.approx(2 * x * float(sp.sin(x)) + x * x * float(sp.cos(x)))
+
+
+def test_the_counterexample_reads_as_a_sentence():
+    parsed = parse("x**2")
+    verdict = check_expected("3x", parsed, sp.diff(parsed.expr, parsed.symbols["x"]))
+    assert verdict.message().startswith("your answer gives ") and ", the derivative is " in verdict.message()
+
+
+def test_an_answer_in_a_variable_f_does_not_have_is_an_error():
+    result = run("diff", "x^2", "--wrt", "x", "--expect", "2t")
+    assert result.exit_code == 2
+    assert "your answer uses t, which f does not have" in result.stderr
+
+
+def test_a_bad_answer_is_a_one_line_error():
+    result = run("diff", "x^2", "--wrt", "x", "--expect", "2x +")
+    assert result.exit_code == 2 and result.stderr.startswith("error: --expect: ")
+
+
+@pytest.mark.parametrize("answer, code", [("0.5", 0), ("1/2", 0), ("0.5403", 0), ("0.6", 1)])
+def test_grad_takes_a_number_at_the_point(answer, code):
+    result = run("grad", "sin(x)", "--x", "pi/3" if answer != "0.5403" else "1", "--expect", answer)
+    assert result.exit_code == code, (result.stdout, result.stderr)
+
+
+def test_expect_at_a_point_checks_the_formula_too():
+    result = derivcli.grad("x**3", x=2.0, expect="3x^2")
+    assert result.expect.agree and not result.failed
+    assert derivcli.grad("x**3", x=2.0, expect="3x").failed
+
+
+def test_numbers_and_formulas_are_told_apart_by_the_syntax():
+    assert is_number("0.5") and is_number("sqrt(3)/2") and is_number("pi/4")
+    assert not is_number("2x") and not is_number("cos(x)")
+
+
+def test_expect_needs_one_derivative():
+    result = run("grad", "x*y", "--x", "1", "--y", "2", "--expect", "y")
+    assert result.exit_code == 2 and "one derivative" in result.stderr
+    assert run("grad", "x*y", "--x", "1", "--y", "2", "--wrt", "x", "--expect", "y").exit_code == 0
+
+
+# --------------------------------------------------------------------------- --exact
+@pytest.mark.parametrize("expression, at, read, value, derivative", [
+    ("sin(x)", "pi/3", "pi/3", "sqrt(3)/2", "1/2"),
+    ("sin(x)", "pi/4", "pi/4", "sqrt(2)/2", "sqrt(2)/2"),
+    ("x**2", "1/2", "1/2", "1/4", "1"),
+    ("x**2", "0.5", "1/2", "1/4", "1"),  # a decimal is the fraction it writes
+    ("log(x)", "sqrt(2)", "sqrt(2)", "log(2)/2", "sqrt(2)/2"),
+])
+def test_exact_values_at_an_exact_point(expression, at, read, value, derivative):
+    for command in (["grad", expression, "--x", at], ["diff", expression, "--wrt", "x", "--x", at]):
+        data = json.loads(run(*command, "--exact", "--json").stdout)
+        assert data["exact"] == {"point": {"x": read}, "values": {"f": value, "d/dx": derivative}, "skipped": None}
+
+
+def test_exact_lines_in_plain_output():
+    assert "exact\tf\tsqrt(3)/2\nexact\td/dx\t1/2\n" in run("diff", "sin(x)", "--wrt", "x", "--x", "pi/3",
+                                                             "--exact").stdout
+
+
+def test_exact_needs_a_point_in_diff():
+    result = run("diff", "sin(x)", "--wrt", "x", "--exact")
+    assert result.exit_code == 2 and "--exact needs a point" in result.stderr
+
+
+# --------------------------------------------------------------------------- taylor
+def test_taylor_prints_sympys_exact_coefficients():
+    result = derivcli.taylor("sin(x)", x=0, order=5)
+    assert result.polynomial == "x - x**3/6 + x**5/120"
+    assert result.exact_coefficients[3] == "-1/6" and result.coefficients[3] == pytest.approx(-1 / 6)
+
+
+def test_taylor_without_a_point_expands_around_zero_and_says_so():
+    result = run("taylor", "exp(x)", "--order", "3", "--json")
+    data = json.loads(result.stdout)
+    assert data["around"] == 0.0 and data["polynomial"] == "1 + x + x**2/2 + x**3/6"
+    assert any("Maclaurin" in note for note in data["notes"])
+    assert json.loads(run("taylor", "x**2*y + x", "--y", "2", "--order", "2", "--json").stdout)["variable"] == "x"
