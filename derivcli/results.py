@@ -350,6 +350,8 @@ class DiffResult:
     warnings: list[str] = field(default_factory=list)
     expect: Any = None  # learn.expect.ExpectVerdict, with --expect
     exact: Any = None  # learn.exact.ExactValues, with --exact
+    forms: dict[str, str | None] | None = None  # with --forms: name -> the derivative in that form
+    pretty: str | None = None  # the derivative in SymPy's 2-D Unicode form, for a terminal (not in JSON)
 
     @property
     def order(self) -> int:
@@ -381,6 +383,8 @@ class DiffResult:
                 {"formula_value": self.formula_value, "agree": self.agree},
             })
         data.update(learner_checks(self))
+        if self.forms is not None:
+            data["forms"] = self.forms
         if explain_parse:
             data["parse"] = self.parse.to_json()
         return data

@@ -12,6 +12,7 @@ import pickle
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
@@ -98,6 +99,26 @@ def nth_derivative(expr: sp.Expr, symbols: list[sp.Symbol]) -> sp.Expr | None:
 def presentable(derivative: sp.Expr) -> tuple[str, str, str | None]:
     """(formula, LaTeX, note): simplified when SymPy manages within the budget, else the unsimplified
     formula shortened by common-subexpression elimination."""
+    shown = presented(derivative)
+    return shown.text, shown.latex, shown.note
+
+
+@dataclass
+class Presentation:
+    """A formula as each view shows it: one line, LaTeX, and SymPy's 2-D Unicode form (None when the
+    formula is too large for it or was not simplified in time)."""
+
+    text: str
+    latex: str
+    note: str | None = None
+    pretty: str | None = None
+
+
+PRETTY_MAX_OPS = 120  # past this a 2-D form is wider than any terminal
+
+
+def presented(derivative: sp.Expr) -> Presentation:
+    """The derivative simplified within SIMPLIFY_SECONDS, in every form the views need."""
     done, simplified = with_budget(_simplify, (derivative,), SIMPLIFY_SECONDS)
     if done and simplified is not None:
         return simplified
@@ -106,15 +127,17 @@ def presentable(derivative: sp.Expr) -> tuple[str, str, str | None]:
     formula = f"{text}; {reduced}" if replacements else str(reduced)
     latex = ", ".join(f"{sp.latex(name)} = {sp.latex(value)}" for name, value in replacements)
     latex = f"{latex}, \\quad {sp.latex(reduced)}" if replacements else sp.latex(reduced)
-    return formula, latex, (f"simplifying took longer than {SIMPLIFY_SECONDS:g} s: the formula is shown "
-                            "unsimplified, with common subexpressions named")
+    return Presentation(formula, latex, f"simplifying took longer than {SIMPLIFY_SECONDS:g} s: the formula is "
+                                        "shown unsimplified, with common subexpressions named")
 
 
-def _simplify(derivative: sp.Expr) -> tuple[str, str, None]:
+def _simplify(derivative: sp.Expr) -> Presentation:
     simplified = sp.simplify(derivative)
     if sp.count_ops(simplified) > sp.count_ops(derivative):
         simplified = derivative
-    return str(simplified), sp.latex(simplified), None
+    pretty = sp.pretty(simplified, use_unicode=True, wrap_line=False) \
+        if sp.count_ops(simplified) <= PRETTY_MAX_OPS else None
+    return Presentation(str(simplified), sp.latex(simplified), None, pretty)
 
 
 def start_series(expr: sp.Expr, symbol: sp.Symbol, around: float, order: int,

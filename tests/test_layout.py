@@ -96,8 +96,8 @@ def test_a_large_matrix_is_summarized_with_its_first_and_last_three_rows_and_col
 
 
 # --------------------------------------------------------------------------- help at 80 columns
-COMMANDS = [[], ["grad"], ["jacobian"], ["hessian"], ["diff"], ["taylor"], ["minimize"], ["plot"], ["graph"],
-            ["batch"], ["functions"]]
+COMMANDS = [[], ["grad"], ["jacobian"], ["hessian"], ["diff"], ["taylor"], ["implicit"], ["minimize"], ["plot"],
+            ["graph"], ["batch"], ["functions"]]
 
 
 def help_text(command: list[str]) -> tuple[str, str]:
@@ -126,15 +126,28 @@ def test_help_fits_80_columns_with_examples_whole_and_types_in_words(command):
             assert "\n" not in paragraph.strip(), paragraph
 
 
-@pytest.mark.parametrize("command", ["grad", "jacobian", "hessian", "diff", "taylor", "minimize", "plot", "graph"])
+@pytest.mark.parametrize("command", ["grad", "jacobian", "hessian", "diff", "taylor", "implicit", "minimize", "plot",
+                                     "graph"])
 def test_expression_commands_show_their_usage_and_the_bindings(command):
     shown, _ = help_text([command])
-    assert f"Usage: derivcli {command} EXPRESSION [--NAME VALUE]... [OPTIONS]" in shown
+    text = "EQUATION" if command == "implicit" else "EXPRESSION"
+    assert f"Usage: derivcli {command} {text} [--NAME VALUE]... [OPTIONS]" in shown
     assert "--NAME" in shown and "VALUE" in shown
 
 
 def test_the_commands_are_listed_in_the_order_a_user_meets_them():
     shown, _ = help_text([])
     listed = [line.split()[1] for line in shown.splitlines() if re.match(r"│ [a-z]+ ", line)]
-    assert listed == ["grad", "jacobian", "hessian", "diff", "taylor", "minimize", "plot", "graph", "batch",
-                      "functions"]
+    assert listed == ["grad", "jacobian", "hessian", "diff", "taylor", "implicit", "minimize", "plot", "graph",
+                      "batch", "functions"]
+
+
+def test_a_formula_shows_its_2d_form_on_a_terminal_where_it_fits():
+    from derivcli.render.layout import print_formula
+
+    pretty = "  -x  \n──────\n  y   "  # 6 columns: with `dy/dx = ` it needs 14
+    for terminal, width, two_d in ((True, 80, True), (False, 80, False), (True, 13, False)):
+        console = Console(width=width, record=True, file=io.StringIO(), force_terminal=terminal)
+        print_formula(console, "dy/dx", "-x/y", pretty)
+        shown = console.export_text()
+        assert ("dy/dx = ───" in shown) == two_d and ("dy/dx = -x/y" in shown) == (not two_d), shown

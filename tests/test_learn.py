@@ -123,3 +123,74 @@ def test_taylor_without_a_point_expands_around_zero_and_says_so():
     assert data["around"] == 0.0 and data["polynomial"] == "1 + x + x**2/2 + x**3/6"
     assert any("Maclaurin" in note for note in data["notes"])
     assert json.loads(run("taylor", "x**2*y + x", "--y", "2", "--order", "2", "--json").stdout)["variable"] == "x"
+
+
+# --------------------------------------------------------------------------- implicit
+@pytest.mark.parametrize("equation, derivative, second", [
+    ("x^2 + y^2 = 25", "-x/y", "(-x**2 - y**2)/y**3"),
+    ("x^2/4 + y^2/9 = 1", "-9*x/(4*y)", None),
+    ("x*y = 1", "-y/x", "2*y/x**2"),
+])
+def test_implicit_derivatives_of_curves(equation, derivative, second):
+    from derivcli.learn.implicit import implicit
+
+    result = implicit(equation)
+    assert result.derivative == derivative
+    x, y = sp.symbols("x y")
+    left, right = equation.split("=")
+    curve = sp.sympify(left.replace("^", "**")) - sp.sympify(right)  # (the test's own, trusted text)
+    assert sp.simplify(sp.sympify(derivative) + sp.diff(curve, x) / sp.diff(curve, y)) == 0  # -F_x / F_y
+    if second is not None:
+        assert implicit(equation, order=2).derivative == second
+        assert sp.simplify(sp.sympify(second) - sp.idiff(curve, y, x, 2)) == 0
+
+
+@pytest.mark.parametrize("equation, point, slope, tangent", [
+    ("x^2 + y^2 = 25", ["--x", "3", "--y", "4"], -0.75, "y = 4.0 - 0.75*(x - 3.0)"),
+    ("x*y = 1", ["--x", "2", "--y", "0.5"], -0.25, "y = 0.5 - 0.25*(x - 2.0)"),
+    ("x^2/4 + y^2/9 = 1", ["--x", "0", "--y", "3"], 0.0, "y = 3.0 + 0.0*(x - 0.0)"),
+])
+def test_implicit_at_a_point_gives_the_slope_and_the_tangent(equation, point, slope, tangent):
+    data = json.loads(run("implicit", equation, *point, "--json").stdout)
+    assert data["value"] == pytest.approx(slope) and data["tangent"] == tangent and data["residual"] == 0.0
+
+
+def test_a_point_off_the_curve_is_an_error_with_the_residual():
+    result = run("implicit", "x^2 + y^2 = 25", "--x", "3", "--y", "5")
+    assert result.exit_code == 2
+    assert "the point x = 3, y = 5 is not on the curve" in result.stderr and "off by 9" in result.stderr
+
+
+def test_a_vertical_tangent_is_said_not_divided_by_zero():
+    data = json.loads(run("implicit", "x^2 + y^2 = 25", "--x", "5", "--y", "0", "--json").stdout)
+    assert data["value"] is None and any("vertical" in note for note in data["notes"])
+
+
+@pytest.mark.parametrize("equation, said, column", [
+    ("x^2 + y^2", "an implicit curve is an equation with one '='", None),
+    ("x^2 + y^2 = 25 = 3", "more than one '='", "column 16"),
+    ("x^2 + y^2 = 25 +", "ends too early", "column 17"),
+    ("x^2 + z^2 + y = 25", "say which variable depends on x", None),
+    (" = 25", "a side of the equation is empty", None),
+])
+def test_bad_equations_are_one_line_errors(equation, said, column):
+    result = run("implicit", equation)
+    assert result.exit_code == 2 and result.stderr.startswith("error: ") and said in result.stderr
+    assert column is None or column in result.stderr.splitlines()[0]
+
+
+def test_implicit_with_a_named_dependent_and_the_latex_view():
+    assert run("implicit", "x^2 + z^2 + y = 25", "--dependent", "z").stdout.splitlines()[1] == "derivative\t-x/z"
+    assert "\\frac{x}{y}" in run("implicit", "x^2 + y^2 = 25", "--latex").stdout
+
+
+# --------------------------------------------------------------------------- diff --forms
+def test_forms_show_the_double_angle_and_the_product():
+    data = json.loads(run("diff", "sin(x)**2", "--wrt", "x", "--forms", "--json").stdout)
+    assert data["forms"]["trig combined"] == "sin(2*x)" and data["forms"]["trig expanded"] == "2*sin(x)*cos(x)"
+    assert set(data["forms"]) == {"simplified", "expanded", "factored", "trig combined", "trig expanded"}
+
+
+def test_forms_in_plain_output():
+    lines = run("diff", "(x + 1)**2", "--wrt", "x", "--forms").stdout.splitlines()
+    assert "form\texpanded\t2*x + 2" in lines and "form\tfactored\t2*(x + 1)" in lines

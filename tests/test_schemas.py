@@ -40,6 +40,7 @@ def test_the_schema_is_a_valid_json_schema():
     ("hessian", ["hessian", "sum(x**4) - dot(x, x) + y", "--x", "[0.5, -1]", "--y", "2", "--check"]),
     ("diff", ["diff", "x**3*sin(x)", "--wrt", "x", "--order", "2", "--x", "1"]),
     ("diff", ["diff", "5"]),
+    ("diff", ["diff", "sin(x)**2", "--wrt", "x", "--forms"]),
     ("taylor", ["taylor", "sin(x)", "--x", "0", "--order", "5"]),
     ("taylor", ["taylor", "exp(x)", "--order", "3"]),
     ("grad", ["grad", "sin(x)", "--x", "pi/3", "--exact", "--expect", "0.6"]),
@@ -48,6 +49,8 @@ def test_the_schema_is_a_valid_json_schema():
     ("minimize", ["minimize", "(x-1)**2", "--x", "3", "--steps", "5"]),
     ("plot", ["plot", "log(x)", "--x", "2", "--from", "0.01", "--to", "5", "--samples", "50"]),
     ("graph", ["graph", "x**2 + sin(x)", "--x", "1"]),
+    ("implicit", ["implicit", "x^2 + y^2 = 25", "--x", "3", "--y", "4"]),
+    ("implicit", ["implicit", "x*y = 1", "--order", "2"]),
     ("functions", ["functions"]),
 ])
 def test_every_command_json_validates(definition, argv):

@@ -35,6 +35,7 @@ def diff(
     device: str = "cpu",
     expect: str | None = None,
     exact: Mapping[str, str] | None = None,
+    forms: bool = False,
     **bindings: Any,
 ) -> DiffResult:
     """The symbolic derivative of any order (mixed partials: wrt=["x", "y"]), and with a point its value
@@ -42,7 +43,8 @@ def diff(
 
     `formula` builds SymPy's formula; by default it does without a point, and with one up to order 4
     (formulas grow about 2x per order).  `expect` checks a derivative worked out by hand; `exact` gives
-    exact values at a point written exactly (the values' texts).
+    exact values at a point written exactly (the values' texts); `forms` the
+    derivative simplified, expanded, factored and with trig functions combined and expanded.
 
     >>> diff("x**3", "x", 2).derivative
     '6*x'
@@ -77,6 +79,13 @@ def diff(
     if not build_formula:
         result.notes.append(f"SymPy's formula is not built at order {len(sequence)} (it grows about 2x per "
                             "order); --formula builds it anyway")
+    if forms:
+        from ..learn import symbolic_derivatives
+        from ..learn.forms import other_forms
+
+        result.forms = other_forms(symbolic_derivatives(parsed, {"": sequence})[""])
+        if None in result.forms.values():
+            result.notes.append("some forms did not finish within their budget")
     if values:
         _diff_at_point(expression, parsed, sequence, values, derivative, dtype, device, result)
     if expect is not None or exact is not None:
@@ -96,7 +105,7 @@ def diff(
 def _formula(parsed: ParsedExpression, sequence: list[str], result: DiffResult) -> Any:
     import sympy as sp
 
-    from ..symbolic import nth_derivative, presentable
+    from ..symbolic import nth_derivative, presented
 
     for name in sequence:
         if name not in parsed.symbols and parsed.variables:  # (a constant's derivative is 0 by any name)
@@ -106,9 +115,10 @@ def _formula(parsed: ParsedExpression, sequence: list[str], result: DiffResult) 
     if derivative is None:
         result.notes.append("SymPy's formula would be too large to build (over 200,000 nodes)")
         return None
-    result.derivative, result.latex, note = presentable(derivative)
-    if note:
-        result.notes.append(note)
+    shown = presented(derivative)
+    result.derivative, result.latex, result.pretty = shown.text, shown.latex, shown.pretty
+    if shown.note:
+        result.notes.append(shown.note)
     return derivative
 
 

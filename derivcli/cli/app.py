@@ -84,7 +84,8 @@ class BindingCommand(TyperCommand):
     """A command that also accepts `--NAME VALUE` for each variable of the expression."""
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
-        return ["EXPRESSION", "[--NAME VALUE]...", "[OPTIONS]"]
+        argument = next(param for param in self.params if param.param_type_name == "argument")
+        return [argument.metavar or argument.name.upper(), "[--NAME VALUE]...", "[OPTIONS]"]
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         """The options table also documents the bindings, as the row `--NAME VALUE`."""
@@ -132,10 +133,23 @@ class BindingCommand(TyperCommand):
                 names = {*ctx.meta.get("bindings", {}), *parse_var_options(ctx.params.get("var") or [])}
                 given = ctx.params.get("wrt")
                 wrt = split_names([given] if isinstance(given, str) else given)
-                reading = check_syntax(expression, Context(frozenset(names), frozenset(wrt or ())))
-                self._refuse_other_commands_options(ctx, reading.names())
+                context = Context(frozenset(names), frozenset(wrt or ()))
+                variables = []
+                for text, start in self.texts_to_read(expression):
+                    try:
+                        variables += check_syntax(text, context).names()
+                    except DerivcliError as error:  # the column in the whole text
+                        if error.span is None or not start:
+                            raise
+                        raise DerivcliError(error.message, span=(error.span[0] + start, error.span[1] + start),
+                                            source=expression, hint=error.hint) from None
+                self._refuse_other_commands_options(ctx, variables)
             self._check_values(ctx)
         return super().invoke(ctx)
+
+    def texts_to_read(self, expression: str) -> list[tuple[str, int]]:
+        """The texts the syntax pass reads, with where each starts (an equation's two sides, in `implicit`)."""
+        return [(expression, 0)]
 
     @staticmethod
     def _check_values(ctx: Any) -> None:

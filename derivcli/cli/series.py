@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import EXIT_CHECK_FAILED
+from ..errors import EXIT_CHECK_FAILED, DerivcliError
 from .app import BindingCommand, app
 from .options import (
     DEVICE,
@@ -50,6 +50,9 @@ def diff(
                                        "order 4 with one).", show_default=False)] = None,
     expect: EXPECT = None,
     exact: EXACT = False,
+    forms: Annotated[bool, typer.Option("--forms", help="Also the derivative simplified, expanded, factored, and "
+                                                        "with trig functions combined and expanded (3 s each).")
+                     ] = False,
     var: VAR = None,
     dtype: DTYPE = "float64",
     device: DEVICE = "cpu",
@@ -63,7 +66,8 @@ def diff(
 
     fmt_name = output_format(json_output, fmt)
     result = compute_diff(expression, split_names(wrt), order, read_point(ctx, var, None), formula=formula,
-                          dtype=dtype, device=device, expect=expect, exact=binding_texts(ctx, var) if exact else None)
+                          dtype=dtype, device=device, expect=expect, exact=binding_texts(ctx, var) if exact else None,
+                          forms=forms)
     emit_diff(result, fmt_name, sys.stdout, explain_parse, latex=latex)
     code = report_warnings(result.warnings)
     return EXIT_CHECK_FAILED if result.failed else code
@@ -98,3 +102,51 @@ def taylor(
     emit_taylor(result, fmt_name, sys.stdout, explain_parse)
     code = report_warnings(result.warnings)
     return EXIT_CHECK_FAILED if result.agree is False else code
+
+
+class EquationCommand(BindingCommand):
+    """A command whose text is an equation: its two sides are what the syntax pass reads."""
+
+    def texts_to_read(self, expression: str) -> list[tuple[str, int]]:
+        from ..learn.implicit import split_equation
+
+        left, right, start = split_equation(expression)
+        return [(left, 0), (right, start)]
+
+
+@app.command(cls=EquationCommand, epilog="""[bold]Examples[/]
+
+  derivcli implicit "x^2 + y^2 = 25" --wrt x
+  derivcli implicit "x^2 + y^2 = 25" --wrt x --x 3 --y 4
+  derivcli implicit "x*y = 1" --wrt x --order 2 --x 2 --y 0.5
+  derivcli implicit "x^2/4 + y^2/9 = 1" --wrt x --latex
+
+""" "The curve is F = 0 with F the left side minus the right; dy/dx comes from SymPy's idiff. A point is first "
+                                         "checked to lie on the curve; the tangent line there is printed.")
+def implicit(
+    ctx: typer.Context,
+    expression: Annotated[str, typer.Argument(metavar="EQUATION", show_default=False,
+                                              help="The curve, an equation such as \"x^2 + y^2 = 25\".")],
+    wrt: Annotated[str, typer.Option("--wrt", metavar="NAME", help="The independent variable.")] = "x",
+    dependent: Annotated[Optional[str], typer.Option(
+        "--dependent", metavar="NAME", help="The variable that depends on it (default: the other one).",
+        show_default=False)] = None,
+    order: Annotated[int, typer.Option("--order", help="1 for dy/dx, 2 for d²y/dx², …")] = 1,
+    latex: Annotated[bool, typer.Option("--latex", help="Print the derivative as LaTeX.")] = False,
+    var: VAR = None,
+    json_output: JSON = False,
+    fmt: FORMAT = None,
+) -> int:
+    """Implicit differentiation: dy/dx on a curve F(x, y) = 0, and at a point on it its value and tangent."""
+    from ..learn.implicit import implicit as compute_implicit
+    from ..render import emit_implicit
+
+    fmt_name = output_format(json_output, fmt)
+    point = read_point(ctx, var, None)
+    tensors = [name for name, value in point.items() if not isinstance(value, float)]
+    if tensors:
+        raise DerivcliError(f"--{tensors[0]}: implicit takes numbers")
+    result = compute_implicit(expression, wrt=wrt, dependent=dependent, order=order,
+                              point={name: float(value) for name, value in point.items()})  # type: ignore[arg-type]
+    emit_implicit(result, fmt_name, sys.stdout, latex=latex)
+    return report_warnings(result.warnings)

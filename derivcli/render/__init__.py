@@ -10,10 +10,9 @@ from .listings import emit_functions, write_points, write_points_json
 from .minimize import emit_minimize
 from .numbers import number
 from .point import emit_grad, emit_hessian, emit_jacobian
-from .series import emit_diff, emit_taylor
+from .series import emit_diff, emit_implicit, emit_taylor
 
 FORMATS = ("table", "plain", "json")
 
-__all__ = ["FORMATS", "emit_diff", "emit_functions", "emit_grad", "emit_hessian", "emit_jacobian", "emit_minimize",
-           "emit_taylor", "number", "reading_lines", "write_points",
-           "write_points_json"]
+__all__ = ["FORMATS", "emit_diff", "emit_functions", "emit_grad", "emit_hessian", "emit_implicit", "emit_jacobian",
+           "emit_minimize", "emit_taylor", "number", "reading_lines", "write_points", "write_points_json"]

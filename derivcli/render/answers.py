@@ -6,8 +6,10 @@ from typing import Any
 
 
 def answer_lines(result: Any) -> list[str]:
-    """Plain lines: `expect  agree|DISAGREE  how`, then `exact  f|d/dx  value` (or `exact  skipped  why`)."""
-    lines = []
+    """Plain lines: `form  name  text`, `expect  agree|DISAGREE  how`, then `exact  f|d/dx  value` (or
+    `exact  skipped  why`)."""
+    lines = [f"form\t{name}\t{'-' if text is None else text}" for name, text in (getattr(result, "forms", None)
+                                                                               or {}).items()]
     if result.expect is not None:
         lines.append(f"expect\t{'agree' if result.expect.agree else 'DISAGREE'}\t{result.expect.message()}")
     if result.exact is not None:
@@ -23,6 +25,8 @@ def print_answers(console: Any, result: Any) -> None:
 
     from .layout import print_formula
 
+    for name, text in (getattr(result, "forms", None) or {}).items():
+        print_formula(console, f"  {name}", "(did not finish within its budget)" if text is None else text)
     if result.exact is not None:
         if result.exact.skipped is not None:
             console.print(Text(f"exact values skipped: {result.exact.skipped}", style="yellow"))

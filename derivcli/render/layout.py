@@ -123,12 +123,24 @@ def _print_stacked(console: Any, headers: list[str], rows: list[list[str]], titl
                 console.print(Text.assemble(f"  {header}: ", Text.from_markup(cell)))
 
 
-def print_formula(console: Any, label: str, formula: str) -> None:
+def print_formula(console: Any, label: str, formula: str, pretty: str | None = None) -> None:
     """`label = formula`, wrapped only where a line may break in a formula: after a binary operator or a
-    comma (never inside a name, a number, `**` or a sign), continuation lines indented under the formula."""
+    comma (never inside a name, a number, `**` or a sign), continuation lines indented under the formula.
+    On a terminal, a formula's 2-D form (`pretty`: fractions, powers, roots) is shown instead where it
+    fits the width."""
     import re
 
     from rich.text import Text
+
+    block = pretty.split("\n") if pretty else []
+    if console.is_terminal and len(block) > 1 and len(label) + 3 + max(map(len, block)) <= console.width:
+        # the label goes on the main fraction bar (the longest run of ─), else on the middle line
+        middle = max(range(len(block)), key=lambda i: (block[i].count("─"), -abs(i - len(block) // 2)))
+        for index, line in enumerate(block):
+            lead = f"{label} = " if index == middle else " " * (len(label) + 3)
+            console.print(Text.assemble((lead, "bold" if index == middle else ""), (line, "cyan")), no_wrap=True,
+                          overflow="ignore", crop=False)
+        return
 
     pieces = [piece for piece in re.split(r"(?<=[+\-,] )|(?<=/)|(?<=(?<![*])\*)(?![*])(?=.)", formula) if piece]
     indent = len(label) + 3

@@ -8,9 +8,10 @@ from ..results import derivative_key
 from ..wire import dumps
 from .answers import answer_lines, print_answers
 from .layout import console_for, print_fitting, print_formula, print_reading, reading_lines
-from .numbers import derivative_label, in_working_dtype, maybe_number, number, short
+from .numbers import SUPERSCRIPTS, derivative_label, in_working_dtype, maybe_number, number, short
 
 if TYPE_CHECKING:
+    from ..learn.implicit import ImplicitResult
     from ..results import DiffResult, TaylorResult
 
 @in_working_dtype
@@ -39,7 +40,7 @@ def emit_diff(result: DiffResult, fmt: str, out: TextIO, explain_parse: bool = F
     print_reading(console, result.parse, result.expression)
     if result.derivative is not None:
         shown = (result.latex if latex else result.derivative) or ""
-        print_formula(console, what, shown)
+        print_formula(console, what, shown, None if latex else result.pretty)
     if result.point is not None:
         at = ", ".join(f"{name} = {number(value)}" for name, value in result.point.items())
         console.print(Text(f"at {at}:  f = {maybe_number(result.value)}", style="dim"))
@@ -84,5 +85,36 @@ def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool
     if result.agree is not None:
         console.print(Text("torch and SymPy agree" if result.agree else "torch and SymPy DISAGREE",
                            style="green" if result.agree else "bold red"))
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="yellow"))
+
+
+def emit_implicit(result: ImplicitResult, fmt: str, out: TextIO, latex: bool = False) -> None:
+    if fmt == "json":
+        out.write(dumps(result.to_json()) + "\n")
+        return
+    shown = (result.latex if latex else result.derivative) or ""
+    if fmt == "plain":
+        lines = [f"curve\t{result.curve}", f"derivative\t{shown}"]
+        if result.point is not None:
+            lines += [f"{result.key}\t{maybe_number(result.value)}"]
+            lines += [f"tangent\t{result.tangent}"] if result.tangent else []
+        lines += [f"note\t{note}" for note in result.notes]
+        out.write("".join(line + "\n" for line in lines))
+        return
+    from rich.text import Text
+
+    console = console_for(out)
+    console.print(Text.assemble(("curve ", "bold"), (result.equation, "cyan"), f"   (F = {result.curve} = 0)"))
+    label = f"d{'' if result.order == 1 else str(result.order).translate(SUPERSCRIPTS)}{result.dependent}/" \
+            f"d{result.wrt}{'' if result.order == 1 else str(result.order).translate(SUPERSCRIPTS)}"
+    print_formula(console, label, shown, None if latex else result.pretty)
+    if result.point is not None:
+        at = ", ".join(f"{name} = {number(value)}" for name, value in result.point.items())
+        console.print(Text(f"at {at} (on the curve):", style="dim"))
+        if result.value is not None:
+            console.print(Text.assemble((f"{label} = ", "bold"), number(result.value)))
+        if result.tangent:
+            print_formula(console, "tangent", result.tangent)
     for note in result.notes:
         console.print(Text(f"note: {note}", style="yellow"))
