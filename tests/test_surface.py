@@ -24,7 +24,7 @@ def first_error(result) -> str:
 
 # --------------------------------------------------------------------------- options of other commands
 @pytest.mark.parametrize("argv, owners", [
-    (["hessian", "x**2*y", "--x", "1", "--y", "2", "--order", "2"], "diff and taylor"),
+    (["hessian", "x**2*y", "--x", "1", "--y", "2", "--order", "2"], "diff, implicit, taylor"),
     (["grad", "x", "--x", "1", "--lr", "0.1"], "minimize"),
     (["plot", "x", "--x", "1", "--fd-steps", "0.1"], "grad"),
     (["taylor", "sin(x)", "--x", "0", "--check", "1"], "grad, hessian, jacobian"),
