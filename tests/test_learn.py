@@ -194,3 +194,28 @@ def test_forms_show_the_double_angle_and_the_product():
 def test_forms_in_plain_output():
     lines = run("diff", "(x + 1)**2", "--wrt", "x", "--forms").stdout.splitlines()
     assert "form\texpanded\t2*x + 2" in lines and "form\tfactored\t2*(x + 1)" in lines
+
+
+# --------------------------------------------------------------------------- plot --implicit
+def test_plot_implicit_draws_the_curve_and_its_tangent():
+    data = json.loads(run("plot", "--implicit", "x^2 + y^2 = 25", "--x", "3", "--y", "4", "--json").stdout)
+    assert data["slope"] == pytest.approx(-0.75) and data["x_range"] == [-2.0, 8.0]
+    assert len(data["points"]) > 100
+    assert all(abs(x * x + y * y - 25) < 0.5 for x, y in data["points"])  # on the circle, to the grid's step
+
+
+def test_plot_implicit_in_the_terminal_marks_the_point_and_says_the_slope():
+    result = CliRunner().invoke(app, ["plot", "--implicit", "x*y = 1", "--x", "2", "--y", "0.5"],
+                                env={"COLUMNS": "60", "LINES": "20"})
+    assert result.exit_code == 0 and "●" in result.stdout and "tangent, slope -0.25" in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= 60
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--x", "3", "--y", "5"], "not on the curve"),
+    (["--x", "3", "--y", "4", "--output", "c.png"], "--output figures are for functions"),
+    (["--x", "3", "--y", "4", "--from", "2", "--to", "1"], "--from must be below --to"),
+])
+def test_plot_implicit_errors(argv, said):
+    result = run("plot", "--implicit", "x^2 + y^2 = 25", *argv)
+    assert result.exit_code == 2 and said in result.stderr

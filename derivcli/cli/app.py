@@ -135,7 +135,7 @@ class BindingCommand(TyperCommand):
                 wrt = split_names([given] if isinstance(given, str) else given)
                 context = Context(frozenset(names), frozenset(wrt or ()))
                 variables = []
-                for text, start in self.texts_to_read(expression):
+                for text, start in self.texts_to_read(ctx, expression):
                     try:
                         variables += check_syntax(text, context).names()
                     except DerivcliError as error:  # the column in the whole text
@@ -147,7 +147,7 @@ class BindingCommand(TyperCommand):
             self._check_values(ctx)
         return super().invoke(ctx)
 
-    def texts_to_read(self, expression: str) -> list[tuple[str, int]]:
+    def texts_to_read(self, ctx: Any, expression: str) -> list[tuple[str, int]]:
         """The texts the syntax pass reads, with where each starts (an equation's two sides, in `implicit`)."""
         return [(expression, 0)]
 
@@ -179,6 +179,22 @@ class BindingCommand(TyperCommand):
             raise DerivcliError(f"{ctx.info_name} has no {option} (it is an option of "
                                 f"{' and '.join(owners) if len(owners) < 3 else ', '.join(owners)})", hint=hint)
 
+
+
+class EquationCommand(BindingCommand):
+    """A command whose text is an equation (`implicit`, `plot --implicit`): its two sides are what the
+    syntax pass reads."""
+
+    def texts_to_read(self, ctx: Any, expression: str) -> list[tuple[str, int]]:
+        if not self.is_equation(ctx):
+            return super().texts_to_read(ctx, expression)
+        from ..learn.implicit import split_equation
+
+        left, right, start = split_equation(expression)
+        return [(left, 0), (right, start)]
+
+    def is_equation(self, ctx: Any) -> bool:
+        return ctx.params.get("implicit", True) is not False
 
 
 app = typer.Typer(

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .app import BindingCommand, app
+from .app import BindingCommand, EquationCommand, app
 from .options import (
     DEVICE,
     DTYPE,
@@ -73,12 +73,13 @@ def minimize(
     return report_warnings(result.warnings)
 
 
-@app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
+@app.command(cls=EquationCommand, epilog="""[bold]Examples[/]
 
   derivcli plot "sin(x)*exp(-x**2/4)" --x 1
   derivcli plot "log(x)" --x 2 --from 0.01 --to 5
   derivcli plot "log(x)" --x 2 --output log.png    # .png, .svg or .pdf
   derivcli plot "x**2*y" --x 1 --y 3 --wrt x
+  derivcli plot --implicit "x^2 + y^2 = 25" --x 3 --y 4
 
 """ "Figures need matplotlib: pip install 'derivcli\\[plot]'. Each curve's y range comes from its central "
                                          "values, so a spike is clipped (marked ^ or v) instead of flattening the "
@@ -97,6 +98,9 @@ def plot(
         show_default=False)] = None,
     wrt: Annotated[Optional[str], typer.Option("--wrt", help="The variable on the x axis.", show_default=False)] = None,
     samples: Annotated[int, typer.Option("--samples", help="Points to evaluate (2 to 100,000).")] = 400,
+    implicit: Annotated[bool, typer.Option(
+        "--implicit", help="EXPRESSION is a curve's equation (x^2 + y^2 = 25): draw it and its tangent at the point "
+                           "(in the terminal, or --json).")] = False,
     var: VAR = None,
     dtype: DTYPE = "float64",
     json_output: JSON = False,
@@ -108,6 +112,8 @@ def plot(
     from ..plotting import plot_data, save_figure, smallest_width, terminal_plot
     from ..render import reading_lines
 
+    if implicit:
+        return _plot_curve(ctx, expression, var, wrt, start, end, output, json_output)
     if output is not None:
         from ..files import check_files_allowed
 
@@ -131,6 +137,35 @@ def plot(
     for note in data.notes:
         sys.stderr.write(f"note: {note}\n")
     return report_warnings(data.warnings)
+
+
+def _plot_curve(ctx: typer.Context, equation: str, var: Optional[list[str]], wrt: Optional[str],
+                start: Optional[float], end: Optional[float], output: Optional[str], json_output: bool) -> int:
+    """plot --implicit: the curve F = 0 around the point, with its tangent there."""
+    import shutil
+
+    from ..errors import DerivcliError
+    from ..plotting.implicit import curve_plot, terminal_curve
+
+    if output is not None:
+        raise DerivcliError("plot --implicit draws in the terminal or as --json; --output figures are for functions")
+    point = {name: value for name, value in read_point(ctx, var, None).items()}
+    tensors = [name for name, value in point.items() if not isinstance(value, float)]
+    if tensors:
+        raise DerivcliError(f"--{tensors[0]}: plot --implicit takes numbers")
+    data = curve_plot(equation, point, wrt=wrt, start=start, end=end)  # type: ignore[arg-type]
+    if json_output:
+        from ..wire import dumps
+
+        sys.stdout.write(dumps(data.to_json()) + "\n")
+    else:
+        size = shutil.get_terminal_size((80, 24))
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        sys.stdout.write(terminal_curve(data, width=max(min(size.columns, 120), 30),
+                                        height=max(12, min(size.lines - 2, 30)), color=color) + "\n")
+    for note in data.notes:
+        sys.stderr.write(f"note: {note}\n")
+    return 0
 
 
 @app.command(cls=BindingCommand, epilog="""[bold]Examples[/]

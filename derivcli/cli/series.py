@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import EXIT_CHECK_FAILED, DerivcliError
-from .app import BindingCommand, app
+from .app import BindingCommand, EquationCommand, app
 from .options import (
     DEVICE,
     DTYPE,
@@ -102,16 +102,6 @@ def taylor(
     emit_taylor(result, fmt_name, sys.stdout, explain_parse)
     code = report_warnings(result.warnings)
     return EXIT_CHECK_FAILED if result.agree is False else code
-
-
-class EquationCommand(BindingCommand):
-    """A command whose text is an equation: its two sides are what the syntax pass reads."""
-
-    def texts_to_read(self, expression: str) -> list[tuple[str, int]]:
-        from ..learn.implicit import split_equation
-
-        left, right, start = split_equation(expression)
-        return [(left, 0), (right, start)]
 
 
 @app.command(cls=EquationCommand, epilog="""[bold]Examples[/]

@@ -74,10 +74,26 @@ def implicit(equation: str, wrt: str = "x", dependent: str | None = None, order:
     import sympy as sp
 
     from ..higher import check_order
-    from ..parsing import Context, parse
     from ..symbolic import presented
 
     check_order(order)
+    curve, x, y, notes = read_curve(equation, wrt, dependent, point)
+    dependent = str(y)
+    derivative = sp.idiff(curve, y, x, order)
+    shown = presented(derivative)
+    result = ImplicitResult(equation, str(curve), wrt, dependent, order, shown.text, shown.latex,
+                            notes=notes + ([shown.note] if shown.note else []),
+                            pretty=shown.pretty)
+    if point:
+        _at_point(result, curve, derivative, {str(symbol): symbol for symbol in curve.free_symbols}, point)
+    return result
+
+
+def read_curve(equation: str, wrt: str, dependent: str | None, point: Mapping[str, float] | None
+               ) -> tuple[Any, Any, Any, list[str]]:
+    """(F as SymPy, the wrt symbol, the dependent symbol, the parser's notes) of the curve F = 0."""
+    from ..parsing import Context, parse
+
     left, right, offset = split_equation(equation)
     context = Context(frozenset(point or ()) | {wrt} | ({dependent} if dependent else set()), frozenset({wrt}))
     sides = [_side(parse, text, context, start, equation) for text, start in ((left, 0), (right, offset))]
@@ -92,15 +108,7 @@ def implicit(equation: str, wrt: str = "x", dependent: str | None = None, order:
     if dependent is None or dependent not in symbols:
         raise DerivcliError(f"say which variable depends on {wrt} with --dependent",
                             hint=f"the equation's variables are {', '.join(names)}")
-    x, y = symbols[wrt], symbols[dependent]
-    derivative = sp.idiff(curve, y, x, order)
-    shown = presented(derivative)
-    result = ImplicitResult(equation, str(curve), wrt, dependent, order, shown.text, shown.latex,
-                            notes=[*sides[0].notes, *sides[1].notes] + ([shown.note] if shown.note else []),
-                            pretty=shown.pretty)
-    if point:
-        _at_point(result, curve, derivative, symbols, point)
-    return result
+    return curve, symbols[wrt], symbols[dependent], [*sides[0].notes, *sides[1].notes]
 
 
 def _side(parse: Any, text: str, context: Any, start: int, equation: str) -> Any:
