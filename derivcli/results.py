@@ -404,6 +404,7 @@ class TaylorResult:
     parse: ParseInfo
     agree: bool | None = None
     exact_coefficients: list[str] | None = None  # SymPy's, where all are exact numbers
+    pretty: str | None = None  # the polynomial in SymPy's 2-D Unicode form, for a terminal (not in JSON)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 

@@ -253,6 +253,7 @@ def taylor(
         exact_coefficients=None if exact is None else [str(c) for c in exact],
         polynomial=" + ".join(terms).replace("+ -", "- ") or "0", parse=setup.parse_info(), agree=agreement,
         notes=notes, warnings=list(setup.warnings),
+        pretty=_pretty_polynomial(exact, name, around) if exact is not None and agreement else None,
     )
 
 
@@ -266,6 +267,16 @@ def _maclaurin_variable(expression: str, values: Mapping[str, Any], wrt: str | N
     if wrt is not None:
         return wrt if wrt in unbound else None
     return unbound[0] if len(unbound) == 1 else None
+
+
+def _pretty_polynomial(exact: list[Any], name: str, around: float) -> str:
+    """SymPy's 2-D form of the polynomial, lowest degree first as printed on one line."""
+    import sympy as sp
+
+    offset = int(around) if around == int(around) else around
+    shift = sp.Symbol(name if around == 0 else f"({name} - {offset})")  # printed as written, like the line form
+    terms = [c * shift**k for k, c in enumerate(exact) if c != 0]
+    return sp.pretty(sp.Add(*terms, evaluate=False), use_unicode=True, wrap_line=False, order="none")
 
 
 def _terms(exact: list[Any], shift: str) -> list[str]:

@@ -81,7 +81,7 @@ def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool
              "-" if not reference else short(abs(c - reference[k]))] for k, c in enumerate(result.coefficients)]
     print_fitting(console, ["k", f"torch ({result.method})", "SymPy series", "difference"], rows, ["right"] * 4,
                   f"Taylor coefficients f⁽ᵏ⁾/k! to order {result.order}")
-    print_formula(console, "T(x)", result.polynomial)
+    print_formula(console, "T(x)", result.polynomial, result.pretty)
     if result.agree is not None:
         console.print(Text("torch and SymPy agree" if result.agree else "torch and SymPy DISAGREE",
                            style="green" if result.agree else "bold red"))
