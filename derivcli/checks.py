@@ -11,7 +11,7 @@ import torch
 
 from .budget import CHECK_SECONDS, OverBudget, time_budget
 from .errors import DerivcliError
-from .formula_text import formula
+from .formula_text import formula, pretty_form
 from .lowering import lower
 from .results import DifferenceRow, DifferenceTable, FdVerdict, SymbolicCheck, to_plain
 
@@ -132,6 +132,7 @@ def _symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> Symbolic
     references: dict[str, Any] = {}
     reference_errors: dict[str, dict[str, float | None]] = {}
     closest: dict[str, str] = {}
+    pretty: dict[str, str] = {}
     for name in setup.wrt:
         try:
             derivatives = [sp.diff(scalar, symbol) for symbol, _ in element_pairs(symbols[name], plain[name])]
@@ -146,6 +147,9 @@ def _symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> Symbolic
         difference = _central_difference(setup, name) if plain[name].numel() == 1 else None
         shape = tuple(plain[name].shape)
         formulas[name] = _reshape([formula(d) for d in derivatives], shape)
+        shown = pretty_form(derivatives[0]) if len(derivatives) == 1 else None
+        if shown is not None:
+            pretty[name] = shown
         values[name] = _reshape(numbers, shape)
         references[name] = _reshape(truths, shape)
         errors = [abs(a - s) for a, s in zip(autograd_values, numbers)]
@@ -160,7 +164,7 @@ def _symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> Symbolic
                             if error is not None and math.isfinite(error))[1] if any(
             error is not None and math.isfinite(error) for error in reference_errors[name].values()) else "none"
     return SymbolicCheck(formulas, values, abs_error, rel_error, verdicts, rtol, atol, reference=references,
-                         reference_error=reference_errors, closest=closest)
+                         reference_error=reference_errors, closest=closest, pretty=pretty)
 
 
 def _skipped(setup: Setup, reason: str) -> SymbolicCheck:

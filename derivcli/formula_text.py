@@ -175,3 +175,15 @@ def _reciprocal(power: Any) -> Any:
 
 
 _PRINTER = FormulaPrinter()
+
+
+PRETTY_MAX_OPS = 120  # past this a 2-D form is wider than any terminal
+
+
+def pretty_form(expression: Any) -> str | None:
+    """SymPy's 2-D Unicode form, for a terminal; None for a formula too large to read that way."""
+    from sympy import count_ops, pretty
+
+    if count_ops(expression) > PRETTY_MAX_OPS:
+        return None
+    return str(pretty(expression, use_unicode=True, wrap_line=False))

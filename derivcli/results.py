@@ -89,6 +89,7 @@ class SymbolicCheck:
     reference: dict[str, Number] = field(default_factory=dict)  # SymPy's derivative at 30 digits, as floats
     reference_error: dict[str, dict[str, float | None]] = field(default_factory=dict)  # by method, relative
     closest: dict[str, str] = field(default_factory=dict)  # autograd, symbolic or finite_difference
+    pretty: dict[str, str] = field(default_factory=dict)  # a scalar's derivative in 2-D form (not in JSON)
 
     @property
     def max_abs_error(self) -> float:

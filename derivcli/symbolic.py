@@ -19,6 +19,7 @@ import sympy as sp
 
 from .checks import MAX_DERIVATIVE_SIZE, derivative_size
 from .errors import DerivcliError
+from .formula_text import pretty_form
 
 SIMPLIFY_SECONDS = 3.0
 SERIES_SECONDS = 5.0
@@ -114,9 +115,6 @@ class Presentation:
     pretty: str | None = None
 
 
-PRETTY_MAX_OPS = 120  # past this a 2-D form is wider than any terminal
-
-
 def presented(derivative: sp.Expr) -> Presentation:
     """The derivative simplified within SIMPLIFY_SECONDS, in every form the views need."""
     done, simplified = with_budget(_simplify, (derivative,), SIMPLIFY_SECONDS)
@@ -135,9 +133,7 @@ def _simplify(derivative: sp.Expr) -> Presentation:
     simplified = sp.simplify(derivative)
     if sp.count_ops(simplified) > sp.count_ops(derivative):
         simplified = derivative
-    pretty = sp.pretty(simplified, use_unicode=True, wrap_line=False) \
-        if sp.count_ops(simplified) <= PRETTY_MAX_OPS else None
-    return Presentation(str(simplified), sp.latex(simplified), None, pretty)
+    return Presentation(str(simplified), sp.latex(simplified), None, pretty_form(simplified))
 
 
 def start_series(expr: sp.Expr, symbol: sp.Symbol, around: float, order: int,

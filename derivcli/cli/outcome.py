@@ -10,13 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
+from typer._click.exceptions import ClickException, UsageError  # typer >= 0.29 (pyproject's floor) vendors click
 
 from ..errors import EXIT_BAD_INPUT, DerivcliError
-
-try:  # typer >= 0.29 vendors click
-    from typer._click.exceptions import ClickException, UsageError
-except ImportError:  # pragma: no cover - older typer depends on click itself
-    from click.exceptions import ClickException, UsageError  # type: ignore[no-redef]
 
 EXIT_INTERNAL = 3
 PROG = "derivcli"

@@ -99,7 +99,7 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
     if check is not None:
         for name, formula in check.derivatives.items():
             if isinstance(formula, str):
-                print_formula(console, f"∂f/∂{name}", formula)
+                print_formula(console, f"∂f/∂{name}", formula, check.pretty.get(name))
         for name, errors in check.reference_error.items():
             ranked = sorted((error, method) for method, error in errors.items() if error is not None)
             console.print(Text(f"∂f/∂{name} to 30 digits (SymPy, mpmath): {number(check.reference[name])}; "
