@@ -60,7 +60,9 @@ class Compiled:
             self._gradient = torch.compile(self._chunk_gradient, dynamic=False)  # type: ignore[assignment]
 
     def __call__(self, **values: Any) -> Any:
-        """f at every point (arrays broadcast; scalars are held constant)."""
+        """f at every point (arrays broadcast; scalars are held constant); dask arrays in, a lazy dask array out."""
+        if _has_dask(values):
+            return _lazy(self, values, gradient=False)
         inputs, kind, count = self._inputs(values)
         out = torch.empty(count, dtype=self.dtype, device=self.device)
         with torch.no_grad():
@@ -70,7 +72,10 @@ class Compiled:
         return _as_kind(out, kind)
 
     def grad(self, progress: Callable[[int, int], None] | None = None, **values: Any) -> dict[str, Any]:
-        """{variable: its derivative at every point}, for the differentiated variables."""
+        """{variable: its derivative at every point}, for the differentiated variables (lazy dask arrays for
+        dask arrays)."""
+        if _has_dask(values):
+            return _lazy(self, values, gradient=True)
         inputs, kind, count = self._inputs(values)
         grads = {name: torch.empty(count, dtype=self.dtype, device=self.device) for name in self.wrt}
         for start in range(0, count, self.chunk):
@@ -106,6 +111,17 @@ class Compiled:
             raise DerivcliError(f"the arrays of points have different lengths: {sorted(lengths)}")
         count = lengths.pop() if lengths else 1
         return [tensors[name] for name in self.variables], kind, count
+
+
+def _has_dask(values: Mapping[str, Any]) -> bool:
+    """Duck-typed, so that dask is imported only by those who pass its arrays."""
+    return any(hasattr(value, "dask") and hasattr(value, "map_blocks") for value in values.values())
+
+
+def _lazy(compiled: Compiled, values: Mapping[str, Any], gradient: bool) -> Any:
+    from .cluster import lazy
+
+    return lazy(compiled, values, gradient)
 
 
 def _nodes(expr: Any) -> Any:

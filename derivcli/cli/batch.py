@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..cluster import INPUT, SCHEDULER
 from ..errors import EXIT_BAD_INPUT
 from .app import PlainCommand, app
 from .options import output_format
@@ -29,8 +30,14 @@ BATCH_EPILOG = ("""[bold]Examples[/]
 def batch(
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, show_default=False,
                                        help="Worker processes for big inputs; 1 answers every line in this one."),
+    scheduler: SCHEDULER = None,
+    inputs: INPUT = None,
 ) -> int:
     """Answer NDJSON requests from stdin, one JSON line each, as they arrive."""
+    if scheduler is not None or inputs is not None:
+        from ..cluster import batch_on_cluster
+
+        return batch_on_cluster(scheduler, inputs)
     from ..streams import available_lines, batch_groups, settle_for_volume
     from ..wire import dumps
     from ..workers import default_jobs

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ..cluster import SCHEDULER
 from ..errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, DerivcliError
 from .app import BindingCommand, app
 from .options import (
@@ -71,6 +72,7 @@ def grad(
     torch_compile: Annotated[bool, typer.Option(
         "--compile", help="With --points: run the gradient through torch.compile (seconds to compile; pays "
                           "off for very large batches).")] = False,
+    scheduler: SCHEDULER = None,
     dtype: DTYPE = "float64",
     device: DEVICE = "cpu",
     json_output: JSON = False,
@@ -82,6 +84,14 @@ def grad(
     from ..checks import parse_steps
     from ..render import emit_grad
 
+    if scheduler is not None:
+        from ..cluster import grad_on_cluster
+
+        refused = {"--check": check, "--fd": fd or fd_steps is not None, "--expect": expect is not None,
+                   "--exact": exact, "--compile": torch_compile, "--explain-parse": explain_parse}
+        return grad_on_cluster(scheduler, expression, points, output, read_point(ctx, var, seed), split_names(wrt),
+                               dtype, device, output_format(json_output, fmt) == "json",
+                               [name for name, flag in refused.items() if flag])
     fmt_name = output_format(json_output, fmt)
     fd = fd or fd_steps is not None  # steps without --fd still ask for the table
     point = read_point(ctx, var, seed, streams=True)

@@ -1,0 +1,387 @@
+"""Past one machine: `derivcli.compile` on dask arrays, `grad --points GLOB` and `batch` on a Dask cluster.
+
+Dask (`pip install 'derivcli[dask]'`) is imported only here and only when asked for (`--scheduler`, a dask
+array passed to a compiled function), so help, errors and every other command stay as fast as before.
+The work on the workers is derivcli's ordinary code: a block of an array goes through `Compiled`, a
+partition file through `grad --points`, a block of request lines through the batch's answering.  Workers
+must have derivcli installed, and for `--points` see the same files as the client (a shared filesystem).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
+from functools import cache, lru_cache, partial
+from typing import Annotated, Any, Optional
+
+import typer
+
+from .errors import DerivcliError
+
+CONNECT_TIMEOUT = "3s"  # an unreachable scheduler is an error this soon, not a hang
+BLOCK_LINES = 2_000  # batch lines per task: see docs/performance.md for the measurement behind it
+EXTRA = "pip install 'derivcli[dask]'"
+
+SCHEDULER = Annotated[Optional[str], typer.Option(
+    "--scheduler", metavar="ADDRESS|local",
+    help="Run on a Dask cluster: a scheduler's address (tcp://host:8786), or 'local' for a LocalCluster of one "
+         f"worker process per CPU ({EXTRA}).", show_default=False)]
+INPUT = Annotated[Optional[list[str]], typer.Option(
+    "--input", metavar="GLOB", help="With --scheduler: read the requests from these NDJSON files (globs, in "
+                                    "name order; lines are numbered across them) instead of stdin.",
+    show_default=False)]
+
+
+def _require_dask() -> Any:
+    """The distributed module, or the one-line error that names the extra to install."""
+    try:
+        import dask.array  # noqa: F401
+        import distributed
+    except ImportError:
+        raise DerivcliError(f"--scheduler needs dask: {EXTRA}") from None
+    return distributed
+
+
+@contextmanager
+def connected(scheduler: str) -> Iterator[Any]:
+    """A Dask client for `scheduler` ('local': a LocalCluster started here and closed on the way out)."""
+    import logging
+
+    distributed = _require_dask()
+    import dask
+
+    from .workers import available_cpus
+
+    with dask.config.set({"distributed.comm.timeouts.connect": CONNECT_TIMEOUT}):
+        if scheduler == "local":
+            local = distributed.LocalCluster(n_workers=available_cpus(), threads_per_worker=1, processes=True,
+                                             host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL)
+            with local, distributed.Client(local) as client:
+                yield client
+            return
+        try:
+            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, ValueError, TypeError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise DerivcliError(f"--scheduler {scheduler}: cannot reach the scheduler within "
+                                f"{CONNECT_TIMEOUT[:-1]} s ({reason})",
+                                hint="start one with 'dask scheduler', or use --scheduler local") from None
+        with client:
+            yield client
+
+
+Task = tuple[Callable[..., Any], tuple[Any, ...]]
+
+
+def ordered(client: Any, tasks: Iterable[Task], lost: Callable[[tuple[Any, ...]], Any]) -> Iterator[Any]:
+    """Each task's result, in the order given, with two tasks per worker thread on the cluster at once
+    (so a long input streams through in bounded memory).  A task whose worker dies is run again by Dask;
+    one that has killed several (Dask's allowed-failures) gives `lost(its arguments)` instead."""
+    from distributed import KilledWorker
+
+    window = 2 * max(1, sum(client.nthreads().values()))
+    running: deque[tuple[Any, tuple[Any, ...]]] = deque()
+
+    def first() -> Any:
+        future, args = running.popleft()
+        try:
+            return future.result()
+        except KilledWorker:
+            return lost(args)
+
+    for function, args in tasks:
+        running.append((client.submit(function, *args, pure=False), args))
+        if len(running) >= window:
+            yield first()
+    while running:
+        yield first()
+
+
+# ------------------------------------------------------------------------------------------ the API
+
+
+def lazy(compiled: Any, values: Mapping[str, Any], gradient: bool) -> Any:
+    """`compiled(**values)` or `compiled.grad(**values)` for dask arrays: dask arrays of the same chunks,
+    each block evaluated on a worker by the ordinary compiled path (parsed and lowered once per worker
+    process, see `_on_worker`).  Other arrays are made dask arrays and rechunked to match; scalars are
+    held constant."""
+    import dask.array as da
+    import numpy as np
+
+    missing = [name for name in compiled.variables if name not in values]
+    if missing:
+        raise DerivcliError(f"no values for {', '.join(missing)}")
+    names = [name for name in compiled.variables if np.ndim(values[name])]
+    shapes = {np.shape(values[name]) for name in names}
+    if len(shapes) > 1:
+        raise DerivcliError(f"the arrays of points have different shapes: {sorted(shapes)}")
+    chunks = next(values[name].chunks for name in names if hasattr(values[name], "dask"))  # the first dask array's
+    arrays = [da.asarray(values[name]).rechunk(chunks) for name in names]
+    scalars = {name: float(values[name]) for name in compiled.variables if name not in names}
+    dtype = np.dtype(str(compiled.dtype).removeprefix("torch."))
+    spec = (compiled.expression, tuple(compiled.wrt), dtype.name, compiled.device.type, tuple(compiled.variables))
+    block = partial(_block, spec, scalars, names, gradient)
+    if not gradient:
+        return da.map_blocks(block, *arrays, dtype=dtype, meta=np.empty((0,) * len(chunks), dtype))
+    stacked = da.map_blocks(block, *arrays, new_axis=0, chunks=((len(compiled.wrt),), *chunks), dtype=dtype,
+                            meta=np.empty((0,) * (len(chunks) + 1), dtype))
+    return {name: stacked[index] for index, name in enumerate(compiled.wrt)}
+
+
+def _block(spec: tuple[Any, ...], scalars: dict[str, float], names: list[str], gradient: bool, *blocks: Any) -> Any:
+    """One block: values, or the derivatives stacked on a new first axis (one row per variable)."""
+    import numpy as np
+
+    compiled = _on_worker(*spec)
+    shape = blocks[0].shape
+    values = {**scalars, **{name: np.asarray(block).reshape(-1) for name, block in zip(names, blocks)}}
+    if not gradient:
+        return np.asarray(compiled(**values)).reshape(shape)
+    grads = compiled.grad(**values)
+    return np.stack([np.asarray(grads[name]).reshape(shape) for name in compiled.wrt])
+
+
+@lru_cache(maxsize=64)
+def _on_worker(expression: str, wrt: tuple[str, ...], dtype: str, device: str, names: tuple[str, ...]) -> Any:
+    """The compiled expression, once per process (read with its variables bound, as the client read it)."""
+    from .vectorized import Compiled
+
+    _settle_worker()
+    return Compiled(expression, list(wrt), dtype, device, names=names)
+
+
+@cache
+def _settle_worker() -> None:
+    """Once per process, and only on a Dask worker (a process given over to this work): torch gets one
+    thread, as the worker's own threads already share out the CPUs, and the loaded pipeline is frozen out
+    of the garbage collector's sweeps, as `derivcli batch` does (full sweeps of torch's, SymPy's and
+    Dask's objects made block times vary 10x)."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):  # not on a worker: leave the caller's process alone
+        return
+    import torch
+
+    from .streams import settle_for_volume
+
+    torch.set_num_threads(1)
+    settle_for_volume()
+
+
+# ------------------------------------------------------------------------------- grad --points GLOB
+
+
+def grad_on_cluster(scheduler: str, expression: str, points: Optional[str], output: Optional[str],
+                    fixed: dict[str, object], wrt: list[str] | None, dtype: str, device: str, as_json: bool,
+                    refused: list[str]) -> int:
+    """`grad --points GLOB --scheduler …`: each file a partition, evaluated on a worker by `grad --points`
+    itself.  With `--output DIR` each worker writes its partition's result beside the others (same base
+    name, .csv for a .csv partition, .npy otherwise) and a summary goes to stderr; without it the results
+    come back to stdout in partition order, one CSV header (or NDJSON)."""
+    from .files import check_files_allowed
+
+    _require_dask()
+    if points is None:
+        raise DerivcliError("--scheduler works with --points", hint="give a glob of partitions: --points 'grid/*.npy'")
+    if refused:
+        raise DerivcliError(f"--scheduler evaluates --points files; {', '.join(refused)} work at one point")
+    check_files_allowed("--points")  # here: the workers do not see this process's --no-files
+    if as_json and output is not None:
+        raise DerivcliError("--json writes one object per point to stdout; --output writes a folder of files",
+                            hint="give one of them")
+    paths = _partitions("--points", points)
+    headers = [_header(path) for path in paths]
+    for path, header in zip(paths[1:], headers[1:]):
+        if header != headers[0]:
+            raise DerivcliError(f"--points: {path} has the columns {', '.join(header) or '(one unnamed)'}, "
+                                f"{paths[0]} has {', '.join(headers[0]) or '(one unnamed)'}",
+                                hint="every partition has the same columns")
+    targets = _targets(paths, output) if output is not None else [None] * len(paths)
+    with connected(scheduler) as client, _partition_bar() as bar:
+        started = time.perf_counter()
+        tasks = ((_partition, (expression, path, fixed, wrt, target, dtype, device, as_json))
+                 for path, target in zip(paths, targets))
+        done = 0
+        for index, answer in enumerate(ordered(client, tasks, _lost_partition)):
+            if isinstance(answer, DerivcliError):
+                raise answer
+            count, text = answer
+            done += count
+            if output is None:
+                sys.stdout.write(text if index == 0 or as_json else text.partition("\n")[2])
+                sys.stdout.flush()
+            bar(index + 1, len(paths))
+        seconds = time.perf_counter() - started
+    if output is not None:
+        sys.stderr.write(f"points\t{done}\tseconds\t{seconds:.3f}\tpoints/s\t{done / max(seconds, 1e-9):.0f}\n")
+    return 0
+
+
+def _partition_bar() -> Any:
+    """The progress bar of partitions done, as their futures finish, on a terminal; elsewhere nothing."""
+    from contextlib import nullcontext
+
+    from .cli.options import progress_bar
+
+    return progress_bar() if sys.stderr.isatty() else nullcontext(lambda done, total: None)
+
+
+def _lost_partition(args: tuple[Any, ...]) -> Any:
+    raise DerivcliError(f"--points: {args[1]} killed the workers that read it (out of memory?)")
+
+
+def _partitions(what: str, pattern: str) -> list[str]:
+    """The files of a glob in name order (a plain path is itself, so a missing one is named as such)."""
+    import glob
+
+    if not glob.has_magic(pattern):
+        return [pattern]
+    paths = sorted(glob.glob(pattern))
+    if not paths:
+        raise DerivcliError(f"{what}: no files match {pattern}")
+    return paths
+
+
+def _header(path: str) -> list[str]:
+    """A partition's column names, read cheaply before any work starts: a CSV's first line, an .npz's
+    array names, none for an .npy; a missing or unreadable file is named here."""
+    import csv
+    import zipfile
+
+    from .files import MAX_LINE_CHARS, _open_regular
+
+    with _open_regular("--points", path) as handle:
+        suffix = os.path.splitext(path)[1].lower()
+        try:
+            if suffix == ".npy":
+                return []
+            if suffix == ".npz":
+                with zipfile.ZipFile(handle) as archive:
+                    return sorted(name.removesuffix(".npy") for name in archive.namelist())
+            line = handle.readline(MAX_LINE_CHARS + 1).decode("utf-8-sig")
+        except (OSError, UnicodeDecodeError, zipfile.BadZipFile) as error:
+            raise DerivcliError(f"--points: cannot read {path}: {type(error).__name__}") from None
+    return [name.strip() for name in next(csv.reader([line]), [])]
+
+
+def _targets(paths: list[str], folder: str) -> list[str]:
+    """The result file of each partition in the folder `--output` names (made if missing)."""
+    from .files import check_files_allowed
+
+    check_files_allowed("--output")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        raise DerivcliError(f"--output {folder}: cannot make the folder: {(error.strerror or str(error)).lower()}") \
+            from None
+    targets: dict[str, str] = {}
+    for path in paths:
+        base, suffix = os.path.splitext(os.path.basename(path))
+        target = os.path.join(folder, base + (".csv" if suffix.lower() == ".csv" else ".npy"))
+        if target in targets:
+            raise DerivcliError(f"--output: {targets[target]} and {path} would both write {target}",
+                                hint="give partitions distinct base names")
+        targets[target] = path
+    return list(targets)
+
+
+def _partition(expression: str, path: str, fixed: dict[str, object], wrt: list[str] | None, target: Optional[str],
+               dtype: str, device: str, as_json: bool) -> tuple[int, str] | DerivcliError:
+    """On a worker: one partition through `grad --points` (-> its point count, and its text when it
+    goes to stdout).  A bad partition's error comes back as the answer, for the client to report: raised
+    here, it would also fill the worker's log."""
+    from .cli.point import grad_at_points
+    from .files import _count_lines
+
+    _settle_worker()
+    text = io.StringIO()  # not a terminal: no progress bar on a worker
+    try:
+        with redirect_stdout(text):
+            grad_at_points(expression, path, fixed, wrt, target, False, dtype, device, as_json)
+    except DerivcliError as error:
+        return error
+    if target is None:
+        lines = text.getvalue().count("\n")
+        return lines if as_json else lines - 1, text.getvalue()
+    if target.endswith(".npy"):
+        import numpy as np
+
+        return int(np.load(target, mmap_mode="r").shape[0]), ""
+    with open(target, "rb") as handle:
+        return _count_lines(handle) - 1, ""
+
+
+# -------------------------------------------------------------------------------------------- batch
+
+
+def batch_on_cluster(scheduler: Optional[str], inputs: Optional[list[str]]) -> int:
+    """`batch --scheduler …`: blocks of request lines answered on the workers by the batch's own code,
+    written in input order; a block whose worker dies is run again by Dask (each answer is written once).
+    A block that keeps killing workers gets an error record for each of its lines."""
+    from .errors import EXIT_BAD_INPUT
+    from .streams import available_lines
+    from .wire import dumps
+
+    if scheduler is None:
+        raise DerivcliError("--input goes with --scheduler", hint="without a cluster: cat FILES | derivcli batch")
+    _require_dask()
+    groups = _input_lines(inputs) if inputs else available_lines(sys.stdin)
+    failed = False
+    with connected(scheduler) as client:
+        for answers in ordered(client, ((_answer_block, block) for block in _blocks(groups)), _lost_block):
+            for answer in answers:
+                failed = failed or "error" in answer and "line" in answer
+                sys.stdout.write(dumps(answer) + "\n")
+            sys.stdout.flush()
+    return EXIT_BAD_INPUT if failed else 0
+
+
+def _input_lines(patterns: list[str]) -> Iterator[list[str]]:
+    """The lines of every --input file in order, each bounded as stdin's are (streams.available_lines)."""
+    from .files import _open_regular, check_files_allowed
+    from .streams import available_lines
+
+    check_files_allowed("--input")
+    paths = [path for pattern in patterns for path in _partitions("--input", pattern)]
+    for path in paths:
+        with _open_regular("--input", path) as handle:
+            try:
+                yield from available_lines(handle)
+            except OSError as error:
+                raise DerivcliError(f"--input: cannot read {path}: {(error.strerror or str(error)).lower()}") \
+                    from None
+
+
+def _blocks(groups: Iterable[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    """(lines before, lines) pieces of at most BLOCK_LINES: what one task answers."""
+    number = 0
+    for group in groups:
+        for start in range(0, len(group), BLOCK_LINES):
+            yield number + start, group[start:start + BLOCK_LINES]
+        number += len(group)
+
+
+def _lost_block(args: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """Every line of a block that kept killing its workers gets a record, as `answer_lines` would number it."""
+    from .streams import TooLong
+    from .wire import error_record
+
+    first, lines = args
+    return [error_record(number, "internal error: the workers answering this line's block kept stopping "
+                                 "(out of memory?)")
+            for number, line in enumerate(lines, start=first + 1) if isinstance(line, TooLong) or line.strip()]
+
+
+def _answer_block(first: int, lines: list[str]) -> list[dict[str, Any]]:
+    """On a worker: `streams.answer_lines`, looked up at call time (so a test can stand in for it)."""
+    from . import streams
+
+    _settle_worker()
+    return streams.answer_lines(first, lines)

@@ -1,0 +1,208 @@
+"""derivcli on a real Dask cluster: a LocalCluster of two worker processes on 127.0.0.1, started once."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("distributed")
+pytest.importorskip("dask.array")
+np = pytest.importorskip("numpy")
+
+import dask.array as da  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+
+import derivcli  # noqa: E402
+from derivcli.cli import app  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def client():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
+def run(*args: str, stdin: str | None = None):
+    return CliRunner().invoke(app, list(args), input=stdin)
+
+
+def assert_error(result, *fragments: str) -> None:
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: ") and "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in first, first
+
+
+# --------------------------------------------------------------------------------------------- API
+def test_dask_arrays_give_lazy_results_equal_to_in_process_ones(client):
+    f = derivcli.compile("x**2*y + sin(x)")
+    xs, ys = np.linspace(-2, 2, 1001), np.linspace(1, 3, 1001)
+    dx, dy = da.from_array(xs, chunks=250), da.from_array(ys, chunks=250)
+    values, grads = f(x=dx, y=dy), f.grad(x=dx, y=dy)
+    assert isinstance(values, da.Array) and values.chunks == dx.chunks
+    assert all(grads[name].chunks == dx.chunks for name in ("x", "y"))
+    assert np.array_equal(values.compute(), f(x=xs, y=ys))
+    expected = f.grad(x=xs, y=ys)
+    assert all(np.array_equal(grads[name].compute(), expected[name]) for name in ("x", "y"))
+    held = derivcli.compile("x**2*y", wrt=["x"]).grad(x=dx, y=2.0)  # a scalar held at every point
+    assert list(held) == ["x"] and np.array_equal(held["x"].compute(), 4 * xs)
+    # parsed and lowered once per worker process, however many blocks it evaluated
+    infos = client.run(lambda: __import__("derivcli.cluster").cluster._on_worker.cache_info().misses)
+    assert set(infos.values()) <= {1, 2}  # this expression, and the wrt=["x"] one
+
+
+def test_mixed_shapes_are_refused_before_any_work(client):
+    f = derivcli.compile("x*y")
+    with pytest.raises(derivcli.DerivcliError, match="different shapes"):
+        f(x=da.ones(4, chunks=2), y=np.ones(3))
+
+
+# ------------------------------------------------------------------------------------------ --points
+def _grid(folder: Path, kind: str) -> list[np.ndarray]:
+    parts = [np.linspace(i, i + 1, 7) for i in range(3)]
+    folder.mkdir()
+    for i, xs in enumerate(parts):
+        if kind == "npy":
+            np.save(folder / f"part-{i}.npy", xs)
+        else:
+            (folder / f"part-{i}.csv").write_text("x,y\n" + "".join(f"{float(x)!r},2.0\n" for x in xs))
+    return parts
+
+
+def test_points_partitions_to_stdout_in_order(client, tmp_path):
+    parts = _grid(tmp_path / "grid", "npy")
+    result = run("grad", "x**3", "--points", str(tmp_path / "grid" / "part-*.npy"), "--scheduler",
+                 client.scheduler.address)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "x,f,d/dx" and len(lines) == 1 + 21
+    xs = np.concatenate(parts)
+    table = np.array([[float(cell) for cell in line.split(",")] for line in lines[1:]])
+    assert np.array_equal(table[:, 0], xs) and np.allclose(table[:, 2], 3 * xs**2, rtol=0, atol=1e-12)
+    records = run("grad", "x**3", "--points", str(tmp_path / "grid" / "part-*.npy"), "--scheduler",
+                  client.scheduler.address, "--json")
+    assert [json.loads(line)["point"]["x"] for line in records.stdout.splitlines()] == xs.tolist()
+
+
+@pytest.mark.parametrize("kind", ["csv", "npy"])
+def test_points_output_folder_has_one_file_per_partition(client, tmp_path, kind):
+    parts = _grid(tmp_path / "grid", kind)
+    out = tmp_path / "out"
+    result = run("grad", "x**2*y", "--points", str(tmp_path / "grid" / f"part-*.{kind}"),
+                 *(["--y", "2"] if kind == "npy" else []), "--scheduler", client.scheduler.address,
+                 "--output", f"{out}/")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(path.name for path in out.iterdir()) == [f"part-{i}.{kind}" for i in range(3)]
+    for i, xs in enumerate(parts):
+        if kind == "npy":
+            table = np.load(out / f"part-{i}.npy")
+            assert np.array_equal(table[:, 0], xs) and np.array_equal(table[:, 2], 4 * xs)
+        else:
+            lines = (out / f"part-{i}.csv").read_text().splitlines()
+            assert lines[0] == "x,y,f,d/dx,d/dy" and len(lines) == 8
+            assert [float(line.split(",")[3]) for line in lines[1:]] == (4 * xs).tolist()
+    summary = result.stderr.splitlines()[-1].split("\t")
+    assert summary[:2] == ["points", "21"] and summary[4] == "points/s"
+
+
+def test_points_errors_name_the_files(client, tmp_path):
+    address = client.scheduler.address
+    grid = tmp_path / "grid"
+    _grid(grid, "csv")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "odd.csv").write_text("x,z\n1,2\n")
+    assert_error(run("grad", "x*y", "--points", str(tmp_path / "nothing-*.csv"), "--scheduler", address),
+                 "no files match")
+    assert_error(run("grad", "x*y", "--points", str(tmp_path / "missing.csv"), "--scheduler", address),
+                 "no such file", "missing.csv")
+    assert_error(run("grad", "x*y", "--points", str(tmp_path / "*" / "*.csv"), "--scheduler", address),
+                 "odd.csv", "part-0.csv")  # grid/part-*.csv, then other/odd.csv
+    (grid / "part-3.csv").write_text("x,y\n1,not a number\n")
+    assert_error(run("grad", "x*y", "--points", str(grid / "part-*.csv"), "--scheduler", address),
+                 "part-3.csv", "not a number")
+    assert_error(run("grad", "x*y", "--points", str(grid / "part-*.csv"), "--scheduler", address, "--check"),
+                 "--check")
+
+
+# --------------------------------------------------------------------------------------------- batch
+REQUESTS = [json.dumps({"expression": "x**2", "point": {"x": i}}) for i in range(40)]
+
+
+def test_batch_answers_in_order_with_error_records_in_place(client, tmp_path, monkeypatch):
+    monkeypatch.setattr("derivcli.cluster.BLOCK_LINES", 7)
+    lines = list(REQUESTS)
+    lines[5], lines[23] = "not json", json.dumps({"expression": "sin(", "point": {"x": 1}})
+    (tmp_path / "a.ndjson").write_text("\n".join(lines[:20]) + "\n")
+    (tmp_path / "b.ndjson").write_text("\n".join(lines[20:]) + "\n")
+    for args, stdin in ((["--input", str(tmp_path / "*.ndjson")], None), ([], "\n".join(lines) + "\n")):
+        result = run("batch", "--scheduler", client.scheduler.address, *args, stdin=stdin)
+        assert result.exit_code == 2, result.stderr
+        answers = [json.loads(line) for line in result.stdout.splitlines()]
+        assert len(answers) == 40
+        assert answers[5]["line"] == 6 and answers[23]["line"] == 24 and "ends too early" in \
+            answers[23]["error"]["message"]
+        assert [a["value"] for i, a in enumerate(answers) if i not in (5, 23)] == \
+            [float(i * i) for i in range(40) if i not in (5, 23)]
+
+
+def test_unreachable_scheduler_is_an_error_within_seconds():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.perf_counter()
+    result = run("batch", "--scheduler", f"tcp://127.0.0.1:{port}", stdin=REQUESTS[0] + "\n")
+    assert time.perf_counter() - started < 10
+    assert_error(result, "cannot reach the scheduler", f"127.0.0.1:{port}")
+
+
+def test_without_dask_scheduler_names_the_extra(tmp_path):
+    code = ("import sys\nsys.modules['distributed'] = None\nfrom derivcli.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    for argv in (["grad", "x", "--points", "p.npy", "--scheduler", "local"], ["batch", "--scheduler", "local"]):
+        result = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60,
+                                cwd=tmp_path, stdin=subprocess.DEVNULL)
+        assert result.returncode == 2
+        assert result.stderr.splitlines()[0] == "error: --scheduler needs dask: pip install 'derivcli[dask]'"
+        assert "Traceback" not in result.stderr
+
+
+def test_a_worker_killed_mid_block_loses_no_line_and_answers_none_twice(client, tmp_path, monkeypatch):
+    """The block holding x**7 makes its worker exit the first time only (a marker file says it did); Dask
+    runs the block again on a live worker.  Last in this file: the cluster has a fresh worker after it."""
+    monkeypatch.setattr("derivcli.cluster.BLOCK_LINES", 5)
+    marker = tmp_path / "killed"
+
+    def install(marker: str) -> None:
+        import os
+
+        from derivcli import streams
+
+        answer_lines = streams.answer_lines
+
+        def dying(first, lines):
+            if any("x**7" in line for line in lines) and not os.path.exists(marker):
+                open(marker, "w").close()
+                os._exit(1)
+            return answer_lines(first, lines)
+
+        streams.answer_lines = dying
+
+    client.run(install, str(marker))
+    lines = list(REQUESTS)
+    lines[17] = json.dumps({"expression": "x**7", "point": {"x": 2}})
+    result = run("batch", "--scheduler", client.scheduler.address, stdin="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert marker.exists()
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["value"] for a in answers] == [128.0 if i == 17 else float(i * i) for i in range(40)]
