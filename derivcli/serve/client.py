@@ -1,0 +1,250 @@
+"""The `derivcli` command: hand the command line to a warm server when one listens, else run it here, cold.
+
+Standard library only, so that a warm answer costs one interpreter start: typer, rich, torch and SymPy
+are imported only when the command runs cold.  The server's child takes this process's standard
+streams (passed as descriptors), working directory, environment, umask, resource limits, CPUs and
+niceness, so the command behaves as it would here; this process waits, forwards SIGINT, SIGTERM and SIGHUP, and exits
+with the child's code.  Anything short of the server saying the command runs (no server, a stale
+socket, an unsafe directory, another build, a garbled reply) runs it cold, silently: DERIVCLI_DEBUG=1
+says why on stderr.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import struct
+import sys
+from typing import Any
+
+from .paths import Unsafe, check_private, socket_path
+from .protocol import MAX_REPLY, MAX_REQUEST, FrameReader, ProtocolError, encode, identity
+
+NO_SERVER = "DERIVCLI_NO_SERVER"
+COMPLETE = "_DERIVCLI_COMPLETE"
+REPLY_SECONDS = 5.0  # for the server to take the command on; then the command takes as long as it takes
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+LIMITS = ("RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_NOFILE",
+          "RLIMIT_STACK")
+GLOBAL_OPTIONS_WITH_VALUE = ("--max-memory",)
+EXIT_INTERNAL = 3  # derivcli's exit code for what is not the input's fault
+
+
+class Cold(Exception):
+    """Why the command runs in this process (said on stderr under DERIVCLI_DEBUG=1)."""
+
+
+class Lost(Exception):
+    """The server stopped answering after it took the command on: too late to run it cold."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    code = answer_warm(sys.argv)
+    if code is None:
+        from ..cli import run
+
+        run()
+    else:
+        sys.exit(code)
+
+
+def answer_warm(argv: list[str]) -> int | None:
+    """The command's exit code, answered by the server; None if it is to run here."""
+    try:
+        must_run_cold(argv[1:])
+        connection = connect(socket_path())
+    except Cold as why:
+        _note(why)
+        return None
+    try:
+        with connection:
+            return _converse(connection, argv)
+    except Cold as why:
+        _note(why)
+        return None
+    except Lost as lost:
+        sys.stderr.write(f"error: {lost}\n")
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:  # before the server took the command on (the child reports the ones after)
+        sys.stderr.write("error: interrupted\n")
+        return 130
+
+
+def must_run_cold(args: list[str]) -> None:
+    """Raise Cold for what always runs here: `serve` itself, help, completion, and DERIVCLI_NO_SERVER."""
+    if os.environ.get(NO_SERVER, "").strip().lower() not in ("", "0", "false", "no"):
+        raise Cold(f"{NO_SERVER} is set")
+    if COMPLETE in os.environ:
+        raise Cold("shell completion runs here")
+    if not sys.platform.startswith("linux") or not hasattr(socket, "send_fds"):
+        raise Cold("the warm server needs Linux")
+    words = args[:args.index("--")] if "--" in args else args
+    if "--help" in words or "-h" in words:
+        raise Cold("help runs here")
+    index = 0
+    while index < len(words) and words[index].startswith("-"):
+        index += 2 if words[index] in GLOBAL_OPTIONS_WITH_VALUE else 1
+    if index >= len(words):
+        raise Cold("a line without a command (the help, --version) runs here")
+    if words[index] == "serve":
+        raise Cold("serve runs here")
+
+
+def connect(path: str) -> socket.socket:
+    """A connection to the server on `path`, after checking that the directory, the socket and the process
+    listening are this user's; Cold otherwise."""
+    try:
+        check_private(os.path.dirname(path))
+        check_private(path, socket=True)
+    except FileNotFoundError:
+        raise Cold(f"no server is listening on {path}") from None
+    except (Unsafe, OSError) as error:
+        raise Cold(str(error)) from None
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    connection.settimeout(REPLY_SECONDS)
+    try:
+        connection.connect(path)
+        _, uid, _ = peer(connection)
+    except OSError as error:
+        connection.close()
+        raise Cold(f"no server is listening on {path} ({(error.strerror or str(error)).lower()})") from None
+    if uid != os.geteuid():
+        connection.close()
+        raise Cold(f"the server on {path} runs as uid {uid}")
+    return connection
+
+
+def peer(connection: socket.socket) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end (SO_PEERCRED)."""
+    credentials = struct.Struct("3i")
+    pid, uid, gid = credentials.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                             credentials.size))
+    return pid, uid, gid
+
+
+def receive(connection: socket.socket, reader: FrameReader) -> dict[str, Any]:
+    """The next message; EOFError if the server hung up first."""
+    while (message := reader.pop()) is None:
+        data = connection.recv(1 << 16)
+        if not data:
+            raise EOFError
+        reader.feed(data)
+    return message
+
+
+def query(path: str, message: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """(the server's pid, its reply) to one message, for `serve --status` and `--stop`; Cold if none
+    answers."""
+    with connect(path) as connection:
+        pid, _, _ = peer(connection)
+        try:
+            connection.sendall(encode(message))
+            return pid, receive(connection, FrameReader(MAX_REPLY))
+        except (OSError, EOFError, ProtocolError) as error:
+            raise Cold(f"the server on {path} does not answer ({error or type(error).__name__})") from None
+
+
+def _converse(connection: socket.socket, argv: list[str]) -> int:
+    request, descriptors = _request(argv)
+    reader = FrameReader(MAX_REPLY)
+    try:
+        sent = socket.send_fds(connection, [request], descriptors)
+        if sent < len(request):
+            connection.sendall(request[sent:])
+        first = receive(connection, reader)
+    except (OSError, EOFError, ProtocolError) as error:  # TimeoutError is an OSError
+        raise Cold(f"the server did not take the command ({error or type(error).__name__})") from None
+    if "running" not in first:
+        raise Cold(str(first.get("fallback", "the server's reply was not understood")))
+    connection.settimeout(None)
+    received: set[int] = set()
+    previous = {number: signal.signal(number, _forwarding(connection, received)) for number in FORWARDED
+                if signal.getsignal(number) is not signal.SIG_IGN}  # nohup's SIGHUP stays ignored
+    try:
+        last = receive(connection, reader)
+    except (OSError, EOFError, ProtocolError):
+        raise Lost("the derivcli server stopped before the command finished") from None
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    return _exit_code(last, received)
+
+
+def _request(argv: list[str]) -> tuple[bytes, list[int]]:
+    """The command and everything it runs in, and the open standard streams' descriptors."""
+    import resource
+
+    streams: list[dict[str, Any] | None] = []
+    descriptors = []
+    for number, stream in enumerate((sys.stdin, sys.stdout, sys.stderr)):
+        if stream is None:  # closed when this process started: closed in the child too
+            streams.append(None)
+            continue
+        if not isinstance(stream, io.TextIOWrapper) or stream.fileno() != number:
+            raise Cold("a standard stream has been replaced")
+        if _in_the_background(number):
+            raise Cold("a background job: its terminal's job control applies to this process only")
+        streams.append({"encoding": stream.encoding, "errors": stream.errors,
+                        "line_buffering": stream.line_buffering, "write_through": stream.write_through})
+        descriptors.append(number)
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        raise Cold("the working directory is gone") from None
+    umask = os.umask(0)
+    os.umask(umask)
+    limits = {name: list(resource.getrlimit(getattr(resource, name))) for name in LIMITS if hasattr(resource, name)}
+    request = encode({"op": "run", "identity": identity(), "argv": argv, "cwd": cwd, "env": dict(os.environ),
+                      "umask": umask, "limits": limits, "cpus": sorted(os.sched_getaffinity(0)),
+                      "niceness": os.getpriority(os.PRIO_PROCESS, 0), "streams": streams})
+    if len(request) > MAX_REQUEST:
+        raise Cold("the command line and environment are too big to send")
+    return request, descriptors
+
+
+def _in_the_background(descriptor: int) -> bool:
+    """Whether `descriptor` is this process's controlling terminal and another process group has it:
+    reading it (or writing, under `stty tostop`) would stop a cold run; the server's child would not be."""
+    try:
+        return os.isatty(descriptor) and os.tcgetpgrp(descriptor) != os.getpgrp()
+    except OSError:  # a terminal, but not this session's
+        return False
+
+
+def _forwarding(connection: socket.socket, received: set[int]) -> Any:
+    def forward(number: int, frame: object) -> None:
+        received.add(number)
+        try:
+            connection.sendall(encode({"signal": number}))
+        except OSError:  # the server is gone: the wait for its answer ends too
+            pass
+
+    return forward
+
+
+def _exit_code(message: dict[str, Any], received: set[int]) -> int:
+    code, killed = message.get("exit"), message.get("signal")
+    if isinstance(code, int) and not isinstance(code, bool) and 0 <= code <= 255:
+        return code
+    if not isinstance(killed, int) or isinstance(killed, bool) or not 0 < killed < signal.NSIG:
+        raise Lost("the derivcli server's answer was not understood")
+    if killed in received:  # a signal sent to this process, that ended the command: end the same way
+        signal.signal(killed, signal.SIG_DFL)
+        os.kill(os.getpid(), killed)
+    try:
+        name = signal.Signals(killed).name
+    except ValueError:
+        name = f"signal {killed}"
+    why = message.get("reason") if isinstance(message.get("reason"), str) else None
+    if why is None and killed == signal.SIGKILL:
+        why = "out of memory?"
+    sys.stderr.write(f"error: the command was killed by {name}{f' ({why})' if why else ''}\n")
+    return 128 + killed
+
+
+def _note(why: Exception) -> None:
+    if os.environ.get("DERIVCLI_DEBUG"):
+        sys.stderr.write(f"derivcli: running cold: {why}\n")
