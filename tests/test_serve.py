@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_layout import VIEWS  # every command's table view
+from test_schemas import JSON_VIEWS  # every command's JSON
 
 from derivcli.serve import protocol
 from derivcli.serve.server import status
@@ -154,6 +156,19 @@ CASES: dict[str, tuple[list[str], dict[str, Any]]] = {
 def test_warm_and_cold_answer_byte_for_byte(server, case):
     args, options = CASES[case]
     server.same(derivcli(*args), **options)
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_commands_table_view_is_the_same_warm(server, view):
+    server.same(derivcli(*VIEWS[view], "--format", "table"), env={"COLUMNS": "80"})
+
+
+ONE_JSON_PER_COMMAND = {definition: argv for definition, argv in JSON_VIEWS}  # (the last, the richest, wins)
+
+
+@pytest.mark.parametrize("definition", ONE_JSON_PER_COMMAND)
+def test_every_commands_json_is_the_same_warm(server, definition):
+    server.same(derivcli(*ONE_JSON_PER_COMMAND[definition], "--json"))
 
 
 def test_files_relative_to_the_working_directory_and_the_umask(server, tmp_path):
