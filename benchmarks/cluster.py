@@ -19,6 +19,7 @@ from pathlib import Path
 
 import dask.array as da
 import numpy as np
+import torch
 from distributed import Client, LocalCluster
 
 import derivcli
@@ -103,9 +104,14 @@ def main() -> None:
                 "batch": batch(None, repeated), "distinct": batch(None, requests(options.distinct, True)),
                 "batch2": batch(None, repeated, jobs=2),
                 "distinct2": batch(None, requests(options.distinct, True, options.distinct), jobs=2)}
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # as on each worker
+        here["api1"] = api(None, xs, chunk)
+        torch.set_num_threads(threads)
         print(f"{count:,} points in {options.partitions} partitions of {chunk:,}; {options.lines:,} repeated-"
               f"expression lines, {options.distinct:,} distinct ones; blocks of {cluster.BLOCK_LINES:,} lines")
-        print(f"one process: API {count / here['api']:,.0f} points/s, --points {count / here['points']:,.0f} "
+        print(f"one process ({threads} torch threads): API {count / here['api']:,.0f} points/s ("
+              f"{count / here['api1']:,.0f} on one thread), --points {count / here['points']:,.0f} "
               f"points/s, batch {options.lines / here['batch']:,.0f} lines/s (distinct "
               f"{options.distinct / here['distinct']:,.0f}/s); --jobs 2: {options.lines / here['batch2']:,.0f} "
               f"lines/s (distinct {options.distinct / here['distinct2']:,.0f}/s)")

@@ -158,9 +158,9 @@ def _on_worker(expression: str, wrt: tuple[str, ...], dtype: str, device: str, n
 @cache
 def _settle_worker() -> None:
     """Once per process, and only on a Dask worker (a process given over to this work): torch gets one
-    thread, as the worker's own threads already share out the CPUs, and the loaded pipeline is frozen out
-    of the garbage collector's sweeps, as `derivcli batch` does (full sweeps of torch's, SymPy's and
-    Dask's objects made block times vary 10x)."""
+    thread, as the worker's own threads already share out the CPUs; the loaded pipeline is frozen out of
+    the garbage collector's sweeps, as `derivcli batch` does (full sweeps of torch's, SymPy's and Dask's
+    objects made block times vary 10x); and malloc keeps a chunk's intermediates on its heap (below)."""
     try:
         from distributed import get_worker
 
@@ -173,6 +173,22 @@ def _settle_worker() -> None:
 
     torch.set_num_threads(1)
     settle_for_volume()
+    _heap_for_chunks()
+
+
+def _heap_for_chunks() -> None:
+    """Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also fixes glibc's mmap threshold at
+    128 KiB: every 512 KiB intermediate of a 65,536-point chunk was then mmapped, page-faulted and
+    unmapped again, and a worker computed gradients 3-5x slower than this process.  Intermediates up to
+    4 MiB come from the heap again, and up to 64 MiB of it is kept rather than given back each time."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 4 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):  # not glibc: nothing to undo
+        return
 
 
 # ------------------------------------------------------------------------------- grad --points GLOB
@@ -241,7 +257,7 @@ def _partitions(what: str, pattern: str) -> list[str]:
     """The files of a glob in name order (a plain path is itself, so a missing one is named as such)."""
     import glob
 
-    if not glob.has_magic(pattern):
+    if not any(char in pattern for char in "*?["):
         return [pattern]
     paths = sorted(glob.glob(pattern))
     if not paths:
@@ -321,24 +337,25 @@ def _partition(expression: str, path: str, fixed: dict[str, object], wrt: list[s
 # -------------------------------------------------------------------------------------------- batch
 
 
-def batch_on_cluster(scheduler: Optional[str], inputs: Optional[list[str]]) -> int:
+def batch_on_cluster(scheduler: Optional[str], inputs: Optional[list[str]], jobs: Optional[int]) -> int:
     """`batch --scheduler …`: blocks of request lines answered on the workers by the batch's own code,
     written in input order; a block whose worker dies is run again by Dask (each answer is written once).
     A block that keeps killing workers gets an error record for each of its lines."""
     from .errors import EXIT_BAD_INPUT
     from .streams import available_lines
-    from .wire import dumps
 
     if scheduler is None:
         raise DerivcliError("--input goes with --scheduler", hint="without a cluster: cat FILES | derivcli batch")
     _require_dask()
+    if jobs is not None:
+        raise DerivcliError("--jobs sets this machine's worker processes; with --scheduler the cluster's answer",
+                            hint="size the cluster instead: dask worker --nworkers N")
     groups = _input_lines(inputs) if inputs else available_lines(sys.stdin)
     failed = False
     with connected(scheduler) as client:
-        for answers in ordered(client, ((_answer_block, block) for block in _blocks(groups)), _lost_block):
-            for answer in answers:
-                failed = failed or "error" in answer and "line" in answer
-                sys.stdout.write(dumps(answer) + "\n")
+        for text, errors in ordered(client, ((_answer_block, block) for block in _blocks(groups)), _lost_block):
+            failed = failed or errors
+            sys.stdout.write(text)
             sys.stdout.flush()
     return EXIT_BAD_INPUT if failed else 0
 
@@ -368,20 +385,28 @@ def _blocks(groups: Iterable[list[str]]) -> Iterator[tuple[int, list[str]]]:
         number += len(group)
 
 
-def _lost_block(args: tuple[Any, ...]) -> list[dict[str, Any]]:
+def _lost_block(args: tuple[Any, ...]) -> tuple[str, bool]:
     """Every line of a block that kept killing its workers gets a record, as `answer_lines` would number it."""
     from .streams import TooLong
     from .wire import error_record
 
     first, lines = args
-    return [error_record(number, "internal error: the workers answering this line's block kept stopping "
-                                 "(out of memory?)")
-            for number, line in enumerate(lines, start=first + 1) if isinstance(line, TooLong) or line.strip()]
+    message = "internal error: the workers answering this line's block kept stopping (out of memory?)"
+    return _encoded([error_record(number, message) for number, line in enumerate(lines, start=first + 1)
+                     if isinstance(line, TooLong) or line.strip()])
 
 
-def _answer_block(first: int, lines: list[str]) -> list[dict[str, Any]]:
-    """On a worker: `streams.answer_lines`, looked up at call time (so a test can stand in for it)."""
+def _answer_block(first: int, lines: list[str]) -> tuple[str, bool]:
+    """On a worker: `streams.answer_lines` (looked up at call time, so a test can stand in for it), sent
+    back as NDJSON text and whether any line failed: Dask serializes a list of 2,000 answers element by
+    element, which cost more than answering them."""
     from . import streams
 
     _settle_worker()
-    return streams.answer_lines(first, lines)
+    return _encoded(streams.answer_lines(first, lines))
+
+
+def _encoded(answers: list[dict[str, Any]]) -> tuple[str, bool]:
+    from .wire import dumps
+
+    return "".join(dumps(answer) + "\n" for answer in answers), any("error" in a and "line" in a for a in answers)

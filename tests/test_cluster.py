@@ -156,6 +156,13 @@ def test_batch_answers_in_order_with_error_records_in_place(client, tmp_path, mo
             [float(i * i) for i in range(40) if i not in (5, 23)]
 
 
+def test_options_that_do_not_go_with_a_cluster(client, tmp_path):
+    address = client.scheduler.address
+    assert_error(run("batch", "--input", str(tmp_path / "*.ndjson")), "--input goes with --scheduler")
+    assert_error(run("batch", "--scheduler", address, "--jobs", "2", stdin=""), "--jobs")
+    assert_error(run("grad", "x**2", "--x", "1", "--scheduler", address), "--scheduler works with --points")
+
+
 def test_unreachable_scheduler_is_an_error_within_seconds():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -37,7 +37,7 @@ def batch(
     if scheduler is not None or inputs is not None:
         from ..cluster import batch_on_cluster
 
-        return batch_on_cluster(scheduler, inputs)
+        return batch_on_cluster(scheduler, inputs, jobs)
     from ..streams import available_lines, batch_groups, settle_for_volume
     from ..wire import dumps
     from ..workers import default_jobs
