@@ -207,7 +207,8 @@ def grad_on_cluster(scheduler: str, expression: str, points: Optional[str], outp
     if points is None:
         raise DerivcliError("--scheduler works with --points", hint="give a glob of partitions: --points 'grid/*.npy'")
     if refused:
-        raise DerivcliError(f"--scheduler evaluates --points files; {', '.join(refused)} work at one point")
+        raise DerivcliError(f"--scheduler evaluates --points files; {', '.join(refused)} "
+                            f"work{'s' if len(refused) == 1 else ''} at one point")
     check_files_allowed("--points")  # here: the workers do not see this process's --no-files
     if as_json and output is not None:
         raise DerivcliError("--json writes one object per point to stdout; --output writes a folder of files",
