@@ -230,6 +230,8 @@ def read_points(path: str) -> dict[str, Any]:
 
     check_files_allowed("--points")
     suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".parquet":
+        return _parquet_points(path)
     if suffix not in (".npy", ".npz"):
         return _csv_points(path)
     import numpy as np
@@ -243,6 +245,36 @@ def read_points(path: str) -> dict[str, Any]:
                  f"--points ({path}: {total:,} numbers, their derivatives and values)")
     return {names[name]: torch.from_numpy(np.asarray(array, dtype="float64").reshape(-1))
             for name, array in arrays.items()}
+
+
+def _parquet_points(path: str) -> dict[str, Any]:
+    """The columns of a Parquet file (where pyarrow is installed), each a variable: the row and column
+    counts in its footer are checked, and the memory budget asked, before any column is read."""
+    import torch
+
+    from . import memory
+
+    try:
+        import pyarrow.parquet as parquet
+    except ImportError:
+        raise DerivcliError("--points: reading .parquet files needs pyarrow", hint="pip install pyarrow") from None
+    with _open_regular("--points", path) as handle:
+        try:
+            table_file = parquet.ParquetFile(handle)
+            rows, names = table_file.metadata.num_rows, table_file.schema_arrow.names
+            if rows > MAX_POINT_ROWS:
+                raise DerivcliError(f"--points: {path} has {rows:,} rows; the most is {MAX_POINT_ROWS:,}")
+            columns = _column_names(names, path)
+            memory.check(3 * rows * len(names), f"--points ({path}: {rows:,} rows of {len(names)} columns)")
+            table = table_file.read()
+            return {columns[name]: torch.as_tensor(table.column(name).to_numpy(zero_copy_only=False)
+                                                   .astype("float64"))
+                    for name in names}
+        except DerivcliError:
+            raise
+        except (OSError, ValueError, TypeError) as error:  # pyarrow's ArrowInvalid is a ValueError
+            raise DerivcliError(f"--points: {path} is not a readable Parquet file of numbers ("
+                                f"{str(error).splitlines()[0][:80]})") from None
 
 
 def _column_names(header: list[str], path: str) -> dict[str, str]:

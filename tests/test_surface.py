@@ -163,3 +163,29 @@ def test_ctrl_c_is_one_error_line_and_exit_130():
         assert process.stderr.read() == "error: interrupted\n"
     finally:
         process.kill()
+
+
+# --------------------------------------------------------------------------- --points from Parquet
+def test_points_from_a_parquet_file(tmp_path):
+    pyarrow = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as parquet
+
+    path = tmp_path / "points.parquet"
+    parquet.write_table(pyarrow.table({"x": [1.0, 2.0], "y": [3, 4]}), path)
+    result = run("grad", "x*y", "--points", str(path))
+    assert result.stdout == "x,y,f,d/dx,d/dy\n1.0,3.0,3.0,3.0,1.0\n2.0,4.0,8.0,4.0,2.0\n"
+
+
+@pytest.mark.parametrize("content, said", [(b"not parquet", "not a readable Parquet file"),
+                                           (None, "not a readable Parquet file of numbers")])
+def test_a_bad_parquet_file_is_one_error_naming_it(tmp_path, content, said):
+    pyarrow = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as parquet
+
+    path = tmp_path / "bad.parquet"
+    if content is None:
+        parquet.write_table(pyarrow.table({"x": ["a", "b"]}), path)
+    else:
+        path.write_bytes(content)
+    line = first_error(run("grad", "x", "--points", str(path)))
+    assert said in line and str(path) in line
