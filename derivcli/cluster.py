@@ -272,18 +272,20 @@ def _header(path: str) -> list[str]:
     import csv
     import zipfile
 
-    from .files import MAX_LINE_CHARS, _open_regular
+    from .files import MAX_LINE_CHARS, _open_regular, parquet_module
 
     with _open_regular("--points", path) as handle:
         suffix = os.path.splitext(path)[1].lower()
         try:
             if suffix == ".npy":
                 return []
+            if suffix == ".parquet":
+                return list(parquet_module().ParquetFile(handle).schema_arrow.names)
             if suffix == ".npz":
                 with zipfile.ZipFile(handle) as archive:
                     return sorted(name.removesuffix(".npy") for name in archive.namelist())
             line = handle.readline(MAX_LINE_CHARS + 1).decode("utf-8-sig")
-        except (OSError, UnicodeDecodeError, zipfile.BadZipFile) as error:
+        except (OSError, ValueError, zipfile.BadZipFile) as error:  # (UnicodeDecodeError, pyarrow's ArrowInvalid)
             raise DerivcliError(f"--points: cannot read {path}: {type(error).__name__}") from None
     return [name.strip() for name in next(csv.reader([line]), [])]
 

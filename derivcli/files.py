@@ -247,6 +247,16 @@ def read_points(path: str) -> dict[str, Any]:
             for name, array in arrays.items()}
 
 
+def parquet_module() -> Any:
+    """pyarrow.parquet, or the error that names the extra to install."""
+    try:
+        import pyarrow.parquet as parquet
+    except ImportError:
+        raise DerivcliError("--points: reading .parquet files needs pyarrow",
+                            hint="pip install 'derivcli[parquet]'") from None
+    return parquet
+
+
 def _parquet_points(path: str) -> dict[str, Any]:
     """The columns of a Parquet file (where pyarrow is installed), each a variable: the row and column
     counts in its footer are checked, and the memory budget asked, before any column is read."""
@@ -254,10 +264,7 @@ def _parquet_points(path: str) -> dict[str, Any]:
 
     from . import memory
 
-    try:
-        import pyarrow.parquet as parquet
-    except ImportError:
-        raise DerivcliError("--points: reading .parquet files needs pyarrow", hint="pip install pyarrow") from None
+    parquet = parquet_module()
     with _open_regular("--points", path) as handle:
         try:
             table_file = parquet.ParquetFile(handle)

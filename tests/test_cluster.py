@@ -75,6 +75,11 @@ def _grid(folder: Path, kind: str) -> list[np.ndarray]:
     for i, xs in enumerate(parts):
         if kind == "npy":
             np.save(folder / f"part-{i}.npy", xs)
+        elif kind == "parquet":
+            pyarrow = pytest.importorskip("pyarrow")
+            import pyarrow.parquet as parquet
+
+            parquet.write_table(pyarrow.table({"x": xs, "y": np.full(7, 2.0)}), folder / f"part-{i}.parquet")
         else:
             (folder / f"part-{i}.csv").write_text("x,y\n" + "".join(f"{float(x)!r},2.0\n" for x in xs))
     return parts
@@ -95,7 +100,7 @@ def test_points_partitions_to_stdout_in_order(client, tmp_path):
     assert [json.loads(line)["point"]["x"] for line in records.stdout.splitlines()] == xs.tolist()
 
 
-@pytest.mark.parametrize("kind", ["csv", "npy"])
+@pytest.mark.parametrize("kind", ["csv", "npy", "parquet"])
 def test_points_output_folder_has_one_file_per_partition(client, tmp_path, kind):
     parts = _grid(tmp_path / "grid", kind)
     out = tmp_path / "out"
@@ -103,11 +108,15 @@ def test_points_output_folder_has_one_file_per_partition(client, tmp_path, kind)
                  *(["--y", "2"] if kind == "npy" else []), "--scheduler", client.scheduler.address,
                  "--output", f"{out}/")
     assert result.exit_code == 0, result.stderr
-    assert sorted(path.name for path in out.iterdir()) == [f"part-{i}.{kind}" for i in range(3)]
+    written = "csv" if kind == "csv" else "npy"  # a CSV partition gives CSV, the others .npy
+    assert sorted(path.name for path in out.iterdir()) == [f"part-{i}.{written}" for i in range(3)]
     for i, xs in enumerate(parts):
         if kind == "npy":
             table = np.load(out / f"part-{i}.npy")
             assert np.array_equal(table[:, 0], xs) and np.array_equal(table[:, 2], 4 * xs)
+        elif kind == "parquet":  # x, y, f, d/dx, d/dy
+            table = np.load(out / f"part-{i}.npy")
+            assert np.array_equal(table[:, 0], xs) and np.array_equal(table[:, 3], 4 * xs)
         else:
             lines = (out / f"part-{i}.csv").read_text().splitlines()
             assert lines[0] == "x,y,f,d/dx,d/dy" and len(lines) == 8
