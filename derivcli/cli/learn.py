@@ -1,0 +1,46 @@
+"""For learners: steps (the derivation as a teacher writes it, every step verified)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import EXIT_CHECK_FAILED
+from .app import BindingCommand, app
+from .options import EXPLAIN, FORMAT, JSON, VAR, output_format, read_point, report_warnings, split_names
+
+
+@app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
+
+  derivcli steps "x^2 sin(x)" --wrt x
+  derivcli steps "exp(-(x**2-x+1)/cos(log(x))**2)" --x 1
+  derivcli steps "ln|x|" --latex
+  derivcli steps "x/(1+x^2)" --json
+
+""" "Each step names its rule, states it, and gives its result, which is checked against SymPy's derivative "
+                                         "of the step's expression (exit 1 if one differs). With a point, every "
+                                         "step shows its value, its derivative and the gradient autograd sends "
+                                         "into it; the last number is grad's. SymPy simplifies the final "
+                                         "derivative within 1 s (past that it is shown as the steps built it).")
+def steps(
+    ctx: typer.Context,
+    expression: Annotated[str, typer.Argument(help="The expression (plain or LaTeX).", show_default=False)],
+    wrt: Annotated[Optional[str], typer.Option(
+        "--wrt", help="The variable to differentiate by (when there are several).", show_default=False)] = None,
+    latex: Annotated[bool, typer.Option("--latex", help="Print the formulas as LaTeX.")] = False,
+    var: VAR = None,
+    json_output: JSON = False,
+    fmt: FORMAT = None,
+    explain_parse: EXPLAIN = False,
+) -> int:
+    """The derivative step by step: every rule applied, each result verified."""
+    from ..render.steps import emit_steps
+    from ..steps import steps as derivation
+
+    fmt_name = output_format(json_output, fmt)
+    result = derivation(expression, split_names([wrt] if wrt else None), read_point(ctx, var, None), latex=latex)
+    emit_steps(result, fmt_name, sys.stdout, explain_parse, latex=latex)
+    code = report_warnings(result.warnings)
+    return EXIT_CHECK_FAILED if result.verified is False else code

@@ -1,0 +1,163 @@
+"""The views of `derivcli steps`: a Rich tree on a terminal, numbered indented lines in a pipe, LaTeX
+texts with --latex, JSON.  Everything printed was made by `derivcli.steps.result`; nothing is computed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ..wire import dumps
+from .layout import console_for, print_formula, print_reading, reading_lines
+from .numbers import in_working_dtype, maybe_number, number
+
+if TYPE_CHECKING:
+    from ..steps import StepsResult, StepView
+
+TREE_GUIDE = 4  # columns each level of a Rich tree takes
+NARROWEST_LABEL = 30  # a tree deeper than the console leaves this much is printed as numbered lines
+
+
+@in_working_dtype
+def emit_steps(result: StepsResult, fmt: str, out: TextIO, explain_parse: bool = False, latex: bool = False) -> None:
+    if fmt == "json":
+        out.write(dumps(result.to_json(explain_parse)) + "\n")
+    elif fmt == "plain":
+        lines = reading_lines(result.parse, explain_parse) + _numbered(result.root, latex)
+        out.write("".join(line + "\n" for line in lines + _summary(result, latex)))
+    else:
+        _table(result, out, latex)
+
+
+def step_line(view: StepView, latex: bool) -> str:
+    """d/dx expression = result (in LaTeX: \\frac{d}{dx}\\left(…\\right) = …)."""
+    if latex and view.latex is not None:
+        return (f"\\frac{{d}}{{d{view.latex['wrt']}}}\\left({view.latex['expression']}\\right) = "
+                f"{view.latex['result']}")
+    shown = f"({view.expression})" if view.sum else view.expression  # d/dx (x + 1), not d/dx x + 1
+    return f"d/d{view.wrt} {shown} = {view.result}"
+
+
+def heading(view: StepView, latex: bool) -> str:
+    """The rule's name, its general statement, and the inner functions the chain rule names."""
+    statement = view.latex["statement"] if latex and view.latex is not None else view.statement
+    lets = [(name, view.latex["let"][name] if latex and view.latex is not None else text) for name, text in view.lets]
+    where = ", ".join(f"{name} = {text}" for name, text in lets)
+    return view.rule + (f": {statement}" if statement else "") + (f", with {where}" if where else "")
+
+
+def numbers_line(view: StepView) -> str | None:
+    """The step at the point: its value, its derivative (for a chain rule: the local derivative times the
+    inner one), and the gradient autograd sends into its node."""
+    numbers = view.numbers
+    if numbers is None:
+        return None
+    parts = [f"value {maybe_number(numbers.value)}", f"d/d{view.wrt} {maybe_number(numbers.derivative)}"]
+    if len(view.lets) == 1 and view.substeps[0].numbers is not None and view.substeps[1].numbers is not None:
+        name = view.lets[0][0]
+        parts[1] += (f" = {maybe_number(view.substeps[0].numbers.derivative)} (d/d{name}) × "
+                     f"{maybe_number(view.substeps[1].numbers.derivative)} (d{name}/d{view.wrt})")
+    if numbers.upstream is not None:
+        parts.append(f"gradient from above {number(numbers.upstream)}")
+    return ", ".join(parts) + ("" if numbers.source == "autograd" else " (evaluated by torch from the formulas)")
+
+
+def check_line(view: StepView) -> str | None:
+    """Only what needs saying: a step that failed, or could not be checked (a tensor function is said by
+    its note)."""
+    check = view.check
+    if check is None or check.ok or check.method == "autograd":
+        return None
+    return f"check: {check.method}" + (f" ({check.detail})" if check.detail else "")
+
+
+def _details(view: StepView, latex: bool) -> list[str]:
+    lines = [step_line(view, latex)]
+    lines += [line for line in (numbers_line(view), check_line(view)) if line]
+    return lines + ([f"note: {view.note}"] if view.note else [])
+
+
+def _numbered(view: StepView, latex: bool) -> list[str]:
+    """The step as `1.2. rule: statement` and its details indented below, then its substeps."""
+    lines: list[str] = []
+    stack: list[tuple[StepView, str]] = [(view, "1")]
+    while stack:
+        step, label = stack.pop()
+        indent = "   " * label.count(".")
+        lines.append(f"{indent}{label}. {heading(step, latex)}")
+        pad = indent + " " * (len(label) + 2)
+        lines += [pad + line for line in _details(step, latex)]
+        stack.extend((substep, f"{label}.{index}") for index, substep in reversed(list(enumerate(step.substeps, 1))))
+    return lines
+
+
+def _summary(result: StepsResult, latex: bool) -> list[str]:
+    lines = [f"derivative\t{result.derivative_latex if latex else result.derivative}"]
+    if result.point is not None:
+        lines += [f"value\t{maybe_number(result.value)}", f"d/d{result.wrt}\t{number(result.gradient)}"]
+    lines.append(f"verified\t{_verdict(result)}")
+    return lines + [f"note\t{note}" for note in result.notes]
+
+
+def _verdict(result: StepsResult) -> str:
+    if result.verified is False:
+        return "NO: a step's result differs from sympy.diff of its expression (see its check)"
+    checks = result.checks
+    verified = sum(count for method, count in checks.items() if method in ("identical", "numeric", "simplified"))
+    parts = [f"{_count(verified, 'step')}: each result equals sympy.diff of its expression"] if verified else []
+    if checks.get("autograd"):
+        parts.append(f"{_count(checks['autograd'], 'tensor function')} left to autograd")
+    if result.verified is None:
+        parts.append("not every step could be checked (see its check)")
+    return "; ".join(parts)
+
+
+def _count(number_: int, thing: str) -> str:
+    return f"{number_} {thing}{'' if number_ == 1 else 's'}"
+
+
+def _table(result: StepsResult, out: TextIO, latex: bool) -> None:
+    from rich.text import Text
+    from rich.tree import Tree
+
+    console = console_for(out)
+    print_formula(console, "f", result.expression)
+    print_reading(console, result.parse, result.expression)
+    if result.point is not None:
+        at = ", ".join(f"{name} = {number(value)}" for name, value in result.point.items())
+        console.print(Text(f"at {at}", style="dim"))
+    if _depth(result.root) * TREE_GUIDE + NARROWEST_LABEL > console.width:
+        for line in _numbered(result.root, latex):  # too deep for a tree's guides: numbered lines
+            console.print(Text(line), overflow="fold")
+    else:
+        tree = Tree(_label(result.root, latex), guide_style="dim")
+        stack: list[tuple[StepView, Any]] = [(result.root, tree)]
+        while stack:
+            view, node = stack.pop()
+            for substep in view.substeps:
+                stack.append((substep, node.add(_label(substep, latex))))
+        console.print(tree, overflow="fold")
+    print_formula(console, f"d/d{result.wrt}", result.derivative_latex if latex else result.derivative)
+    if result.point is not None:
+        console.print(Text.assemble((f"at the point: f = {maybe_number(result.value)}, d/d{result.wrt} = ", "bold"),
+                                    number(result.gradient), ("   (grad's gradient)", "dim")))
+    console.print(Text(f"verified: {_verdict(result)}", style="green" if result.verified else "bold red"))
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="yellow"))
+
+
+def _label(view: StepView, latex: bool) -> Any:
+    from rich.text import Text
+
+    label = Text(view.rule, style="bold")
+    label.append(heading(view, latex)[len(view.rule):])
+    for position, line in enumerate(_details(view, latex)):
+        label.append("\n" + line, style="dim" if position else "cyan")
+    return label
+
+
+def _depth(view: StepView) -> int:
+    deepest, stack = 0, [(view, 0)]
+    while stack:
+        step, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((substep, depth + 1) for substep in step.substeps)
+    return deepest
