@@ -133,7 +133,7 @@ def _at(expression: sp.Expr, point: dict[Any, Any]) -> sp.Float | None:
         value = sp.N(expression.xreplace(point), DIGITS)
     except (TypeError, ValueError, ZeroDivisionError, OverflowError):
         return None
-    if not value.is_real or not value.is_finite:
+    if not value.is_Number or not value.is_real or not value.is_finite:  # (an unevaluated DiracDelta(0) is no number)
         return None
     return value
 
