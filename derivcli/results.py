@@ -43,7 +43,8 @@ def element_names(name: str, shape: list[int] | tuple[int, ...]) -> list[str]:
 
 def learner_checks(result: Any) -> dict[str, Any]:
     """The JSON of --expect and --exact, where they were asked for."""
-    return {key: getattr(result, key).to_json() for key in ("expect", "exact") if getattr(result, key) is not None}
+    asked = {key: getattr(result, key, None) for key in ("expect", "exact")}
+    return {key: value.to_json() for key, value in asked.items() if value is not None}
 
 
 def at_point(result: Any, explain_parse: bool, **body: Any) -> dict[str, Any]:

@@ -219,3 +219,10 @@ def test_plot_implicit_in_the_terminal_marks_the_point_and_says_the_slope():
 def test_plot_implicit_errors(argv, said):
     result = run("plot", "--implicit", "x^2 + y^2 = 25", *argv)
     assert result.exit_code == 2 and said in result.stderr
+
+
+def test_steps_exact_gives_exact_values_beside_the_steps():
+    data = json.loads(run("steps", "sin(x)", "--x", "pi/3", "--exact", "--json").stdout)
+    assert data["exact"] == {"point": {"x": "pi/3"}, "values": {"f": "sqrt(3)/2", "d/dx": "1/2"}, "skipped": None}
+    assert data["gradient"]["x"] == pytest.approx(0.5)
+    assert "--exact needs a point" in run("steps", "sin(x)", "--exact").stderr

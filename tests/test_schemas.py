@@ -52,6 +52,7 @@ JSON_VIEWS = [  # every command's --json, with the options that add keys (the wa
     ("implicit", ["implicit", "x^2 + y^2 = 25", "--x", "3", "--y", "4"]),
     ("implicit", ["implicit", "x*y = 1", "--order", "2"]),
     ("functions", ["functions"]),
+    ("steps", ["steps", "sin(x)**2", "--x", "pi/4", "--exact"]),
 ]
 
 

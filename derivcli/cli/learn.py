@@ -9,7 +9,18 @@ import typer
 
 from ..errors import EXIT_CHECK_FAILED
 from .app import BindingCommand, app
-from .options import EXPLAIN, FORMAT, JSON, VAR, output_format, read_point, report_warnings, split_names
+from .options import (
+    EXACT,
+    EXPLAIN,
+    FORMAT,
+    JSON,
+    VAR,
+    binding_texts,
+    output_format,
+    read_point,
+    report_warnings,
+    split_names,
+)
 
 
 @app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
@@ -30,6 +41,7 @@ def steps(
     wrt: Annotated[Optional[str], typer.Option(
         "--wrt", help="The variable to differentiate by (when there are several).", show_default=False)] = None,
     latex: Annotated[bool, typer.Option("--latex", help="Print the formulas as LaTeX.")] = False,
+    exact: EXACT = False,
     var: VAR = None,
     json_output: JSON = False,
     fmt: FORMAT = None,
@@ -40,7 +52,8 @@ def steps(
     from ..steps import steps as derivation
 
     fmt_name = output_format(json_output, fmt)
-    result = derivation(expression, split_names([wrt] if wrt else None), read_point(ctx, var, None), latex=latex)
+    result = derivation(expression, split_names([wrt] if wrt else None), read_point(ctx, var, None), latex=latex,
+                        exact=binding_texts(ctx, var) if exact else None)
     emit_steps(result, fmt_name, sys.stdout, explain_parse, latex=latex)
     code = report_warnings(result.warnings)
     return EXIT_CHECK_FAILED if result.verified is False else code

@@ -10,9 +10,9 @@ def answer_lines(result: Any) -> list[str]:
     `exact  skipped  why`)."""
     lines = [f"form\t{name}\t{'-' if text is None else text}" for name, text in (getattr(result, "forms", None)
                                                                                or {}).items()]
-    if result.expect is not None:
+    if getattr(result, "expect", None) is not None:
         lines.append(f"expect\t{'agree' if result.expect.agree else 'DISAGREE'}\t{result.expect.message()}")
-    if result.exact is not None:
+    if getattr(result, "exact", None) is not None:
         if result.exact.skipped is not None:
             lines.append(f"exact\tskipped\t{result.exact.skipped}")
         lines += [f"exact\t{label}\t{value}" for label, value in result.exact.values.items()]
@@ -27,7 +27,7 @@ def print_answers(console: Any, result: Any) -> None:
 
     for name, text in (getattr(result, "forms", None) or {}).items():
         print_formula(console, f"  {name}", "(did not finish within its budget)" if text is None else text)
-    if result.exact is not None:
+    if getattr(result, "exact", None) is not None:
         if result.exact.skipped is not None:
             console.print(Text(f"exact values skipped: {result.exact.skipped}", style="yellow"))
         else:
@@ -35,5 +35,5 @@ def print_answers(console: Any, result: Any) -> None:
             console.print(Text(f"exact, at {at}:", style="bold"))
             for label, value in result.exact.values.items():
                 print_formula(console, f"  {label}", value)
-    if result.expect is not None:
+    if getattr(result, "expect", None) is not None:
         console.print(Text(result.expect.message(), style="green" if result.expect.agree else "bold red"))

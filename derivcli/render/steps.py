@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..wire import dumps
+from .answers import answer_lines, print_answers
 from .layout import console_for, print_formula, print_reading, reading_lines
 from .numbers import in_working_dtype, maybe_number, number
 
@@ -94,7 +95,7 @@ def _summary(result: StepsResult, latex: bool) -> list[str]:
     if result.point is not None:
         lines += [f"value\t{maybe_number(result.value)}", f"d/d{result.wrt}\t{number(result.gradient)}"]
     lines.append(f"verified\t{_verdict(result)}")
-    return lines + [f"note\t{note}" for note in result.notes]
+    return lines + [f"note\t{note}" for note in result.notes] + answer_lines(result)
 
 
 def _verdict(result: StepsResult) -> str:
@@ -142,6 +143,7 @@ def _table(result: StepsResult, out: TextIO, latex: bool) -> None:
     console.print(Text(f"verified: {_verdict(result)}", style="green" if result.verified else "bold red"))
     for note in result.notes:
         console.print(Text(f"note: {note}", style="yellow"))
+    print_answers(console, result)
 
 
 def _label(view: StepView, latex: bool) -> Any:

@@ -24,7 +24,8 @@ SIMPLIFY_MAX_OPS = 100  # past this SymPy's simplify takes seconds to minutes: n
 
 
 def steps(expression: str, wrt: str | Sequence[str] | None = None, point: Mapping[str, Any] | None = None, *,
-          latex: bool = False, simplify_seconds: float = SIMPLIFY_SECONDS, **bindings: Any) -> StepsResult:
+          latex: bool = False, simplify_seconds: float = SIMPLIFY_SECONDS, exact: Mapping[str, str] | None = None,
+          **bindings: Any) -> StepsResult:
     """The derivation of d(expression)/d(wrt) as a tree of verified steps, the simplified derivative, and
     with a point every step's numbers (the last one is `grad`'s gradient).
 
@@ -79,6 +80,12 @@ def steps(expression: str, wrt: str | Sequence[str] | None = None, point: Mappin
                          dict(Counter(step.check.method for step in root.walk())), notes, **at_point)
     if verified is False:
         result.warnings.append("a step's result differs from SymPy's derivative of its expression (see its check)")
+    if exact is not None:  # the exact values beside the steps' floats (`exact`: the point's values as written)
+        from ..learn.exact import exact_values
+
+        if not values:
+            raise DerivcliError("--exact needs a point", hint="give the variables' values, e.g. --x pi/3")
+        result.exact = exact_values(parsed, {f"d/d{name}": root.result}, exact)
     return result
 
 

@@ -83,6 +83,7 @@ class StepsResult:
     dtype: str = "float64"
     value: float | None = None
     gradient: Number | None = None
+    exact: Any = None  # learn.exact.ExactValues, with --exact
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {"expression": self.expression, "wrt": self.wrt, "steps": self.root.to_json(),
@@ -92,6 +93,8 @@ class StepsResult:
         if self.point is not None:
             data.update({"point": dict(self.point), "dtype": self.dtype, "value": self.value,
                          "gradient": {self.wrt: self.gradient}})
+        if self.exact is not None:
+            data["exact"] = self.exact.to_json()
         if self.parse.as_written is not None:
             data["as_written"] = self.parse.as_written
         if explain_parse:
