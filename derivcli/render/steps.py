@@ -136,7 +136,8 @@ def _table(result: StepsResult, out: TextIO, latex: bool) -> None:
             for substep in view.substeps:
                 stack.append((substep, node.add(_label(substep, latex))))
         console.print(tree, overflow="fold")
-    print_formula(console, f"d/d{result.wrt}", result.derivative_latex if latex else result.derivative)
+    print_formula(console, f"d/d{result.wrt}", result.derivative_latex if latex else result.derivative,
+                  None if latex else result.pretty)
     if result.point is not None:
         console.print(Text.assemble((f"at the point: f = {maybe_number(result.value)}, d/d{result.wrt} = ", "bold"),
                                     number(result.gradient), ("   (grad's gradient)", "dim")))

@@ -68,8 +68,9 @@ def steps(expression: str, wrt: str | Sequence[str] | None = None, point: Mappin
         view = describe(root, latex)
         done, shown = simplifying.outcome() if simplifying is not None else (False, None)
     notes = []
+    pretty = None
     if done and shown is not None:
-        derivative, derivative_latex = shown.text, shown.latex
+        derivative, derivative_latex, pretty = shown.text, shown.latex, shown.pretty
     else:
         derivative, derivative_latex = formula(root.result), sp.latex(root.result)
         why = (f"simplifying took longer than {simplify_seconds:g} s" if simplifying is not None else
@@ -80,6 +81,7 @@ def steps(expression: str, wrt: str | Sequence[str] | None = None, point: Mappin
                          dict(Counter(step.check.method for step in root.walk())), notes, **at_point)
     if verified is False:
         result.warnings.append("a step's result differs from SymPy's derivative of its expression (see its check)")
+    result.pretty = pretty
     if exact is not None:  # the exact values beside the steps' floats (`exact`: the point's values as written)
         from ..learn.exact import exact_values
 

@@ -84,6 +84,7 @@ class StepsResult:
     value: float | None = None
     gradient: Number | None = None
     exact: Any = None  # learn.exact.ExactValues, with --exact
+    pretty: str | None = None  # the derivative in SymPy's 2-D Unicode form, for a terminal (not in JSON)
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {"expression": self.expression, "wrt": self.wrt, "steps": self.root.to_json(),
