@@ -22,6 +22,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from .errors import DerivcliError
+from .memory import limit as memory_limit
 
 CONNECT_TIMEOUT = "3s"  # an unreachable scheduler is an error this soon, not a hang
 BLOCK_LINES = 2_000  # batch lines per task: see docs/performance.md for the measurement behind it
@@ -151,12 +152,22 @@ def _on_worker(expression: str, wrt: tuple[str, ...], dtype: str, device: str, n
     """The compiled expression, once per process (read with its variables bound, as the client read it)."""
     from .vectorized import Compiled
 
-    _settle_worker()
+    _settle_process()
     return Compiled(expression, list(wrt), dtype, device, names=names)
 
 
+def _settle_worker(budget: int | None = None) -> None:
+    """Every task: the client's memory budget (--max-memory) holds on the worker too; once per process,
+    the rest (`_settle_process`)."""
+    if budget is not None:
+        from . import memory
+
+        memory.set_limit(budget)
+    _settle_process()
+
+
 @cache
-def _settle_worker() -> None:
+def _settle_process() -> None:
     """Once per process, and only on a Dask worker (a process given over to this work): torch gets one
     thread, as the worker's own threads already share out the CPUs; the loaded pipeline is frozen out of
     the garbage collector's sweeps, as `derivcli batch` does (full sweeps of torch's, SymPy's and Dask's
@@ -223,7 +234,7 @@ def grad_on_cluster(scheduler: str, expression: str, points: Optional[str], outp
     targets = _targets(paths, output) if output is not None else [None] * len(paths)
     with connected(scheduler) as client, _partition_bar() as bar:
         started = time.perf_counter()
-        tasks = ((_partition, (expression, path, fixed, wrt, target, dtype, device, as_json))
+        tasks = ((_partition, (expression, path, fixed, wrt, target, dtype, device, as_json, memory_limit()))
                  for path, target in zip(paths, targets))
         done = 0
         for index, answer in enumerate(ordered(client, tasks, _lost_partition)):
@@ -312,14 +323,14 @@ def _targets(paths: list[str], folder: str) -> list[str]:
 
 
 def _partition(expression: str, path: str, fixed: dict[str, object], wrt: list[str] | None, target: Optional[str],
-               dtype: str, device: str, as_json: bool) -> tuple[int, str] | DerivcliError:
+               dtype: str, device: str, as_json: bool, budget: int) -> tuple[int, str] | DerivcliError:
     """On a worker: one partition through `grad --points` (-> its point count, and its text when it
     goes to stdout).  A bad partition's error comes back as the answer, for the client to report: raised
     here, it would also fill the worker's log."""
     from .cli.point import grad_at_points
     from .files import _count_lines
 
-    _settle_worker()
+    _settle_worker(budget)
     text = io.StringIO()  # not a terminal: no progress bar on a worker
     try:
         with redirect_stdout(text):
@@ -356,7 +367,8 @@ def batch_on_cluster(scheduler: Optional[str], inputs: Optional[list[str]], jobs
     groups = _input_lines(inputs) if inputs else available_lines(sys.stdin)
     failed = False
     with connected(scheduler) as client:
-        for text, errors in ordered(client, ((_answer_block, block) for block in _blocks(groups)), _lost_block):
+        blocks = ((_answer_block, (*block, memory_limit())) for block in _blocks(groups))
+        for text, errors in ordered(client, blocks, _lost_block):
             failed = failed or errors
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -393,19 +405,19 @@ def _lost_block(args: tuple[Any, ...]) -> tuple[str, bool]:
     from .streams import TooLong
     from .wire import error_record
 
-    first, lines = args
+    first, lines, _ = args
     message = "internal error: the workers answering this line's block kept stopping (out of memory?)"
     return _encoded([error_record(number, message) for number, line in enumerate(lines, start=first + 1)
                      if isinstance(line, TooLong) or line.strip()])
 
 
-def _answer_block(first: int, lines: list[str]) -> tuple[str, bool]:
+def _answer_block(first: int, lines: list[str], budget: int) -> tuple[str, bool]:
     """On a worker: `streams.answer_lines` (looked up at call time, so a test can stand in for it), sent
     back as NDJSON text and whether any line failed: Dask serializes a list of 2,000 answers element by
     element, which cost more than answering them."""
     from . import streams
 
-    _settle_worker()
+    _settle_worker(budget)
     return _encoded(streams.answer_lines(first, lines))
 
 
