@@ -323,7 +323,7 @@ def _targets(paths: list[str], folder: str) -> list[str]:
 
 
 def _partition(expression: str, path: str, fixed: dict[str, object], wrt: list[str] | None, target: Optional[str],
-               dtype: str, device: str, as_json: bool, budget: int) -> tuple[int, str] | DerivcliError:
+               dtype: str, device: str, as_json: bool, budget: int | None = None) -> tuple[int, str] | DerivcliError:
     """On a worker: one partition through `grad --points` (-> its point count, and its text when it
     goes to stdout).  A bad partition's error comes back as the answer, for the client to report: raised
     here, it would also fill the worker's log."""
@@ -411,7 +411,7 @@ def _lost_block(args: tuple[Any, ...]) -> tuple[str, bool]:
                      if isinstance(line, TooLong) or line.strip()])
 
 
-def _answer_block(first: int, lines: list[str], budget: int) -> tuple[str, bool]:
+def _answer_block(first: int, lines: list[str], budget: int | None = None) -> tuple[str, bool]:
     """On a worker: `streams.answer_lines` (looked up at call time, so a test can stand in for it), sent
     back as NDJSON text and whether any line failed: Dask serializes a list of 2,000 answers element by
     element, which cost more than answering them."""

@@ -441,7 +441,9 @@ def test_a_client_of_another_build_is_told_to_run_cold(server):
     reader = protocol.FrameReader(protocol.MAX_REPLY)
     reader.feed(reply)
     assert reader.pop() == {"fallback": "the server is another build (derivcli differ)"}
-    other = {"OMP_NUM_THREADS": "1", "DERIVCLI_DEBUG": "1"}
+    # a start-up variable the server was not started with (not 1: Dask sets OMP_NUM_THREADS=1 in the tests'
+    # own environment once a LocalCluster has run)
+    other = {"OMP_NUM_THREADS": "7", "DERIVCLI_DEBUG": "1"}
     run = server.answered(lambda: server.run(derivcli("grad", "x", "--x", "2"), env=other), 0)
     assert run.returncode == 0 and run.stdout == b"value\t2.0\nd/dx\t1.0\n"
     assert run.stderr == b"derivcli: running cold: the server is another build (environment differ)\n"
