@@ -97,13 +97,6 @@ def nth_derivative(expr: sp.Expr, symbols: list[sp.Symbol]) -> sp.Expr | None:
     return expr
 
 
-def presentable(derivative: sp.Expr) -> tuple[str, str, str | None]:
-    """(formula, LaTeX, note): simplified when SymPy manages within the budget, else the unsimplified
-    formula shortened by common-subexpression elimination."""
-    shown = presented(derivative)
-    return shown.text, shown.latex, shown.note
-
-
 @dataclass
 class Presentation:
     """A formula as each view shows it: one line, LaTeX, and SymPy's 2-D Unicode form (None when the

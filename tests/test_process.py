@@ -72,6 +72,8 @@ def _imports_after(argv: list[str], env: dict[str, str] | None = None) -> dict[s
     ["hessian", "x", "--x", "zeros(-1)"],             # a constructor
     ["jacobian", "x", "--var", "x=1e400"],            # an overflow, through --var
     ["diff", "x**2", "--x", "1", "--lr", "0.1"],      # an option of another command
+    ["implicit", "x^2 + y^2 = 25 +"],                 # a side of an equation
+    ["plot", "--implicit", "x^2 = = 1", "--x", "1"],  # an equation with two '='
 ])
 def test_mistakes_in_the_text_are_reported_before_torch_or_sympy_is_imported(argv):
     assert _imports_after(argv) == {"torch": False, "sympy": False}

@@ -4,16 +4,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import sympy as sp
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DerivcliError
-from ..parsing import ParsedExpression
+
+if TYPE_CHECKING:  # (imported by the command line before SymPy loads: `implicit` reads its equation here)
+    import sympy as sp
+
+    from ..parsing import ParsedExpression
 
 
 def symbolic_derivatives(parsed: ParsedExpression, sequences: Mapping[str, list[str]]) -> dict[str, sp.Expr]:
     """label -> SymPy's derivative of f along each sequence of variables (a name f lacks gives 0)."""
+    import sympy as sp
+
     derivatives = {}
     for label, sequence in sequences.items():
         derivative = parsed.expr
