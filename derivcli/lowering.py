@@ -89,19 +89,33 @@ def stable_form(node: sp.Basic) -> sp.Basic | None:
     Written naively, 1/(1+exp(-x)) at x = -800 and log(1+exp(x)) at x = 800 have NaN gradients.
     """
     if isinstance(node, sp.Pow) and node.exp == -1:
-        rest = _one_plus(node.base)
-        if isinstance(rest, sp.exp):
-            return sigmoid(-rest.args[0])
+        exponent = _exponent_of_e(_one_plus(node.base))
+        if exponent is not None:
+            return sigmoid(-exponent)
     if isinstance(node, sp.log):
         rest = _one_plus(node.args[0])
-        if isinstance(rest, sp.exp):
-            return softplus(rest.args[0])
+        exponent = _exponent_of_e(rest)
+        if exponent is not None:
+            return softplus(exponent)
         if rest is not None:
             return log1p(rest)
     if isinstance(node, sp.Add) and len(node.args) == 2 and sp.S.NegativeOne in node.args:
-        other = node.args[0] if node.args[1] == -1 else node.args[1]
-        if isinstance(other, sp.exp):
-            return expm1(other.args[0])
+        exponent = _exponent_of_e(node.args[0] if node.args[1] == -1 else node.args[1])
+        if exponent is not None:
+            return expm1(exponent)
+    return None
+
+
+def _exponent_of_e(node: sp.Basic | None) -> sp.Basic | None:
+    """u for exp(u) or E**u, else None.
+
+    Both must be asked for by their own shape: SymPy's `isinstance(Pow(E, u), exp)` is true (a metaclass
+    check), and such a node's `args[0]` is the base E, not the exponent u.
+    """
+    if isinstance(node, sp.Pow) and node.base is sp.E:
+        return node.exp
+    if type(node) is sp.exp:
+        return node.args[0]
     return None
 
 

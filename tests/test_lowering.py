@@ -6,6 +6,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import derivcli
 from derivcli.lowering import lower
@@ -116,3 +118,47 @@ def test_a_condition_may_hold_an_if(y, value, gradient):
 ])
 def test_a_constant_condition_sympy_cannot_decide_is_decided_as_torch_computes_it(text, taken):
     assert derivcli.grad(text, x=1.5).expression == taken
+
+
+# Every stable rewrite proven: the rewritten node equals the node as written, on random arguments, for
+# every spelling of e**u that reaches the lowering (SymPy's exp, E**u left unevaluated by the as-written
+# build, and the parser's e^u / E**u / exp(u)).
+E_SPELLINGS = ("exp({u})", "E**({u})", "e^({u})", "e**({u})")
+
+def _logistic(u: float) -> float:
+    return 1 / (1 + math.exp(-u))
+
+
+REWRITES = {  # the formula as written, the argument of e, the function and its derivative
+    "sigmoid": ("1/(1 + {e})", "-({u})", _logistic, lambda u: _logistic(u) * _logistic(-u)),
+    "softplus": ("log(1 + {e})", "{u}", lambda u: math.log1p(math.exp(u)), _logistic),
+    "expm1": ("{e} - 1", "{u}", math.expm1, math.exp),
+}
+
+
+@pytest.mark.parametrize("rewrite", sorted(REWRITES))
+@pytest.mark.parametrize("spelling", E_SPELLINGS)
+@given(u=st.floats(-30, 30, allow_nan=False), scale=st.sampled_from([1.0, 2.0, -0.5]))
+@settings(max_examples=15, deadline=None)
+def test_each_stable_rewrite_equals_the_formula_as_written(rewrite, spelling, u, scale):
+    template, argument, function, derivative = REWRITES[rewrite]
+    text = template.format(e=spelling.format(u=argument.format(u=f"{scale}*x")))
+    result = derivcli.grad(text, x=u)
+    assert result.value == pytest.approx(function(scale * u), rel=1e-12, abs=1e-300), text
+    assert result.gradient["x"] == pytest.approx(scale * derivative(scale * u), rel=1e-12, abs=1e-300), text
+
+
+@pytest.mark.parametrize("build", ["evaluated", "written"])
+def test_stable_form_reads_e_to_the_u_by_its_exponent(build):
+    """SymPy says isinstance(Pow(E, u), exp) is true, and such a node's args[0] is E: the rewrites take
+    the exponent from the node's shape."""
+    import sympy as sp
+
+    from derivcli.lowering import stable_form
+    from derivcli.sympy_forms import sigmoid, softplus
+
+    x = sp.Symbol("x", real=True)
+    power = sp.exp(-x) if build == "evaluated" else sp.Pow(sp.E, -x, evaluate=False)
+    assert stable_form(1 / (1 + power)) == sigmoid(x)
+    assert stable_form(sp.log(1 + sp.Pow(sp.E, x, evaluate=False))) == softplus(x)
+    assert stable_form(sp.Add(sp.Pow(sp.E, 2 * x, evaluate=False), -1, evaluate=False)).args == (2 * x,)
