@@ -114,7 +114,7 @@ def _exponent_of_e(node: sp.Basic | None) -> sp.Basic | None:
     """
     if isinstance(node, sp.Pow) and node.base is sp.E:
         return node.exp
-    if type(node) is sp.exp:
+    if isinstance(node, sp.exp):  # a true exp node, E**u having been answered above
         return node.args[0]
     return None
 
