@@ -1,0 +1,209 @@
+"""The differential fuzzer (issue 21): random expression trees over 1-3 variables, each written several
+equivalent ways, through every path (the API, the CLI, `batch`, the warm server), against an oracle that
+never touches derivcli's parser (tests/differential.py: SymPy built from the tree, mpmath at 50 digits).
+
+A number is right or it is an error: every answer is the oracle's to float64's tolerance, or is flagged
+(a non-finite result with its diagnosis, or a `--check` that does not say agree).  Every path gives the
+API's numbers bit for bit.  The ordinary suite runs 500 trees; `-m slow` (and benchmarks/differential.py)
+5,000.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import derivcli
+from derivcli.errors import DerivcliError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from differential import Truth, cases, close, functions_of  # noqa: E402
+
+SEED = 2026
+TREES = 500
+SCRIPT = shutil.which("derivcli", path=str(Path(sys.executable).parent)) or shutil.which("derivcli")
+
+Case = tuple[Any, dict[str, float], Truth, list[str]]
+
+
+def judged(value: Any, gradient: dict[str, Any], flagged: bool, truth: Truth) -> str:
+    """'right' when value and gradient are the oracle's to float64's tolerance (scaled by the function's
+    own size: a derivative of 0 computed from terms of 10**4 carries their rounding), 'flagged' when a
+    non-finite number comes with its diagnosis, else 'wrong'."""
+    scale = max(1.0, abs(truth.value), *(abs(g) for g in truth.gradient.values()))
+    numbers = [value, *gradient.values()]
+    if set(gradient) == set(truth.gradient) and close(value, truth.value, atol=1e-10 * scale) and all(
+            close(gradient[name], g, atol=1e-10 * scale) for name, g in truth.gradient.items()):
+        return "right"
+    if flagged and any(not isinstance(n, (int, float)) or not math.isfinite(n) for n in numbers):
+        return "flagged"
+    return "wrong"
+
+
+def api_answer(text: str, point: dict[str, float], truth: Truth) -> tuple[str, Any]:
+    """The API's verdict on one spelling: ('right'|'flagged'|'caught'|'wrong'|'refused', details).  A wrong
+    number is 'caught' when --check, shown it, does not say agree."""
+    try:
+        result = derivcli.grad(text, point)
+    except DerivcliError as error:
+        return "refused", str(error)
+    verdict = judged(result.value, result.gradient, bool(result.diagnosis), truth)
+    if verdict == "wrong":
+        checked = derivcli.grad(text, point, check=True)
+        if checked.check is not None and not checked.check.agree:
+            verdict = "caught"
+    return verdict, (result.value, result.gradient)
+
+
+def failures(corpus: list[Case]) -> list[str]:
+    found = []
+    for _, point, truth, texts in corpus:
+        for text in texts:
+            verdict, details = api_answer(text, point, truth)
+            if verdict in ("wrong", "refused"):
+                found.append(f"{verdict}: {text!r} at {point}: {details}; truth {truth}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[Case]:
+    return list(cases(SEED, TREES))
+
+
+@pytest.fixture(scope="module")
+def api(corpus: list[Case]) -> dict[tuple[str, str], Any]:
+    """The API's (value, gradient) for every spelling, keyed by (text, point as JSON)."""
+    answers = {}
+    for _, point, _, texts in corpus:
+        for text in texts:
+            with contextlib.suppress(DerivcliError):
+                result = derivcli.grad(text, point)
+                answers[text, json.dumps(point)] = comparable(result.value, result.gradient)
+    return answers
+
+
+def comparable(value: Any, gradient: dict[str, Any]) -> tuple[Any, ...]:
+    """Numbers as the wire writes them (NaN as text), so that equal answers compare equal."""
+    def number(n: Any) -> Any:
+        return n if isinstance(n, str) or math.isfinite(n) else repr(n)
+    return (number(value), tuple(sorted((k, number(v)) for k, v in gradient.items())))
+
+
+def test_every_spelling_is_the_truth_or_an_error(corpus):
+    assert len(corpus) == TREES and sum(len(texts) for *_, texts in corpus) > 2.5 * TREES
+    found = failures(corpus)
+    assert not found, f"{len(found)} wrong answers, the first:\n" + "\n".join(found[:10])
+
+
+def test_batch_answers_every_spelling_as_the_api(corpus, api):
+    requests = [{"expression": text, "point": point} for _, point, _, texts in corpus for text in texts]
+    lines = "".join(json.dumps(request) + "\n" for request in requests)
+    done = subprocess.run([SCRIPT, "batch"], input=lines, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "DERIVCLI_NO_SERVER": "1"})
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) == len(requests)
+    for request, record in zip(requests, records):
+        key = (request["expression"], json.dumps(request["point"]))
+        if key in api:
+            assert "error" not in record, (request, record)
+            assert comparable(record["value"], record["gradient"]) == api[key], request
+        else:
+            assert "error" in record, (request, record)
+
+
+def cli_json(argv: list[str]) -> tuple[int, str]:
+    out = io.StringIO()
+    from derivcli.cli import main
+
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(argv)
+    return code, out.getvalue()
+
+
+def argv_of(text: str, point: dict[str, float]) -> list[str]:
+    return ["grad", text, *(part for name, value in point.items() for part in (f"--{name}", repr(value))), "--json"]
+
+
+def test_the_command_line_answers_every_spelling_as_the_api(corpus, api):
+    for _, point, _, texts in corpus[::10]:
+        for text in texts:
+            code, out = cli_json(argv_of(text, point))
+            key = (text, json.dumps(point))
+            if key in api:
+                record = json.loads(out)
+                assert code == 0 and comparable(record["value"], record["gradient"]) == api[key], text
+            else:
+                assert code == 2, text
+    _, point, _, texts = corpus[0]
+    real = subprocess.run([SCRIPT, *argv_of(texts[-1], point)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DERIVCLI_NO_SERVER": "1"})
+    record = json.loads(real.stdout)
+    assert comparable(record["value"], record["gradient"]) == api[texts[-1], json.dumps(point)]
+
+
+@pytest.fixture(scope="module")
+def warm_env() -> Iterator[dict[str, str]]:
+    """A warm server of its own, in a private runtime directory, stopped at the end (and by its idle
+    timeout if the run is cut short)."""
+    runtime = Path(tempfile.mkdtemp(prefix="derivcli-fuzz-"))
+    runtime.chmod(0o700)
+    env = {name: value for name, value in os.environ.items() if name != "DERIVCLI_NO_SERVER"}
+    env["XDG_RUNTIME_DIR"] = str(runtime)
+    started = subprocess.run([SCRIPT, "serve", "--background", "--idle-timeout", "60"], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    try:
+        yield env
+    finally:
+        subprocess.run([SCRIPT, "serve", "--stop"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the warm server is Linux only")
+def test_the_warm_server_answers_as_the_api(corpus, api, warm_env):
+    tried = 0
+    for _, point, _, texts in corpus[::50]:
+        key = (texts[-1], json.dumps(point))
+        if key not in api:
+            continue
+        done = subprocess.run([SCRIPT, *argv_of(texts[-1], point)], env=warm_env, capture_output=True,
+                              text=True, timeout=120)
+        record = json.loads(done.stdout)
+        assert comparable(record["value"], record["gradient"]) == api[key], texts[-1]
+        tried += 1
+    assert tried >= 5
+    state = subprocess.run([SCRIPT, "serve", "--status"], env=warm_env, capture_output=True, text=True,
+                           timeout=60)
+    assert state.returncode == 0, state.stderr
+
+
+def test_check_catches_every_wrong_number_it_is_shown(corpus, wrong_sin):
+    """With sin's backward planted 1% wrong, every fuzz answer that is then wrong is caught by --check."""
+    with_sin = [(point, truth, texts[0]) for tree, point, truth, texts in corpus if "sin" in functions_of(tree)]
+    assert len(with_sin) >= 10
+    wrong_sin(0.01)
+    missed, wrong = [], 0
+    for point, truth, text in with_sin:
+        verdict, details = api_answer(text, point, truth)
+        wrong += verdict == "caught"
+        if verdict == "wrong":
+            missed.append(f"{text!r} at {point}: {details}")
+    assert wrong >= 5 and not missed, missed
+
+
+@pytest.mark.slow
+def test_five_thousand_trees():
+    found = failures(list(cases(SEED + 1, 5000)))
+    assert not found, f"{len(found)} wrong answers, the first:\n" + "\n".join(found[:10])
