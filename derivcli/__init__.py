@@ -4,6 +4,16 @@
     >>> derivcli.grad("u**2 + v**3 + u*v", u=2, v=4).gradient
     {'u': 8.0, 'v': 50.0}
 
+The functions (each has its own help):
+
+    grad(expression, point, *, wrt, check, fd, dtype, ...)   value and gradient at a point, by autograd
+    jacobian(expression, point, *, wrt, check, fd, ...)      Jacobian of a tensor-valued expression
+    hessian(expression, point, *, wrt, check, fd, ...)       Hessian, and what its eigenvalues say
+    diff(expression, wrt, *, order, point, ...)              the symbolic derivative, and its value at a point
+    taylor(expression, point, *, order, ...)                 Taylor coefficients by autograd beside SymPy's
+    compile(expression, wrt, dtype, device)                  parse once, then values and gradients at arrays
+    DerivcliError                                            every user-facing error (message, column, hint)
+
 Importing derivcli is cheap: torch and SymPy load on the first computation.
 """
 
@@ -28,7 +38,17 @@ def __getattr__(name: str) -> Any:
         from . import api
 
         return getattr(api, name)
+    if name == "Compiled":
+        from .vectorized import Compiled
+
+        return Compiled
     raise AttributeError(f"module 'derivcli' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public names, the lazily imported ones too, so that dir(), help() and Tab in IPython or Jupyter
+    offer them before their first use."""
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
 
 
 def compile(expression: str, wrt: list[str] | None = None, dtype: str = "float64", device: str = "cpu",

@@ -12,7 +12,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from .. import __version__
 from ..errors import DerivcliError
-from .options import split_names
+from .options import mistyped, split_names
 from .outcome import PROG, _Carried, guarded, wants_json
 
 
@@ -117,6 +117,7 @@ class BindingCommand(TyperCommand):
             option = arg.partition("=")[0]
             if option.startswith("--") and not option[2:].isidentifier() and option not in takes_value | flags:
                 self._refuse_other_commands_option(ctx, option)  # `--fd-steps` can never be a variable
+                self._refuse_typo(option)
         remaining, bindings = split_arguments(list(args), takes_value, flags)
         ctx.meta["bindings"] = bindings
         return super().parse_args(ctx, remaining)
@@ -171,6 +172,15 @@ class BindingCommand(TyperCommand):
             if name not in variables:
                 self._refuse_other_commands_option(ctx, f"--{name}", hint=f"the expression has no variable {name} "
                                                                           "to bind")
+                self._refuse_typo(f"--{name}")
+
+    def _refuse_typo(self, option: str) -> None:
+        """`minimize … --stpes 5`: one or two edits from an option of this command, and no variable of the
+        expression, is a typo that would otherwise run the wrong job with a warning."""
+        own = [name[2:] for param in self.params for name in getattr(param, "opts", ()) if name.startswith("--")]
+        close = mistyped(option[2:], own)
+        if close is not None:
+            raise DerivcliError(f"no such option: {option}", hint=f"did you mean --{close}?")
 
     def _refuse_other_commands_option(self, ctx: Any, option: str, hint: str | None = None) -> None:
         group = ctx.parent.command if ctx.parent is not None else None

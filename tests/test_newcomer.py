@@ -1,0 +1,88 @@
+"""What a newcomer meets (issue 28): a misspelled option never runs the wrong job (`--stpes 5` is an error
+that names `--steps`, for every option of every command that reads `--NAME VALUE` bindings), and the API
+shows itself to help(), dir() and Tab."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import pytest
+
+from derivcli.cli import main
+from derivcli.cli.app import BindingCommand, command
+from derivcli.cli.options import _edits, mistyped
+
+EXPRESSIONS = {"implicit": "x^2 + y^2 = 1"}
+
+
+def run(argv: list[str]) -> tuple[int, str]:
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, err.getvalue()
+
+
+def one_edit_misspellings(name: str) -> list[str]:
+    """A letter dropped, two neighbours swapped, a letter doubled, one changed."""
+    found = {name[:i] + name[i + 1:] for i in range(len(name))}
+    found |= {name[:i] + name[i + 1] + name[i] + name[i + 2:] for i in range(len(name) - 1)}
+    found |= {name[:i] + name[i] + name[i:] for i in range(len(name))}
+    found |= {name[:i] + ("q" if name[i] != "q" else "z") + name[i + 1:] for i in range(len(name))}
+    return sorted(found - {name})
+
+
+def binding_commands() -> list[tuple[str, list[str]]]:
+    found = []
+    for name, sub in sorted(command().commands.items()):
+        if isinstance(sub, BindingCommand):
+            options = sorted({o[2:] for p in sub.params for o in getattr(p, "opts", ()) if o.startswith("--")})
+            found.append((name, options))
+    return found
+
+
+CASES = [(name, option, typo) for name, options in binding_commands() for option in options
+         for typo in one_edit_misspellings(option)
+         if len(typo) >= 3 and typo not in options and mistyped(typo, options) == option
+         and sorted(_edits(typo, o) for o in options)[:2].count(_edits(typo, option)) == 1]
+
+
+def test_the_cases_cover_every_binding_command():
+    assert {name for name, *_ in CASES} >= {"grad", "diff", "minimize", "taylor", "hessian", "jacobian"}
+    assert ("minimize", "steps", "stpes") in CASES and ("diff", "order", "ordre") in CASES
+
+
+@pytest.mark.parametrize("name, option, typo", CASES[::15] + [("minimize", "steps", "stpes"),
+                                                             ("diff", "order", "ordre"), ("grad", "dtype", "dtyp")])
+def test_a_misspelled_option_with_a_value_is_an_error_naming_the_option(name, option, typo):
+    code, err = run([name, EXPRESSIONS.get(name, "x^2"), "--x", "1", f"--{typo}", "2"])
+    assert code == 2 and f"did you mean --{option}?" in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("argv, warned", [
+    (["grad", "y^2", "--y", "1", "--x", "2"], "--x is given but 'x' is not in the expression"),
+    (["grad", "y^2", "--y", "1", "--width", "2"], "--width is given but 'width' is not in the expression"),
+])
+def test_a_name_that_is_neither_a_variable_nor_near_an_option_stays_a_warning(argv, warned):
+    code, err = run(argv)
+    assert code == 0 and warned in err
+
+
+def test_a_variable_spelled_like_a_typo_of_an_option_is_a_variable():
+    code, err = run(["minimize", "(stpes - 3)^2", "--stpes", "0", "--steps", "3"])
+    assert code == 0 and "did you mean" not in err
+
+
+def test_the_api_is_discoverable_without_loading_torch():
+    """help(derivcli), dir(derivcli) and IPython's Tab show every public function; import stays light."""
+    import ast
+    import subprocess
+    import sys
+
+    script = ("import sys, derivcli, pydoc; names = dir(derivcli); light = 'torch' not in sys.modules; "
+              "text = pydoc.render_doc(derivcli); print(names, light, all(f'{n}(' in text for n in "
+              "('grad', 'jacobian', 'hessian', 'diff', 'taylor', 'compile')))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    names, light, documented = done.stdout.rsplit(" ", 2)
+    assert {"grad", "diff", "jacobian", "hessian", "taylor", "compile", "Compiled"} <= set(ast.literal_eval(names))
+    assert light == "True" and documented.strip() == "True", done.stderr
