@@ -18,7 +18,10 @@ import subprocess
 import sys
 import tempfile
 import termios
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +29,14 @@ import pytest
 from test_layout import VIEWS  # every command's table view
 from test_schemas import JSON_VIEWS  # every command's JSON
 
-from derivcli.serve import protocol
+from derivcli.serve import client, protocol
+from derivcli.serve.client import Cold
 from derivcli.serve.server import status
 
 SCRIPT = shutil.which("derivcli", path=str(Path(sys.executable).parent)) or shutil.which("derivcli")
 MISSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
 TIMEOUT = 120
+IDLE = 10  # every server started here stops this long after its last command: an interrupted run leaves none
 BATCH = b"".join(json.dumps(request).encode() + b"\n" for request in [
     {"expression": "x**2*y", "point": {"x": 2, "y": 3}},
     {"expression": "sin(x", "point": {"x": 1}},
@@ -69,16 +74,51 @@ class Server:
         self.pid = self.start()
 
     def start(self) -> int:
-        started = subprocess.run([SCRIPT, "serve", "--background", *self.options], env=self.env,
-                                 capture_output=True, text=True, timeout=TIMEOUT)
+        started = subprocess.run(derivcli("serve", "--background", "--idle-timeout", str(IDLE), *self.options),
+                                 env=self.env, capture_output=True, text=True, timeout=TIMEOUT)
         assert started.returncode == 0, started.stderr
         prefix = f"derivcli server listening on {self.socket} (pid "
         assert started.stdout.startswith(prefix) and started.stdout.endswith(")\n"), started.stdout
         return int(started.stdout[len(prefix):-2])
 
     def stop(self) -> subprocess.CompletedProcess:
-        return subprocess.run([SCRIPT, "serve", "--stop"], env=self.env, capture_output=True, text=True,
+        return subprocess.run(derivcli("serve", "--stop"), env=self.env, capture_output=True, text=True,
                               timeout=TIMEOUT)
+
+    def close(self) -> None:
+        """Make sure the server has ended, whatever the test did (SIGKILL if SIGTERM is not enough)."""
+        try:
+            ended = os.pidfd_open(self.pid)
+        except ProcessLookupError:
+            return
+        try:
+            for number in (signal.SIGTERM, signal.SIGKILL):
+                signal.pidfd_send_signal(ended, number)
+                if select.select([ended], [], [], 15)[0]:
+                    return
+        finally:
+            os.close(ended)
+
+    @contextmanager
+    def kept_alive(self) -> Iterator[None]:
+        """A status query every second while the tests use the server, so that its short idle timeout does
+        not end it between two commands, and does end it soon after this process is gone."""
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(1):
+                try:
+                    status(str(self.socket))
+                except Cold:
+                    pass
+
+        beating = threading.Thread(target=beat, daemon=True)
+        beating.start()
+        try:
+            yield
+        finally:
+            done.set()
+            beating.join()
 
     def state(self) -> dict[str, Any]:
         return status(str(self.socket))[1]
@@ -112,13 +152,17 @@ class Server:
 def server(base_env: dict[str, str]) -> Iterator[Server]:
     """The server most tests share, its runtime directory straight in the temp directory (which every user
     can pass through: one test connects as another user)."""
-    runtime = Path(tempfile.mkdtemp(prefix="derivcli-test-"))
+    runtime = Path(tempfile.mkdtemp(prefix="derivcli-test-"))  # 0700, this run's own
+    resident = None
     try:
-        resident = Server(base_env, runtime, "--idle-timeout", "900")
-        yield resident
+        resident = Server(base_env, runtime)
+        with resident.kept_alive():
+            yield resident
         stopped = resident.stop()
         assert stopped.returncode == 0 and stopped.stdout.startswith("stopped the derivcli server"), stopped
     finally:
+        if resident is not None:
+            resident.close()
         shutil.rmtree(runtime)
 
 
@@ -290,6 +334,30 @@ def test_a_command_goes_with_its_client(server):
     server.same(derivcli("grad", "x", "--x", "1"))
 
 
+@pytest.mark.parametrize("says_go", [True, False], ids=["go", "gave up"])
+def test_the_command_starts_only_when_its_client_says_go(server, says_go):
+    """The child waits for its client's go after `running`: a client that gave up waiting (and runs the
+    command itself) closes the go pipe unsaid, and the command must not run twice."""
+    out, out_end = os.pipe()
+    waiting, go = os.pipe()
+    stream = {"encoding": "utf-8", "errors": "strict", "line_buffering": False, "write_through": False}
+    request = protocol.encode(run_request(identity=server.state()["identity"], streams=[None, stream, None],
+                                          argv=["derivcli", "grad", "x**2", "--x", "3"]))
+    reader = protocol.FrameReader(protocol.MAX_REPLY)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.connect(str(server.socket))
+        socket.send_fds(connection, [request], [out_end, waiting])
+        os.close(out_end)
+        os.close(waiting)
+        assert set(client.receive(connection, reader, time.monotonic() + TIMEOUT)) == {"running"}
+        if says_go:
+            os.write(go, client.GO)
+        os.close(go)
+        last = client.receive(connection, reader, time.monotonic() + TIMEOUT)
+    with os.fdopen(out, "rb") as written:
+        assert (last, written.read()) == ({"exit": 0}, b"value\t9.0\nd/dx\t6.0\n" if says_go else b"")
+
+
 @pytest.mark.parametrize("args", [
     ["grad", "9**9**9", "--x", "1"],
     ["grad", "(" * 4999 + "x" + ")" * 4999, "--x", "1"],
@@ -383,12 +451,14 @@ def test_serve_refuses_a_directory_others_can_reach(base_env, tmp_path):
     assert not (tmp_path / "derivcli" / "server.sock").exists()
 
 
-def raw(server: Server, data: bytes) -> bytes:
-    """Everything the server sends back to a connection that sends `data`, until it closes it."""
+def raw(server: Server, data: bytes, descriptors: tuple[int, ...] = ()) -> bytes:
+    """Everything the server sends back to a connection that sends `data` (and `descriptors`), until it
+    closes it."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         connection.settimeout(TIMEOUT)
         connection.connect(str(server.socket))
-        connection.sendall(data)
+        sent = socket.send_fds(connection, [data], list(descriptors)) if descriptors else 0
+        connection.sendall(data[sent:])
         connection.shutdown(socket.SHUT_WR)
         received = b""
         while chunk := connection.recv(1 << 16):
@@ -422,6 +492,7 @@ def run_request(**changes: Any) -> dict[str, Any]:
     protocol.encode(run_request(streams=[None, {"encoding": "utf-8", "errors": "strict", "line_buffering": False,
                                                 "write_through": False}, None])),  # no descriptor with it
     protocol.HEADER.pack(100) + b"{}",  # and the client hangs up
+    protocol.encode(run_request()),  # without the go pipe: the command could not wait for its client's go
 ], ids=lambda data: repr(data[:24]))
 def test_garbage_is_dropped_and_the_server_goes_on(server, data):
     assert raw(server, data) == b""
@@ -437,7 +508,13 @@ def test_a_silent_client_is_dropped_without_holding_up_the_others(server):
 
 
 def test_a_client_of_another_build_is_told_to_run_cold(server):
-    reply = raw(server, protocol.encode(run_request(identity={**server.state()["identity"], "derivcli": "0.0.0"})))
+    waiting, go = os.pipe()  # the go pipe a run request carries
+    try:
+        reply = raw(server, protocol.encode(run_request(identity={**server.state()["identity"], "derivcli": "0.0.0"})),
+                    (waiting,))
+    finally:
+        os.close(waiting)
+        os.close(go)
     reader = protocol.FrameReader(protocol.MAX_REPLY)
     reader.feed(reply)
     assert reader.pop() == {"fallback": "the server is another build (derivcli differ)"}
@@ -498,7 +575,7 @@ def test_status_and_a_second_start(server):
     shown = server.run(derivcli("serve", "--status"))
     assert shown.returncode == 0
     assert shown.stdout.decode().startswith(f"derivcli server listening on {server.socket}: pid {server.pid}, up ")
-    assert b"running, stops after 15 min idle\n" in shown.stdout
+    assert f"running, stops after {IDLE} s idle\n".encode() in shown.stdout
     again = server.run(derivcli("serve", "--background"))
     assert (again.returncode, again.stdout) == (0, f"derivcli server already listening on {server.socket} "
                                                    f"(pid {server.pid})\n".encode())
@@ -524,6 +601,7 @@ def test_the_idle_timeout_stops_the_server(base_env, tmp_path):
         assert select.select([ended], [], [], TIMEOUT)[0], "still running after its idle timeout"
     finally:
         os.close(ended)
+        idle.close()
     assert not idle.socket.exists()
     assert "idle for 1 s: stopping" in (idle.directory / "server.log").read_text()
 
@@ -531,7 +609,8 @@ def test_the_idle_timeout_stops_the_server(base_env, tmp_path):
 def test_a_foreground_server_answers_until_sigterm(base_env, tmp_path):
     tmp_path.chmod(0o700)
     env = {**base_env, "XDG_RUNTIME_DIR": str(tmp_path)}
-    resident = subprocess.Popen(derivcli("serve"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    resident = subprocess.Popen(derivcli("serve", "--idle-timeout", str(IDLE)), env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
     try:
         assert resident.stdout is not None
         socket_path = tmp_path / "derivcli" / "server.sock"

@@ -4,9 +4,12 @@ Standard library only, so that a warm answer costs one interpreter start: typer,
 are imported only when the command runs cold.  The server's child takes this process's standard
 streams (passed as descriptors), working directory, environment, umask, resource limits, CPUs and
 niceness, so the command behaves as it would here; this process waits, forwards SIGINT, SIGTERM and SIGHUP, and exits
-with the child's code.  Anything short of the server saying the command runs (no server, a stale
-socket, an unsafe directory, another build, a garbled reply) runs it cold, silently: DERIVCLI_DEBUG=1
-says why on stderr.
+with the child's code.  Anything short of the server saying the command runs, within REPLY_SECONDS, in a
+child of its own (no server, a stale socket, an unsafe directory, another build, a slow, silent or garbled
+reply) runs it cold, silently: DERIVCLI_DEBUG=1 says why on stderr.  The child starts the command only
+when this process says go (on a pipe passed with the streams), so a client that gave up and runs cold
+never has the command run twice.  Once it runs, this process waits as long as the child lives, and
+END_SECONDS more for the server to say how it ended.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 from typing import Any
 
 from .paths import Unsafe, check_private, socket_path
@@ -24,7 +28,9 @@ from .protocol import MAX_REPLY, MAX_REQUEST, FrameReader, ProtocolError, encode
 
 NO_SERVER = "DERIVCLI_NO_SERVER"
 COMPLETE = "_DERIVCLI_COMPLETE"
-REPLY_SECONDS = 5.0  # for the server to take the command on; then the command takes as long as it takes
+REPLY_SECONDS = 2.5  # from connecting to the server's `running` (or any reply); past it the command runs cold
+END_SECONDS = 2.5  # after the command's process ended, for the server to say how; past it, one error line
+GO = b"g"  # on the go pipe: this process waits for the command; nothing (its end closed): it runs cold
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 LIMITS = ("RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_NOFILE",
           "RLIMIT_STACK")
@@ -53,6 +59,7 @@ def main() -> None:
 
 def answer_warm(argv: list[str]) -> int | None:
     """The command's exit code, answered by the server; None if it is to run here."""
+    deadline = time.monotonic() + REPLY_SECONDS
     try:
         must_run_cold(argv[1:])
         connection = connect(socket_path())
@@ -61,7 +68,7 @@ def answer_warm(argv: list[str]) -> int | None:
         return None
     try:
         with connection:
-            return _converse(connection, argv)
+            return _converse(connection, argv, deadline)
     except Cold as why:
         _note(why)
         return None
@@ -125,9 +132,14 @@ def peer(connection: socket.socket) -> tuple[int, int, int]:
     return pid, uid, gid
 
 
-def receive(connection: socket.socket, reader: FrameReader) -> dict[str, Any]:
-    """The next message; EOFError if the server hung up first."""
+def receive(connection: socket.socket, reader: FrameReader, deadline: float) -> dict[str, Any]:
+    """The next message, complete by `deadline` (time.monotonic()); EOFError if the server hung up first,
+    TimeoutError past the deadline (however the bytes trickle in)."""
     while (message := reader.pop()) is None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("no answer in time")
+        connection.settimeout(remaining)
         data = connection.recv(1 << 16)
         if not data:
             raise EOFError
@@ -138,39 +150,111 @@ def receive(connection: socket.socket, reader: FrameReader) -> dict[str, Any]:
 def query(path: str, message: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """(the server's pid, its reply) to one message, for `serve --status` and `--stop`; Cold if none
     answers."""
+    deadline = time.monotonic() + REPLY_SECONDS
     with connect(path) as connection:
         pid, _, _ = peer(connection)
         try:
             connection.sendall(encode(message))
-            return pid, receive(connection, FrameReader(MAX_REPLY))
+            return pid, receive(connection, FrameReader(MAX_REPLY), deadline)
         except (OSError, EOFError, ProtocolError) as error:
             raise Cold(f"the server on {path} does not answer ({error or type(error).__name__})") from None
 
 
-def _converse(connection: socket.socket, argv: list[str]) -> int:
+def _converse(connection: socket.socket, argv: list[str], deadline: float) -> int:
     request, descriptors = _request(argv)
     reader = FrameReader(MAX_REPLY)
-    try:
-        sent = socket.send_fds(connection, [request], descriptors)
-        if sent < len(request):
-            connection.sendall(request[sent:])
-        first = receive(connection, reader)
-    except (OSError, EOFError, ProtocolError) as error:  # TimeoutError is an OSError
-        raise Cold(f"the server did not take the command ({error or type(error).__name__})") from None
-    if "running" not in first:
-        raise Cold(str(first.get("fallback", "the server's reply was not understood")))
-    connection.settimeout(None)
     received: set[int] = set()
-    previous = {number: signal.signal(number, _forwarding(connection, received)) for number in FORWARDED
-                if signal.getsignal(number) is not signal.SIG_IGN}  # nohup's SIGHUP stays ignored
     try:
-        last = receive(connection, reader)
+        waiting, go = os.pipe()
+    except OSError as error:  # out of descriptors
+        raise Cold(f"no pipe for the server's go ({error.strerror or error})") from None
+    try:
+        try:
+            connection.settimeout(max(deadline - time.monotonic(), 0.001))
+            sent = socket.send_fds(connection, [request], [*descriptors, waiting])
+            os.close(waiting)
+            waiting = -1
+            if sent < len(request):
+                connection.sendall(request[sent:])
+            first = receive(connection, reader, deadline)
+        except (OSError, EOFError, ProtocolError) as error:  # TimeoutError is an OSError
+            raise Cold(f"the server did not take the command ({error or type(error).__name__})") from None
+        if "running" not in first:
+            raise Cold(str(first.get("fallback", "the server's reply was not understood")))
+        command = _command_process(first["running"], peer(connection)[0])
+        try:
+            connection.settimeout(END_SECONDS)  # for the signals sent on it
+            previous = {number: signal.signal(number, _forwarding(connection, received)) for number in FORWARDED
+                        if signal.getsignal(number) is not signal.SIG_IGN}  # nohup's SIGHUP stays ignored
+            try:
+                try:
+                    os.write(go, GO)  # from here the command is the server's: never run it here too
+                except OSError:  # nobody reads: the child ended already (a forwarded Ctrl-C): the server says how
+                    pass
+                last = _last_message(connection, reader, command)
+            finally:
+                for number, handler in previous.items():
+                    signal.signal(number, handler)
+        finally:
+            os.close(command)
+    finally:
+        os.close(go)  # unsaid, if the command runs here: the server's child ends without starting it
+        if waiting >= 0:
+            os.close(waiting)
+    return _exit_code(last, received)
+
+
+def _command_process(pid: Any, server: int) -> int:
+    """A pidfd on the process that the server says runs the command: it must be a child of the server's, of
+    this user's (a server that answers `running` for a process it did not start could leave this process
+    waiting for ever).  Cold otherwise: the child waits for go, so nothing has run."""
+    if type(pid) is not int or pid <= 0:
+        raise Cold("the server's reply was not understood")
+    try:
+        command = os.pidfd_open(pid)
+    except OSError:
+        raise Cold(f"the server's command process {pid} does not exist") from None
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            fields = dict(line.split(b":", 1) for line in status.read(1 << 16).splitlines() if b":" in line)
+        parent, uids = int(fields[b"PPid"]), fields[b"Uid"].split()
+        if parent != server or int(uids[1]) != os.geteuid():
+            raise Cold(f"process {pid} is not a child of the server's (pid {server}) of this user's")
+    except (OSError, LookupError, ValueError):
+        os.close(command)
+        raise Cold(f"the server's command process {pid} could not be checked") from None
+    except Cold:
+        os.close(command)
+        raise
+    return command
+
+
+def _last_message(connection: socket.socket, reader: FrameReader, command: int) -> dict[str, Any]:
+    """The server's word on how the command ended: waited for while the command's process lives, then for
+    END_SECONDS; Lost if it does not come."""
+    import select
+
+    poll = select.poll()
+    poll.register(connection, select.POLLIN)
+    poll.register(command, select.POLLIN)
+    deadline: float | None = None
+    try:
+        while (message := reader.pop()) is None:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) * 1000
+            ready = {descriptor for descriptor, _ in poll.poll(timeout)}
+            if not ready:
+                raise Lost(f"the derivcli server did not say how the command ended ({END_SECONDS:g} s after it did)")
+            if command in ready:  # the command's process ended: the server's answer is due
+                poll.unregister(command)
+                deadline = time.monotonic() + END_SECONDS
+            if connection.fileno() in ready:
+                data = connection.recv(1 << 16)
+                if not data:
+                    raise EOFError
+                reader.feed(data)
     except (OSError, EOFError, ProtocolError):
         raise Lost("the derivcli server stopped before the command finished") from None
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-    return _exit_code(last, received)
+    return message
 
 
 def _request(argv: list[str]) -> tuple[bytes, list[int]]:

@@ -4,7 +4,8 @@ Each message is a frame: a 4-byte big-endian length, then that many bytes of one
 
 - client → server: `{"op": "status"}`, or `{"op": "run", "identity", "argv", "cwd", "env", "umask",
   "limits", "cpus", "niceness", "streams"}` with the open standard streams' descriptors attached
-  (SCM_RIGHTS), in order;
+  (SCM_RIGHTS), in order, and last the read end of the go pipe (the child starts the command once the
+  client writes one byte on it; an end closed unsaid means the client runs the command itself);
   while the command runs, `{"signal": n}` for each SIGINT, SIGTERM or SIGHUP the client receives.
 - server → client: `{"status": {…}}`; `{"fallback": reason}` (the client runs the command itself);
   `{"running": pid}` (sent by the child once it has taken over the streams: from then on the command is
@@ -22,7 +23,7 @@ import struct
 import sys
 from typing import Any
 
-PROTOCOL = 1
+PROTOCOL = 2
 HEADER = struct.Struct(">I")
 MAX_REQUEST = 8 << 20  # argv and environment: Linux caps them together at a few MiB
 MAX_REPLY = 1 << 20

@@ -5,7 +5,8 @@ The server is one thread and one loop over non-blocking sockets: it accepts a co
 own user (SO_PEERCRED), reads one bounded request within REQUEST_SECONDS, checks that the client is the
 same build (`protocol.identity`), and forks.  The child takes the client's surroundings (its standard
 streams as descriptors 0, 1 and 2, working directory, environment, umask, limits, CPUs, niceness), says
-`running`, and runs the ordinary entry point (`derivcli.cli.run`) with every bound a cold run has.  The
+`running`, waits for the client's go (a client that gave up runs the command itself), and runs the
+ordinary entry point (`derivcli.cli.run`) with every bound a cold run has.  The
 loop forwards the client's signals to the child's process group, kills the group if the client goes
 away, and sends the exit status when the child ends (a pidfd says when).  A child that crashes or is
 killed ends alone; the server keeps serving until it is stopped (SIGTERM, SIGINT, `serve --stop`) or has
@@ -23,12 +24,13 @@ import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from ..errors import DerivcliError
+from ..errors import DerivcliError, printable
 from . import paths
-from .client import EXIT_INTERNAL, LIMITS, Cold, peer, query
+from .client import EXIT_INTERNAL, GO, LIMITS, REPLY_SECONDS, Cold, peer, query
 from .protocol import MAX_REQUEST, FrameReader, ProtocolError, encode, identity
 
 REQUEST_SECONDS = 5.0  # a connected client sends its request at once; one that does not is dropped
+START_SECONDS = 120.0  # for a background server to import and warm up; past it, it is killed and an error said
 STOP_SECONDS = 10.0  # commands still running when the server is stopped get this long, then are killed
 MAX_CONNECTIONS = 64  # beyond, clients are told to run cold
 CHUNK = 1 << 16
@@ -46,15 +48,16 @@ WARM_UP = (
 class Server:
     """The listening socket, the connections and their children, in one selector loop."""
 
-    def __init__(self, idle_timeout: float) -> None:
-        """Take the private directory and its lock (DerivcliError if unsafe, or if a server holds it)."""
+    def __init__(self, idle_timeout: float, lock: int | None = None) -> None:
+        """Take the private directory and its lock, unless `lock` is it already (DerivcliError if unsafe, or
+        if a server holds it)."""
         try:
             os.close(os.pidfd_open(os.getpid()))  # how the loop learns that a child ended
         except (AttributeError, OSError):
             raise DerivcliError("the warm server needs Linux 5.3 or later") from None
         self.directory = _private_directory()
         self.path = os.path.join(self.directory, paths.SOCKET)
-        self.lock = _lock(os.path.join(self.directory, paths.LOCK), self.path)
+        self.lock = _lock(self.directory) if lock is None else lock
         self.identity = identity()
         self.idle_timeout = idle_timeout
         self.started = time.time()
@@ -194,14 +197,14 @@ class Server:
     def _readable(self, connection: _Connection) -> None:
         assert connection.sock is not None
         try:
-            data, descriptors, flags, _ = socket.recv_fds(connection.sock, CHUNK, 3)
+            data, descriptors, flags, _ = socket.recv_fds(connection.sock, CHUNK, 4)
         except BlockingIOError:
             return
         except OSError:
             data, descriptors, flags = b"", [], 0
         connection.descriptors += descriptors
         try:
-            if flags & socket.MSG_CTRUNC or len(connection.descriptors) > 3 or (descriptors and connection.child):
+            if flags & socket.MSG_CTRUNC or len(connection.descriptors) > 4 or (descriptors and connection.child):
                 raise ProtocolError("unexpected descriptors")
             if not data:  # the client went away (a command it started goes with it)
                 raise ProtocolError("hung up")
@@ -272,13 +275,12 @@ class Server:
         self._drop(connection)
 
     def _reply(self, connection: _Connection, message: dict[str, Any]) -> None:
-        """A small message, sent within a second or not at all (the client may be gone)."""
+        """A small message, sent whole at once or not at all (the client may be gone, or not reading): the
+        loop never waits for one client.  The connection is dropped after it either way."""
         if connection.sock is None:
             return
         try:
-            connection.sock.settimeout(1.0)
-            connection.sock.sendall(encode(message))
-            connection.sock.setblocking(False)
+            connection.sock.send(encode(message), socket.MSG_DONTWAIT)
         except OSError:
             pass
 
@@ -317,14 +319,19 @@ class Server:
             os.close(self.lock)
             sock = connection.sock
             assert sock is not None
-            sock.setblocking(True)
+            sock.settimeout(REPLY_SECONDS)  # the client reads at once; one that does not has given up
             try:
                 request.enter()
+                reply: dict[str, Any] = {"running": os.getpid()}
             except (OSError, ValueError, LookupError) as error:
-                sock.sendall(encode({"fallback": f"cannot take the command's surroundings: {error}"}))
+                reply = {"fallback": f"cannot take the command's surroundings: {error}"}
+            try:
+                sock.sendall(encode(reply))
+            except OSError:  # the client is gone, or gave up and runs the command itself
                 os._exit(0)
-            sock.sendall(encode({"running": os.getpid()}))
             sock.close()
+            if "fallback" in reply or not request.go():  # the client runs it: its streams are not ours to touch
+                os._exit(0)
             _fresh_randomness()
             from ..cli import run
 
@@ -333,6 +340,12 @@ class Server:
             code = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
             if not isinstance(exit.code, (int, type(None))):
                 sys.stderr.write(f"{exit.code}\n")
+        except KeyboardInterrupt:  # the client's Ctrl-C, forwarded before the command had begun
+            code = 130
+            try:
+                sys.stderr.write("error: interrupted\n")
+            except BaseException:
+                pass
         except BaseException as error:  # a bug: one line, never the server's traceback
             try:
                 sys.stderr.write(f"error: internal error: {type(error).__name__}: {error}\n")
@@ -429,9 +442,22 @@ class Request:
                 and all(type(stream[key]) is kind for key, kind in self.STREAM_KEYS.items())
                 for stream in self.streams):
             raise ProtocolError("streams")
-        if len(descriptors) != sum(stream is not None for stream in self.streams) or min(descriptors, default=3) < 3:
+        if len(descriptors) != 1 + sum(stream is not None for stream in self.streams) or min(descriptors) < 3:
             raise ProtocolError("descriptors")
-        self.descriptors = list(descriptors)
+        *self.descriptors, self.waiting = descriptors  # the streams', then the go pipe's
+
+    def go(self) -> bool:
+        """In the child, after `running`: whether the client says go within REPLY_SECONDS (it writes GO at
+        once, or closes the pipe unsaid to run the command itself)."""
+        import select
+
+        poll = select.poll()
+        poll.register(self.waiting, select.POLLIN)
+        try:
+            said = os.read(self.waiting, 1) if poll.poll(REPLY_SECONDS * 1000) else b""
+        finally:
+            os.close(self.waiting)
+        return said == GO
 
     def enter(self) -> None:
         """In the child: the client's streams as 0, 1 and 2 (a stream closed there is closed here), its
@@ -499,17 +525,38 @@ def _private_directory() -> str:
         raise DerivcliError(f"cannot create {paths.runtime_dir()}: {(error.strerror or str(error)).lower()}") from None
 
 
-def _lock(path: str, socket_path: str) -> int:
-    """The directory's lock, held for the server's life; DerivcliError if another server holds it."""
+def _lock(directory: str) -> int:
+    """The directory's lock, held for the server's life; DerivcliError if another server holds it, or if the
+    lock is not a regular file of this user's (a link, a FIFO, a directory: no server starts beside it)."""
     import fcntl
 
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    path = os.path.join(directory, paths.LOCK)
+    try:
+        descriptor = paths.open_own(path, os.O_RDWR | os.O_CREAT)
+    except paths.Unsafe as unsafe:
+        raise DerivcliError(f"refusing to serve: {unsafe}", hint="remove it") from None
+    except OSError as error:
+        raise DerivcliError(f"cannot open {path}: {(error.strerror or str(error)).lower()}") from None
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    except OSError:
         os.close(descriptor)
-        raise DerivcliError(f"a derivcli server is already running on {socket_path}",
+        raise DerivcliError(f"a derivcli server is already running on {os.path.join(directory, paths.SOCKET)}",
                             hint="'derivcli serve --status' shows it, 'derivcli serve --stop' stops it") from None
+    return descriptor
+
+
+def _log(directory: str) -> int | None:
+    """The background server's log, emptied, or None (and one warning) where server.log is not a regular
+    file of this user's: the server then runs without a log."""
+    path = os.path.join(directory, paths.LOG)
+    try:
+        descriptor = paths.open_own(path, os.O_WRONLY | os.O_CREAT)
+    except (paths.Unsafe, OSError) as error:
+        why = str(error) if isinstance(error, paths.Unsafe) else f"{path}: {(error.strerror or str(error)).lower()}"
+        sys.stderr.write(f"warning: the server runs without a log: {printable(why)}\n")
+        return None
+    os.ftruncate(descriptor, 0)
     return descriptor
 
 
@@ -568,28 +615,72 @@ def serve(server: Server, ready: Callable[[], None]) -> None:
 
 def background(idle_timeout: float) -> tuple[int, str]:
     """Start the server detached (a session of its own, its output in server.log) and return its pid and
-    socket once it listens; DerivcliError, with the server's own error, if it could not start."""
+    socket once it listens; DerivcliError, with the server's own error, if it could not start.  The
+    directory, the lock and the log are taken here, before the fork, so that what is wrong with them is
+    said here; a server that does not say it listens within START_SECONDS is killed, with everything it
+    started: never a half-started server."""
+    directory = _private_directory()
+    lock = _lock(directory)
+    log_file = _log(directory)
     reading, writing = os.pipe()
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     pid = os.fork()
     if pid == 0:
         os.close(reading)
-        _daemon(idle_timeout, writing)
-    os.close(writing)
-    with os.fdopen(reading, "rb") as pipe:
-        said = pipe.read().decode(errors="replace")
-    outcome, _, rest = said.partition(" ")
+        _daemon(idle_timeout, writing, lock, log_file)
+    for descriptor in (writing, lock, log_file):
+        if descriptor is not None:
+            os.close(descriptor)
+    outcome, rest = "", ""
+    try:  # anything but `ok` (an error, a crash, silence, Ctrl-C here): no server comes up behind the user's back
+        outcome, _, rest = _told(reading, time.monotonic() + START_SECONDS).partition(" ")
+    except TimeoutError:
+        rest = f"within {START_SECONDS:g} s"
+    finally:
+        if outcome != "ok":
+            _end_session(pid)
+    where = f"; see {os.path.join(directory, paths.LOG)}" if log_file is not None else ""
     if outcome == "ok":
         return pid, rest
-    os.waitpid(pid, 0)
     if outcome == "error":
         raise DerivcliError(rest)
-    raise DerivcliError(f"the server did not start (see {os.path.join(paths.runtime_dir(), paths.LOG)})")
+    if outcome == "crashed":
+        raise RuntimeError(f"the server failed to start: {rest}{where}")
+    raise DerivcliError(f"the server did not start{' ' + rest if rest else ''}{where}")
 
 
-def _daemon(idle_timeout: float, writing: int) -> NoReturn:
-    """The background server's process: says `ok SOCKET` or `error MESSAGE` on `writing`, once."""
+def _end_session(pid: int) -> None:
+    """Kill the starting server's session (the server and whatever it had started) and reap it."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:  # ended already, with all of it
+        pass
+    os.waitpid(pid, 0)
+
+
+def _told(reading: int, deadline: float) -> str:
+    """What the starting server says on the pipe, up to its end; TimeoutError past `deadline`."""
+    import select
+
+    said = b""
+    poll = select.poll()
+    poll.register(reading, select.POLLIN)
+    try:
+        while len(said) < 1 << 16:
+            if not poll.poll(max(0.0, deadline - time.monotonic()) * 1000):
+                raise TimeoutError
+            if not (chunk := os.read(reading, 1 << 16)):
+                break
+            said += chunk
+    finally:
+        os.close(reading)
+    return said.decode(errors="replace")
+
+
+def _daemon(idle_timeout: float, writing: int, lock: int, log_file: int | None) -> NoReturn:
+    """The background server's process: says `ok SOCKET`, `error MESSAGE` or `crashed WHAT` on `writing`,
+    once."""
     told = False
 
     def tell(message: str) -> None:
@@ -602,18 +693,19 @@ def _daemon(idle_timeout: float, writing: int) -> NoReturn:
     code = 0
     try:
         os.setsid()
-        _detach(writing)
-        server = Server(idle_timeout)
+        _detach(writing, lock, log_file)
+        server = Server(idle_timeout, lock)
         serve(server, lambda: tell(f"ok {server.path}"))
     except DerivcliError as error:
         if told:  # after the start: the log is where it can be read
             log(error.one_line())
         tell(f"error {error.one_line()}")
         code = 2
-    except BaseException:
+    except BaseException as error:  # a bug: its traceback in the log, one line for `serve --background`
         import traceback
 
         traceback.print_exc()
+        tell(f"crashed {type(error).__name__}: {error}")
         code = EXIT_INTERNAL
     try:
         sys.stderr.flush()
@@ -621,20 +713,21 @@ def _daemon(idle_timeout: float, writing: int) -> NoReturn:
         os._exit(code)
 
 
-def _detach(keep: int) -> None:
-    """A background server's streams: nothing to read, output to its log (0600); and none of the
-    descriptors it inherited but `keep` (a caller reading `$(derivcli serve --background)` waits for the
-    end of every copy of its pipe)."""
-    os.closerange(3, keep)
-    os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
-    null = os.open(os.devnull, os.O_RDONLY)
-    log_file = os.open(os.path.join(_private_directory(), paths.LOG),
-                       os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+def _detach(writing: int, lock: int, log_file: int | None) -> None:
+    """A background server's streams: nothing to read, output to its log (or nowhere, without one); and
+    none of the descriptors it inherited but the pipe it answers on and the lock (a caller reading
+    `$(derivcli serve --background)` waits for the end of every copy of its pipe)."""
+    low = 3
+    for keep in sorted({writing, lock, *([] if log_file is None else [log_file])}):
+        os.closerange(low, keep)
+        low = keep + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
+    null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
-    os.dup2(log_file, 1)
-    os.dup2(log_file, 2)
-    os.close(null)
-    os.close(log_file)
+    os.dup2(null if log_file is None else log_file, 1)
+    os.dup2(null if log_file is None else log_file, 2)
+    for descriptor in {null, *([] if log_file is None else [log_file])}:
+        os.close(descriptor)
     sys.stdin = open(0, closefd=False)
     sys.stdout, sys.stderr = (open(number, "w", buffering=1, closefd=False) for number in (1, 2))
 
