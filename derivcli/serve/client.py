@@ -28,7 +28,7 @@ from .protocol import MAX_REPLY, MAX_REQUEST, FrameReader, ProtocolError, encode
 
 NO_SERVER = "DERIVCLI_NO_SERVER"
 COMPLETE = "_DERIVCLI_COMPLETE"
-REPLY_SECONDS = 2.5  # from connecting to the server's `running` (or any reply); past it the command runs cold
+REPLY_SECONDS = 2.5  # to connect, send, and have the server's `running` (or any reply); past it the command runs cold
 END_SECONDS = 2.5  # after the command's process ended, for the server to say how; past it, one error line
 GO = b"g"  # on the go pipe: this process waits for the command; nothing (its end closed): it runs cold
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
