@@ -16,7 +16,6 @@ from contextlib import contextmanager
 
 BUILD_SECONDS = 20.0
 CHECK_SECONDS = 30.0
-LATEX_SECONDS = 5.0  # SymPy's LaTeX parser (ANTLR, pure Python) on long input: a plain formula takes < 1 s
 
 
 class OverBudget(BaseException):

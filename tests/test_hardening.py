@@ -152,19 +152,16 @@ def test_cross_entropy_refuses_a_class_that_is_not_one(target):
 
 
 # ----------------------------------------------------------------------------------------- LaTeX
-def test_latex_runs_under_its_own_time_budget(monkeypatch):
-    pytest.importorskip("antlr4")
-    from derivcli.parsing import latex
-
-    monkeypatch.setattr(latex, "LATEX_SECONDS", 0.3)
+def test_long_latex_is_read_in_linear_time():
+    """SymPy's LaTeX parser took 15 s over these 150 subscripted fractions; derivcli's own reading of
+    LaTeX into plain text is one pass."""
     slow = "".join(f"\\frac{{x_{{{i}}}}}{{y_{{{i}}}}}" for i in range(150))
     start = time.monotonic()
-    with pytest.raises(DerivcliError, match="LaTeX parser took more than 0.3 s"):
+    with pytest.raises(DerivcliError, match="no value for variables x_0, y_0"):
         derivcli.grad(slow, {"x": 1.0})
     assert time.monotonic() - start < 5
 
 
 def test_latex_subscripts_are_variable_names():
-    pytest.importorskip("antlr4")
     result = derivcli.grad("\\frac{x_{1}}{y_{2}}", {"x_1": 2.0, "y_2": 4.0})
     assert result.value == 0.5 and result.gradient == {"x_1": 0.25, "y_2": -0.125}

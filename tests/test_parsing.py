@@ -490,11 +490,12 @@ def test_other_characters_are_rejected_at_their_column(text, char):
     assert repr(char) in err.message
 
 
-def test_backslashes_and_braces_mean_latex():
-    pytest.importorskip("antlr4")
+def test_braces_group_and_backslashes_mean_latex():
     assert parse("{x}^{2}").canonical == "x**2"
-    assert "LaTeX read as" in parse("{x}^{2}").notes[0]
-    assert "cannot read the LaTeX" in error("x \\ y").message
+    assert parse("{x}^{2}").notes[0] == "braces read as parentheses: (x)^(2)"
+    assert parse("\\frac{x}{2}").notes[0] == "LaTeX read as ((x)/(2))"
+    unknown = error("x \\oplus y")
+    assert "cannot read the LaTeX" in unknown.message and unknown.span == (2, 8)
 
 
 @pytest.mark.parametrize("text", ["lambda: 0", "x for x in y", "[x]", "(x, y)", "x := 1", "x,", "*x", "**x"])

@@ -9,7 +9,7 @@ The text is untrusted, so nothing here evaluates it.  The parts, in the order th
   Python's own;
 - `build`: SymPy objects from the tree, name by name from the functions table, under the bounds in
   `limits`;
-- `latex`: LaTeX input, turned into plain text for the same path.
+- `latex`: braces and LaTeX (`sin^{2}(x)`, `\\frac{1}{x}`), turned into plain text for the same path.
 
 Errors carry the column of the fault.  How text is read can depend on the command line's names
 (`Context`): a bound name is always the user's variable.
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..budget import BUILD_SECONDS, OverBudget, time_budget
 from ..errors import DerivcliError
 from .grammar import parse_tree
-from .latex import is_latex, latex_to_text
+from .latex import Translation, is_latex, located, translate
 from .limits import MAX_LENGTH, MAX_NESTING, deep_recursion
 from .syntax import Context, Reading
 from .tokens import Token, tokenize
@@ -73,47 +73,49 @@ class ParsedExpression:
 
         return formula(self.expr)
 
-    @cached_property
+    @property
     def variables(self) -> list[str]:
-        """The free variables of the expression as written (x - x + y keeps x), in order of first
-        appearance in the text."""
-        free = {symbol.name for symbol in self.computed.free_symbols}
-        return [name for name in self.symbols if name in free]
+        """The variables written in the expression, in order of first appearance in the text: one that
+        cancels (x - x + y) or sits in a branch never taken (x if 1 > 0 else y) is still the user's
+        variable, with its gradient row of 0."""
+        return list(self.symbols)
 
 
 def check_syntax(text: str, context: Context | None = None) -> Reading:
     """The syntax alone, without importing SymPy or torch: mistakes in the text are reported at once."""
-    context = context or Context()
+    return _read(text, context or Context())[0]
+
+
+def _read(text: str, context: Context) -> tuple[Reading, Translation | None]:
+    """The syntax tree, and for braces or LaTeX the plain text it was read from (`latex`)."""
     for name in CONSTANT_NAMES:
         if name in context.bound:
             raise DerivcliError(f"--{name}: {name} is a constant and cannot be bound",
                                 hint="give your variable another name" + ("; e can be bound (--e 3)"
                                                                           if name == "E" else ""))
-    if is_latex(text):
-        return parse_tree(latex_to_text(text), context)
-    return parse_tree(text, context)
+    translation = translate(text) if is_latex(text) else None
+    with located(translation):
+        return parse_tree(translation.text if translation else text, context), translation
 
 
 def parse(text: str, context: Context | None = None) -> ParsedExpression:
     """Parse untrusted text into a SymPy expression, safely (see the module docstring).
 
-    Text with a backslash or braces is LaTeX (`\\frac{\\sin x}{x}`): SymPy's LaTeX parser reads it into
-    an unevaluated tree, which is printed and parsed again by this parser, whitelist and bounds included.
+    Text with braces or backslashes (`sin^{2}(x)`, `\\frac{\\sin x}{x}`) is first turned into plain text
+    (`latex`), which goes through every notation rule, the whitelist and the bounds; errors point into the
+    text as written.
     """
     context = context or Context()
     source = text
-    latex_note = None
-    if is_latex(text):
-        text = latex_to_text(text)
-        latex_note = f"LaTeX read as {text}"
-    reading = check_syntax(text, context)
+    reading, translation = _read(text, context)
+    text = translation.text if translation else text
     from .build import Builder  # (SymPy: only once the syntax is known to be good)
     from .written import WrittenBuilder
 
     builder = Builder(text, context)
     writer = WrittenBuilder(text, context)
     try:
-        with deep_recursion(), time_budget(BUILD_SECONDS):
+        with deep_recursion(), time_budget(BUILD_SECONDS), located(translation):
             expr = builder.build(reading.tree)  # first: every bound on exact constants applies here
             written = writer.build(reading.tree)
     except RecursionError:
@@ -123,9 +125,10 @@ def parse(text: str, context: Context | None = None) -> ParsedExpression:
                             hint="simplify its constants (exact roots and powers of huge numbers are slow to "
                                  "compare)") from None
     if getattr(expr, "is_Boolean", False) or getattr(expr, "is_Relational", False):
-        raise DerivcliError("the expression is a condition, not a number", span=reading.tree.span, source=text,
-                            hint="use it inside 'a if condition else b'")
-    texts = ([latex_note] if latex_note else []) + [note.text for note in reading.notes] + builder.notes
+        with located(translation):
+            raise DerivcliError("the expression is a condition, not a number", span=reading.tree.span, source=text,
+                                hint="use it inside 'a if condition else b'")
+    texts = ([translation.note] if translation else []) + [note.text for note in reading.notes] + builder.notes
     parsed = ParsedExpression(source, expr, builder.symbols, list(dict.fromkeys(texts)), reading.wrt)
     if _simplified_away(written, expr):
         parsed.written = written
