@@ -55,11 +55,14 @@ def compile_text(expression: str, extra: tuple[str, ...] = (), context: Context 
     return parsed, lower(parsed.computed, parsed.variables + list(extra))
 
 
-def reading_context(names: Sequence[str], wrt: Sequence[str] | None) -> Context:
-    """What the command line says about names, for reading the text (see `parsing.Context`)."""
+def reading_context(names: Sequence[str], wrt: Sequence[str] | None, values: Mapping[str, Any] | None = None
+                    ) -> Context:
+    """What the command line says about names, for reading the text (see `parsing.Context`); with the
+    values, the ranks of the tensors among them (`max(X, 1)` reads two ways with a tensor X)."""
     from ..parsing import Context
 
-    return Context(frozenset(names), frozenset(wrt or ()))
+    ranks = frozenset((name, value.dim()) for name, value in (values or {}).items() if hasattr(value, "dim"))
+    return Context(frozenset(names), frozenset(wrt or ()), ranks=ranks)
 
 
 def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None, dtype: str,
@@ -70,7 +73,7 @@ def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None
 
     names = binding_names(point)
     values = {names[name]: _as_value(name, value) for name, value in point.items()}
-    context = reading_context(list(values), wrt)
+    context = reading_context(list(values), wrt, values)
     parsed, _ = compile_text(expression, (), context)
     wrt = text_wrt(parsed, wrt)
     variables = parsed.variables

@@ -19,7 +19,8 @@ from .limits import magnitude as _magnitude
 from .limits import power_text as _power_text
 from .limits import raised_constants as _raised_constants
 from .limits import short as _short
-from .notation import CONSTANTS
+from .notation import CONSTANTS, TORCH_ONLY, torch_only_error
+from .ranks import refuse_dimension_reading
 from .syntax import (
     BoolOp,
     Call,
@@ -129,6 +130,8 @@ class Builder:
             return getattr(sp, CONSTANTS[node.id])
         elif node.id in by_name() and node.id not in self.context.names:
             raise self.error(f"'{node.id}' is a function", node.span, hint=f"call it, as {node.id}(x)")
+        elif node.id in TORCH_ONLY and node.id not in self.context.names:
+            raise torch_only_error(node.id, node.span, self.text)
         symbol = self.symbols.get(node.id)
         if symbol is None:
             symbol = self.symbols[node.id] = sp.Symbol(node.id, real=True)
@@ -144,6 +147,7 @@ class Builder:
             expected = spec.arity_text().replace("-", " or ").replace("+", " or more")
             raise self.error(f"{node.name}() takes {expected} argument{'s' if expected != '1' else ''}, "
                              f"got {count}", node.span)
+        refuse_dimension_reading(node, dict(self.context.ranks), self.text)
         args = [self.number(arg) for arg in node.args]
         if node.name != spec.name:
             self.notes.append(f"'{node.name}' read as {spec.name} ({spec.description.split(';')[0]})")
@@ -183,6 +187,8 @@ class Builder:
         return log(arg, evaluate=False) if arg.free_symbols else self._evaluate_real(lambda **kw: log(arg, **kw), [arg])
 
     def _unknown_function(self, node: Call) -> DerivcliError:
+        if node.name in TORCH_ONLY:
+            return torch_only_error(node.name, node.name_span, self.text)
         close = difflib.get_close_matches(node.name, list(by_name()), n=1, cutoff=0.75)
         if close:
             return self.error(f"unknown function '{node.name}'", node.name_span,

@@ -4,6 +4,7 @@ token, errors with a column, notes, and the nesting bound."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from ..errors import DerivcliError
@@ -23,7 +24,7 @@ class Cursor:
         tokens = tokenize(text, notation.known_names(context), self.notes)
         tokens, self.wrt = notation.strip_wrapper(tokens, context, self.notes, text)
         if self.wrt:
-            context = Context(context.bound, context.wrt | frozenset(self.wrt), context.letters)
+            context = replace(context, wrt=context.wrt | frozenset(self.wrt))
         self.tokens, self.pieces, self.split_spans = notation.split_run_together(tokens, context, self.notes)
         self.index = 0
         self.depth = 0

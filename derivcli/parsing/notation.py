@@ -23,12 +23,26 @@ PYTHON_WORDS = frozenset({"for", "in", "is", "import", "def", "class", "return",
                           "True", "False", "as", "from", "del", "global", "pass", "raise", "try", "except",
                           "finally", "assert", "async", "await", "break", "continue", "elif", "nonlocal"})
 CONSTANTS = {"pi": "pi", "e": "E", "E": "E"}
+# torch's functions with digits in their names that the table does not have, and how to write each
+TORCH_ONLY = {"relu6": "hardtanh(x, 0, 6)", "exp2": "2**x", "logaddexp2": "log2(2**x + 2**y)",
+              "deg2rad": "x*pi/180", "rad2deg": "x*180/pi", "xlog1py": "x*log1p(y)"}
 LOG_BASE = re.compile(r"log_([0-9]+(?:\.[0-9]+)?|[A-Za-z][A-Za-z0-9]*)\Z")
 
 
 @cache
 def function_names() -> frozenset[str]:
     return frozenset(by_name())
+
+
+@cache
+def digit_names() -> frozenset[str]:
+    """Function names with digits (log1p, atan2, relu6): never a function followed by a number."""
+    return frozenset(name for name in function_names() | set(TORCH_ONLY) if re.search(r"\d", name))
+
+
+def torch_only_error(name: str, span: tuple[int, int], source: str) -> DerivcliError:
+    return DerivcliError(f"'{name}' is torch's {name}, which derivcli's function table does not have",
+                         span=span, source=source, hint=f"write {TORCH_ONLY[name]} (the same value and gradient)")
 
 
 @cache
@@ -176,6 +190,10 @@ def _best_split(token: Token, context: Context, argument_follows: bool, call_fol
     if context.letters_are_variables:
         variables |= set("abcdfghijklmnopqrstuvwxyzABCDFGHIJKLMNOPQRSTUVWXYZ") | ({"e"} & context.names)
     constants = {"pi"} | ({"e"} - context.names)
+    # where digits would follow a function inside a name with digits (relu6 is not relu 6, log1p not log 1 p)
+    inside_digit_names = {start + len(re.match(r"[A-Za-z]*", digit_name).group())  # type: ignore[union-attr]
+                          for digit_name in digit_names() for start in range(len(name))
+                          if name.startswith(digit_name, start)}
     memo: dict[tuple[int, bool], list[list[str]]] = {}
 
     def splits(position: int, after_function: bool) -> list[list[str]]:
@@ -191,7 +209,7 @@ def _best_split(token: Token, context: Context, argument_follows: bool, call_fol
         rest = name[position:]
         digits = re.match(r"\d+", rest)
         candidates: list[tuple[str, bool]] = []
-        if digits and after_function:
+        if digits and after_function and position not in inside_digit_names:
             candidates.append((digits.group(), False))
         candidates += [(piece, piece in functions) for piece in (functions | variables | constants)
                        if rest.startswith(piece) and not piece[0].isdigit()]

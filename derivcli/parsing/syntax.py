@@ -127,12 +127,14 @@ class Context:
     variable, even one spelled like a function (`--tg 2`) or `e` (`--e 3`).  Run-together letters
     (`xsinx`) split into functions and the known variables; with nothing bound (`diff` without a point,
     constant values) every single letter counts as a variable, unless `letters` says otherwise (the
-    Python API's `compile`, whose variables come later).
+    Python API's `compile`, whose variables come later).  `ranks`: the dimensions of the bound tensors,
+    where a reading depends on them (`max(X, 1)`, see `ranks`).
     """
 
     bound: frozenset[str] = frozenset()
     wrt: frozenset[str] = frozenset()
     letters: bool | None = None
+    ranks: frozenset[tuple[str, int]] = frozenset()  # (name, dimensions) of each bound tensor
 
     @property
     def names(self) -> frozenset[str]:
