@@ -95,7 +95,10 @@ def read_curve(equation: str, wrt: str, dependent: str | None, point: Mapping[st
     from ..parsing import Context, parse
 
     left, right, offset = split_equation(equation)
-    context = Context(frozenset(point or ()) | {wrt} | ({dependent} if dependent else set()), frozenset({wrt}))
+    # Read as diff reads it: without a point every single letter is a variable, so that run-together
+    # letters split alike (`6xy` is 6*x*y, `sin(xy)` is sin(x*y)); with one, the point's names are.
+    context = Context(frozenset(point or ()) | {wrt} | ({dependent} if dependent else set()), frozenset({wrt}),
+                      letters=not point)
     sides = [_side(parse, text, context, start, equation) for text, start in ((left, 0), (right, offset))]
     symbols = {**sides[0].symbols, **sides[1].symbols}
     curve = sides[0].expr.xreplace({sides[0].symbols[n]: symbols[n] for n in sides[0].symbols}) - \
