@@ -121,7 +121,6 @@ def _bad_character_error(text: str, column: int) -> DerivcliError:
         '"': "strings are not part of expressions",
         "!": "write factorial(n); 'not' negates a condition",
         "&": "write 'and'",
-        "{": "group with parentheses",
         ";": "give one expression",
     }
     shown = repr(char) if char.isprintable() else f"U+{ord(char):04X}"
