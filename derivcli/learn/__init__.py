@@ -31,21 +31,19 @@ def check_answers(result: Any, parsed: ParsedExpression, sequences: Mapping[str,
                   exact: Mapping[str, str] | None, value_of: Mapping[str, float] | None = None,
                   truth_of: Mapping[str, float] | None = None, tolerance: tuple[float, float] = (1e-8, 1e-10)
                   ) -> None:
-    """Fill `result.expect` and `result.exact` for --expect (a formula, or at a point one number) and
-    --exact (the exact texts of the point's values)."""
+    """Fill `result.expect` and `result.exact` for --expect (a formula; at a point also one number, named
+    at the point in `result.point`) and --exact (the exact texts of the point's values)."""
     from .exact import exact_values
-    from .expect import check_expected, check_expected_number, is_number
+    from .expect import check_answer
 
     derivatives = symbolic_derivatives(parsed, sequences)
     if expect is not None:
         if len(derivatives) != 1:
             raise DerivcliError("--expect checks one derivative", hint="give --wrt with the one variable")
         ((label, derivative),) = derivatives.items()
-        if is_number(expect):
-            if value_of is None:
-                raise DerivcliError("--expect with a number needs a point", hint="give the variables' values")
-            result.expect = check_expected_number(expect, value_of[label], (truth_of or {}).get(label), *tolerance)
-        else:
-            result.expect = check_expected(expect, parsed, derivative)
+        result.expect = check_answer(expect, parsed, derivative, sequences[label],
+                                     value=None if value_of is None else value_of[label],
+                                     truth=(truth_of or {}).get(label), point=getattr(result, "point", None),
+                                     tolerance=tolerance)
     if exact is not None:
         result.exact = exact_values(parsed, derivatives, exact)
