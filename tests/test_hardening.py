@@ -29,7 +29,7 @@ def test_broadcasts_that_grow_both_shapes_are_refused_naming_both(text):
 
 
 @pytest.mark.parametrize(("text", "value"), [("sum(max(x, y))", 7.0), ("sum(x**y)", 14.0),
-                                             ("sum(x if x > 1 else y)", 7.0), ("sum(max(x, 0))", 6.0)])
+                                             ("sum(x if x > 1 else y)", 7.0), ("sum(max(x, 0.0))", 6.0)])
 def test_broadcasts_the_rule_allows_still_work(text, value):
     assert derivcli.grad(text, {"x": ROW, "y": 2.0}).value == value
 

@@ -248,6 +248,12 @@ def test_the_spellings_the_error_suggests_are_torchs_elementwise_maximum(text, o
     assert result["value"] == value.item() and result["gradient"] == {"X": matrix.grad.tolist()}
 
 
+def test_max_of_a_vector_and_0_is_torchs_max_over_dimension_0_or_relu():
+    result = cli("grad", "sum(max(x, 0))", "--x", "[1, -2, 3]")
+    assert result.exit_code == 2 and "torch.max(x, 0), the maximum over dimension 0" in result.stderr
+    assert json.loads(cli("grad", "sum(max(x, 0.0))", "--x", "[1, -2, 3]", "--json").stdout)["value"] == 4.0
+
+
 def test_max_of_a_tensor_through_batch():
     answers = batch({"expression": "sum(max(X, 1))", "point": {"X": [[1, 2], [3, 0]]}},
                     {"expression": "max(x, 1)", "point": {"x": 3}})
