@@ -28,6 +28,7 @@ import sympy as sp
 import torch
 from sympy.codegen import cfunctions
 
+from . import gamma_kernels
 from .errors import DerivcliError
 from .lowering import to_float
 from .sympy_forms import TensorFunction, cbrt, relu, sigmoid, softplus
@@ -300,30 +301,17 @@ def _log_rule(a: _Algebra, node: sp.Basic, args: list[Tensor]) -> Tensor:
     return a.div(result, _log(a, args[1])) if len(args) > 1 else result
 
 
-def _zeta_terms(a: _Algebra, first: int, count: int, u0: Tensor) -> Tensor:
-    """Hurwitz zeta(s, u0) for s = first .. first + count - 1."""
-    s = torch.arange(first, first + count, dtype=a.dtype)
-    return torch.special.zeta(s, u0.expand_as(s)) if count else s
-
-
 def _polygamma_series(a: _Algebra, m: int, u0: Tensor) -> Tensor:
     """Taylor coefficients of polygamma(m, ·) at u0: polygamma(m+k, u0)/k!, which for m+k >= 1 is
-    (-1)^(m+k+1)·(m+k)!/k!·zeta(m+k+1, u0) (no factorial overflow at high k)."""
+    (-1)^(m+k+1)·(m+k)!/k!·zeta(m+k+1, u0), the factor taken exactly (it passes float64 at high k)."""
     coefficients = torch.zeros(a.size, dtype=a.dtype)
     start = 1 if m == 0 else 0
     if m == 0:
-        coefficients[0] = torch.special.digamma(u0)
-    factors = torch.tensor([(-1.0) ** (m + k + 1) * _float(math.perm(m + k, m)) for k in range(start, a.size)],
-                           dtype=a.dtype)
-    coefficients[start:] = factors * _zeta_terms(a, m + start + 1, a.size - start, u0)
+        coefficients[0] = gamma_kernels.digamma(u0)
+    ks = range(start, a.size)
+    coefficients[start:] = gamma_kernels.zeta_times([m + k + 1 for k in ks],
+                                                    [(-1) ** (m + k + 1) * math.perm(m + k, m) for k in ks], u0)
     return coefficients
-
-
-def _float(number: int) -> float:
-    try:
-        return float(number)
-    except OverflowError:
-        return math.inf
 
 
 def _loggamma_series(a: _Algebra, u0: Tensor) -> Tensor:
@@ -331,9 +319,9 @@ def _loggamma_series(a: _Algebra, u0: Tensor) -> Tensor:
     coefficients = torch.zeros(a.size, dtype=a.dtype)
     coefficients[0] = torch.lgamma(u0)
     if a.size > 1:
-        coefficients[1] = torch.special.digamma(u0)
-    ks = torch.arange(2, a.size, dtype=a.dtype)
-    coefficients[2:] = (1.0 - 2.0 * (ks % 2)) * _zeta_terms(a, 2, a.size - 2, u0) / ks
+        coefficients[1] = gamma_kernels.digamma(u0)
+    ks = range(2, a.size)
+    coefficients[2:] = gamma_kernels.zeta_times(list(ks), [(-1) ** k for k in ks], u0) / torch.tensor(ks, dtype=a.dtype)
     return coefficients
 
 

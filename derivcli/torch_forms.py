@@ -14,7 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import memory
+from . import gamma_kernels, memory
 from .errors import DerivcliError
 
 
@@ -86,7 +86,43 @@ def maximum(*args: torch.Tensor) -> torch.Tensor:
 def gamma(x: torch.Tensor) -> torch.Tensor:
     """Gamma from lgamma (torch has no gamma): |Γ(x)| = exp(lgamma(x)), with Γ's sign for x < 0."""
     negative_sign = 1 - 2 * torch.remainder(torch.ceil(-x), 2)
-    return torch.where(x > 0, torch.ones_like(x), negative_sign) * torch.exp(torch.lgamma(x))
+    return torch.where(x > 0, torch.ones_like(x), negative_sign) * torch.exp(loggamma(x))
+
+
+class _LogGamma(torch.autograd.Function):
+    """torch.lgamma, differentiated by derivcli's digamma: torch's own backward is torch.digamma, whose
+    derivative is torch's trigamma kernel (good to ~5e-10 only)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return torch.lgamma(x)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[torch.Tensor], output: torch.Tensor) -> None:
+        ctx.save_for_backward(inputs[0])
+        ctx.save_for_forward(inputs[0])
+
+    @staticmethod
+    def backward(ctx: Any, gradient: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        return gradient * gamma_kernels.digamma(x)
+
+    @staticmethod
+    def jvp(ctx: Any, tangent: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        return tangent * gamma_kernels.digamma(x)
+
+
+def loggamma(x: torch.Tensor) -> torch.Tensor:
+    """log|Γ(x)|, with derivatives to float64's last digits (see derivcli.gamma_kernels)."""
+    result: torch.Tensor = _LogGamma.apply(x)
+    return result
+
+
+def digamma(x: torch.Tensor) -> torch.Tensor:
+    return gamma_kernels.digamma(x)
 
 
 def factorial(x: torch.Tensor) -> torch.Tensor:
@@ -125,12 +161,12 @@ def expm1(x: torch.Tensor) -> torch.Tensor:
 
 def _number(parameter: torch.Tensor) -> float | None:
     """A constant parameter's value; None for one that carries a gradient or a batch (a variable)."""
-    if parameter.dim() or parameter.requires_grad or _wrapped(parameter):
+    if parameter.dim() or parameter.requires_grad or wrapped(parameter):
         return None
     return float(parameter)
 
 
-def _wrapped(value: torch.Tensor) -> bool:
+def wrapped(value: torch.Tensor) -> bool:
     """Whether the value is a torch.func transform's input (a hessian's jacfwd hides requires_grad)."""
     functorch = getattr(torch._C, "_functorch", None)
     check = getattr(functorch, "is_functorch_wrapped_tensor", None)
@@ -177,7 +213,7 @@ def heaviside(x: torch.Tensor, at_zero: torch.Tensor | None = None) -> torch.Ten
 
 
 def polygamma(order: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    return torch.polygamma(int(order.item()), x)
+    return gamma_kernels.polygamma(int(order.item()), x)
 
 
 def zero(x: torch.Tensor, *_: torch.Tensor) -> torch.Tensor:
