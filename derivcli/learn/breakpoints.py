@@ -221,9 +221,17 @@ def arguments_of(expressions: Iterable[sp.Expr], symbols: list[sp.Symbol]) -> di
     for expression in expressions:
         for node in sp.preorder_traversal(expression):
             for argument, integer in _arguments(node):
+                argument = argument if integer else _zeros_of(argument, found)
                 if argument.free_symbols and argument.free_symbols <= set(symbols):
                     found[argument] = found.get(argument, False) or integer
     return found
+
+
+def _zeros_of(argument: sp.Expr, found: dict[sp.Expr, bool]) -> sp.Expr:
+    """The argument with the same zeros, once: |u| and u**2 as u, -u as u where u is already found."""
+    while isinstance(argument, sp.Abs) or isinstance(argument, sp.Pow) and argument.exp.is_positive:
+        argument = argument.args[0]
+    return -argument if -argument in found else argument
 
 
 def _arguments(node: Any) -> list[tuple[sp.Expr, bool]]:
