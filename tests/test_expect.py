@@ -173,6 +173,7 @@ def test_mixed_partials_in_leibniz_notation():
     ("x^2", "x", "y = 2x", "the left side y names the function, not its derivative"),
     ("x^2", "x", "2 = 2x", "the left side 2 does not name the derivative"),
     ("x^3", "x", "d2y/dx = 6x", "the order above (2) and below (1) differ"),
+    ("x^2", "x", "f'(1) = 2", "f'(1) is a value at a point, not the derivative"),
 ])
 def test_a_left_side_naming_something_else_is_an_error(expression, wrt, answer, said):
     result = run("diff", expression, "--wrt", wrt, "--expect", answer)

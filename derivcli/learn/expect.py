@@ -200,6 +200,9 @@ def _named_derivative(left: str, parsed: ParsedExpression, sequence: list[str]) 
         _check_function_name(name, written, parsed)
         if args:
             named = [arg for arg in args.split(",") if arg]
+            if len(named) == 1 and not re.fullmatch(r"[A-Za-z_]\w*", named[0]):
+                raise DerivcliError(f"--expect: {written} is a value at a point, not the derivative",
+                                    hint=f"give the point (--{sequence[0]} {named[0]}) and the number alone")
             if len(named) != 1:
                 raise DerivcliError(f"--expect: {written} does not say which variable it differentiates by",
                                     hint="write ∂f/∂x = … for a partial derivative")
