@@ -56,6 +56,56 @@ def test_hessian_cli_json_and_table():
     assert "eigenvalues" in table and "local minimum" in table and "802.0" in table
 
 
+SKEW = "x^2 y + sin(x y)"  # autograd's two orders of differentiation round its mixed partial differently
+SKEW_MIXED = 2 + math.cos(2) - 2 * math.sin(2)  # d2/dxdy at (1, 2)
+
+
+@pytest.mark.parametrize("by_jacfwd", [False, True])
+def test_a_hessian_is_symmetric_to_the_last_digit(by_jacfwd, monkeypatch):
+    """(H + Hᵀ)/2, by double backward and by jacfwd alike, and its eigenvalues are the printed matrix's."""
+    import torch
+
+    from derivcli import higher
+
+    if by_jacfwd:
+        monkeypatch.setattr(higher, "BACKWARD_HESSIAN_MAX", 0)
+    result = derivcli.hessian(SKEW, x=1, y=2)
+    assert result.hessian[0][1] == result.hessian[1][0]
+    assert result.hessian[0][1] == pytest.approx(SKEW_MIXED, rel=1e-15)
+    eigenvalues = torch.linalg.eigvalsh(torch.tensor(result.hessian, dtype=torch.float64)).tolist()
+    assert result.eigenvalues == eigenvalues
+
+
+def test_symmetrizing_leaves_a_non_finite_pair_as_computed():
+    import torch
+
+    from derivcli.higher import symmetric
+
+    matrix = torch.tensor([[1.0, math.nan], [2.0, 3.0]], dtype=torch.float64)
+    assert symmetric(matrix)[1, 0].item() == 2.0 and math.isnan(symmetric(matrix)[0, 1].item())
+
+
+def test_every_view_and_batch_print_the_hessian_symmetric():
+    import os
+    import subprocess
+    import sys
+
+    data = json.loads(cli("hessian", SKEW, "--x", "1", "--y", "2", "--json").stdout)
+    assert data["hessian"][0][1] == data["hessian"][1][0] == pytest.approx(SKEW_MIXED, rel=1e-15)
+    table = cli("hessian", SKEW, "--x", "1", "--y", "2", "--format", "table").stdout
+    shown = repr(data["hessian"][0][1])
+    assert table.count(shown) == 2, table
+    batch = CliRunner().invoke(app, ["batch"], input=json.dumps(
+        {"expression": SKEW, "point": {"x": 1, "y": 2}, "command": "hessian"}) + "\n")
+    record = json.loads(batch.stdout)
+    assert record["hessian"][0][1] == record["hessian"][1][0] == data["hessian"][0][1]
+    command = [sys.executable, "-m", "derivcli", "hessian", SKEW, "--x", "1", "--y", "2", "--format", "plain"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DERIVCLI_NO_SERVER": "1"})
+    rows = [line.split("\t") for line in done.stdout.splitlines() if line.startswith("hessian")]
+    assert rows[0][3] == rows[1][2] == shown, done.stdout
+
+
 # --------------------------------------------------------------------------- diff: formulas
 def test_formula_and_latex():
     result = derivcli.diff("x**3*sin(x)", "x", 2)
