@@ -10,7 +10,8 @@ import io
 import pytest
 
 from derivcli.cli import main
-from derivcli.cli.app import BindingCommand, command
+from derivcli.cli.app import command
+from derivcli.cli.commands import BindingCommand
 from derivcli.cli.options import _edits, mistyped
 
 EXPRESSIONS = {"implicit": "x^2 + y^2 = 1"}

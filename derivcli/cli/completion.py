@@ -22,7 +22,7 @@ from typer import _completion_shared
 from typer._click.core import Context
 from typer._click.shell_completion import CompletionItem, ShellComplete, add_completion_class, split_arg_string
 
-from .app import BindingCommand
+from .commands import BindingCommand
 
 # Values of options that take no file; the option's own declaration is asked for the others.
 CHOICES: dict[str, tuple[str, ...]] = {

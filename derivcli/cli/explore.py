@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .app import BindingCommand, EquationCommand, app
+from .app import app
+from .commands import BindingCommand, EquationCommand
 from .options import (
     DEVICE,
     DTYPE,

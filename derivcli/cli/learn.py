@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import EXIT_CHECK_FAILED
-from .app import BindingCommand, app
+from .app import app
+from .commands import BindingCommand
 from .options import (
     EXACT,
     EXPLAIN,

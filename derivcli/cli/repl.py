@@ -34,7 +34,8 @@ from ..functions import by_name
 from ..names import check_name
 from ..parsing import CONSTANT_NAMES
 from ..serve.paths import Unsafe, open_own, tighten_own_dir
-from .app import PlainCommand, app, main
+from .app import app, main
+from .commands import PlainCommand
 from .completion import END, candidates, read_line
 from .outcome import guarded, report_error
 

@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import EXIT_CHECK_FAILED, DerivcliError
-from .app import BindingCommand, EquationCommand, app
+from .app import app
+from .commands import BindingCommand, EquationCommand
 from .options import (
     DEVICE,
     DTYPE,

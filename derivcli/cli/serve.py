@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from ..errors import DerivcliError
-from .app import PlainCommand, app
+from .app import app
+from .commands import PlainCommand
 
 SERVE_EPILOG = """[bold]Examples[/]
 
@@ -55,7 +56,7 @@ def serve(
         try:
             pid, state = server.status(path)
         except client.Cold:
-            pid, path = server.background(idle_timeout)
+            pid, path = server.background(idle_timeout, _command_line())
             sys.stdout.write(f"derivcli server listening on {path} (pid {pid})\n")
             return 0
         if state.get("identity") != server.identity():
@@ -63,7 +64,7 @@ def serve(
                                 hint="'derivcli serve --stop' stops it")
         sys.stdout.write(f"derivcli server already listening on {path} (pid {pid})\n")
         return 0
-    resident = server.Server(idle_timeout)
+    resident = server.Server(idle_timeout, _command_line())
 
     def ready() -> None:
         sys.stdout.write(f"derivcli server listening on {resident.path} (pid {os.getpid()}); Ctrl-C stops it\n")
@@ -72,6 +73,14 @@ def serve(
     server.serve(resident, ready)
     server.log("stopped")
     return 0
+
+
+def _command_line() -> Any:
+    """The CLI's own functions, for the server's children and its warm-up."""
+    from ..serve.server import CommandLine
+    from . import main, run
+
+    return CommandLine(run=run, main=main)
 
 
 def _describe(pid: int, state: dict[str, object]) -> str:

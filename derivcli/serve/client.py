@@ -1,4 +1,5 @@
-"""The `derivcli` command: hand the command line to a warm server when one listens, else run it here, cold.
+"""The warm server's client: hand the command line to a warm server when one listens (`entry` runs it cold
+otherwise).
 
 Standard library only, so that a warm answer costs one interpreter start: typer, rich, torch and SymPy
 are imported only when the command runs cold.  The server's child takes this process's standard
@@ -44,17 +45,6 @@ class Cold(Exception):
 
 class Lost(Exception):
     """The server stopped answering after it took the command on: too late to run it cold."""
-
-
-def main() -> None:
-    """Console-script entry point."""
-    code = answer_warm(sys.argv)
-    if code is None:
-        from ..cli import run
-
-        run()
-    else:
-        sys.exit(code)
 
 
 def answer_warm(argv: list[str]) -> int | None:

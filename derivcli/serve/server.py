@@ -22,12 +22,23 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from ..errors import DerivcliError, printable
 from . import paths
 from .client import EXIT_INTERNAL, GO, LIMITS, REPLY_SECONDS, Cold, peer, query
 from .protocol import MAX_REQUEST, FrameReader, ProtocolError, encode, identity
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """What the server runs, handed to it by the `serve` command: the CLI's `run` (a command in a child,
+    ending its process) and `main` (argv -> exit code, for the warm-up).  The server never imports the CLI,
+    which imports the server to start it."""
+
+    run: Callable[[], None]
+    main: Callable[[list[str]], int]
 
 REQUEST_SECONDS = 5.0  # a connected client sends its request at once; one that does not is dropped
 START_SECONDS = 120.0  # for a background server to import and warm up; past it, it is killed and an error said
@@ -48,7 +59,7 @@ WARM_UP = (
 class Server:
     """The listening socket, the connections and their children, in one selector loop."""
 
-    def __init__(self, idle_timeout: float, lock: int | None = None) -> None:
+    def __init__(self, idle_timeout: float, command_line: CommandLine, lock: int | None = None) -> None:
         """Take the private directory and its lock, unless `lock` is it already (DerivcliError if unsafe, or
         if a server holds it)."""
         try:
@@ -59,6 +70,7 @@ class Server:
         self.path = os.path.join(self.directory, paths.SOCKET)
         self.lock = _lock(self.directory) if lock is None else lock
         self.identity = identity()
+        self.command_line = command_line
         self.idle_timeout = idle_timeout
         self.started = time.time()
         self.served = 0
@@ -333,9 +345,7 @@ class Server:
             if "fallback" in reply or not request.go():  # the client runs it: its streams are not ours to touch
                 os._exit(0)
             _fresh_randomness()
-            from ..cli import run
-
-            run()  # ends the process (os._exit once its output is flushed)
+            self.command_line.run()  # ends the process (os._exit once its output is flushed)
         except SystemExit as exit:  # what a cold interpreter makes of it
             code = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
             if not isinstance(exit.code, (int, type(None))):
@@ -581,7 +591,7 @@ def log(message: str) -> None:
         pass
 
 
-def warm_up() -> None:
+def warm_up(main: Callable[[list[str]], int]) -> None:
     """Run a few commands here, their output discarded, so that every child starts with everything
     imported and every lazy table built; then keep those objects out of the garbage collector's sweeps
     (a sweep in a child would copy every page it touches).  Warnings seen here are shown again in the
@@ -590,8 +600,6 @@ def warm_up() -> None:
     import gc
     import io
     import warnings
-
-    from ..cli import main
 
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
             contextlib.redirect_stderr(io.StringIO()):
@@ -605,7 +613,7 @@ def warm_up() -> None:
 def serve(server: Server, ready: Callable[[], None]) -> None:
     """Warm up, listen, call `ready`, and serve until stopped or idle."""
     try:
-        warm_up()
+        warm_up(server.command_line.main)
         server.listen()
         ready()
         server.serve_forever()
@@ -613,7 +621,7 @@ def serve(server: Server, ready: Callable[[], None]) -> None:
         server.close()
 
 
-def background(idle_timeout: float) -> tuple[int, str]:
+def background(idle_timeout: float, command_line: CommandLine) -> tuple[int, str]:
     """Start the server detached (a session of its own, its output in server.log) and return its pid and
     socket once it listens; DerivcliError, with the server's own error, if it could not start.  The
     directory, the lock and the log are taken here, before the fork, so that what is wrong with them is
@@ -628,7 +636,7 @@ def background(idle_timeout: float) -> tuple[int, str]:
     pid = os.fork()
     if pid == 0:
         os.close(reading)
-        _daemon(idle_timeout, writing, lock, log_file)
+        _daemon(idle_timeout, command_line, writing, lock, log_file)
     for descriptor in (writing, lock, log_file):
         if descriptor is not None:
             os.close(descriptor)
@@ -678,7 +686,8 @@ def _told(reading: int, deadline: float) -> str:
     return said.decode(errors="replace")
 
 
-def _daemon(idle_timeout: float, writing: int, lock: int, log_file: int | None) -> NoReturn:
+def _daemon(idle_timeout: float, command_line: CommandLine, writing: int, lock: int, log_file: int | None
+            ) -> NoReturn:
     """The background server's process: says `ok SOCKET`, `error MESSAGE` or `crashed WHAT` on `writing`,
     once."""
     told = False
@@ -694,7 +703,7 @@ def _daemon(idle_timeout: float, writing: int, lock: int, log_file: int | None) 
     try:
         os.setsid()
         _detach(writing, lock, log_file)
-        server = Server(idle_timeout, lock)
+        server = Server(idle_timeout, command_line, lock)
         serve(server, lambda: tell(f"ok {server.path}"))
     except DerivcliError as error:
         if told:  # after the start: the log is where it can be read
