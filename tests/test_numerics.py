@@ -176,3 +176,36 @@ def test_grad_of_digamma_through_batch_and_diff_in_process():
     assert plain.exit_code == 0, plain.output
     line = next(line for line in plain.stdout.splitlines() if line.startswith("d2/dx2"))
     assert relative_error(float(line.split("\t")[1]), polygamma_truth(2, -3.7)) < 1e-13
+
+
+# ------------------------------------------------------------------------------- budgets
+def exp_square_derivative(n: int) -> float:
+    """d^n/dx^n exp(x²) at x = 1, exactly: exp(x²) = e·exp(2h + h²) at x = 1 + h, whose Taylor
+    coefficients b_k satisfy k·b_k = 2·b_(k-1) + 2·b_(k-2)."""
+    from fractions import Fraction
+
+    b = [Fraction(1), Fraction(2)]
+    for k in range(2, n + 1):
+        b.append((2 * b[k - 1] + 2 * b[k - 2]) / k)
+    exact = b[n] * math.factorial(n)
+    return float(mpmath.e * mpmath.mpf(exact.numerator) / exact.denominator)
+
+
+def test_exact_values_past_their_budget_are_skipped_and_said_with_the_rest_printed(monkeypatch):
+    """`diff --order 200 --exact` took 130 s: SymPy built the 200th derivative of exp(x²) outside the
+    5 s budget.  Now the building is inside it; a shortened budget shows the note without a race (the
+    work takes ~50 s)."""
+    monkeypatch.setattr("derivcli.learn.exact.EXACT_SECONDS", 0.3)
+    arguments = ["diff", "exp(x^2)", "--wrt", "x", "--order", "200", "--x", "1", "--exact"]
+    data = json.loads(run(*arguments, "--json").stdout)
+    assert data["exact"]["skipped"] == "past the 0.3 s budget"
+    assert data["derivative_value"] == pytest.approx(exp_square_derivative(200), rel=1e-10)
+    plain = run(*arguments, "--format", "plain")
+    assert plain.exit_code == 0 and "exact\tskipped\tpast the 0.3 s budget" in plain.stdout.splitlines()
+    table = run(*arguments, "--format", "table")
+    assert "exact values skipped: past the 0.3 s budget" in table.stdout
+
+
+def test_exact_values_within_the_budget_are_built_in_the_child():
+    data = json.loads(run("diff", "sin(x)^2", "--wrt", "x", "--order", "3", "--x", "pi/4", "--exact", "--json").stdout)
+    assert data["exact"] == {"point": {"x": "pi/4"}, "values": {"f": "1/2", "d3/dx3": "-4"}, "skipped": None}

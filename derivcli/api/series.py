@@ -88,17 +88,21 @@ def diff(
             result.notes.append("some forms did not finish within their budget")
     if values:
         _diff_at_point(expression, parsed, sequence, values, derivative, dtype, device, result)
-    if expect is not None or exact is not None:
+    label = derivative_key(sequence)
+    if expect is not None:
         from ..checks import TOLERANCES
         from ..derivatives import torch_dtype
         from ..learn import check_answers
 
-        if exact is not None and not values:
-            raise DerivcliError("--exact needs a point", hint="give the variables' values, e.g. --x pi/3")
-        label = derivative_key(sequence)
-        check_answers(result, parsed, {label: sequence}, expect, exact,
+        check_answers(result, parsed, {label: sequence}, expect, None,
                       value_of=None if result.derivative_value is None else {label: result.derivative_value},
                       tolerance=TOLERANCES[torch_dtype(dtype)])
+    if exact is not None:
+        from ..learn.exact import exact_values
+
+        if not values:
+            raise DerivcliError("--exact needs a point", hint="give the variables' values, e.g. --x pi/3")
+        result.exact = exact_values(parsed, {}, exact, sequences={label: sequence})  # built within its budget
     return result
 
 
