@@ -14,7 +14,15 @@ from typing import Any
 
 from .errors import DerivcliError
 from .names import check_name
-from .tensor_values import MAX_ELEMENTS, check_elements, check_list, clip, json_list, tensor_from_list
+from .tensor_values import (
+    MAX_ELEMENTS,
+    check_elements,
+    check_list,
+    clip,
+    hold_elements,
+    json_list,
+    tensor_from_list,
+)
 
 
 def split_arguments(args: list[str], takes_value: set[str], flags: set[str]) -> tuple[list[str], dict[str, str]]:
@@ -142,7 +150,9 @@ def _make_value(name: str, plan: tuple[str, Any]) -> Any:
     if kind == "list":
         return tensor_from_list(name, payload)
     if kind == "constructor":
-        return _construct(*payload)
+        constructor, arguments, count = payload
+        hold_elements(name, count)
+        return _construct(constructor, arguments)
     from .parsing import parse
 
     try:
@@ -163,9 +173,9 @@ CONSTRUCTOR_HINT = ("e.g. zeros(3), ones(2,3), arange(4), linspace(0,1,5), rand(
                     "eye(3)")
 
 
-def _plan_constructor(name: str, kind: str, arguments: str) -> tuple[str, list[Any]]:
+def _plan_constructor(name: str, kind: str, arguments: str) -> tuple[str, list[Any], int]:
     """Every size is checked (finite, whole, within the element cap and the memory budget) before torch
-    is imported, let alone allocates anything: (kind, the arguments torch gets)."""
+    is imported, let alone allocates anything: (kind, the arguments torch gets, the element count)."""
     try:
         args = [float(part) for part in arguments.split(",")] if arguments.strip() else []
     except ValueError:
@@ -175,15 +185,14 @@ def _plan_constructor(name: str, kind: str, arguments: str) -> tuple[str, list[A
         if not 1 <= len(args) <= (2 if kind == "eye" else 6):
             raise cannot
         sizes = _sizes(name, kind, args)
-        check_elements(name, sizes)
-        return kind, sizes
+        square = sizes * 2 if kind == "eye" and len(sizes) == 1 else sizes  # eye(n) is n x n
+        return kind, sizes, check_elements(name, square)
     if kind == "full":
         if len(args) < 2:
             raise cannot
         *shape, fill = args
         sizes = _sizes(name, kind, shape)
-        check_elements(name, sizes)
-        return kind, [sizes, fill]
+        return kind, [sizes, fill], check_elements(name, sizes)
     if not all(math.isfinite(a) for a in args):
         raise DerivcliError(f"--{name}: {kind}({clip(arguments)}) needs finite numbers", hint=CONSTRUCTOR_HINT)
     if kind == "linspace":
@@ -191,16 +200,14 @@ def _plan_constructor(name: str, kind: str, arguments: str) -> tuple[str, list[A
             raise cannot
         start, end, steps = args
         (count,) = _sizes(name, kind, [steps])
-        check_elements(name, [count])
-        return kind, [start, end, count]
+        return kind, [start, end, count], check_elements(name, [count])
     if not 1 <= len(args) <= 3:
         raise cannot
     start, end, step = (0.0, args[0], 1.0) if len(args) == 1 else (args[0], args[1], args[2] if len(args) == 3 else 1.0)
     span = (end - start) / step if step else math.inf
     if not math.isfinite(span):
         raise DerivcliError(f"--{name}: arange({clip(arguments)}) has no end", hint="give a nonzero step")
-    check_elements(name, [max(math.ceil(span), 0)])
-    return kind, [start, end, step]
+    return kind, [start, end, step], check_elements(name, [max(math.ceil(span), 0)])
 
 
 def _construct(kind: str, args: list[Any]) -> Any:

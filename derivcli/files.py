@@ -12,7 +12,7 @@ from typing import Any
 
 from .errors import DerivcliError
 from .names import check_name
-from .tensor_values import MAX_ELEMENTS, clip, json_list, overflow_error, tensor_from_list
+from .tensor_values import BYTES_PER_ELEMENT, MAX_ELEMENTS, clip, json_list, overflow_error, tensor_from_list
 
 NO_FILES_ENVIRONMENT = "DERIVCLI_NO_FILES"
 MAX_FILE_BYTES = 200_000_000  # an @file's text
@@ -20,6 +20,8 @@ MAX_ARCHIVE_MEMBERS = 256  # arrays in one .npz
 MAX_POINT_ROWS = 10_000_000  # --points rows (and elements of each .npy/.npz column)
 MAX_POINT_COLUMNS = 1_000
 MAX_LINE_CHARS = 1 << 20  # one line of a --points CSV
+MAX_FOOTER_BYTES = 16 << 20  # a Parquet file's footer (its schema and row groups), read before anything else
+POINT_BYTES = 32  # what one number of --points costs: as read, as float64, its derivative, the value there
 _no_files = False
 
 
@@ -93,7 +95,7 @@ def read_value_file(name: str, path: str) -> Any:
     check_files_allowed(f"{what} @{clip(path)}")
     suffix = os.path.splitext(path)[1].lower()
     if suffix in (".npy", ".npz"):
-        arrays = numpy_arrays(what, path, MAX_ELEMENTS)
+        arrays = numpy_arrays(what, path, MAX_ELEMENTS, BYTES_PER_ELEMENT)
         if len(arrays) != 1:
             raise DerivcliError(f"{what}: {path} holds {len(arrays)} arrays; a binding takes one",
                                 hint="save one array, or give the columns with --points")
@@ -137,12 +139,13 @@ def _csv_numbers(what: str, path: str, text: str) -> Any:
     return rows[0] if len(rows) == 1 else rows
 
 
-def numpy_arrays(what: str, path: str, max_elements: int) -> dict[str, Any]:
+def numpy_arrays(what: str, path: str, max_elements: int, bytes_per_number: int) -> dict[str, Any]:
     """The arrays of an .npy file (key "") or an .npz archive (by name).
 
-    Each array's header (dtype, shape) is read and checked against `max_elements` and the memory budget
-    before its data: nothing is ever unpickled, and an archive member is decompressed only as far as its
-    checked header allows, so a zip bomb costs nothing.
+    Each array's header (dtype, shape) is read and checked against `max_elements` before its data, and
+    held against the request's memory budget at `bytes_per_number` (what each number will cost the
+    caller): nothing is ever unpickled, and an archive member is decompressed only as far as its checked
+    header allows, so a zip bomb costs nothing.
     """
     import os
     import zipfile
@@ -155,9 +158,9 @@ def numpy_arrays(what: str, path: str, max_elements: int) -> dict[str, Any]:
     with _open_regular(what, path) as handle:
         try:
             if path.lower().endswith(".npy"):
-                return {"": _npy_array(what, path, handle, os.fstat(handle.fileno()).st_size, max_elements, 0)}
+                return {"": _npy_array(what, path, handle, os.fstat(handle.fileno()).st_size, max_elements,
+                                       bytes_per_number)}
             arrays: dict[str, Any] = {}
-            total = 0
             with zipfile.ZipFile(handle) as archive:
                 members = [member for member in archive.infolist() if not member.is_dir()]
                 if len(members) > MAX_ARCHIVE_MEMBERS:
@@ -168,8 +171,7 @@ def numpy_arrays(what: str, path: str, max_elements: int) -> dict[str, Any]:
                         raise DerivcliError(f"{what}: {path} holds {clip(member.filename)}, not an .npy array")
                     with archive.open(member) as stream:
                         array = _npy_array(what, f"{path}:{clip(member.filename)}", stream, member.file_size,
-                                           max_elements, total)
-                    total += array.size
+                                           max_elements, bytes_per_number)
                     arrays[member.filename[:-len(".npy")]] = array
             if not arrays:
                 raise DerivcliError(f"{what}: {path} holds no arrays")
@@ -182,7 +184,7 @@ def numpy_arrays(what: str, path: str, max_elements: int) -> dict[str, Any]:
             raise DerivcliError(f"{what}: cannot read {path}: {text[0] if text else type(error).__name__}") from None
 
 
-def _npy_array(what: str, where: str, stream: Any, size: int, max_elements: int, before: int) -> Any:
+def _npy_array(what: str, where: str, stream: Any, size: int, max_elements: int, bytes_per_number: int) -> Any:
     """One .npy array from `stream` (`size` bytes in all): the header, checked, then exactly its data."""
     import math
 
@@ -208,7 +210,7 @@ def _npy_array(what: str, where: str, stream: Any, size: int, max_elements: int,
         raise DerivcliError(f"{what}: {where} is empty; give at least one number")
     if count > max_elements:
         raise DerivcliError(f"{what}: {where} holds {count:,} numbers; the most is {max_elements:,}")
-    memory.check(before + count, f"{what} ({where}, {before + count:,} numbers)")
+    memory.hold(count, f"{what} ({where}, {count:,} numbers)", bytes_per_number)
     needed = count * dtype.itemsize
     if size - stream.tell() < needed:
         raise DerivcliError(f"{what}: {where} is truncated: its header promises {needed:,} bytes of data")
@@ -236,13 +238,8 @@ def read_points(path: str) -> dict[str, Any]:
         return _csv_points(path)
     import numpy as np
 
-    from . import memory
-
-    arrays = numpy_arrays("--points", path, MAX_POINT_ROWS)
+    arrays = numpy_arrays("--points", path, MAX_POINT_ROWS, POINT_BYTES)
     names = _column_names([name for name in arrays if name], path) if suffix == ".npz" else {"": ""}
-    total = sum(array.size for array in arrays.values())
-    memory.check(2 * total + max(array.size for array in arrays.values()),
-                 f"--points ({path}: {total:,} numbers, their derivatives and values)")
     return {names[name]: torch.from_numpy(np.asarray(array, dtype="float64").reshape(-1))
             for name, array in arrays.items()}
 
@@ -257,22 +254,36 @@ def parquet_module() -> Any:
     return parquet
 
 
+def parquet_file(what: str, path: str, handle: Any) -> Any:
+    """pyarrow's reader of an open Parquet file, its footer's length checked before pyarrow parses it."""
+    import os
+
+    size = os.fstat(handle.fileno()).st_size
+    if size >= 12:
+        handle.seek(size - 8)
+        tail = handle.read(8)
+        handle.seek(0)
+        if tail[4:] == b"PAR1" and int.from_bytes(tail[:4], "little") > MAX_FOOTER_BYTES:
+            raise DerivcliError(f"{what}: the footer of {path} is {int.from_bytes(tail[:4], 'little'):,} bytes; "
+                                f"the most is {MAX_FOOTER_BYTES:,}")
+    return parquet_module().ParquetFile(handle)
+
+
 def _parquet_points(path: str) -> dict[str, Any]:
-    """The columns of a Parquet file (where pyarrow is installed), each a variable: the row and column
-    counts in its footer are checked, and the memory budget asked, before any column is read."""
+    """The columns of a Parquet file (where pyarrow is installed), each a variable.  Its footer is read
+    first, and before any column: every column must hold integers or floats (a column of strings or lists
+    can inflate a few kilobytes to gigabytes), the rows are counted, and what the row groups declare they
+    decompress to is held against the memory budget with the numbers' float64 copies and derivatives."""
     import torch
 
-    from . import memory
-
-    parquet = parquet_module()
     with _open_regular("--points", path) as handle:
         try:
-            table_file = parquet.ParquetFile(handle)
+            table_file = parquet_file("--points", path, handle)
             rows, names = table_file.metadata.num_rows, table_file.schema_arrow.names
             if rows > MAX_POINT_ROWS:
                 raise DerivcliError(f"--points: {path} has {rows:,} rows; the most is {MAX_POINT_ROWS:,}")
             columns = _column_names(names, path)
-            memory.check(3 * rows * len(names), f"--points ({path}: {rows:,} rows of {len(names)} columns)")
+            _hold_parquet(path, table_file)
             table = table_file.read()
             return {columns[name]: torch.as_tensor(table.column(name).to_numpy(zero_copy_only=False)
                                                    .astype("float64"))
@@ -282,6 +293,34 @@ def _parquet_points(path: str) -> dict[str, Any]:
         except (OSError, ValueError, TypeError) as error:  # pyarrow's ArrowInvalid is a ValueError
             raise DerivcliError(f"--points: {path} is not a readable Parquet file of numbers ("
                                 f"{str(error).splitlines()[0][:80]})") from None
+
+
+def _hold_parquet(path: str, table_file: Any) -> None:
+    """Refuse a Parquet file whose columns are not numbers, or whose row groups declare more values or
+    bytes than their rows of numbers take; else hold what reading it will cost."""
+    import pyarrow
+
+    from . import memory
+
+    for field in table_file.schema_arrow:
+        if not (pyarrow.types.is_integer(field.type) or pyarrow.types.is_floating(field.type)):
+            raise DerivcliError(f"--points: the column '{clip(field.name)}' of {path} holds {clip(str(field.type))}, "
+                                "not numbers", hint="a --points column holds integers or floats")
+    metadata = table_file.metadata
+    stored = 0
+    for index in range(metadata.num_row_groups):
+        group = metadata.row_group(index)
+        for column in range(group.num_columns):
+            chunk = group.column(column)
+            # a column of numbers: one value a row, and no more bytes than 8 a row beside its headers
+            if chunk.num_values > group.num_rows or chunk.total_uncompressed_size > 16 * group.num_rows + (1 << 20):
+                raise DerivcliError(f"--points: {path} is not a Parquet file of numbers (row group {index + 1} "
+                                    f"declares {chunk.num_values:,} values in {chunk.total_uncompressed_size:,} bytes "
+                                    f"for {group.num_rows:,} rows)")
+            stored += chunk.total_uncompressed_size
+    count = metadata.num_rows * metadata.num_columns
+    memory.hold(stored + count * (POINT_BYTES - 8),
+                f"--points ({path}: {metadata.num_rows:,} rows of {metadata.num_columns} columns)", itemsize=1)
 
 
 def _column_names(header: list[str], path: str) -> dict[str, str]:
@@ -322,7 +361,7 @@ def _csv_points(path: str) -> dict[str, Any]:
                 raise DerivcliError(f"--points: {path} is empty", hint="the first line names the variables: x,y")
             names = _column_names(header, path)
             rows_bound = min(lines - 1, size // (2 * len(header)) + 1)
-            memory.check(rows_bound * (2 * len(header) + 1),
+            memory.hold(rows_bound * (2 * len(header) + 1),
                          f"--points ({path}: up to {rows_bound:,} rows of {len(header)}, their values and derivatives)")
             columns = [array("d") for _ in header]
             for row in reader:

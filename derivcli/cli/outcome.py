@@ -12,9 +12,9 @@ from typing import Any
 import typer
 from typer._click.exceptions import ClickException, UsageError  # typer >= 0.29 (pyproject's floor) vendors click
 
-from ..errors import EXIT_BAD_INPUT, DerivcliError
+from .. import memory
+from ..errors import EXIT_BAD_INPUT, EXIT_INTERNAL, DerivcliError
 
-EXIT_INTERNAL = 3
 PROG = "derivcli"
 
 
@@ -34,7 +34,8 @@ def guarded(call: Callable[[], Any], json_errors: bool = False) -> int:
     reaches here as itself or as the SystemExit(1) typer and rich turn it into.
     """
     try:
-        result = call()
+        with memory.request():  # one budget for everything this command reads and computes
+            result = call()
         return result if isinstance(result, int) else 0
     except _Carried as carried:
         return guarded(functools.partial(_reraise, carried.error), json_errors)
