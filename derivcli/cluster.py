@@ -24,7 +24,9 @@ import typer
 from .errors import DerivcliError
 from .memory import limit as memory_limit
 
-CONNECT_TIMEOUT = "3s"  # an unreachable scheduler is an error this soon, not a hang
+CONNECT_SECONDS = 3.0  # an unreachable, silent or wrong scheduler is an error this soon, not a hang
+ANSWER_SECONDS = 10.0  # while a task runs, the scheduler is asked this often whether it still answers, and
+# must answer within it
 BLOCK_LINES = 2_000  # batch lines per task: see docs/performance.md for the measurement behind it
 EXTRA = "pip install 'derivcli[dask]'"
 
@@ -58,22 +60,39 @@ def connected(scheduler: str) -> Iterator[Any]:
 
     from .workers import available_cpus
 
-    with dask.config.set({"distributed.comm.timeouts.connect": CONNECT_TIMEOUT}):
+    with dask.config.set({"distributed.comm.timeouts.connect": f"{CONNECT_SECONDS}s"}):
         if scheduler == "local":
             local = distributed.LocalCluster(n_workers=available_cpus(), threads_per_worker=1, processes=True,
                                              host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL)
             with local, distributed.Client(local) as client:
                 yield client
             return
+        hint = "start one with 'dask scheduler', or use --scheduler local"
         try:
-            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
-        except (OSError, ValueError, TypeError) as error:
+            client = _bounded_client(distributed, scheduler)
+        except TimeoutError:
+            raise DerivcliError(f"--scheduler {scheduler}: no Dask scheduler answered within {CONNECT_SECONDS:g} s",
+                                hint=hint) from None
+        except AssertionError:  # Dask's client asserts what the scheduler says (an echo server fails here)
+            raise DerivcliError(f"--scheduler {scheduler}: what answers there is not a Dask scheduler",
+                                hint=hint) from None
+        except Exception as error:  # refused, unreachable, junk
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise DerivcliError(f"--scheduler {scheduler}: cannot reach the scheduler within "
-                                f"{CONNECT_TIMEOUT[:-1]} s ({reason})",
-                                hint="start one with 'dask scheduler', or use --scheduler local") from None
+            raise DerivcliError(f"--scheduler {scheduler}: cannot reach the scheduler within {CONNECT_SECONDS:g} s "
+                                f"({reason[:120]})", hint=hint) from None
         with client:
             yield client
+
+
+def _bounded_client(distributed: Any, address: str) -> Any:
+    """`distributed.Client(address)` with its whole start bounded by CONNECT_SECONDS: Dask bounds the TCP
+    connect, but then waits for the scheduler's handshake without a bound (a peer that accepts and never
+    speaks held it for ever); `sync` cancels the start when the time is up."""
+    class Client(distributed.Client):  # named so in the scheduler's logs
+        def start(self, **kwargs: Any) -> None:
+            super().start(callback_timeout=CONNECT_SECONDS, **kwargs)
+
+    return Client(address, timeout=f"{CONNECT_SECONDS}s")
 
 
 Task = tuple[Callable[..., Any], tuple[Any, ...]]
@@ -85,13 +104,13 @@ def ordered(client: Any, tasks: Iterable[Task], lost: Callable[[tuple[Any, ...]]
     one that has killed several (Dask's allowed-failures) gives `lost(its arguments)` instead."""
     from distributed import KilledWorker
 
-    window = 2 * max(1, sum(client.nthreads().values()))
+    window = 2 * max(1, sum(_asked(client, client.scheduler.ncores).values()))
     running: deque[tuple[Any, tuple[Any, ...]]] = deque()
 
     def first() -> Any:
         future, args = running.popleft()
         try:
-            return future.result()
+            return _result(client, future)
         except KilledWorker:
             return lost(args)
 
@@ -101,6 +120,31 @@ def ordered(client: Any, tasks: Iterable[Task], lost: Callable[[tuple[Any, ...]]
             yield first()
     while running:
         yield first()
+
+
+def _asked(client: Any, call: Callable[..., Any], *args: Any) -> Any:
+    """A call to the scheduler (one of `client.scheduler`'s), answered within ANSWER_SECONDS or an error."""
+    from concurrent.futures import CancelledError
+
+    try:
+        return client.sync(call, *args, callback_timeout=ANSWER_SECONDS)
+    except (TimeoutError, OSError, CancelledError):
+        raise DerivcliError(f"the Dask scheduler at {client.scheduler.address} stopped answering "
+                            f"(nothing for {ANSWER_SECONDS:g} s, or the connection closed)") from None
+
+
+def _result(client: Any, future: Any) -> Any:
+    """A task's result, however long it computes, as long as the scheduler still answers: it is asked
+    every ANSWER_SECONDS, and a lost connection cancels the futures (an error, not a wait)."""
+    from concurrent.futures import CancelledError
+
+    while True:
+        try:
+            return future.result(timeout=ANSWER_SECONDS)
+        except TimeoutError:
+            _asked(client, client.scheduler.identity)
+        except CancelledError:
+            raise DerivcliError(f"lost the connection to the Dask scheduler at {client.scheduler.address}") from None
 
 
 # ------------------------------------------------------------------------------------------ the API
@@ -283,7 +327,7 @@ def _header(path: str) -> list[str]:
     import csv
     import zipfile
 
-    from .files import MAX_LINE_CHARS, _open_regular, parquet_module
+    from .files import MAX_LINE_CHARS, _open_regular, parquet_file
 
     with _open_regular("--points", path) as handle:
         suffix = os.path.splitext(path)[1].lower()
@@ -291,7 +335,7 @@ def _header(path: str) -> list[str]:
             if suffix == ".npy":
                 return []
             if suffix == ".parquet":
-                return list(parquet_module().ParquetFile(handle).schema_arrow.names)
+                return list(parquet_file("--points", path, handle).schema_arrow.names)
             if suffix == ".npz":
                 with zipfile.ZipFile(handle) as archive:
                     return sorted(name.removesuffix(".npy") for name in archive.namelist())
@@ -327,13 +371,14 @@ def _partition(expression: str, path: str, fixed: dict[str, object], wrt: list[s
     """On a worker: one partition through `grad --points` (-> its point count, and its text when it
     goes to stdout).  A bad partition's error comes back as the answer, for the client to report: raised
     here, it would also fill the worker's log."""
+    from . import memory
     from .cli.point import grad_at_points
     from .files import _count_lines
 
     _settle_worker(budget)
     text = io.StringIO()  # not a terminal: no progress bar on a worker
     try:
-        with redirect_stdout(text):
+        with redirect_stdout(text), memory.request():
             grad_at_points(expression, path, fixed, wrt, target, False, dtype, device, as_json)
     except DerivcliError as error:
         return error
@@ -402,12 +447,13 @@ def _blocks(groups: Iterable[list[str]]) -> Iterator[tuple[int, list[str]]]:
 
 def _lost_block(args: tuple[Any, ...]) -> tuple[str, bool]:
     """Every line of a block that kept killing its workers gets a record, as `answer_lines` would number it."""
+    from .errors import EXIT_INTERNAL
     from .streams import TooLong
     from .wire import error_record
 
     first, lines, _ = args
     message = "internal error: the workers answering this line's block kept stopping (out of memory?)"
-    return _encoded([error_record(number, message) for number, line in enumerate(lines, start=first + 1)
+    return _encoded([error_record(number, message, EXIT_INTERNAL) for number, line in enumerate(lines, start=first + 1)
                      if isinstance(line, TooLong) or line.strip()])
 
 

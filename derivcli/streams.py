@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from .errors import DerivcliError
+from . import memory
+from .errors import EXIT_INTERNAL, DerivcliError
 from .wire import error_record
 
 STDIN = "-"
@@ -39,7 +41,9 @@ def grad_stream(expression: str, name: str, lines: Iterable[str], point: Mapping
         if not line.strip():
             continue
         try:
-            yield number, line.strip(), grad(expression, {**point, name: stream_value(name, line)}, **options)
+            with memory.request():  # the line's value is held beside the command's own bindings, then let go
+                answer = grad(expression, {**point, name: stream_value(name, line)}, **options)
+            yield number, line.strip(), answer
         except DerivcliError as error:
             yield number, line.strip(), error
 
@@ -174,13 +178,14 @@ def _answer_one(number: int, request: Any) -> dict[str, Any]:
     try:
         if isinstance(request, DerivcliError):
             raise request
-        return answer(request)
+        with memory.request():  # each request has the whole budget, and only it
+            return answer(request)
     except DerivcliError as error:
         return error_record(number, error)
     except RecursionError:
         return error_record(number, "the request is nested too deeply")
     except Exception as error:  # a bug must not lose the lines after it
-        return error_record(number, f"internal error: {type(error).__name__}: {error}")
+        return error_record(number, f"internal error: {type(error).__name__}: {error}", EXIT_INTERNAL)
 
 
 def _vector_key(request: Any) -> tuple[Any, ...] | None:
@@ -269,3 +274,45 @@ def answer(request: Any) -> dict[str, Any]:
             raise DerivcliError("\"order\" must be a whole number")
         return api.diff(expression, wrt, order, point, formula=request.get("formula"), dtype=dtype).to_json()
     raise DerivcliError(f"unknown command {json.dumps(command)[:40]}", hint=f"use one of {', '.join(BATCH_COMMANDS)}")
+
+
+@contextmanager
+def ending_when_reader_leaves(stream: Any) -> Iterator[None]:
+    """While answering into a pipe or socket: when its reader goes away (`| head -1`) the process ends at
+    once, quietly (exit 0, as a write to the gone reader would end it), even while no answer is due (a
+    slow line, busy workers, input still to come), so nothing goes on computing for nobody.  A thread
+    waits for the pipe's error; the workers and SymPy children die with this process."""
+    import os
+    import select
+    import stat
+    import threading
+
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):  # not a real file (tests)
+        mode = 0
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)) or not hasattr(select, "poll"):
+        yield
+        return
+    descriptor = stream.fileno()
+    stop_reading, stop_writing = os.pipe()
+
+    def watch() -> None:
+        from .workers import kill_workers
+
+        poller = select.poll()
+        poller.register(descriptor, 0)  # POLLERR (no reader left) and POLLHUP are always reported
+        poller.register(stop_reading, select.POLLIN)
+        if any(fd == descriptor for fd, _ in poller.poll()):
+            kill_workers()
+            os._exit(0)
+
+    watcher = threading.Thread(target=watch, name="derivcli-reader-watch", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        os.write(stop_writing, b"x")
+        watcher.join()
+        os.close(stop_reading)
+        os.close(stop_writing)

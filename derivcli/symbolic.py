@@ -2,14 +2,16 @@
 
 `with_budget` runs a function in a forked child process and kills it when the budget is spent (a
 signal cannot interrupt SymPy's C-level big-number work; a process can always be killed).  The child
-does only SymPy work and sends back a small picklable result.
+does only SymPy work and sends back a small picklable result.  It is forked directly, not through
+multiprocessing, which refuses children to a daemonic process (a Dask worker, a pool's worker), and it
+dies with its parent however the parent ends, so no SymPy work outlives the command that wanted it.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import os
 import pickle
-import sys
+import select
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ SERIES_SECONDS = 5.0
 def with_budget(function: Callable[..., Any], args: tuple[Any, ...], seconds: float) -> tuple[bool, Any]:
     """(True, function(*args)) if it finishes within `seconds`, else (False, None).
 
-    Without fork (Windows, macOS' default), runs in this process without a budget.
+    Without fork (Windows), runs in this process without a budget.
     """
     return Budgeted(function, args, seconds).outcome()
 
@@ -40,49 +42,84 @@ class Budgeted:
     def __init__(self, function: Callable[..., Any], args: tuple[Any, ...], seconds: float) -> None:
         self.function, self.args = function, args
         self.deadline = time.monotonic() + seconds
-        self.child: Any = None
-        if sys.platform == "win32" or "fork" not in multiprocessing.get_all_start_methods():
+        self.child: int | None = None  # None: no fork here, the function runs in this process
+        self.running = False
+        if not hasattr(os, "fork"):
             return
-        context = multiprocessing.get_context("fork")
-        self.receiver, sender = context.Pipe(duplex=False)
-        self.child = context.Process(target=_child, args=(sender, function, args), daemon=True)
-        self.child.start()
-        sender.close()
+        self.reader, writer = os.pipe()
+        parent = os.getpid()
+        self.child = os.fork()
+        if self.child == 0:
+            os.close(self.reader)
+            _child(writer, parent, function, args)
+        os.close(writer)
+        self.running = True
 
     def __enter__(self) -> Budgeted:
         return self
 
     def __exit__(self, *exc: object) -> None:
         """Whatever happened meanwhile, the child does not outlive its use."""
-        if self.child is not None and self.child.is_alive():
-            self.child.kill()
-            self.child.join()
+        self._end()
 
     def outcome(self) -> tuple[bool, Any]:
         """(True, the result) if the child finished by the deadline, else (False, None), the child killed."""
         if self.child is None:
             return True, self.function(*self.args)
-        if not self.receiver.poll(max(0.0, self.deadline - time.monotonic())):
-            self.child.kill()
-            self.child.join()
+        if not self.running:  # asked again after the child was ended
             return False, None
+        chunks = []
+        waiting = select.poll()
+        waiting.register(self.reader, select.POLLIN)
         try:
-            ok, payload = pickle.loads(self.receiver.recv_bytes())
-        except (EOFError, pickle.UnpicklingError):
-            ok, payload = False, None
-        self.child.join()
+            while waiting.poll(max(0.0, self.deadline - time.monotonic()) * 1000):
+                chunk = os.read(self.reader, 1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            else:  # the budget is spent
+                return False, None
+            ok, payload = pickle.loads(b"".join(chunks))
+        except (EOFError, pickle.UnpicklingError, ValueError):  # the child died before its answer was whole
+            return False, None
+        finally:
+            self._end()
         return ok, payload
 
+    def _end(self) -> None:
+        """Kill the child if it still runs, reap it, close the pipe (once)."""
+        if not self.running or self.child is None:
+            return
+        import signal
 
-def _child(sender: Any, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.running = False
+        try:
+            os.kill(self.child, signal.SIGKILL)
+            os.waitpid(self.child, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(self.reader)
+
+
+def _child(writer: int, parent: int, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """In the forked child: the result, or (False, None) for the parent to fall back on, then exit
+    without running the parent's clean-up (its buffered output and exit handlers are not the child's)."""
     try:
-        result = (True, function(*args))
-    except Exception:  # the parent treats it like running out of time: fall back
-        result = (False, None)
-    try:
-        sender.send_bytes(pickle.dumps(result))
-    except Exception:
-        sender.send_bytes(pickle.dumps((False, None)))
+        from .workers import settle_helper
+
+        settle_helper(parent)
+        try:
+            result = (True, function(*args))
+        except Exception:  # the parent treats it like running out of time: fall back
+            result = (False, None)
+        try:
+            data = pickle.dumps(result)
+        except Exception:
+            data = pickle.dumps((False, None))
+        with os.fdopen(writer, "wb") as pipe:
+            pipe.write(data)
+    finally:
+        os._exit(0)
 
 
 def nth_derivative(expr: sp.Expr, symbols: list[sp.Symbol]) -> sp.Expr | None:

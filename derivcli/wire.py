@@ -41,6 +41,8 @@ def error_object(error: DerivcliError, exit_code: int = EXIT_BAD_INPUT) -> dict[
             "hint": error.hint, "exit_code": exit_code}
 
 
-def error_record(line: int, error: DerivcliError | str) -> dict[str, Any]:
-    """A batch or stream line that could not be answered: its number and the error object."""
-    return {"line": line, "error": error_object(error if isinstance(error, DerivcliError) else DerivcliError(error))}
+def error_record(line: int, error: DerivcliError | str, exit_code: int = EXIT_BAD_INPUT) -> dict[str, Any]:
+    """A batch or stream line that could not be answered: its number and the error object (exit code 3,
+    EXIT_INTERNAL, where the fault is derivcli's or a lost process's, not the line's)."""
+    return {"line": line, "error": error_object(error if isinstance(error, DerivcliError) else DerivcliError(error),
+                                                exit_code)}

@@ -2,7 +2,8 @@
 
 The pool never outlives its parent and never loses a line: workers die with the parent (Linux's
 parent-death signal, and an explicit kill on every way out, SIGTERM included), a worker that dies costs
-only the lines that killed it, and the worker count is capped by the CPUs this process may use.
+only the time to answer its lines again (and a line that kills workers, its error record), and the worker
+count is capped by the CPUs this process may use.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from .errors import EXIT_INTERNAL
 from .wire import error_record
 
 Answers = list[dict[str, Any]]
@@ -131,15 +133,20 @@ def _terminate(signum: int, frame: object) -> None:
     os._exit(SIGTERM_EXIT)
 
 
+Sent = tuple[int, Any]  # (the pool's generation, the future of a piece's answers)
+
+
 class _Workers:
     """A pool of forked worker processes answering contiguous pieces of a group, in order.  A worker
-    that dies (killed for memory, say) costs only the lines that killed it: its pieces are answered
-    again line by line in a fresh pool, and a line that kills a worker again gets an error record."""
+    that dies (killed from outside, or for memory) breaks the pool and every piece in flight: each is sent
+    again whole to a fresh pool, and a piece that breaks one again is halved until the line that does it
+    stands alone and gets an error record, so a few lost workers cost a few rounds, not a line each."""
 
     def __init__(self, jobs: int, answer_group: AnswerGroup) -> None:
         self.jobs = jobs
         self.answer_group = answer_group
         self.executor = self._start()
+        self.generation = 0  # how many pools broke before this one
         self.broken = False
 
     def _start(self) -> Any:
@@ -153,39 +160,50 @@ class _Workers:
         """Start answering `lines` (numbered from first + 1); the result gives the answers in order."""
         size = -(-len(lines) // self.jobs)
         pieces = [(first + start, lines[start:start + size]) for start in range(0, len(lines), size)]
-        self._restart_if_broken()
-        futures = [self.executor.submit(self.answer_group, start, piece) for start, piece in pieces]
+        sent = [self._send(start, piece) for start, piece in pieces]
 
         def answers() -> Iterator[dict[str, Any]]:
-            for (start, piece), future in zip(pieces, futures):
-                answered = self._result(future)
-                yield from self._line_by_line(start, piece) if answered is None else answered
+            for (start, piece), future in zip(pieces, sent):
+                yield from self._answers(start, piece, future, again=False)
 
         return answers
 
-    def _line_by_line(self, first: int, lines: list[str]) -> Iterator[dict[str, Any]]:
-        for number, line in enumerate(lines, start=first + 1):
-            if not line.strip():
-                continue
-            self._restart_if_broken()
-            answers = self._result(self.executor.submit(self.answer_group, number - 1, [line]))
-            yield from answers if answers is not None else [
-                error_record(number, "internal error: the worker answering this line stopped (out of memory?)")]
-
-    def _restart_if_broken(self) -> None:
+    def _send(self, first: int, lines: list[str]) -> Sent:
         if self.broken:
             self.close()
-            self.executor, self.broken = self._start(), False
+            self.executor, self.broken, self.generation = self._start(), False, self.generation + 1
+        return self.generation, self.executor.submit(self.answer_group, first, lines)
 
-    def _result(self, future: Any) -> Answers | None:
-        """The answers, or None if a worker died (which breaks the whole pool)."""
+    def _answers(self, first: int, lines: list[str], sent: Sent, again: bool) -> Iterator[dict[str, Any]]:
+        """The answers to a piece that was `sent`; if its pool broke, it is sent whole once more, then
+        (`again`) in halves, down to the one line that keeps breaking pools, which gets an error record."""
+        from .streams import TooLong
+
+        answers = self._result(sent)
+        if answers is not None:
+            yield from answers
+        elif not again:
+            yield from self._answers(first, lines, self._send(first, lines), again=True)
+        elif len(lines) == 1:
+            if isinstance(lines[0], TooLong) or lines[0].strip():
+                yield error_record(first + 1, "internal error: the worker answering this line stopped (out of "
+                                              "memory?)", EXIT_INTERNAL)
+        else:
+            halves = [(first, lines[:len(lines) // 2]), (first + len(lines) // 2, lines[len(lines) // 2:])]
+            for (start, half), resent in [(half, self._send(*half)) for half in halves]:
+                yield from self._answers(start, half, resent, again=True)
+
+    def _result(self, sent: Sent) -> Answers | None:
+        """The answers, or None if a worker died (which breaks the pool it was in: this one, unless a piece
+        sent earlier already broke it and it was replaced)."""
         from concurrent.futures.process import BrokenProcessPool
 
+        generation, future = sent
         try:
             result: Answers = future.result()
             return result
         except BrokenProcessPool:
-            self.broken = True
+            self.broken = self.broken or generation == self.generation
             return None
 
     def close(self, wait: bool = False) -> None:
@@ -195,16 +213,22 @@ class _Workers:
 
 
 def _worker_setup(parent: int) -> None:
-    """Ctrl-C is the parent's to handle (no traceback from each worker); a worker dies with its parent,
-    however the parent ends; one intra-op thread each, as the workers already use every CPU."""
-    import signal
-
+    """A helper process, with one intra-op thread, as the workers already use every CPU."""
     import torch
+
+    settle_helper(parent)
+    torch.set_num_threads(1)
+
+
+def settle_helper(parent: int) -> None:
+    """In a process forked to help `parent` (a batch worker, a budgeted SymPy child): Ctrl-C is the
+    parent's to handle (no traceback from each helper), SIGTERM ends it at once (not the parent's handler,
+    which would end the parent's workers), and it dies with its parent, however the parent ends."""
+    import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(parent)
-    torch.set_num_threads(1)
 
 
 def _die_with_parent(parent: int) -> None:

@@ -6,7 +6,10 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -179,7 +182,70 @@ def test_unreachable_scheduler_is_an_error_within_seconds():
     started = time.perf_counter()
     result = run("batch", "--scheduler", f"tcp://127.0.0.1:{port}", stdin=REQUESTS[0] + "\n")
     assert time.perf_counter() - started < 10
-    assert_error(result, "cannot reach the scheduler", f"127.0.0.1:{port}")
+    assert_error(result, "no Dask scheduler answered within 3 s", f"127.0.0.1:{port}")
+
+
+@contextmanager
+def listener(echo: bool) -> Iterator[str]:
+    """A TCP listener on 127.0.0.1 for the length of the `with`: it accepts and then says nothing, or
+    (`echo`) sends back whatever it gets; every socket is closed on the way out."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    stop, connections = threading.Event(), []
+
+    def answer(connection: socket.socket) -> None:
+        connection.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                data = connection.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            if echo:
+                connection.sendall(data)
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            connections.append(connection)
+            threading.Thread(target=answer, args=(connection,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for connection in [*connections, server]:
+            connection.close()
+
+
+def test_a_scheduler_that_accepts_and_says_nothing_is_an_error_within_its_seconds(tmp_path, monkeypatch):
+    """Dask's client waited for ever for the handshake of a peer that accepts and never speaks."""
+    (tmp_path / "p-1.csv").write_text("x\n1\n")
+    with listener(echo=False) as address:
+        started = time.perf_counter()
+        assert_error(run("batch", "--scheduler", address, stdin=REQUESTS[0] + "\n"),
+                     f"--scheduler {address}: no Dask scheduler answered within 3 s")
+        assert time.perf_counter() - started < 6
+        monkeypatch.setattr("derivcli.cluster.CONNECT_SECONDS", 1.0)
+        started = time.perf_counter()
+        assert_error(run("grad", "x**2", "--points", str(tmp_path / "p-*.csv"), "--scheduler", address),
+                     "no Dask scheduler answered within 1 s")
+        assert time.perf_counter() - started < 4
+
+
+def test_a_peer_that_is_no_scheduler_is_an_error_not_an_internal_one():
+    with listener(echo=True) as address:
+        assert_error(run("batch", "--scheduler", address, stdin=REQUESTS[0] + "\n"),
+                     "what answers there is not a Dask scheduler")
 
 
 def test_without_dask_scheduler_names_the_extra(tmp_path):
@@ -191,6 +257,32 @@ def test_without_dask_scheduler_names_the_extra(tmp_path):
         assert result.returncode == 2
         assert result.stderr.splitlines()[0] == "error: --scheduler needs dask: pip install 'derivcli[dask]'"
         assert "Traceback" not in result.stderr
+
+
+def test_every_request_kind_works_on_a_cluster_diff_included(client):
+    """diff simplifies in a budgeted child, which a daemonic Dask worker could not start: every diff was
+    an internal error (with exit code 2 in its record)."""
+    lines = [json.dumps({"expression": "sin(x)*cos(x)", "point": {"x": 1}, "command": "diff"}),
+             json.dumps({"expression": "x**2*y", "point": {"x": 3, "y": 2}, "command": "hessian"}),
+             json.dumps({"expression": "v**2", "point": {"v": [1, 3]}, "command": "jacobian"}),
+             json.dumps({"expression": "x**2", "point": {"x": 3}})]
+    result = run("batch", "--scheduler", client.scheduler.address, stdin="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.stdout
+    diff, hessian, jacobian, grad = (json.loads(line) for line in result.stdout.splitlines())
+    assert diff["derivative"] == "cos(2*x)" and diff["notes"] == []  # simplified, within its budget
+    assert diff["derivative_value"] == pytest.approx(np.cos(2.0), rel=1e-15)
+    assert hessian["hessian"] == [[4.0, 6.0], [6.0, 0.0]]
+    assert jacobian["jacobian"]["v"] == [[2.0, 0.0], [0.0, 6.0]] and grad["gradient"] == {"x": 6.0}
+
+
+def test_a_block_that_keeps_killing_workers_says_so_with_exit_code_3():
+    from derivcli.cluster import _lost_block
+
+    text, failed = _lost_block((10, ['{"expression": "x"}', "", '{"expression": "y"}'], None))
+    records = [json.loads(line) for line in text.splitlines()]
+    assert failed and [record["line"] for record in records] == [11, 13]
+    assert all(record["error"]["exit_code"] == 3 and record["error"]["message"].startswith("internal error")
+               for record in records)
 
 
 def test_a_worker_killed_mid_block_loses_no_line_and_answers_none_twice(client, tmp_path, monkeypatch):

@@ -228,7 +228,7 @@ def test_a_worker_that_dies_costs_only_its_line(monkeypatch):
     assert len(answers) == 100
     assert answers[40] == {"line": 41, "error": {"message": "internal error: the worker answering this line stopped "
                                                            "(out of memory?)", "column": None, "hint": None,
-                                                "exit_code": 2}}
+                                                "exit_code": 3}}  # derivcli's fault, not the line's
     assert [a["gradient"]["x"] for k, a in enumerate(answers) if k != 40] == [k + 1.0 for k in range(100) if k != 40]
 
 

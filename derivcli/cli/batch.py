@@ -9,7 +9,8 @@ import typer
 
 from ..cluster import INPUT, SCHEDULER
 from ..errors import EXIT_BAD_INPUT
-from .app import PlainCommand, app
+from .app import app
+from .commands import PlainCommand
 from .options import output_format
 
 BATCH_EPILOG = ("""[bold]Examples[/]
@@ -34,10 +35,17 @@ def batch(
     inputs: INPUT = None,
 ) -> int:
     """Answer NDJSON requests from stdin, one JSON line each, as they arrive."""
-    if scheduler is not None or inputs is not None:
-        from ..cluster import batch_on_cluster
+    from ..streams import ending_when_reader_leaves
 
-        return batch_on_cluster(scheduler, inputs, jobs)
+    with ending_when_reader_leaves(sys.stdout):
+        if scheduler is not None or inputs is not None:
+            from ..cluster import batch_on_cluster
+
+            return batch_on_cluster(scheduler, inputs, jobs)
+        return _answer_stdin(jobs)
+
+
+def _answer_stdin(jobs: Optional[int]) -> int:
     from ..streams import available_lines, batch_groups, settle_for_volume
     from ..wire import dumps
     from ..workers import default_jobs

@@ -10,7 +10,8 @@ import typer
 
 from ..cluster import SCHEDULER
 from ..errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, DerivcliError
-from .app import BindingCommand, app
+from .app import app
+from .commands import BindingCommand
 from .options import (
     DEVICE,
     DTYPE,
@@ -84,6 +85,11 @@ def grad(
     from ..checks import parse_steps
     from ..render import emit_grad
 
+    from_stdin = sorted(name for name, text in binding_texts(ctx, var).items() if text.strip() == STDIN)
+    if from_stdin and (points is not None or scheduler is not None):
+        raise DerivcliError(f"--{from_stdin[0]} -: values from stdin are read one point at a time, and --points "
+                            "reads every point from its file", hint=f"give {from_stdin[0]} a column in the points "
+                                                                   "file, or a value")
     if scheduler is not None:
         from ..cluster import grad_on_cluster
 
@@ -184,12 +190,12 @@ def stream_grad(expression: str, streamed: list[str], point: dict[str, object], 
     is untrusted text going to a terminal.
     """
     from ..render.numbers import working_dtype
-    from ..streams import grad_stream
+    from ..streams import ending_when_reader_leaves, grad_stream
 
     if len(streamed) > 1:
         raise DerivcliError(f"only one variable can come from stdin (got {', '.join(streamed)})")
     fixed = {name: value for name, value in point.items() if value is not STDIN}
-    with working_dtype(options["dtype"]):
+    with working_dtype(options["dtype"]), ending_when_reader_leaves(sys.stdout):
         return _answer_stream(grad_stream(expression, streamed[0], sys.stdin, fixed, **options), streamed[0], fmt,
                               explain_parse)
 
@@ -210,13 +216,12 @@ def _answer_stream(answers: Any, streamed: str, fmt: str, explain_parse: bool) -
             sys.stderr.write(f"error: line {line_number}: {message}\n")
             sys.stdout.flush()
             continue
-        disagreed = disagreed or (result.check is not None and not result.check.agree)
+        disagreed = disagreed or (result.check is not None and result.check.failed)
         if fmt == "json":
             sys.stdout.write(dumps(result.to_json(explain_parse)) + "\n")
         else:
             derivatives = "\t".join(number(value) for value in result.gradient.values())
-            verdict = "" if result.check is None else "\tskipped" if result.check.skipped is not None else \
-                "\tagree" if result.check.agree else "\tDISAGREE"
+            verdict = "" if result.check is None else f"\t{result.check.overall}"
             sys.stdout.write(f"{number(result.point[streamed])}\t{number(result.value)}\t{derivatives}{verdict}\n")
         sys.stdout.flush()
     return EXIT_BAD_INPUT if failed else EXIT_CHECK_FAILED if disagreed else 0
