@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 MAX_DEPTH = 200  # deeper nodes are cut (a 5,000-term sum is a 5,000-deep chain of AddBackward0)
 MAX_NODES = 2000
+# every node's value and gradient is kept and shown: past this many numbers in all the graph is refused
+# before the work (the variables) or as soon as the forward pass passes it (intermediates), not after
+# seconds of matrix products and gigabytes of lists (sum(W@W@W@W) with W 2000 x 2000: 16 s, 2.9 GB)
+MAX_NUMBERS = 1_000_000
 
 
 @dataclass
@@ -131,8 +135,10 @@ def autograd_graph(
     from .api import prepare
 
     setup = prepare(expression, point, wrt, dtype, "cpu")
+    numbers = 2 * sum(tensor.numel() for tensor in setup.inputs)
+    _check_numbers(numbers, "the variables")
     outputs: dict[Any, torch.Tensor] = {}
-    with _Recorder(outputs):
+    with _Recorder(outputs, numbers):
         output = setup.program(setup.inputs, dtype=setup.dtype, device=setup.device)
     notes = [f"{name} is held constant, so it is not in the graph" for name in setup.variables
              if name not in setup.wrt]
@@ -178,6 +184,15 @@ def autograd_graph(
                          "'(inputs not shown)' have more below them")
     result.notes = notes
     return result
+
+
+def _check_numbers(count: int, where: str) -> None:
+    if count > MAX_NUMBERS:
+        from .errors import DerivcliError
+
+        raise DerivcliError(f"graph shows each node's value and gradient, at most {MAX_NUMBERS:,} numbers in all; "
+                            f"this one has more ({count:,} in {where})",
+                            hint="use grad for the gradient of big tensors, or smaller ones to see the graph")
 
 
 def _tree(root: Any, describe: Any) -> tuple[GraphNode, int, bool]:
@@ -255,9 +270,10 @@ def _dot_escape(text: str) -> str:
 
 
 class _Recorder:
-    """Remembers each op's output tensor by its grad_fn while the program runs."""
+    """Remembers each op's output tensor by its grad_fn while the program runs (and stops it once they
+    pass MAX_NUMBERS)."""
 
-    def __init__(self, outputs: dict[Any, Any]) -> None:
+    def __init__(self, outputs: dict[Any, Any], numbers: int) -> None:
         from torch.overrides import TorchFunctionMode
 
         recorder = self
@@ -269,14 +285,17 @@ class _Recorder:
                 return result
 
         self.outputs = outputs
+        self.numbers = numbers  # the variables' and the values kept, with as many gradients to come
         self.mode = Mode()
 
     def keep(self, result: Any) -> None:
         import torch
 
         for item in result if isinstance(result, (tuple, list)) else (result,):
-            if isinstance(item, torch.Tensor) and item.grad_fn is not None:
-                self.outputs.setdefault(item.grad_fn, item.detach())
+            if isinstance(item, torch.Tensor) and item.grad_fn is not None and item.grad_fn not in self.outputs:
+                self.outputs[item.grad_fn] = item.detach()
+                self.numbers += 2 * item.numel()
+                _check_numbers(self.numbers, "the variables and the nodes computed so far")
 
     def __enter__(self) -> _Recorder:
         self.mode.__enter__()
