@@ -13,7 +13,16 @@ from .budget import CHECK_SECONDS, OverBudget, time_budget
 from .errors import DerivcliError
 from .formula_text import formula, pretty_form
 from .lowering import lower
-from .results import DifferenceRow, DifferenceTable, FdVerdict, SymbolicCheck, to_plain
+from .results import (
+    FAILING,
+    DifferenceRow,
+    DifferenceTable,
+    FdVerdict,
+    SymbolicCheck,
+    element_label,
+    to_plain,
+    worst,
+)
 
 if TYPE_CHECKING:
     from .api import Setup
@@ -36,18 +45,23 @@ MAX_REFERENCE_BITS = 256  # exact constants larger than this are left to the dty
 MAX_REFERENCE_ELEMENTS = 64  # derivatives of one variable evaluated at 30 digits (beyond: the dtype's value)
 
 
-def within(autograd: float, truth: float, symbolic: float, rtol: float, atol: float) -> bool:
-    """Autograd against the high-precision truth.  The tolerance is the dtype's, widened by the
-    problem's conditioning as the symbolic formula evaluated in the same dtype reveals it: where even
-    the formula is off by δ from the truth, autograd may be off by a few δ (float32's (exp(x)-1)/x at
-    1e-4: the formula gives 0.49902, the truth is 0.500033, autograd 0.5)."""
-    if not (math.isfinite(autograd) and math.isfinite(truth)):
-        return agree(autograd, truth, rtol, atol)
-    conditioning = 4 * abs(symbolic - truth) if math.isfinite(symbolic) else 0.0
-    return abs(autograd - truth) <= max(atol + rtol * abs(truth), conditioning)
+def judge(autograd: float, formula: float, truth: float, rtol: float, atol: float) -> str:
+    """One computed number against the high-precision truth, by the dtype's tolerance alone.
+
+    `agree`: within atol + rtol·|truth| of it.  `non-finite`: NaN or ±inf where the truth is finite.
+    `inaccurate`: off the truth, where SymPy's formula in the same dtype is off the same way (both lose
+    precision alike: (1 - cos(x))/x**2 at 1e-4).  `DISAGREE`: off the truth and off the formula.
+    `undefined`: the truth is not finite either, and neither is the number."""
+    if not math.isfinite(truth):
+        return "undefined" if not math.isfinite(autograd) else "DISAGREE"
+    if not math.isfinite(autograd):
+        return "non-finite"
+    if abs(autograd - truth) <= atol + rtol * abs(truth):
+        return "agree"
+    return "inaccurate" if agree(autograd, formula, rtol, atol) else "DISAGREE"
 
 
-def _worst(estimates: Sequence[float], truths: Sequence[float]) -> float:
+def _largest_error(estimates: Sequence[float], truths: Sequence[float]) -> float:
     """The largest relative error of the estimates against the truths (absolute where a truth is 0)."""
     errors = [abs(e - t) / abs(t) if t else abs(e - t) for e, t in zip(estimates, truths)]
     return max(errors, default=0.0)
@@ -69,7 +83,7 @@ def _central_difference(setup: Setup, name: str) -> float:
     return (at(x + h) - at(x - h)) / (2 * h)
 
 
-def symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> SymbolicCheck:
+def symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor], value: float) -> SymbolicCheck:
     """Differentiate with SymPy, lower each derivative by the same lowering, evaluate at the point.
 
     Tensor variables are expanded into their elements (`W[0, 1]`, …) and checked element by element.
@@ -77,7 +91,7 @@ def symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> SymbolicC
     """
     try:
         with time_budget(CHECK_SECONDS):
-            return _symbolic_check(setup, autograd)
+            return _symbolic_check(setup, autograd, value)
     except OverBudget:
         return _skipped(setup, f"SymPy took more than {CHECK_SECONDS:g} s over the derivative")
 
@@ -93,7 +107,7 @@ def elements_of(setup: Setup) -> tuple[dict[str, torch.Tensor], dict[str, Any], 
     return plain, symbols, point
 
 
-def _symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> SymbolicCheck:
+def _symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor], value: float) -> SymbolicCheck:
     from .expansion import expand
 
     rtol, atol = TOLERANCES[setup.dtype]
@@ -128,7 +142,8 @@ def _symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> Symbolic
     values: dict[str, Any] = {}
     abs_error: dict[str, float] = {}
     rel_error: dict[str, float] = {}
-    verdicts: dict[str, bool] = {}
+    verdicts: dict[str, str] = {}
+    findings: list[tuple[str, str, float, float, float]] = []  # (verdict, element, autograd, formula, truth)
     references: dict[str, Any] = {}
     reference_errors: dict[str, dict[str, float | None]] = {}
     closest: dict[str, str] = {}
@@ -155,16 +170,57 @@ def _symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor]) -> Symbolic
         errors = [abs(a - s) for a, s in zip(autograd_values, numbers)]
         abs_error[name] = max(errors, default=0.0)
         rel_error[name] = max((e / abs(s) if s else e for e, s in zip(errors, numbers)), default=0.0)
-        verdicts[name] = all(within(a, truth, number, rtol, atol)
-                             for a, truth, number in zip(autograd_values, truths, numbers))
+        judged = [judge(a, number, truth, rtol, atol) for a, number, truth in zip(autograd_values, numbers, truths)]
+        verdicts[name] = worst(judged)
+        if verdicts[name] in FAILING:
+            element = judged.index(verdicts[name])
+            label = element_label(name, tuple(plain[name].shape), element)
+            findings.append((verdicts[name], label, autograd_values[element], numbers[element], truths[element]))
         reference_errors[name] = {
-            "autograd": _worst(autograd_values, truths), "symbolic": _worst(numbers, truths),
-            "finite_difference": None if difference is None else _worst([difference], truths)}
+            "autograd": _largest_error(autograd_values, truths), "symbolic": _largest_error(numbers, truths),
+            "finite_difference": None if difference is None else _largest_error([difference], truths)}
         closest[name] = min((error, method) for method, error in reference_errors[name].items()
                             if error is not None and math.isfinite(error))[1] if any(
             error is not None and math.isfinite(error) for error in reference_errors[name].values()) else "none"
-    return SymbolicCheck(formulas, values, abs_error, rel_error, verdicts, rtol, atol, reference=references,
-                         reference_error=reference_errors, closest=closest, pretty=pretty)
+    check = SymbolicCheck(formulas, values, abs_error, rel_error, verdicts, rtol, atol, reference=references,
+                          reference_error=reference_errors, closest=closest, pretty=pretty)
+    _judge_value(setup, check, scalar, point, value, findings)
+    return check
+
+
+def _judge_value(setup: Setup, check: SymbolicCheck, scalar: sp.Expr, point: dict[sp.Symbol, float], value: float,
+                 findings: list[tuple[str, str, float, float, float]]) -> None:
+    """f's own value against its truth, whether f is defined here at all, and where a failing number
+    loses its precision (the Program traced step by step at high precision, only when something fails
+    or is not finite)."""
+    from .diagnosis import trace
+
+    rtol, atol = check.rtol, check.atol
+    traced = trace(setup) if findings or not math.isfinite(value) else None
+    if math.isfinite(value):
+        check.value_reference = high_precision(scalar, point, value)
+    elif traced is not None and (traced.defined or traced.defined is None and traced.overflowed()):
+        # f is defined here, though its value in the dtype is not finite
+        check.value_reference = traced.value if traced.value is not None else high_precision(scalar, point, value)
+    else:
+        check.undefined = True  # not finite in fact (a pole, outside the domain): no derivative to compare
+        check.value_verdict = "undefined"
+        return
+    check.value_verdict = judge(value, value, check.value_reference, rtol, atol)
+    if check.value_verdict in FAILING:
+        findings.insert(0, (check.value_verdict, "", value, value, check.value_reference))
+        traced = traced or trace(setup)
+    check.cause = None if traced is None else traced.loss
+    cause = "" if check.cause is None else f": {check.cause.message()}"
+    if traced is not None and traced.defined and check.cause is None:
+        cause = "; no step of f loses precision, so the derivative's own arithmetic does"
+    dtype = setup.dtype_name
+    for verdict, label, computed, symbolic, truth in findings:
+        of = f"d/d{label}" if label else "the value"
+        why = {"inaccurate": f" (SymPy's formula in {dtype} is off the same way)",
+               "DISAGREE": f" and SymPy's formula in {dtype} gives {symbolic:.12g}"}.get(verdict, "") if label else ""
+        check.findings.append(f"{verdict}: {of} is {computed:.12g} where the true value is {truth:.12g}{why}"
+                              + (cause if verdict != "DISAGREE" or check.cause is not None else ""))
 
 
 def _skipped(setup: Setup, reason: str) -> SymbolicCheck:
@@ -283,7 +339,9 @@ def finite_differences(setup: Setup, autograd: dict[str, torch.Tensor], value: f
     A scalar variable moves along its axis; a tensor variable along a fixed random unit direction v
     (seeded, so runs repeat), comparing (f(x + hv) - f(x))/h with autograd's gradient·v.  The regime
     compares estimates of the two errors: truncation |f''|h/2 (forward) or |f'''|h²/6 (central) against
-    round-off ε(2|f| + |x||f'|)/h, with f'' and f''' from nested autograd along the same direction.
+    round-off ε(2δ + |x||f'|)/h, with f'' and f''' from nested autograd along the same direction, and δ
+    the rounding that f's steps carry to it (`carried_rounding`: not |f|, which is 0 where f is, though
+    f(x ± h) is computed through steps of size 1).
     """
     from .derivatives import along
 
@@ -300,8 +358,7 @@ def finite_differences(setup: Setup, autograd: dict[str, torch.Tensor], value: f
     reference: dict[str, float] = {}
     directions: dict[str, Any] = {}
     generator = torch.Generator().manual_seed(0)
-    # round-off in f grows with the operations that compute it (a sum of 1,000 terms): about as their root
-    operations = math.sqrt(max(1, sum(len(arguments) for _, arguments in setup.program.steps)))
+    carried = carried_rounding(setup, value)
     for name in setup.wrt:
         index = setup.variables.index(name)
         x = plain[index]
@@ -324,15 +381,15 @@ def finite_differences(setup: Setup, autograd: dict[str, torch.Tensor], value: f
         size = float(x.abs().max())
         theoretical["forward"][name] = math.sqrt(epsilon) * max(size, 1.0)
         theoretical["central"][name] = epsilon ** (1 / 3) * max(size, 1.0)
-        roundoff = epsilon * (2 * abs(value) + size * abs(reference[name]))
+        roundoff = epsilon * (2 * carried + size * abs(reference[name]))
         for step in steps:
             h = torch.tensor(step, dtype=dtype, device=device)
             f_plus, f_minus = at(x + h * direction), at(x - h * direction)
             forward[step][name] = float((torch.tensor(f_plus, dtype=dtype) - f_x) / h.cpu())
             backward[step][name] = float((f_x - torch.tensor(f_minus, dtype=dtype)) / h.cpu())
             central[step][name] = float((torch.tensor(f_plus, dtype=dtype) - f_minus) / (2 * h.cpu()))
-            expected[step][name] = abs(third) * step**2 / 6 + operations * roundoff / (2 * step)
-            gap[step][name] = abs(second) * step + 2 * operations * roundoff / step
+            expected[step][name] = abs(third) * step**2 / 6 + roundoff / (2 * step)
+            gap[step][name] = abs(second) * step + 2 * roundoff / step
             regime[step]["forward"][name] = _regime(abs(second) * step / 2, roundoff / step)
             regime[step]["central"][name] = _regime(abs(third) * step**2 / 6, roundoff / (2 * step))
     rows = [
@@ -352,9 +409,28 @@ def finite_differences(setup: Setup, autograd: dict[str, torch.Tensor], value: f
     # a tensor variable's kink (found from the expression, `non_smooth`) is confirmed along its direction
     kinked = set(kinks) | {name for name in setup.wrt
                            if non_smooth and _one_sided_disagree(rows, name, gap, reference[name])}
-    verdicts = {name: _verdict(rows, best["central"][name], name, expected, epsilon, reference[name], kinked)
-                for name in setup.wrt}
+    verdicts = {name: _verdict(rows, name, expected, epsilon, reference[name], kinked) for name in setup.wrt}
     return DifferenceTable(rows, best, theoretical, epsilon, reference, directions, verdicts)
+
+
+def carried_rounding(setup: Setup, value: float) -> float:
+    """Σ √n·|v·∂f/∂v| over every value v that f's steps compute from n arguments: each step rounds its
+    value by about ε·|v| (a sum of n terms by about √n times that), which reaches f multiplied by ∂f/∂v
+    (first-order rounding-error analysis; autograd gives every ∂f/∂v in one backward pass).  At least |f|."""
+    leaves = [tensor.detach().requires_grad_(tensor.is_floating_point()) for tensor in setup.inputs]
+    with torch.enable_grad():
+        slots = setup.program.slots(leaves, setup.dtype, setup.device)
+        base = len(setup.program.variables) + len(setup.program.constants)
+        steps = [(slot, math.sqrt(max(1, len(arguments)))) for slot, (_, arguments)
+                 in zip(slots[base:], setup.program.steps) if slot.requires_grad]
+        output = slots[setup.program.output]
+        if not steps or not output.requires_grad:
+            return abs(value)
+        adjoints = torch.autograd.grad(output.sum(), [step for step, _ in steps], allow_unused=True)
+    terms = [weight * (step.detach() * adjoint).abs().sum()
+             for (step, weight), adjoint in zip(steps, adjoints) if adjoint is not None]
+    total = float(sum((term for term in terms if bool(torch.isfinite(term))), torch.zeros((), dtype=torch.float64)))
+    return max(total, abs(value)) if math.isfinite(value) else total
 
 
 FD_SLACK = 10.0  # how far past the theory's error estimate the best difference may be and still agree
@@ -370,19 +446,60 @@ def _one_sided_disagree(rows: Sequence[DifferenceRow], name: str, gap: dict[floa
     return bool(apart) and all(apart)
 
 
-def _verdict(rows: Sequence[DifferenceRow], best_h: float, name: str, expected: dict[float, dict[str, float]],
-             epsilon: float, reference: float, kinks: set[str]) -> FdVerdict:
-    """Whether the differences agree with autograd: the error at the best step against what the theory
-    allows at that step (truncation plus round-off), with slack; at a kink there is nothing to agree on."""
+def _verdict(rows: Sequence[DifferenceRow], name: str, expected: dict[float, dict[str, float]], epsilon: float,
+             reference: float, kinks: set[str]) -> FdVerdict:
+    """Whether the differences agree with autograd, judged where they agree with each other.
+
+    The plateau is the widest run of consecutive steps whose central differences agree within what the
+    theory allows each (truncation plus round-off, with slack): there the differences are what the
+    theory says they are.  On it, the step the theory trusts most is judged, by Richardson's
+    extrapolation with the next larger step where truncation dominates there, against the theory's
+    allowance plus how far its neighbours on the plateau lie.  Never the step closest to autograd: a
+    lucky step whose truncation cancels a wrong derivative would pass it."""
     if name in kinks:
-        return FdVerdict(None, best_h, math.nan, math.nan, "kink")
-    if not math.isfinite(best_h) or not math.isfinite(reference):
-        return FdVerdict(None, best_h, math.nan, math.nan, "not finite")
-    row = next(row for row in rows if row.h == best_h)
-    error = row.central_error[name]
-    allowed = FD_SLACK * expected[best_h][name] + 100 * epsilon * max(1.0, abs(reference))
-    agree = error <= allowed
-    return FdVerdict(agree, best_h, error, expected[best_h][name], "agree" if agree else "DISAGREE")
+        return FdVerdict(None, math.nan, math.nan, math.nan, "kink")
+    ordered = sorted((row for row in rows if math.isfinite(row.central[name])), key=lambda row: -row.h)
+    if not ordered:
+        return FdVerdict(None, math.nan, math.nan, math.nan, "not finite")
+    central = [row.central[name] for row in ordered]
+    allowed = [FD_SLACK * expected[row.h][name] + 100 * epsilon * max(1.0, abs(value))
+               for row, value in zip(ordered, central)]
+    together = [abs(central[k] - central[k + 1]) <= allowed[k] + allowed[k + 1] for k in range(len(ordered) - 1)]
+    run = _widest_run(together)
+    first, last = run if run is not None else (0, len(ordered) - 1)
+    plateau = None if run is None else (ordered[first].h, ordered[last].h)
+    k = min(range(first, last + 1), key=lambda i: (expected[ordered[i].h][name], i))
+    estimate, method = central[k], "central"
+    if k > first and ordered[k].regime["central"][name] == "truncation":
+        q = (ordered[k - 1].h / ordered[k].h) ** 2
+        estimate, method = central[k] + (central[k] - central[k - 1]) / (q - 1), "richardson"
+    if not math.isfinite(reference):
+        verdict = "non-finite" if plateau is not None else "not finite"
+        return FdVerdict(False if plateau is not None else None, ordered[k].h, math.inf, expected[ordered[k].h][name],
+                         verdict, plateau, estimate, method)
+    error = abs(estimate - reference)
+    # what the data itself says of the judged step: how far its neighbours lie.  The theory's allowance
+    # assumes f smooth to third order; where it is not (softsign at 0, min(x, 2x)·x at 0) the differences
+    # converge as h, and one that does is off by about its distance to the next
+    spread = max((abs(central[j] - central[k]) for j in (k - 1, k + 1) if first <= j <= last), default=0.0)
+    agree = error <= allowed[k] + 2 * spread
+    return FdVerdict(agree, ordered[k].h, error, expected[ordered[k].h][name], "agree" if agree else "DISAGREE",
+                     plateau, estimate, method)
+
+
+def _widest_run(together: Sequence[bool]) -> tuple[int, int] | None:
+    """The first and last step of the widest run of steps whose neighbours agree (the first, where
+    several are as wide; None where no two neighbours do)."""
+    best: tuple[int, int] | None = None
+    start = None
+    for position, agrees in enumerate([*together, False]):
+        if agrees and start is None:
+            start = position
+        elif not agrees and start is not None:
+            if best is None or position - start > best[1] - best[0]:
+                best = (start, position)
+            start = None
+    return best
 
 
 def _regime(truncation: float, roundoff: float) -> str:

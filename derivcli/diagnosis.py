@@ -17,6 +17,7 @@ import sympy as sp
 import torch
 
 from .formula_text import formula
+from .sympy_forms import TensorFunction
 
 if TYPE_CHECKING:
     from .api import Setup
@@ -193,3 +194,157 @@ def _first_bad(tensor: torch.Tensor) -> list[int] | None:
         return None
     positions = torch.nonzero(~torch.isfinite(tensor.detach()))
     return [int(i) for i in positions[0].tolist()] if positions.numel() else None
+
+
+# ------------------------------------------------------------------------- where precision is lost
+MAX_TRACED_STEPS = 2_000  # the trace evaluates each step once at TRACE_DIGITS: beyond this, it says nothing
+TRACE_DIGITS = 40
+
+
+@dataclass
+class PrecisionLoss:
+    """The step of the Program where the working dtype's value leaves the true one: the cause of an
+    inaccurate or non-finite answer that the 30-digit reference shows."""
+
+    kind: str  # overflow, underflow, cancellation, inaccurate operation, amplified rounding
+    node: str
+    column: int | None
+    computed: float  # the step's value in the working dtype
+    true: float  # the step's true value (inf where it is beyond every float)
+    relative_error: float
+    true_text: str = ""  # the true value to 12 digits, also beyond the floats' range (e^800)
+
+    def message(self) -> str:
+        where = f" at column {self.column}" if self.column is not None else ""
+        true = self.true_text or _short(self.true)
+        shown = f"{self.node}{where} gives {_short(self.computed)} where the true value is {true}"
+        return {
+            "overflow": f"{self.node}{where} overflows to {_short(self.computed)} (its true value is {true})",
+            "underflow": f"{self.node}{where} underflows to {_short(self.computed)} (its true value is {true})",
+            "cancellation": f"cancellation at {shown} (relative error {self.relative_error:.2g}): nearly equal "
+                            "numbers are subtracted and their rounding errors remain",
+            "inaccurate operation": f"torch's {shown} (relative error {self.relative_error:.2g}) for its own "
+                                    "rounded arguments: the operation itself is inaccurate here",
+        }.get(self.kind, f"precision is lost at {shown} (relative error {self.relative_error:.2g}): the rounding "
+                         "of its arguments is amplified")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "node": self.node, "column": self.column, "computed": self.computed,
+                "true": self.true, "relative_error": self.relative_error}
+
+
+@dataclass
+class Trace:
+    """Each step of the Program evaluated at TRACE_DIGITS digits beside its value in the working dtype."""
+
+    defined: bool | None  # every step real and finite over the reals (None: tensors, or too many steps)
+    value: float | None  # f's true value where defined
+    loss: PrecisionLoss | None  # the step where the most precision is lost, where any is
+
+    def overflowed(self) -> bool:
+        """A step overflowed where its true value is finite: f's non-finite value is the dtype's."""
+        return self.loss is not None and self.loss.kind == "overflow"
+
+
+def trace(setup: Setup) -> Trace:
+    """Run the Program step by step in the working dtype and again at high precision, each step's true
+    value from its arguments' true values, and find the first step whose relative error jumps past its
+    arguments' (the largest jump; a non-finite value where the truth is finite wins).  Scalar steps only:
+    a tensor step ends the trace, with only the loss seen before it."""
+    program = setup.program
+    if len(program.steps) > MAX_TRACED_STEPS:
+        return Trace(None, None, None)
+    plain = [tensor.detach() for tensor in setup.inputs]
+    with torch.no_grad():
+        slots = program.slots(plain, setup.dtype, setup.device)
+    epsilon = torch.finfo(setup.dtype).eps
+    exact = {_symbol(setup, name): sp.Rational(float(value)) for name, value in zip(program.variables, plain)
+             if value.dim() == 0}
+    base = len(program.variables) + len(program.constants)
+    truths: dict[int, sp.Basic] = {}  # slot -> true value
+    errors: dict[int, float] = {}  # slot -> relative error in the working dtype
+    best: tuple[float, int] | None = None  # (jump, step)
+    for position, ((_, arguments), node) in enumerate(zip(program.steps, program.nodes)):
+        slot = base + position
+        computed = slots[slot]
+        if computed.numel() != 1 or isinstance(node, TensorFunction):  # what the scalar steps before it show
+            return Trace(None, None, None if best is None else _loss(setup, best[1], slots, truths, errors))
+        known = {program.nodes[argument - base]: truths[argument] for argument in arguments
+                 if argument >= base and argument in truths}
+        try:
+            true = node.xreplace(known).xreplace(exact).evalf(TRACE_DIGITS)
+        except (TypeError, ValueError, ArithmeticError, RecursionError):
+            return Trace(None, None, None)
+        if true in (sp.true, sp.false) or computed.dtype == torch.bool:
+            truths[slot] = true
+            continue
+        if not (true.is_number and true.is_extended_real and true.is_finite):
+            return Trace(False, None, None)  # not real, or not finite: f is not defined here
+        truths[slot] = true
+        error = _relative_error(float(computed), true, epsilon)
+        errors[slot] = error
+        before = max([errors.get(argument, 0.0) for argument in arguments] + [epsilon])
+        jump = error / before
+        if error > 64 * epsilon and jump > 64 and (best is None or jump > best[0]):
+            best = (jump, position)
+    root = truths.get(program.output)
+    value = float(root) if root is not None and program.output >= base else None
+    if program.output < base:  # f is a variable or a constant
+        value = float(slots[program.output])
+    loss = None if best is None else _loss(setup, best[1], slots, truths, errors)
+    return Trace(True, value, loss)
+
+
+def _loss(setup: Setup, position: int, slots: list[torch.Tensor], truths: dict[int, sp.Basic],
+          errors: dict[int, float]) -> PrecisionLoss:
+    """What kind of loss the step at `position` is: read from its value, its truth, and the operation
+    applied exactly to its rounded arguments."""
+    program = setup.program
+    base = len(program.variables) + len(program.constants)
+    node = program.nodes[position]
+    _, arguments = program.steps[position]
+    computed, true = float(slots[base + position]), truths[base + position]
+    finfo = torch.finfo(setup.dtype)
+    kind = "amplified rounding"
+    if not math.isfinite(computed):
+        kind = "overflow"
+    elif abs(computed) < finfo.tiny and true != 0:
+        kind = "underflow"
+    else:
+        rounded = {program.nodes[a - base]: sp.Float(float(slots[a]), TRACE_DIGITS) for a in arguments if a >= base}
+        rounded.update({_symbol(setup, name): sp.Rational(float(slots[i])) for i, name in enumerate(program.variables)})
+        try:
+            operation = node.xreplace(rounded).evalf(TRACE_DIGITS)
+            own = _relative_error(computed, operation, finfo.eps) if operation.is_extended_real else 0.0
+        except (TypeError, ValueError, ArithmeticError):
+            own = 0.0
+        if own > 64 * finfo.eps:
+            kind = "inaccurate operation"
+        elif isinstance(node, sp.Add):
+            kind = "cancellation"
+    return PrecisionLoss(kind, _text(node), _column(setup, node), computed, float(true), errors[base + position],
+                         _text_of(true))
+
+
+def _symbol(setup: Setup, name: str) -> sp.Symbol:
+    return setup.parsed.symbols.get(name) or sp.Symbol(name)
+
+
+def _relative_error(computed: float, true: Any, epsilon: float) -> float:
+    if not math.isfinite(computed):
+        return math.inf
+    exact = sp.Float(true, TRACE_DIGITS)
+    scale = abs(exact) if exact != 0 else sp.Float(epsilon) ** 2
+    return float(abs(sp.Float(computed, TRACE_DIGITS) - exact) / scale)
+
+
+def _text_of(true: sp.Basic) -> str:
+    """A true value to 12 digits, in the same style as the floats beside it."""
+    text = sp.Float(true, 12).__str__()
+    mantissa, _, exponent = text.partition("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    return mantissa + (f"e{int(exponent):+03d}" if exponent else "")
+
+
+def _short(number: float) -> str:
+    return f"{number:.12g}"

@@ -19,6 +19,7 @@ import torch
 from .errors import DerivcliError
 from .formula_text import formula
 from .lowering import lower
+from .results import element_label
 from .sympy_forms import Abs, ceiling, floor, relu, sign
 
 if TYPE_CHECKING:
@@ -57,21 +58,18 @@ class Kink:
 MAX_KINK_ELEMENTS = 64  # elements of a tensor variable looked at one by one
 
 
-def find_kinks(setup: Setup, autograd: dict[str, torch.Tensor], candidates: list[sp.Basic] | None = None
-               ) -> list[Kink]:
+def find_kinks(setup: Setup, autograd: dict[str, torch.Tensor],
+               candidates: dict[sp.Basic, torch.Tensor] | None = None) -> list[Kink]:
     """The variables (or a tensor variable's elements, `x[1]`) at which f has different left and right
     derivatives, with the node that makes it so (`candidates`: `candidate_nodes`, if already found)."""
     candidates = candidate_nodes(setup) if candidates is None else candidates
-    if not candidates:
-        return []
-    node = candidates[0]
-    span = setup.parsed.spans.get(node)
-    shown = setup.parsed.source[span[0]:span[1]] if span is not None else _text(node)
-    kinks = []
+    kinks: list[Kink] = []
     for name in setup.wrt:
         variable = setup.inputs[setup.variables.index(name)]
         count = variable.numel()
-        if count > MAX_KINK_ELEMENTS:
+        nodes = {node: where for node, where in candidates.items()
+                 if name in {symbol.name for symbol in node.free_symbols}}
+        if count > MAX_KINK_ELEMENTS or not nodes:
             continue
         gradient = autograd[name].detach()
         for position in range(count):
@@ -83,8 +81,10 @@ def find_kinks(setup: Setup, autograd: dict[str, torch.Tensor], candidates: list
             finite = math.isfinite(left) and math.isfinite(right)
             if finite and abs(left - right) <= 1e-4 * max(1.0, abs(left), abs(right)):
                 continue
-            label = name if not variable.dim() else \
-                f"{name}[{', '.join(str(int(i)) for i in torch.unravel_index(torch.tensor(position), variable.shape))}]"
+            label = element_label(name, tuple(variable.shape), position)
+            node = _culprit(nodes, variable, position)
+            span = setup.parsed.spans.get(node)
+            shown = setup.parsed.source[span[0]:span[1]] if span is not None else _text(node)
             output = [int(i) for i in torch.unravel_index(torch.tensor(element), shape)] if shape else None
             slope = gradient.reshape(*shape, -1)[..., position].reshape(-1)[element] if variable.dim() else \
                 gradient.reshape(-1)[element]
@@ -93,9 +93,61 @@ def find_kinks(setup: Setup, autograd: dict[str, torch.Tensor], candidates: list
     return kinks
 
 
-def candidate_nodes(setup: Setup) -> list[sp.Basic]:
-    """The nodes of the expression that sit at their non-smooth point here (in any element)."""
-    return [node for node in sp.preorder_traversal(setup.parsed.computed) if _at_non_smooth_point(setup, node)]
+def _culprit(nodes: dict[sp.Basic, torch.Tensor], variable: torch.Tensor, position: int) -> sp.Basic:
+    """The node that puts this element at a kink: one whose argument is elementwise in the variable
+    and sits at its non-smooth point in this element, else the first that depends on the variable."""
+    for node, where in nodes.items():
+        if where.shape == variable.shape and bool(where.reshape(-1)[position]):
+            return node
+    return next(iter(nodes))
+
+
+def candidate_nodes(setup: Setup) -> dict[sp.Basic, torch.Tensor]:
+    """The nodes of the expression that sit at their non-smooth point here, each with where (per element
+    of its argument), in evaluation order (an `if`'s branches right after it)."""
+    steps = _non_smooth_steps(setup.program)
+    if not steps:
+        return {}
+    with torch.no_grad():
+        slots = setup.program.slots([value.detach() for value in setup.inputs], setup.dtype, setup.device)
+    base = len(setup.program.variables) + len(setup.program.constants)
+    values = {node: slots[base + position] for position, node in enumerate(setup.program.nodes)}
+    values.update({setup.parsed.symbols[name]: slots[index] for index, name in enumerate(setup.program.variables)
+                   if name in setup.parsed.symbols})
+    found = {node: _non_smooth_where(setup, node, values) for node in dict.fromkeys(steps)}
+    return {node: where for node, where in found.items() if where is not None and bool(where.any())}
+
+
+def unexamined(setup: Setup, candidates: dict[sp.Basic, torch.Tensor]) -> list[str]:
+    """Warnings for the variables too large to look at element by element, where a node that depends
+    on them sits at its non-smooth point: f may have a kink there, unconfirmed."""
+    warnings = []
+    for name in setup.wrt:
+        count = setup.inputs[setup.variables.index(name)].numel()
+        nodes = [node for node in candidates if name in {symbol.name for symbol in node.free_symbols}]
+        if count > MAX_KINK_ELEMENTS and nodes:
+            span = setup.parsed.spans.get(nodes[0])
+            where = f" at column {span[0] + 1}" if span is not None else ""
+            warnings.append(f"{_text(nodes[0])}{where} sits at its non-smooth point here; {name} has {count:,} "
+                            f"elements, more than the {MAX_KINK_ELEMENTS} looked at one by one, so f may not be "
+                            f"differentiable in {name} here (not confirmed)")
+    return warnings
+
+
+NON_SMOOTH = (Abs, sp.Abs, relu, sign, sp.sign, sp.Heaviside, floor, ceiling, sp.floor, sp.ceiling, sp.Max, sp.Min,
+              sp.Piecewise)
+NON_SMOOTH_NAMES = ("leaky_relu", "elu", "hardtanh", "amax", "amin", "norm")
+
+
+def _non_smooth_steps(program: Any) -> list[sp.Basic]:
+    """The Program's nodes (and those in its `if` branches) of a kind that has non-smooth points."""
+    found = []
+    for (function, _), node in zip(program.steps, program.nodes):
+        if isinstance(node, NON_SMOOTH) or type(node).__name__ in NON_SMOOTH_NAMES:
+            found.append(node)
+        for branch in getattr(function, "branches", ()):
+            found += _non_smooth_steps(branch)
+    return found
 
 
 def one_sided(setup: Setup, name: str, position: int | None = None
@@ -134,54 +186,74 @@ def one_sided(setup: Setup, name: str, position: int | None = None
     return (pick(left), pick(right)), (pick(left_fine), pick(right_fine)), jump, element, shape
 
 
-def _at_non_smooth_point(setup: Setup, node: sp.Basic) -> bool:
-    """Whether the node sits at its non-smooth point, in any element of a tensor argument."""
-    if isinstance(node, (Abs, sp.Abs, relu, sign, sp.sign, sp.Heaviside)) or type(node).__name__ in (
-            "leaky_relu", "elu"):
-        value = _value(setup, node.args[0])
-        return value is not None and bool((value == 0).any())
+def _non_smooth_where(setup: Setup, node: sp.Basic, known: dict[sp.Basic, torch.Tensor]) -> torch.Tensor | None:
+    """Where (a boolean per element of the node's argument) the node sits at its non-smooth point: an
+    argument at 0 (|x|, relu, sign, …; a norm of zeros), at an integer (floor), at a bound (hardtanh), a
+    tie (max, min, and the largest or smallest element of a tensor), or an `if` on its boundary.  None
+    where the arguments cannot be had."""
+    name = type(node).__name__
+    value = _value(setup, node.args[0], known) if node.args and not isinstance(node, sp.Piecewise) else None
+    if isinstance(node, (Abs, sp.Abs, relu, sign, sp.sign, sp.Heaviside)) or name in ("leaky_relu", "elu"):
+        return None if value is None else value == 0
+    if name == "norm":
+        return None if value is None else (value == 0) & bool((value == 0).all())
+    if name in ("amax", "amin"):
+        if value is None or value.numel() < 2:
+            return None
+        tied = value == (value.max() if name == "amax" else value.min())
+        return tied & bool(tied.sum() > 1)
     if isinstance(node, (floor, ceiling, sp.floor, sp.ceiling)):
-        value = _value(setup, node.args[0])
-        return value is not None and bool((torch.isfinite(value) & (value == value.round())).any())
-    if type(node).__name__ == "hardtanh":
-        value = _value(setup, node.args[0])
-        bounds = [_value(setup, arg) for arg in node.args[1:]]
+        return None if value is None else torch.isfinite(value) & (value == value.round())
+    if name == "hardtanh":
+        bounds = [_value(setup, arg, known) for arg in node.args[1:]]
         if value is None or any(bound is None for bound in bounds):
-            return False
+            return None
         low = bounds[0] if bounds else torch.tensor(-1.0)
         high = bounds[1] if len(bounds) > 1 else torch.tensor(1.0)
         assert low is not None and high is not None
-        return bool(((value == low) | (value == high)).any())
+        return (value == low) | (value == high)
     if isinstance(node, (sp.Max, sp.Min)):
-        values = [_value(setup, arg) for arg in node.args]
+        values = [_value(setup, arg, known) for arg in node.args]
         if any(value is None for value in values):
-            return False
+            return None
         try:
             stacked = torch.stack(torch.broadcast_tensors(*values))  # type: ignore[arg-type]
         except RuntimeError:
-            return False
+            return None
         extreme = stacked.max(dim=0).values if isinstance(node, sp.Max) else stacked.min(dim=0).values
-        return bool(((stacked == extreme).sum(dim=0) > 1).any())
+        return (stacked == extreme).sum(dim=0) > 1
     if isinstance(node, sp.Piecewise):
-        return any(_on_boundary(setup, condition) for _, condition in node.args)
-    return False
-
-
-def _on_boundary(setup: Setup, condition: sp.Basic) -> bool:
-    if isinstance(condition, sp.core.relational.Relational) and not isinstance(condition, (sp.Eq, sp.Ne)):
-        left = _value(setup, condition.lhs)  # each side alone: no SymPy arithmetic on their constants
-        right = _value(setup, condition.rhs)
-        if left is None or right is None:
-            return False
+        found = [_on_boundary(setup, condition, known) for _, condition in node.args]
+        masks = [mask for mask in found if mask is not None]
         try:
-            return bool((left == right).any())
+            return torch.stack(torch.broadcast_tensors(*masks)).any(dim=0) if masks else None
         except RuntimeError:
-            return False
-    return isinstance(condition, (sp.And, sp.Or)) and any(_on_boundary(setup, arg) for arg in condition.args)
+            return torch.tensor(any(bool(mask.any()) for mask in masks))
+    return None
 
 
-def _value(setup: Setup, expr: sp.Basic) -> torch.Tensor | None:
-    """A subexpression's value at the point (None where the lowering cannot run it alone)."""
+def _on_boundary(setup: Setup, condition: sp.Basic, known: dict[sp.Basic, torch.Tensor]) -> torch.Tensor | None:
+    if isinstance(condition, sp.core.relational.Relational) and not isinstance(condition, (sp.Eq, sp.Ne)):
+        # each side alone: no SymPy arithmetic on their constants
+        left = _value(setup, condition.lhs, known)
+        right = _value(setup, condition.rhs, known)
+        if left is None or right is None:
+            return None
+        try:
+            return left == right
+        except RuntimeError:
+            return None
+    if isinstance(condition, (sp.And, sp.Or)):
+        masks = [mask for mask in (_on_boundary(setup, arg, known) for arg in condition.args) if mask is not None]
+        return torch.tensor(any(bool(mask.any()) for mask in masks)) if masks else None
+    return None
+
+
+def _value(setup: Setup, expr: sp.Basic, known: dict[sp.Basic, torch.Tensor]) -> torch.Tensor | None:
+    """A subexpression's value at the point: from the forward pass where it is one of its steps, else
+    by lowering it alone (None where that cannot run)."""
+    if expr in known:
+        return known[expr]
     try:
         program = lower(expr, setup.variables)
         with torch.no_grad():

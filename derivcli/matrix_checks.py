@@ -24,9 +24,9 @@ from .checks import (
     elements_of,
     evaluate_formula,
     high_precision,
-    within,
+    judge,
 )
-from .results import MatrixCheck
+from .results import FAILING, MatrixCheck, worst
 
 if TYPE_CHECKING:
     from .api import Setup
@@ -39,7 +39,7 @@ def jacobian_check(setup: Setup, blocks: dict[str, torch.Tensor]) -> MatrixCheck
     """d(output element)/d(variable element) by SymPy, per variable, in the Jacobian's shape."""
     from .expansion import expand_elements
 
-    def entries() -> tuple[dict[str, Any], float, bool]:
+    def entries() -> tuple[dict[str, Any], float, str]:
         plain, symbols, point = elements_of(setup)
         outputs = expand_elements(setup.parsed.expr, symbols, point)
         flat = list(outputs.reshape(-1)) if hasattr(outputs, "shape") else [outputs]
@@ -52,7 +52,7 @@ def hessian_check(setup: Setup, matrix: torch.Tensor) -> MatrixCheck:
     """d²f/(d element_i d element_j) by SymPy, over the differentiated variables' elements."""
     from .expansion import expand
 
-    def entries() -> tuple[dict[str, Any], float, bool]:
+    def entries() -> tuple[dict[str, Any], float, str]:
         plain, symbols, point = elements_of(setup)
         scalar = expand(setup.parsed.expr, symbols, point)
         wrt_symbols = [symbol for name in setup.wrt for symbol, _ in element_pairs(symbols[name], plain[name])]
@@ -63,20 +63,39 @@ def hessian_check(setup: Setup, matrix: torch.Tensor) -> MatrixCheck:
 
 
 def _symbolic(method: str, setup: Setup, count: int,
-              entries: Callable[[], tuple[dict[str, Any], float, bool]]) -> MatrixCheck:
+              entries: Callable[[], tuple[dict[str, Any], float, str]]) -> MatrixCheck:
     if count > MAX_ENTRIES:
         return MatrixCheck(method, {}, math.nan, None, f"{count:,} entries; the check goes element by element "
                                                       f"up to {MAX_ENTRIES}")
     try:
         with time_budget(CHECK_SECONDS):
-            values, worst, agree = entries()
+            values, largest, verdict = entries()
+            verdict, cause = _explained(setup, verdict)
     except OverBudget:
         return MatrixCheck(method, {}, math.nan, None, f"SymPy took more than {CHECK_SECONDS:g} s")
     except _TooBig as error:
         return MatrixCheck(method, {}, math.nan, None, str(error))
     except (ArithmeticError, NotImplementedError, TypeError, ValueError) as error:
         return MatrixCheck(method, {}, math.nan, None, f"SymPy could not differentiate it ({type(error).__name__})")
-    return MatrixCheck(method, values, worst, agree)
+    return MatrixCheck.judged(method, values, largest, verdict, cause=cause)
+
+
+def _explained(setup: Setup, verdict: str) -> tuple[str, str | None]:
+    """A failing verdict stands where f is defined here (else there is no derivative to compare:
+    `undefined`), with where f loses the precision the failing entries show: a scalar f's Program
+    traced step by step; past a tensor step, f is taken as undefined where its value is not finite,
+    unless a scalar step before it overflowed."""
+    from .diagnosis import trace
+
+    if verdict not in FAILING:
+        return verdict, None
+    traced = trace(setup)
+    cause = None if traced.loss is None else traced.loss.message()
+    if traced.defined is None and not traced.overflowed():
+        with torch.no_grad():
+            value = setup.program([v.detach() for v in setup.inputs], dtype=setup.dtype, device=setup.device)
+        return (verdict if bool(torch.isfinite(value).all()) else "undefined"), cause
+    return (verdict if traced.defined is not False else "undefined"), cause
 
 
 class _TooBig(Exception):
@@ -85,16 +104,17 @@ class _TooBig(Exception):
 
 def _compare(setup: Setup, plain: dict[str, torch.Tensor], symbols: dict[str, Any], point: dict[sp.Symbol, float],
              outputs: list[sp.Expr], blocks: dict[str, torch.Tensor],
-             wrt_symbols: list[sp.Symbol] | None = None) -> tuple[dict[str, Any], float, bool]:
+             wrt_symbols: list[sp.Symbol] | None = None) -> tuple[dict[str, Any], float, str]:
     """Each output differentiated by each differentiated element, evaluated as `grad --check` does, and
-    compared with autograd's block; returns (values per block, largest error, agree)."""
+    judged against its truth as `grad --check` does; returns (values per block, largest error, the
+    worst entry's verdict)."""
     rtol, atol = TOLERANCES[setup.dtype]
     names = [symbol.name for symbol in point]
     inputs = [torch.tensor(value, dtype=setup.dtype, device=setup.device) for value in point.values()]
     if any(derivative_size(output) > MAX_DERIVATIVE_SIZE for output in outputs):
         raise _TooBig(f"SymPy's derivatives would have over {MAX_DERIVATIVE_SIZE:,} nodes")
     values: dict[str, Any] = {}
-    worst, agree = 0.0, True
+    largest, verdicts = 0.0, []
     for name, block in blocks.items():
         by = wrt_symbols if wrt_symbols is not None else [s for s, _ in element_pairs(symbols[name], plain[name])]
         autograd = block.detach().reshape(len(outputs), len(by)).tolist()
@@ -106,10 +126,10 @@ def _compare(setup: Setup, plain: dict[str, torch.Tensor], symbols: dict[str, An
                 truth = high_precision(derivative, point, number)
                 numbers.append(number)
                 if math.isfinite(a) and math.isfinite(number):
-                    worst = max(worst, abs(a - number))
-                agree = agree and within(a, truth, number, rtol, atol)
+                    largest = max(largest, abs(a - number))
+                verdicts.append(judge(a, number, truth, rtol, atol))
         values[name] = torch.tensor(numbers, dtype=torch.float64).reshape(block.shape).tolist()
-    return values, worst, agree
+    return values, largest, worst(verdicts)
 
 
 def jacobian_differences(setup: Setup, blocks: dict[str, torch.Tensor]) -> MatrixCheck:
@@ -160,7 +180,7 @@ def _differences(setup: Setup, blocks: dict[str, torch.Tensor], function: Callab
             columns.append(column)
             per_variable.setdefault(name, []).append(column)
     values: dict[str, Any] = {}
-    worst, agree = 0.0, True
+    largest, verdicts = 0.0, []
     scale = max([1.0, float(center.abs().max()) if center.numel() else 1.0]
                 + [float(block.abs().max()) for block in blocks.values() if block.numel()])
     allowed = FD_SLACK * epsilon ** (2 / 3) * scale
@@ -170,7 +190,15 @@ def _differences(setup: Setup, blocks: dict[str, torch.Tensor], function: Callab
         error = (estimate - block).abs()
         finite = torch.isfinite(error)
         if bool(finite.any()):
-            worst = max(worst, float(error[finite].max()))
-        agree = agree and bool((error[finite] <= allowed).all())
+            largest = max(largest, float(error[finite].max()))
+        # NaN never agrees: a non-finite entry where the differences are finite fails; where neither is
+        # finite there is nothing to compare; where only the differences are not, they cannot judge it
+        measured = torch.isfinite(estimate)
+        verdicts += ["agree" if bool((error[finite] <= allowed).all()) else "DISAGREE"]
+        if bool((measured & ~torch.isfinite(block)).any()):
+            verdicts.append("non-finite")
+        if bool((~measured & ~torch.isfinite(block)).any()):
+            verdicts.append("undefined")
         values[name] = estimate.tolist()
-    return MatrixCheck("finite differences", values, worst, agree, tolerance=allowed)
+    verdict, cause = _explained(setup, worst(verdicts))
+    return MatrixCheck.judged("finite differences", values, largest, verdict, tolerance=allowed, cause=cause)

@@ -41,6 +41,17 @@ def element_names(name: str, shape: list[int] | tuple[int, ...]) -> list[str]:
     return [f"{name}[{', '.join(map(str, index))}]" for index in product(*(range(n) for n in shape))]
 
 
+def element_label(name: str, shape: tuple[int, ...], position: int) -> str:
+    """The element at a flat, row-major position: x for a scalar, x[1], W[0, 2]."""
+    if not shape:
+        return name
+    index = []
+    for size in reversed(shape):
+        position, rest = divmod(position, size)
+        index.append(rest)
+    return f"{name}[{', '.join(map(str, reversed(index)))}]"
+
+
 def learner_checks(result: Any) -> dict[str, Any]:
     """The JSON of --expect and --exact, where they were asked for."""
     asked = {key: getattr(result, key, None) for key in ("expect", "exact")}
@@ -73,24 +84,38 @@ class ParseInfo:
         return {"input": self.source, "read_as": self.read_as, "notes": self.notes, "as_written": self.as_written}
 
 
+FAILING = ("DISAGREE", "non-finite", "inaccurate")  # verdicts that fail a check (exit 1); see checks.judge
+SEVERITY = ("agree", "kink", "undefined", "inaccurate", "non-finite", "DISAGREE")
+
+
+def worst(verdicts: list[str]) -> str:
+    """The verdict on several numbers (a tensor's elements, a matrix's entries): the most severe one."""
+    return max(verdicts, key=SEVERITY.index, default="agree")
+
+
 @dataclass
 class SymbolicCheck:
-    """SymPy's derivative, lowered by the same lowering, against autograd, per variable."""
+    """SymPy's derivative, lowered by the same lowering, against autograd, per variable, each judged
+    against the 30-digit truth (`checks.judge`)."""
 
     derivatives: dict[str, Any]  # formula, or nested lists of formulas for a tensor variable
     gradient: dict[str, Number]
     abs_error: dict[str, float]  # the largest over a tensor's elements
     rel_error: dict[str, float]
-    agree_by_variable: dict[str, bool]
+    verdict_by_variable: dict[str, str]  # agree, DISAGREE, inaccurate, non-finite or undefined (the worst element)
     rtol: float
     atol: float
     skipped: str | None = None  # why the symbolic check did not run (its derivative would be too large)
     kinks: list[str] = field(default_factory=list)  # variables at a kink: no derivative to agree on
-    undefined: bool = False  # f is not finite at the point: there is no derivative to agree on
+    undefined: bool = False  # f is not finite at the point, in fact: there is no derivative to agree on
     reference: dict[str, Number] = field(default_factory=dict)  # SymPy's derivative at 30 digits, as floats
     reference_error: dict[str, dict[str, float | None]] = field(default_factory=dict)  # by method, relative
     closest: dict[str, str] = field(default_factory=dict)  # autograd, symbolic or finite_difference
     pretty: dict[str, str] = field(default_factory=dict)  # a scalar's derivative in 2-D form (not in JSON)
+    value_reference: float | None = None  # f at 30 digits (None: f is not defined here)
+    value_verdict: str = "agree"  # f's value against it, judged as the derivatives are
+    cause: Any = None  # diagnosis.PrecisionLoss: the step where precision is lost, where a number fails
+    findings: list[str] = field(default_factory=list)  # one line per failing number, for the warnings
 
     @property
     def max_abs_error(self) -> float:
@@ -98,13 +123,34 @@ class SymbolicCheck:
         return max(finite, default=0.0)
 
     @property
-    def agree(self) -> bool:
-        return self.undefined or all(agree for name, agree in self.agree_by_variable.items() if name not in self.kinks)
+    def failed(self) -> bool:
+        """A number is off its truth: a derivative (away from a kink), or f's value."""
+        return self.value_verdict in FAILING or any(self.verdict(name) in FAILING for name in self.verdict_by_variable)
+
+    @property
+    def agree(self) -> bool | None:
+        """True where every derivative agrees with its truth (a kink has none: its variable is left
+        out, and said), False where a number fails, None where there is nothing to compare (f is not
+        defined here, or a derivative is not finite in fact) or the check was skipped."""
+        if self.failed:
+            return False
+        if self.skipped is not None or self.undefined or any(
+                self.verdict(name) == "undefined" for name in self.verdict_by_variable):
+            return None
+        return True
+
+    @property
+    def overall(self) -> str:
+        """One word for the whole check: the most severe verdict of the value and the derivatives."""
+        if self.skipped is not None:
+            return "skipped"
+        return worst([self.value_verdict] + [self.verdict(name) for name in self.verdict_by_variable
+                                             if name not in self.kinks])
 
     def verdict(self, name: str) -> str:
         if self.undefined:
             return "undefined"
-        return "kink" if name in self.kinks else "agree" if self.agree_by_variable[name] else "DISAGREE"
+        return "kink" if name in self.kinks else self.verdict_by_variable[name]
 
     def to_json(self) -> dict[str, Any]:
         if self.skipped is not None:
@@ -116,12 +162,15 @@ class SymbolicCheck:
             "rel_error": dict(self.rel_error),
             "max_abs_error": self.max_abs_error,
             "tolerance": {"rtol": self.rtol, "atol": self.atol},
-            "verdicts": {name: self.verdict(name) for name in self.agree_by_variable},
+            "verdicts": {name: self.verdict(name) for name in self.verdict_by_variable},
             "reference": dict(self.reference),
             "reference_error": {name: {method: error
                                        for method, error in errors.items()}
                                 for name, errors in self.reference_error.items()},
             "closest": self.closest,
+            "value_reference": self.value_reference,
+            "value_verdict": self.value_verdict,
+            "cause": None if self.cause is None else self.cause.to_json(),
             "agree": self.agree,
         }
 
@@ -155,18 +204,23 @@ class DifferenceRow:
 
 @dataclass
 class FdVerdict:
-    """The finite differences' verdict on one variable: the error at the best central step, and what
-    the theory (truncation plus round-off) allows there."""
+    """The finite differences' verdict on one variable: judged on the plateau where the central
+    differences agree with each other, at the step the theory trusts most there."""
 
-    agree: bool | None  # None: at a kink, or not finite, there is nothing to agree on
-    best_h: float
-    error: float
-    expected_error: float
-    verdict: str  # agree, DISAGREE, kink, not finite
+    agree: bool | None  # None: at a kink, or where nothing is finite, there is nothing to agree on
+    best_h: float  # the step judged
+    error: float  # |estimate - autograd|
+    expected_error: float  # what the theory (truncation plus round-off) allows at that step
+    verdict: str  # agree, DISAGREE, non-finite (autograd is not, the differences are), kink, not finite
+    plateau: tuple[float, float] | None = None  # its largest and smallest step (None: no two steps agree)
+    estimate: float = math.nan  # the derivative the differences give
+    method: str = "central"  # central, or richardson (extrapolated with the next larger step)
 
     def to_json(self) -> dict[str, Any]:
         return {"agree": self.agree, "verdict": self.verdict, "best_h": self.best_h,
-                "error": self.error, "expected_error": self.expected_error}
+                "error": self.error, "expected_error": self.expected_error,
+                "plateau": None if self.plateau is None else list(self.plateau),
+                "estimate": self.estimate, "method": self.method}
 
 
 @dataclass
@@ -180,9 +234,14 @@ class DifferenceTable:
     verdicts: dict[str, FdVerdict] = field(default_factory=dict)
 
     @property
-    def agree(self) -> bool:
-        """False when the differences clearly disagree with autograd at a point where f is smooth."""
-        return all(verdict.agree is not False for verdict in self.verdicts.values())
+    def agree(self) -> bool | None:
+        """False when the differences clearly disagree with autograd (or autograd is not finite where
+        they are) at a point where f is smooth; None where, for some variable, nothing is finite; else
+        True (a kink is said on its own, as the check does)."""
+        verdicts = [verdict.verdict for verdict in self.verdicts.values()]
+        if any(verdict.agree is False for verdict in self.verdicts.values()):
+            return False
+        return None if "not finite" in verdicts else True
 
     def to_json(self) -> dict[str, Any]:
         data = {
@@ -218,9 +277,10 @@ class GradResult:
 
     @property
     def failed(self) -> bool:
-        """A requested check disagreed: --check with SymPy, --fd clearly at a smooth point, or --expect."""
-        return (self.check is not None and not self.check.agree) or (
-            self.finite_differences is not None and not self.finite_differences.agree) or (
+        """A requested check failed: --check (a number off its truth), --fd (clearly, at a smooth point),
+        or --expect."""
+        return (self.check is not None and self.check.failed) or (
+            self.finite_differences is not None and self.finite_differences.agree is False) or (
             self.expect is not None and not self.expect.agree)
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
@@ -235,15 +295,30 @@ class MatrixCheck:
     method: str  # "symbolic" or "finite differences"
     values: dict[str, Any]  # the estimates, in the result's shapes ({"hessian": matrix} for a Hessian)
     max_abs_error: float
-    agree: bool | None  # None: skipped
+    agree: bool | None  # True only where every entry agrees; None: skipped, or nothing finite to compare
     skipped: str | None = None
     tolerance: float | None = None  # the differences' allowance (the symbolic check uses grad's rule)
+    verdict: str | None = None  # the worst entry's: agree, DISAGREE, inaccurate, non-finite, undefined
+    cause: str | None = None  # where f loses the precision a failing entry shows, where that is found
+
+    @classmethod
+    def judged(cls, method: str, values: dict[str, Any], largest: float, verdict: str, **extra: Any) -> MatrixCheck:
+        agree = False if verdict in FAILING else True if verdict == "agree" else None
+        return cls(method, values, largest, agree, verdict=verdict, **extra)
+
+    def message(self, what: str) -> str | None:
+        """The warning for a failing check of `what` (a Jacobian, a Hessian), else None."""
+        if self.verdict not in FAILING:
+            return None
+        against = "their 30-digit values" if self.method == "symbolic" else "central differences"
+        return (f"{self.verdict}: entries of the {what} are off {against}"
+                + ("" if self.cause is None else f": {self.cause}"))
 
     def to_json(self) -> dict[str, Any]:
         if self.skipped is not None:
             return {"method": self.method, "skipped": self.skipped, "agree": None}
-        return {"method": self.method, "values": dict(self.values),
-                "max_abs_error": self.max_abs_error, "tolerance": self.tolerance, "agree": self.agree}
+        return {"method": self.method, "values": dict(self.values), "max_abs_error": self.max_abs_error,
+                "tolerance": self.tolerance, "verdict": self.verdict, "cause": self.cause, "agree": self.agree}
 
 
 def _verdicts(result: Any) -> dict[str, Any]:

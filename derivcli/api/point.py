@@ -77,14 +77,11 @@ def grad(
         explained = {d.of for d in result.diagnosis}
         result.warnings += [d.message() for d in result.diagnosis] + [
             warning for warning, of in _non_finite(value, derivatives) if of not in explained]
-    kinks: list[str] = []
-    non_smooth = False
-    if check or fd:
-        non_smooth, kinks = _look_for_kinks(setup, result, dict(zip(setup.wrt, grads)))
+    non_smooth, kinks = _look_for_kinks(setup, result, dict(zip(setup.wrt, grads)), check or fd)
     if check:
-        result.check = symbolic_check(setup, dict(zip(setup.wrt, grads)))
+        result.check = symbolic_check(setup, dict(zip(setup.wrt, grads)), value)
         result.check.kinks = kinks
-        result.check.undefined = not math.isfinite(value)
+        result.warnings += result.check.findings
     if fd:
         result.finite_differences = finite_differences(setup, dict(zip(setup.wrt, grads)), value,
                                                        fd_steps or DEFAULT_STEPS, kinks, non_smooth)
@@ -152,8 +149,7 @@ def jacobian(
     if not all(math.isfinite(v) for block in result.jacobian.values() for v in _flat(block)):
         result.warnings.append("the Jacobian has non-finite entries at this point")
     named = dict(zip(setup.wrt, blocks))
-    if check or fd:
-        _look_for_kinks(setup, result, named)
+    _look_for_kinks(setup, result, named, check or fd)
     if check:
         from ..matrix_checks import jacobian_check
 
@@ -162,18 +158,30 @@ def jacobian(
         from ..matrix_checks import jacobian_differences
 
         result.finite_differences = jacobian_differences(setup, named)
+    _matrix_findings(result, "Jacobian")
     return result
 
 
-def _look_for_kinks(setup: Setup, result: Any, autograd: dict[str, Any]) -> tuple[bool, list[str]]:
-    """With --check or --fd: record where f is not differentiable on the result, and warn.  Returns
-    whether any node sits at its non-smooth point, and the variables with a kink."""
-    from ..kinks import candidate_nodes, find_kinks
+def _matrix_findings(result: Any, what: str) -> None:
+    """A failing check of a Jacobian or Hessian, said in the warnings."""
+    for check in (result.check, result.finite_differences):
+        message = None if check is None else check.message(what)
+        if message is not None:
+            result.warnings.append(message)
+
+
+def _look_for_kinks(setup: Setup, result: Any, autograd: dict[str, Any], checked: bool) -> tuple[bool, list[str]]:
+    """Record where f is not differentiable on the result, and warn, on every answer (a smooth Program
+    costs a scan of its steps).  `nondifferentiable` is in the result where a kink is found, and always
+    with --check or --fd (`checked`).  Returns whether any node sits at its non-smooth point, and the
+    variables with a kink."""
+    from ..kinks import candidate_nodes, find_kinks, unexamined
 
     candidates = candidate_nodes(setup)
-    result.nondifferentiable = find_kinks(setup, autograd, candidates)
-    result.warnings += [kink.message() for kink in result.nondifferentiable]
-    return bool(candidates), list(dict.fromkeys(kink.variable.split("[")[0] for kink in result.nondifferentiable))
+    kinks = find_kinks(setup, autograd, candidates)
+    result.nondifferentiable = kinks if kinks or checked else None
+    result.warnings += [kink.message() for kink in kinks] + unexamined(setup, candidates)
+    return bool(candidates), list(dict.fromkeys(kink.variable.split("[")[0] for kink in kinks))
 
 
 def _flat(value: Any) -> list[float]:
@@ -256,8 +264,7 @@ def hessian(
         result.warnings += [item.message() for item in result.diagnosis]
     if not math.isfinite(result.value) or not finite:
         result.warnings.append("non-finite values at this point")
-    if check or fd:
-        _look_for_kinks(setup, result, dict(zip(setup.wrt, grads)))
+    _look_for_kinks(setup, result, dict(zip(setup.wrt, grads)), check or fd)
     if check:
         from ..matrix_checks import hessian_check
 
@@ -266,4 +273,5 @@ def hessian(
         from ..matrix_checks import hessian_differences
 
         result.finite_differences = hessian_differences(setup, matrix)
+    _matrix_findings(result, "Hessian")
     return result

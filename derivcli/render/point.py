@@ -32,6 +32,8 @@ def _grad_plain(result: GradResult, explain_parse: bool) -> list[str]:
         lines.append(f"check\tskipped\t{result.check.skipped}")
     elif result.check is not None:
         check = result.check
+        truth = "-" if check.value_reference is None else number(check.value_reference)
+        lines.append(f"check-value\t{check.value_verdict}\t{truth}")
         for name, formula in check.derivatives.items():
             verdict = check.verdict(name)
             if name in check.reference:
@@ -54,8 +56,9 @@ def _grad_plain(result: GradResult, explain_parse: bool) -> list[str]:
                 lines.append(f"fd-best\t{name}\t{scheme}\t{number(h)}\t"
                              f"{number(table.theoretical_h[scheme][name])}")
         for name, fd_verdict in table.verdicts.items():
+            plateau = "-" if fd_verdict.plateau is None else ":".join(number(h) for h in fd_verdict.plateau)
             lines.append(f"fd-verdict\t{name}\t{fd_verdict.verdict}\t{short(fd_verdict.error)}\t"
-                         f"{short(fd_verdict.expected_error)}")
+                         f"{short(fd_verdict.expected_error)}\t{number(fd_verdict.best_h)}\t{plateau}")
     for kink in result.nondifferentiable or []:
         lines.append(f"kink\t{kink.variable}\t{number(kink.left)}\t{number(kink.right)}\t{kink.node}")
     return lines + answer_lines(result)
@@ -88,7 +91,8 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
         cells = [f"∂f/∂{name}", f"{shape_text(value)} tensor ↓" if tensor else number(value)]
         if check is not None:
             verdict = check.verdict(name)
-            shown = {"agree": "[green]agree[/]", "kink": "[yellow]kink[/]"}.get(verdict, "[bold red]DISAGREE[/]")
+            shown = {"agree": "[green]agree[/]", "kink": "[yellow]kink[/]", "undefined": "[yellow]undefined[/]"
+                     }.get(verdict, f"[bold red]{verdict}[/]")
             cells += ["by element" if tensor else number(check.gradient[name]), short(check.abs_error[name]),
                       short(check.rel_error[name]), shown]
         rows.append(cells)
@@ -105,22 +109,31 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
             console.print(Text(f"∂f/∂{name} to 30 digits (SymPy, mpmath): {number(check.reference[name])}; "
                                "relative errors: " + ", ".join(f"{method.replace('_', ' ')} {short(error)}"
                                                                for error, method in ranked), style="dim"))
-        verdict = "autograd and SymPy agree" if check.agree else "autograd and SymPy DISAGREE"
-        if check.undefined:
-            verdict = "f is not defined at this point: there is no derivative to compare"
-        elif check.kinks:
-            verdict = (f"f is not differentiable in {', '.join(check.kinks)} here (a kink): nothing to agree on; "
-                       "elsewhere autograd and SymPy " + ("agree" if check.agree else "DISAGREE"))
-        rule = ("" if check.undefined or check.kinks else f" (against the 30-digit value: rtol {check.rtol:g}, "
-                f"atol {check.atol:g}, widened by the conditioning the formula shows in this dtype)")
-        console.print(Text(verdict + rule, style="yellow" if check.undefined or check.kinks else
-                           "green" if check.agree else "bold red"))
+        if check.value_verdict != "agree" and check.value_reference is not None:
+            console.print(Text(f"f to 30 digits (SymPy, mpmath): {number(check.value_reference)}", style="dim"))
+        console.print(Text(_check_summary(check), style="yellow" if check.agree is None or check.kinks and not
+                           check.failed else "green" if check.agree else "bold red"))
     if result.check is not None and result.check.skipped is not None:
         console.print(Text(f"check skipped: {result.check.skipped}", style="yellow"))
     if result.finite_differences is not None:
         for name in result.gradient:
             _difference_table(console, result.finite_differences, name)
     print_answers(console, result)
+
+
+def _check_summary(check: Any) -> str:
+    """The check's verdict in one sentence, with the rule it applied."""
+    rule = f" (the dtype's tolerance against the 30-digit value: rtol {check.rtol:g}, atol {check.atol:g})"
+    if check.undefined:
+        return "f is not defined at this point: there is no derivative to compare"
+    if check.failed:
+        return f"the check fails: {check.overall}{rule}"
+    if check.agree is None:
+        return "a derivative is not finite at this point, in fact: there is no number to compare"
+    if check.kinks:
+        return (f"f is not differentiable in {', '.join(check.kinks)} here (a kink): nothing to agree on; "
+                "elsewhere autograd agrees with the truth" + rule)
+    return "autograd agrees with the truth" + rule
 
 
 def _difference_table(console: Any, table: DifferenceTable, name: str) -> None:
@@ -149,10 +162,22 @@ def _difference_table(console: Any, table: DifferenceTable, name: str) -> None:
         f"{short(table.theoretical_h['forward'][name])}), central {short(best_central)} "
         f"(theory ∛ε·max(|x|,1) = {short(table.theoretical_h['central'][name])})"
     )
-    if verdict is not None and verdict.verdict in ("agree", "DISAGREE"):
-        console.print(f"[{'green' if verdict.agree else 'bold red'}]finite differences {verdict.verdict} with "
-                      f"autograd[/]: error {short(verdict.error)} at h = {step_text(verdict.best_h)}, where the theory "
-                      f"allows about {short(verdict.expected_error)}")
+    if verdict is None or verdict.verdict == "kink":
+        return
+    if verdict.verdict == "not finite":
+        console.print("[yellow]the finite differences are not finite either: nothing to compare[/]")
+        return
+    where = ("no two neighbouring steps agree with each other" if verdict.plateau is None else
+             f"on the plateau h = {step_text(verdict.plateau[0])} … {step_text(verdict.plateau[1])} the central "
+             "differences agree with each other")
+    judged = f"at h = {step_text(verdict.best_h)}" + (" (Richardson)" if verdict.method == "richardson" else "")
+    if verdict.verdict == "non-finite":
+        console.print(f"[bold red]autograd is not finite where the finite differences are[/]: {where}; {judged} "
+                      f"they give {number(verdict.estimate)}")
+        return
+    console.print(f"[{'green' if verdict.agree else 'bold red'}]finite differences {verdict.verdict} with "
+                  f"autograd[/]: {where}; {judged} the error is {short(verdict.error)}, where the theory allows "
+                  f"about {short(verdict.expected_error)}")
 
 
 def matrix_check_lines(result: Any) -> list[str]:
@@ -160,7 +185,7 @@ def matrix_check_lines(result: Any) -> list[str]:
     lines = []
     for name, item in (("check", result.check), ("fd", result.finite_differences)):
         if item is not None:
-            verdict = "skipped" if item.skipped is not None else "agree" if item.agree else "DISAGREE"
+            verdict = "skipped" if item.skipped is not None else item.verdict
             lines.append(f"{name}\t{verdict}\t" + (item.skipped or short(item.max_abs_error)))
     for kink in getattr(result, "nondifferentiable", None) or []:
         lines.append(f"kink\t{kink.variable}\t{number(kink.left)}\t{number(kink.right)}\t{kink.node}")
@@ -174,10 +199,12 @@ def print_matrix_checks(console: Any, result: Any) -> None:
             continue
         if item.skipped is not None:
             console.print(f"[yellow]{label}: skipped ({item.skipped})[/]")
-        else:
-            console.print(f"[{'green' if item.agree else 'bold red'}]{label} "
-                          f"{'agree' if item.agree else 'DISAGREE'} with autograd[/] in every entry "
+        elif item.agree:
+            console.print(f"[green]{label} agree with autograd[/] in every entry "
                           f"(largest difference {short(item.max_abs_error)})")
+        else:
+            console.print(f"[{'yellow' if item.agree is None else 'bold red'}]{label}: {item.verdict}[/] "
+                          f"(largest finite difference {short(item.max_abs_error)})")
 
 
 @in_working_dtype
