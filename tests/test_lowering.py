@@ -162,3 +162,19 @@ def test_stable_form_reads_e_to_the_u_by_its_exponent(build):
     assert stable_form(1 / (1 + power)) == sigmoid(x)
     assert stable_form(sp.log(1 + sp.Pow(sp.E, x, evaluate=False))) == softplus(x)
     assert stable_form(sp.Add(sp.Pow(sp.E, 2 * x, evaluate=False), -1, evaluate=False)).args == (2 * x,)
+
+
+@pytest.mark.parametrize("text", ["log(1 - erf(5), 2)*x", "x*(1 - cos(1e-5))", "x/(exp(1e-10) - 1)",
+                                  "x + sqrt(2)**2 - 2", "x*(gamma(20) - factorial(19) + 1)"])
+def test_constant_subexpressions_are_exact_to_the_last_digit(text):
+    """A constant subexpression is rounded once from 30 digits, never computed with float64's cancellation
+    (1 - erf(5) in float64 keeps 4 digits)."""
+    import mpmath
+    import sympy as sp
+
+    x = sp.Symbol("x", real=True)
+    truth = sp.sympify(text.replace("log(1 - erf(5), 2)", "log(1 - erf(5))/log(2)"), locals={"x": x}, rational=True)
+    exact = float(mpmath.mpf(str(truth.subs(x, sp.Rational(3, 2)).evalf(40))))
+    slope = float(mpmath.mpf(str(sp.diff(truth, x).subs(x, sp.Rational(3, 2)).evalf(40))))
+    result = derivcli.grad(text, x=1.5)
+    assert result.value == pytest.approx(exact, rel=4e-16) and result.gradient["x"] == pytest.approx(slope, rel=4e-16)
