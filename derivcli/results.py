@@ -484,6 +484,7 @@ class TaylorResult:
     pretty: str | None = None  # the polynomial in SymPy's 2-D Unicode form, for a terminal (not in JSON)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    singularity: dict[str, str] | None = None  # {kind, series, statement}: a removable one, or no Taylor series
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -501,6 +502,8 @@ class TaylorResult:
             "notes": self.notes,
             "warnings": self.warnings,
         }
+        if self.singularity is not None:
+            data["singularity"] = self.singularity
         if explain_parse:
             data["parse"] = self.parse.to_json()
         return data

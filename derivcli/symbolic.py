@@ -164,24 +164,3 @@ def _simplify(derivative: sp.Expr) -> Presentation:
     if sp.count_ops(simplified) > sp.count_ops(derivative):
         simplified = derivative
     return Presentation(str(simplified), sp.latex(simplified), None, pretty_form(simplified))
-
-
-def start_series(expr: sp.Expr, symbol: sp.Symbol, around: float, order: int,
-                 constants: dict[sp.Symbol, float]) -> Budgeted:
-    """SymPy's Taylor coefficients c_0..c_order of expr around symbol = around, started in the background
-    under SERIES_SECONDS: `.outcome()` is (True, (floats, exact numbers or None)) or (False, None) past the
-    budget."""
-    return Budgeted(_series, (expr, symbol, around, order, constants), SERIES_SECONDS)
-
-
-def _series(expr: sp.Expr, symbol: sp.Symbol, around: float, order: int,
-            constants: dict[sp.Symbol, float]) -> tuple[list[float], list[sp.Expr] | None]:
-    h = sp.Symbol("h", real=True)
-    centre = sp.nsimplify(around) if abs(around) < 1e15 else sp.Float(around)
-    shifted = expr.xreplace({s: sp.nsimplify(v) for s, v in constants.items()}).subs(symbol, centre + h)
-    polynomial = sp.series(shifted, h, 0, order + 1).removeO()
-    expanded = sp.expand(polynomial)
-    exact = [expanded.coeff(h, k) for k in range(order + 1)]
-    floats = [float(sp.N(coefficient, 20)) for coefficient in exact]
-    # exact where SymPy's coefficients are (rationals, pi, sqrt(2)): -1/6, not -0.16666666666666666
-    return floats, exact if all(c.is_number and not c.has(sp.Float) for c in exact) else None

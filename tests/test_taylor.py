@@ -313,3 +313,138 @@ def test_values_and_derivatives_agree_with_autograd_on_random_expressions() -> N
             assert abs(a - e) <= 1e-9 * scale, f"{text} at x={x0}, y={y0}, order {n}: {a} != {e}"
         checked += 1
     assert checked > 100
+
+
+# ------------------------------------------------------------------ taylor and diff at singular points
+def cli_run(*args: str, input: str | None = None):  # noqa: A002 - the CliRunner's own name
+    from typer.testing import CliRunner
+
+    from derivcli.cli import app
+
+    return CliRunner().invoke(app, list(args), input=input)
+
+
+def sinc_coefficients(order: int) -> list[float]:
+    """sin(x)/x = Σ (-1)^k x^2k/(2k+1)!, by hand."""
+    return [0.0 if k % 2 else (-1) ** (k // 2) / math.factorial(k + 1) for k in range(order + 1)]
+
+
+REMOVABLE = [  # (expression, point, the limit function's Taylor coefficients, independently)
+    ("sin(x)/x", 0.0, sinc_coefficients(6)),
+    ("(1 - cos(x))/x^2", 0.0, [0.0 if k % 2 else (-1) ** (k // 2) / math.factorial(k + 2) for k in range(7)]),
+    ("(x^2 - 1)/(x - 1)", 1.0, [2.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]),
+    ("(exp(x) - 1)/x", 0.0, [1 / math.factorial(k + 1) for k in range(7)]),
+]
+
+
+@pytest.mark.parametrize(("text", "at", "expected"), REMOVABLE)
+def test_taylor_at_a_removable_singularity_gives_the_limits_series(text: str, at: float, expected: list[float]
+                                                                   ) -> None:
+    import json
+
+    data = json.loads(cli_run("taylor", text, "--x", repr(at), "--order", "6", "--json").stdout)
+    assert data["coefficients"] == pytest.approx(expected, rel=1e-15, abs=1e-300)
+    assert data["singularity"]["kind"] == "removable" and data["agree"] is None
+    assert "removable singularity" in data["singularity"]["statement"]
+    for view in ("plain", "table"):
+        shown = cli_run("taylor", text, "--x", repr(at), "--order", "6", "--format", view)
+        assert shown.exit_code == 0, shown.output
+        assert "nan" not in shown.stdout.lower() and "DISAGREE" not in shown.stdout
+        assert "removable singularity" in shown.stdout
+
+
+def test_taylor_of_sinc_through_the_console_script() -> None:
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "derivcli", "taylor", "sin(x)/x", "--order", "4", "--format", "plain"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "DERIVCLI_NO_SERVER": "1"})
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split("\t", 1) for line in done.stdout.splitlines())
+    assert lines["polynomial"] == "1 - x**2/6 + x**4/120"
+    assert [float(lines[f"c{k}"].split("\t")[0]) for k in range(5)] == sinc_coefficients(4)
+
+
+NO_TAYLOR = [  # (expression, point, kind, the expansion SymPy gives: textbook series)
+    ("1/x", 0.0, "pole", "1/x"),
+    ("1/sin(x)", 0.0, "pole", "1/x + x/6 + 7*x**3/360 + 31*x**5/15120"),
+    ("1/x^2 + x", 0.0, "pole", "x**(-2) + x"),
+    ("sqrt(x)", 0.0, "branch point", "sqrt(x)"),
+    ("x^(3/2)", 0.0, "branch point", "x**(3/2)"),
+    ("abs(x)", 0.0, "not smooth", "x from the right, -x from the left"),
+    ("x*abs(x)", 0.0, "not smooth", "x**2 from the right, -x**2 from the left"),
+    ("log(x)", 0.0, "other", "log(x)"),
+    ("exp(1/x)", 0.0, "other", "exp(1/x)"),
+]
+
+
+@pytest.mark.parametrize(("text", "at", "kind", "expansion"), NO_TAYLOR)
+def test_taylor_where_there_is_no_taylor_series_says_so_without_coefficients(text: str, at: float, kind: str,
+                                                                              expansion: str) -> None:
+    """Never NaN coefficients, never SymPy's zeros for 1/x (its coeff() of 1/h is 0, which was shown)."""
+    import json
+
+    result = cli_run("taylor", text, "--x", repr(at), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["coefficients"] == [] and data["sympy_coefficients"] is None and data["polynomial"] == ""
+    assert data["singularity"]["kind"] == kind and data["singularity"]["series"] == expansion
+    assert data["singularity"]["statement"].startswith("f has no Taylor series at x = 0: ")
+    plain = cli_run("taylor", text, "--x", repr(at), "--format", "plain").stdout.splitlines()
+    assert f"series\t{expansion}" in plain and any(line.startswith(f"singularity\t{kind}\t") for line in plain)
+    assert not any(line.startswith(("c0", "polynomial")) for line in plain)
+    table = cli_run("taylor", text, "--x", repr(at), "--format", "table").stdout
+    assert "f has no Taylor series at x = 0" in table and "nan" not in table.lower()
+
+
+def test_taylor_where_f_is_not_real_is_one_error_line() -> None:
+    result = cli_run("taylor", "sqrt(x)", "--x", "-1")
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: f has no real Taylor series at x = -1: it is not real around there"
+
+
+def test_taylor_with_nan_coefficients_and_no_series_in_time_is_an_error(monkeypatch) -> None:
+    """Past SymPy's budget, torch's finite coefficients stand with a note; non-finite ones are an error.
+    (The series is made slow on purpose, so that the budget runs out whatever the machine's speed.)"""
+    import time as clock
+
+    from derivcli import local_series
+
+    monkeypatch.setattr(local_series, "SERIES_SECONDS", 0.2)
+    monkeypatch.setattr(local_series, "expand", lambda *args: clock.sleep(60))
+    failed = cli_run("taylor", "sin(x)/x", "--x", "0")
+    assert failed.exit_code == 2
+    assert failed.output.strip() == ("error: no Taylor coefficients at x = 0: torch's are not finite there (f may be "
+                                     "singular there), and SymPy's series did not finish within its budget (0.2 s)")
+    fine = cli_run("taylor", "exp(x)", "--x", "0", "--order", "3", "--format", "plain")
+    assert fine.exit_code == 0 and "note\tSymPy's series did not finish within its budget (0.2 s)" in fine.stdout
+    assert "c3\t0.16666666666666666" in fine.stdout
+
+
+def test_diff_at_a_removable_singularity_gives_the_limits_in_every_view_and_batch() -> None:
+    import json
+
+    for order, expected in ((1, 0.0), (2, -1 / 3), (4, 1 / 5), (10, -1 / 11)):  # sinc^(2k)(0) = (-1)^k/(2k+1)
+        data = json.loads(cli_run("diff", "sin(x)/x", "--x", "0", "--order", str(order), "--json").stdout)
+        assert data["value"] == 1.0 and data["derivative_value"] == pytest.approx(expected, rel=1e-15)
+        assert data["method"] == "SymPy's series (the limit)" and "removable singularity" in " ".join(data["notes"])
+    plain = cli_run("diff", "sin(x)/x", "--x", "0", "--format", "plain")
+    assert plain.exit_code == 0 and "d/dx\t0.0" in plain.stdout and "nan" not in plain.stdout
+    table = cli_run("diff", "sin(x)/x", "--x", "0", "--format", "table")
+    assert "df/dx = 0.0" in table.stdout and "nan" not in table.stdout
+    requests = [{"expression": "sin(x)/x", "point": {"x": 0}, "command": "diff", "wrt": ["x"], "order": 2},
+                {"expression": "1/x", "point": {"x": 0}, "command": "diff", "wrt": ["x"]}]
+    batch = cli_run("batch", input="".join(json.dumps(request) + "\n" for request in requests))
+    limit, pole = (json.loads(line) for line in batch.stdout.splitlines())
+    assert limit["derivative_value"] == pytest.approx(-1 / 3, rel=1e-15)
+    assert pole["error"]["exit_code"] == 2 and "pole of order 1" in pole["error"]["message"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("1/x", "error: f has no derivative at x = 0: a pole of order 1, Laurent series 1/x"),
+    ("sqrt(x)", "error: f has no derivative at x = 0: a branch point, Puiseux series sqrt(x)"),
+])
+def test_diff_at_a_pole_or_branch_point_is_one_error_line(text: str, message: str) -> None:
+    result = cli_run("diff", text, "--x", "0")
+    assert result.exit_code == 2 and result.output.strip() == message

@@ -157,6 +157,9 @@ def _diff_at_point(expression: str, parsed: ParsedExpression, sequence: list[str
                                                   setup.dtype, setup.device)
         method = f"nested autograd ({len(sequence)} backward pass{'' if len(sequence) == 1 else 'es'})"
     result.value, result.derivative_value, result.method = value, derivative_value, method
+    if single and not all(number is not None and math.isfinite(number) for number in (value, derivative_value)):
+        if _limits_at_singularity(setup, sequence[0], len(sequence), result):
+            return
     if derivative is not None:
         with torch.no_grad():
             program = lower(derivative, setup.variables)
@@ -164,10 +167,57 @@ def _diff_at_point(expression: str, parsed: ParsedExpression, sequence: list[str
                                                  device=setup.device))
         rtol, atol = TOLERANCES[setup.dtype]
         # each order loses a little accuracy to rounding: widen the tolerance with the order
-        result.agree = agree(derivative_value, result.formula_value, rtol * 10 ** min(len(sequence) - 1, 6), atol)
+        result.agree = None if math.isnan(derivative_value) or math.isnan(result.formula_value) else \
+            agree(derivative_value, result.formula_value, rtol * 10 ** min(len(sequence) - 1, 6), atol)
     for label, number in (("value", value), ("derivative", derivative_value)):
         if number is not None and not math.isfinite(number):
             result.warnings.append(f"the {label} is {number} at this point")
+
+
+def _limits_at_singularity(setup: Setup, name: str, order: int, result: DiffResult) -> bool:
+    """Where torch's f or f^(order) is not finite: the limits from SymPy's series at a removable singularity
+    (True, result filled in), an error where f has no Taylor series there (a pole, a branch point), False
+    where SymPy cannot tell within its budget (torch's numbers stand, with their warnings)."""
+    import sympy as sp
+
+    from ..local_series import NOT_REAL
+
+    with _start_local_series(setup, name, order) as series:
+        finished, expansion = series.outcome()
+    if not finished or expansion is None:
+        return False
+    at = f"{name} = {_text(float(setup.inputs[setup.variables.index(name)].detach()))}"
+    if not expansion.has_taylor_series:
+        if expansion.kind == NOT_REAL:
+            raise DerivcliError(expansion.statement(at))
+        what = "derivative" if order == 1 else f"derivative of order {order}"
+        raise DerivcliError(f"f has no {what} at {at}: {expansion.reason()}")
+    assert expansion.floats is not None
+    exact = None if expansion.exact is None else expansion.exact[order] * sp.factorial(order)
+    result.value = expansion.floats[0]
+    result.derivative_value = float(exact) if exact is not None else expansion.floats[order] * math.factorial(order)
+    result.method = "SymPy's series (the limit)" if expansion.kind == "removable" else "SymPy's series"
+    result.notes.append(expansion.statement(at))
+    result.agree = None  # (the formula is undefined here too: nothing to compare with)
+    return True
+
+
+def _start_local_series(setup: Setup, name: str, order: int) -> Any:
+    """SymPy's series of f in `name` around its value, the other scalar variables held at theirs, started
+    in a budgeted child (local_series.start)."""
+    import sympy as sp
+
+    from ..local_series import start
+
+    around = float(setup.inputs[setup.variables.index(name)].detach())
+    symbol = setup.parsed.symbols.get(name, sp.Symbol(name, real=True))
+    constants = {setup.parsed.symbols[n]: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)
+                 if n != name and n in setup.parsed.symbols and v.numel() == 1}
+    return start(setup.parsed.expr, symbol, around, order, constants)
+
+
+def _text(number: float) -> str:
+    return str(int(number)) if number.is_integer() else repr(number)
 
 
 def _taylor_mode(setup: Setup, name: str, order: int) -> tuple[float | None, float | None, str | None]:
@@ -199,11 +249,10 @@ def taylor(
     >>> taylor("exp(x)", x=0, order=3).coefficients
     [1.0, 1.0, 0.5, 0.16666666666666666]
     """
-    import sympy as sp
-
+    from .. import local_series
     from ..checks import TOLERANCES, agree
     from ..higher import check_order, nested_autograd
-    from ..symbolic import SERIES_SECONDS, start_series
+    from ..local_series import NOT_REAL, REMOVABLE
 
     check_order(order)
     values = {**(point or {}), **bindings}
@@ -221,10 +270,7 @@ def taylor(
     if setup.inputs[index].numel() != 1:
         raise DerivcliError(f"taylor expands in one scalar variable; {name} is a tensor")
     around = float(setup.inputs[index].detach())
-    symbol = setup.parsed.symbols.get(name, sp.Symbol(name, real=True))
-    constants = {setup.parsed.symbols[n]: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)
-                 if n != name and n in setup.parsed.symbols and v.numel() == 1}
-    with start_series(setup.parsed.expr, symbol, around, order, constants) as series:  # beside torch's work
+    with _start_local_series(setup, name, order) as series:  # beside torch's work
         _, _, method = _taylor_mode(setup, name, order)
         if method and method.startswith("Taylor"):
             from ..taylor_mode import taylor_coefficients
@@ -238,26 +284,48 @@ def taylor(
             coefficients = [nested_autograd(setup.program, setup.inputs, [index] * k, setup.dtype, setup.device)[1]
                             / math.factorial(k) for k in range(order + 1)]
             method = "nested autograd"
-        finished, outcome = series.outcome()
-    agreement, reference, exact = None, None, None
-    if not finished:
-        notes.append(f"SymPy's series did not finish within its budget ({SERIES_SECONDS:g} s)")
+        finished, expansion = series.outcome()
+    at = f"{name} = {_text(around)}"
+    finite = all(math.isfinite(c) for c in coefficients)
+    agreement, reference, exact, singularity = None, None, None, None
+    if not finished or expansion is None:
+        why = (f"did not finish within its budget ({local_series.SERIES_SECONDS:g} s)" if not finished else
+               "gives no coefficients here")
+        if not finite:  # never NaN coefficients: nothing to give
+            raise DerivcliError(f"no Taylor coefficients at {at}: torch's are not finite there (f may be singular "
+                                f"there), and SymPy's series {why}")
+        notes.append(f"SymPy's series {why}")
+    elif not expansion.has_taylor_series:  # a pole, a branch point, a kink: there are no coefficients to give
+        if expansion.kind == NOT_REAL:
+            raise DerivcliError(expansion.statement(at))
+        singularity = {"kind": expansion.kind, "series": expansion.expansion, "statement": expansion.statement(at)}
+        coefficients, method = [], "SymPy's series"
     else:
-        reference, exact = outcome
-        rtol, atol = TOLERANCES[setup.dtype]
-        agreement = all(agree(a, b, rtol * 100, atol) for a, b in zip(coefficients, reference))
+        reference, exact = expansion.floats, expansion.exact
+        assert reference is not None
+        if finite:
+            rtol, atol = TOLERANCES[setup.dtype]
+            agreement = all(agree(a, b, rtol * 100, atol) for a, b in zip(coefficients, reference))
+        else:  # f undefined at the point (sin(x)/x at 0) or torch overflowing: SymPy's coefficients are the answer
+            coefficients, method = list(reference), "SymPy's series"
+            if expansion.kind == REMOVABLE:
+                singularity = {"kind": REMOVABLE, "series": expansion.text, "statement": expansion.statement(at)}
+            else:
+                notes.append(expansion.statement(at))
+    shown_exact = exact if exact is not None and (agreement or method == "SymPy's series") else None
     shift = name if around == 0 else f"({name} - {around!r})"
-    terms = _terms(exact, shift) if exact is not None and agreement else [
+    terms = _terms(shown_exact, shift) if shown_exact is not None else [
         f"{c!r}" if k == 0 else f"{c!r}*{shift}" + (f"**{k}" if k > 1 else "")
         for k, c in enumerate(coefficients) if c != 0]
+    polynomial = "" if singularity is not None and not coefficients else " + ".join(terms).replace("+ -", "- ") or "0"
     return TaylorResult(
         expression=setup.parsed.canonical, variable=name, around=around,
         point={n: to_plain(v) for n, v in setup.values.items()}, order=order, coefficients=coefficients,
         method=method or "nested autograd", sympy_coefficients=reference,
         exact_coefficients=None if exact is None else [str(c) for c in exact],
-        polynomial=" + ".join(terms).replace("+ -", "- ") or "0", parse=setup.parse_info(), agree=agreement,
-        notes=notes, warnings=list(setup.warnings),
-        pretty=_pretty_polynomial(exact, name, around) if exact is not None and agreement else None,
+        polynomial=polynomial, parse=setup.parse_info(), agree=agreement,
+        notes=notes, warnings=list(setup.warnings), singularity=singularity,
+        pretty=_pretty_polynomial(shown_exact, name, around) if shown_exact is not None else None,
     )
 
 

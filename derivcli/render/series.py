@@ -61,9 +61,14 @@ def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool
         out.write(dumps(result.to_json(explain_parse)) + "\n")
         return
     reference = result.sympy_coefficients
+    singularity = result.singularity
     if fmt == "plain":
         lines = reading_lines(result.parse, explain_parse)
-        lines += [f"polynomial\t{result.polynomial}", f"method\t{result.method}"]
+        lines += [f"polynomial\t{result.polynomial}"] if result.coefficients else []
+        lines += [f"method\t{result.method}"]
+        if singularity is not None:
+            lines.append(f"singularity\t{singularity['kind']}\t{singularity['statement']}")
+            lines += [f"series\t{singularity['series']}"] if not result.coefficients else []
         for k, c in enumerate(result.coefficients):
             lines.append(f"c{k}\t{number(c)}" + (f"\t{number(reference[k])}" if reference else "")
                          + (f"\t{result.exact_coefficients[k]}" if result.exact_coefficients else ""))
@@ -77,11 +82,24 @@ def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool
                                 f"   around {result.variable} = {number(result.around)}"))
     print_reading(console, result.parse, result.expression)
     exact = result.exact_coefficients
-    rows = [[str(k), number(c), exact[k] if exact else maybe_number(reference[k] if reference else None),
-             "-" if not reference else short(abs(c - reference[k]))] for k, c in enumerate(result.coefficients)]
-    print_fitting(console, ["k", f"torch ({result.method})", "SymPy series", "difference"], rows, ["right"] * 4,
-                  f"Taylor coefficients f⁽ᵏ⁾/k! to order {result.order}")
-    print_formula(console, "T(x)", result.polynomial, result.pretty)
+    title = f"Taylor coefficients f⁽ᵏ⁾/k! to order {result.order}"
+    if singularity is not None:
+        console.print(Text(singularity["statement"], style="bold yellow"))
+    if not result.coefficients:
+        kind = singularity["kind"] if singularity else ""
+        label = {"pole": "Laurent series", "branch point": "Puiseux series", "not smooth": "one-sided"}.get(
+            kind, "SymPy's expansion")
+        print_formula(console, label, singularity["series"] if singularity else "")
+    elif result.method == "SymPy's series":  # torch's numbers were not finite: SymPy's are the answer
+        rows = [[str(k), number(c), exact[k] if exact else "-"] for k, c in enumerate(result.coefficients)]
+        print_fitting(console, ["k", "SymPy series", "exact"], rows, ["right"] * 3, title)
+        print_formula(console, "T(x)", result.polynomial, result.pretty)
+    else:
+        rows = [[str(k), number(c), exact[k] if exact else maybe_number(reference[k] if reference else None),
+                 "-" if not reference else short(abs(c - reference[k]))] for k, c in enumerate(result.coefficients)]
+        print_fitting(console, ["k", f"torch ({result.method})", "SymPy series", "difference"], rows, ["right"] * 4,
+                      title)
+        print_formula(console, "T(x)", result.polynomial, result.pretty)
     if result.agree is not None:
         console.print(Text("torch and SymPy agree" if result.agree else "torch and SymPy DISAGREE",
                            style="green" if result.agree else "bold red"))
