@@ -250,7 +250,18 @@ def trace(setup: Setup) -> Trace:
     """Run the Program step by step in the working dtype and again at high precision, each step's true
     value from its arguments' true values, and find the first step whose relative error jumps past its
     arguments' (the largest jump; a non-finite value where the truth is finite wins).  Scalar steps only:
-    a tensor step ends the trace, with only the loss seen before it."""
+    a tensor step ends the trace, with only the loss seen before it.  Within the check's time budget
+    (the one around it, where there is one): past it, the trace has nothing to say."""
+    from .budget import CHECK_SECONDS, OverBudget, time_budget
+
+    try:
+        with time_budget(CHECK_SECONDS):
+            return _trace(setup)
+    except OverBudget:
+        return Trace(None, None, None)
+
+
+def _trace(setup: Setup) -> Trace:
     program = setup.program
     if len(program.steps) > MAX_TRACED_STEPS:
         return Trace(None, None, None)
