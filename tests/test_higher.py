@@ -205,7 +205,6 @@ def test_taylor_cli_side_by_side():
 
 # --------------------------------------------------------------------------- LaTeX input
 def test_latex_input():
-    pytest.importorskip("antlr4")
     result = derivcli.grad(r"\frac{\sin x}{x}", x=2)
     assert result.expression == "sin(x)/x"
     assert result.gradient["x"] == pytest.approx(math.cos(2) / 2 - math.sin(2) / 4)
@@ -219,6 +218,5 @@ def test_latex_input():
     (r"\frac{1}{", "cannot read the LaTeX"),
 ])
 def test_latex_input_is_as_safe_as_the_main_parser(text, fragment):
-    pytest.importorskip("antlr4")
     result = cli("grad", text, "--x", "1")
     assert result.exit_code == 2 and fragment in result.stderr and "Traceback" not in result.stderr
