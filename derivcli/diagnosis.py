@@ -230,7 +230,8 @@ class PrecisionLoss:
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "node": self.node, "column": self.column, "computed": self.computed,
-                "true": self.true, "relative_error": self.relative_error}
+                "true": self.true, "true_text": self.true_text or _short(self.true),
+                "relative_error": self.relative_error}
 
 
 @dataclass

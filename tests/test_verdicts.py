@@ -271,3 +271,15 @@ def test_batch_fd_catches_the_wrong_backward(wrong_softplus):
     answer = json.loads(done.stdout)
     assert answer["finite_differences"]["verdicts"]["x"]["verdict"] == "DISAGREE"
     assert answer["finite_differences"]["agree"] is False
+
+
+def test_every_new_verdict_validates_against_the_schema(wrong_softplus):
+    from test_schemas import validate
+
+    validate(derivcli.grad(CANCELLING, {"x": 1e-4}, check=True, fd=True).to_json(), "grad")
+    validate(derivcli.grad("log(exp(x))", {"x": 800.0}, check=True, fd=True).to_json(), "grad")
+    validate(derivcli.grad("sqrt(x)**2", {"x": -1.0}, check=True).to_json(), "grad")
+    validate(derivcli.grad("softplus(x)", {"x": -3.0}, fd=True).to_json(), "grad")
+    validate(derivcli.grad("abs(x)", {"x": 0.0}).to_json(), "grad")
+    validate(derivcli.hessian("log(exp(x)) + y**2", {"x": 800.0, "y": 1.0}, check=True, fd=True).to_json(), "hessian")
+    validate(derivcli.jacobian(f"{CANCELLING} * [1, 2]", {"x": 1e-4}, check=True, fd=True).to_json(), "jacobian")
