@@ -209,3 +209,12 @@ def test_exact_values_past_their_budget_are_skipped_and_said_with_the_rest_print
 def test_exact_values_within_the_budget_are_built_in_the_child():
     data = json.loads(run("diff", "sin(x)^2", "--wrt", "x", "--order", "3", "--x", "pi/4", "--exact", "--json").stdout)
     assert data["exact"] == {"point": {"x": "pi/4"}, "values": {"f": "1/2", "d3/dx3": "-4"}, "skipped": None}
+
+
+def test_forms_of_a_derivative_not_built_at_the_point_are_built_within_their_budget(monkeypatch):
+    small = json.loads(run("diff", "sin(x)^2", "--wrt", "x", "--order", "5", "--x", "1", "--forms", "--json").stdout)
+    assert small["forms"]["trig combined"] == "16*sin(2*x)"
+    monkeypatch.setattr("derivcli.learn.forms.FORM_SECONDS", 0.3)
+    data = json.loads(run("diff", "exp(x^2)", "--wrt", "x", "--order", "200", "--x", "1", "--forms", "--json").stdout)
+    assert set(data["forms"].values()) == {None} and "some forms did not finish within their budget" in data["notes"]
+    assert data["derivative_value"] == pytest.approx(exp_square_derivative(200), rel=1e-10)

@@ -80,10 +80,16 @@ def diff(
         result.notes.append(f"SymPy's formula is not built at order {len(sequence)} (it grows about 2x per "
                             "order); --formula builds it anyway")
     if forms:
-        from ..learn import symbolic_derivatives
-        from ..learn.forms import other_forms
+        import sympy as sp
 
-        result.forms = other_forms(symbolic_derivatives(parsed, {"": sequence})[""])
+        from ..learn.forms import FORM_SECONDS, FORMS, other_forms
+        from ..symbolic import with_budget
+
+        built = derivative
+        if built is None:  # not built (at a point, above order 4): built here within the forms' budget
+            symbols = [parsed.symbols.get(name, sp.Symbol(name)) for name in sequence]
+            _, built = with_budget(sp.diff, (parsed.expr, *symbols), FORM_SECONDS)
+        result.forms = other_forms(built) if built is not None else dict.fromkeys(FORMS)
         if None in result.forms.values():
             result.notes.append("some forms did not finish within their budget")
     if values:
