@@ -346,7 +346,7 @@ def test_taylor_at_a_removable_singularity_gives_the_limits_series(text: str, at
     assert data["coefficients"] == pytest.approx(expected, rel=1e-15, abs=1e-300)
     assert data["singularity"]["kind"] == "removable" and data["agree"] is None
     assert "removable singularity" in data["singularity"]["statement"]
-    for view in ("plain", "table"):
+    for view in ("plain", "table") if text == "sin(x)/x" else ():
         shown = cli_run("taylor", text, "--x", repr(at), "--order", "6", "--format", view)
         assert shown.exit_code == 0, shown.output
         assert "nan" not in shown.stdout.lower() and "DISAGREE" not in shown.stdout
@@ -391,11 +391,12 @@ def test_taylor_where_there_is_no_taylor_series_says_so_without_coefficients(tex
     assert data["coefficients"] == [] and data["sympy_coefficients"] is None and data["polynomial"] == ""
     assert data["singularity"]["kind"] == kind and data["singularity"]["series"] == expansion
     assert data["singularity"]["statement"].startswith("f has no Taylor series at x = 0: ")
-    plain = cli_run("taylor", text, "--x", repr(at), "--format", "plain").stdout.splitlines()
-    assert f"series\t{expansion}" in plain and any(line.startswith(f"singularity\t{kind}\t") for line in plain)
-    assert not any(line.startswith(("c0", "polynomial")) for line in plain)
-    table = cli_run("taylor", text, "--x", repr(at), "--format", "table").stdout
-    assert "f has no Taylor series at x = 0" in table and "nan" not in table.lower()
+    if text in ("1/x", "sqrt(x)", "abs(x)"):  # every view, for one of each kind
+        plain = cli_run("taylor", text, "--x", repr(at), "--format", "plain").stdout.splitlines()
+        assert f"series\t{expansion}" in plain and any(line.startswith(f"singularity\t{kind}\t") for line in plain)
+        assert not any(line.startswith(("c0", "polynomial")) for line in plain)
+        table = cli_run("taylor", text, "--x", repr(at), "--format", "table").stdout
+        assert "f has no Taylor series at x = 0" in table and expansion in table and "nan" not in table.lower()
 
 
 def test_taylor_where_f_is_not_real_is_one_error_line() -> None:
