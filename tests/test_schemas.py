@@ -62,6 +62,15 @@ def test_every_command_json_validates(definition, argv):
     assert result.exit_code in (0, 1), result.stderr  # (1: an --expect that is wrong, on purpose)
     [data] = [json.loads(line) for line in result.stdout.splitlines()]
     validate(data, definition)
+    jsonschema.Draft202012Validator(SCHEMA).validate(data)  # the file as shipped, at its root
+
+
+def test_the_root_of_the_schema_checks_something():
+    """A script that validates against the file as shipped must be told when an output is wrong."""
+    root = jsonschema.Draft202012Validator(SCHEMA)
+    assert not root.is_valid({"expression": "x", "value": "one"})
+    assert not root.is_valid({"anything": 1})
+    assert root.is_valid({"error": {"message": "m", "column": None, "hint": None, "exit_code": 2}})
 
 
 def test_non_finite_numbers_keep_their_identity():
