@@ -402,6 +402,7 @@ def batch_on_cluster(scheduler: Optional[str], inputs: Optional[list[str]], jobs
     A block that keeps killing workers gets an error record for each of its lines."""
     from .errors import EXIT_BAD_INPUT
     from .streams import available_lines
+    from .workers import killing_workers_on_sigterm
 
     if scheduler is None:
         raise DerivcliError("--input goes with --scheduler", hint="without a cluster: cat FILES | derivcli batch")
@@ -411,7 +412,7 @@ def batch_on_cluster(scheduler: Optional[str], inputs: Optional[list[str]], jobs
                             hint="size the cluster instead: dask worker --nworkers N")
     groups = _input_lines(inputs) if inputs else available_lines(sys.stdin)
     failed = False
-    with connected(scheduler) as client:
+    with killing_workers_on_sigterm(), connected(scheduler) as client:  # a LocalCluster's too
         blocks = ((_answer_block, (*block, memory_limit())) for block in _blocks(groups))
         for text, errors in ordered(client, blocks, _lost_block):
             failed = failed or errors

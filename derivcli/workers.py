@@ -61,7 +61,7 @@ def parallel(groups: Iterable[list[str]], jobs: int, answer_here: Callable[[int,
     workers: _Workers | None = None
     pending: deque[Callable[[], Iterator[dict[str, Any]]]] = deque()
     number = 0
-    with _killing_workers_on_sigterm():
+    with killing_workers_on_sigterm():
         try:
             while True:
                 if pending and (len(pending) > jobs or arrivals.empty()):
@@ -108,7 +108,7 @@ def kill_workers() -> None:
         child.kill()
 
 
-class _killing_workers_on_sigterm:
+class killing_workers_on_sigterm:
     """SIGTERM to the parent ends the workers too, then the parent (exit 143); the answers already
     written were flushed line by line.  Only the main thread can set a handler; elsewhere the
     parent-death signal still ends the workers."""
