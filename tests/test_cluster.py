@@ -248,6 +248,38 @@ def test_a_peer_that_is_no_scheduler_is_an_error_not_an_internal_one():
                      "what answers there is not a Dask scheduler")
 
 
+def test_a_scheduler_that_stops_answering_mid_run_is_an_error(monkeypatch):
+    """While a task computes, the scheduler is asked every ANSWER_SECONDS whether it still answers."""
+    from concurrent.futures import CancelledError
+    from types import SimpleNamespace
+
+    from derivcli import cluster
+
+    monkeypatch.setattr(cluster, "ANSWER_SECONDS", 0.05)
+    asked = []
+
+    class Silent:
+        scheduler = SimpleNamespace(address="tcp://127.0.0.1:1", identity=object())
+
+        def sync(self, call, *args, callback_timeout):
+            asked.append((call, callback_timeout))
+            raise TimeoutError
+
+    class Computing:
+        def __init__(self, error):
+            self.error = error
+
+        def result(self, timeout):
+            time.sleep(timeout)
+            raise self.error
+
+    with pytest.raises(derivcli.DerivcliError, match="stopped answering .nothing for 0.05 s"):
+        cluster._result(Silent(), Computing(TimeoutError()))
+    assert asked == [(Silent.scheduler.identity, 0.05)]
+    with pytest.raises(derivcli.DerivcliError, match="lost the connection to the Dask scheduler"):
+        cluster._result(Silent(), Computing(CancelledError()))
+
+
 def test_without_dask_scheduler_names_the_extra(tmp_path):
     code = ("import sys\nsys.modules['distributed'] = None\nfrom derivcli.cli import main\n"
             "sys.exit(main(sys.argv[1:]))\n")
