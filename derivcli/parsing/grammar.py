@@ -143,6 +143,8 @@ class _Parser(FunctionSyntax):
                 op = self.advance().text
                 starts.append(self.token.start)
                 factor = self.unary()
+                if op == "/":
+                    self.power_fraction_note(items[-1][1], factor)
             elif self.juxtaposed():
                 op = "*"
                 starts.append(self.token.start)
@@ -185,6 +187,21 @@ class _Parser(FunctionSyntax):
         self.note((starts[0], end), f"'{whole}' read as ({text[starts[0]:left_end]})*{right}: a product written "
                                     f"without * binds like *; write {text[starts[0]:divisor]}"
                                     f"({text[divisor:end]}) for the other reading")
+
+    def power_fraction_note(self, power: Node, divisor: Node) -> None:
+        """`x^1/2` is (x^1)/2, as Python and the order of operations read it: say how to write the power
+        1/2 (the square root) a learner may have meant."""
+        if not (isinstance(power, Power) and isinstance(power.exponent, Num) and isinstance(divisor, Num)):
+            return
+        start, exponent_start = power.span[0], power.exponent.span[0]
+        if not self.text[:exponent_start].rstrip().endswith(("^", "**")):
+            return  # an exponent in parentheses or superscripts (x^(1)/2, x²/3) says what it means
+        fraction = f"{power.exponent.text}/{divisor.text}"
+        meant = " (the square root)" if fraction == "1/2" else " (the cube root)" if fraction == "1/3" else ""
+        self.note((start, divisor.span[1]), f"'{self.text[start:divisor.span[1]]}' read as "
+                                            f"({self.text[start:power.span[1]]})/{divisor.text}, as Python reads it; "
+                                            f"write {self.text[start:exponent_start]}({fraction}) for the power "
+                                            f"{fraction}{meant}")
 
     def unary(self) -> Node:
         if self.at("-", "+"):

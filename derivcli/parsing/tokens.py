@@ -81,6 +81,10 @@ def _unicode_tokens(text: str, position: int, known: frozenset[str], tokens: lis
         return position + 1
     if char in unicode.SUPERSCRIPTS:
         return _superscript_tokens(text, position, tokens, notes)
+    if char in unicode.SUBSCRIPTS:
+        return _subscript_name(text, position, tokens, notes)
+    if char in unicode.FRACTIONS:
+        return _fraction_tokens(text, position, tokens, notes)
     if unicode.lookalike(text, position, known) is not None:
         raise unicode.non_ascii_error(text, position, known)
     if char in unicode.OPERATORS:
@@ -112,6 +116,41 @@ def _superscript_tokens(text: str, position: int, tokens: list[Token], notes: li
     tokens.append(Token("OP", ")", end, end))
     notes.append(ParseNote((position, end), f"'{text[position:end]}' read as **({plain})"))
     return end
+
+
+def _subscript_name(text: str, position: int, tokens: list[Token], notes: list[ParseNote]) -> int:
+    """Subscript digits written onto a name are part of it: `log₂` is log_2 (the logarithm to base 2),
+    `x₁` the variable x_1."""
+    end = position
+    while end < len(text) and text[end] in unicode.SUBSCRIPTS:
+        end += 1
+    name = tokens[-1] if tokens else None
+    if name is None or name.kind != "NAME" or name.end != position or name.text in ("√", "∛", "∜", "∂"):
+        raise DerivcliError("a subscript belongs to the name before it, as in log₂ x or x₁", span=(position, end),
+                            source=text, hint="write it right after a name, or use ordinary digits")
+    digits = "".join(unicode.SUBSCRIPTS[char] for char in text[position:end])
+    spelled = f"{name.text}_{digits}"
+    tokens[-1] = Token("NAME", spelled, name.start, end)
+    notes.append(ParseNote((name.start, end), f"'{text[name.start:end]}' read as {spelled}"))
+    return end
+
+
+def _fraction_tokens(text: str, position: int, tokens: list[Token], notes: list[ParseNote]) -> int:
+    """A vulgar fraction is the exact rational it shows, in parentheses: `½x²` is (1/2)*x**2.  A digit
+    right before it (`2½`) is refused: a mixed number to some, a product to the grammar."""
+    char = text[position]
+    if tokens and tokens[-1].kind == "NUMBER" and tokens[-1].end == position:
+        whole = tokens[-1].text
+        fraction = unicode.FRACTIONS[char]
+        raise DerivcliError(f"'{whole}{char}' reads two ways: {whole} + {fraction} or {whole}*({fraction})",
+                            span=(tokens[-1].start, position + 1), source=text,
+                            hint=f"write {whole} + {fraction} or {whole}*({fraction})")
+    numerator, denominator = unicode.FRACTIONS[char].split("/")
+    tokens.extend([Token("OP", "(", position, position), Token("NUMBER", numerator, position, position + 1),
+                   Token("OP", "/", position, position + 1), Token("NUMBER", denominator, position, position + 1),
+                   Token("OP", ")", position + 1, position + 1)])
+    notes.append(ParseNote((position, position + 1), f"'{char}' read as ({unicode.FRACTIONS[char]})"))
+    return position + 1
 
 
 def _bad_character_error(text: str, column: int) -> DerivcliError:

@@ -1,7 +1,9 @@
 """Unicode math notation: what each non-ASCII character is read as, deliberately, one table each.
 
 Operators (`·`, `×`, `÷`, `−`, `≤`, …), `π`, radicals (`√`, `∛`, `∜`), superscript exponents (`x²`,
-`x⁻¹`, `e⁻ˣ`), Greek letters as variable names (`θ` is the variable theta) and typographic spaces.
+`x⁻¹`, `e⁻ˣ`), vulgar fractions as exact rationals (`½x²`), subscript digits as part of a name (`log₂` is
+log_2, `x₁` the variable x_1), Greek letters as variable names (`θ` is the variable theta) and
+typographic spaces.
 Anything else outside ASCII is an error naming the character; a character that only looks like an ASCII
 letter (Cyrillic `х`, Greek `ο` in a Latin word, fullwidth `ｘ`) is an error with "did you mean", never a
 silent second variable.
@@ -20,6 +22,12 @@ SPACES = {"\u00a0", "\u2002", "\u2003", "\u2009", "\u200a", "\u202f"}
 SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
 SUPERSCRIPTS = {**{char: str(digit) for digit, char in enumerate(SUPERSCRIPT_DIGITS)},
                 "⁺": "+", "⁻": "-", "⁽": "(", "⁾": ")", "ⁿ": "n", "ˣ": "x", "ʸ": "y", "ᵗ": "t", "ᵏ": "k", "ⁱ": "i"}
+SUBSCRIPT_DIGITS = "₀₁₂₃₄₅₆₇₈₉"
+SUBSCRIPTS = {char: str(digit) for digit, char in enumerate(SUBSCRIPT_DIGITS)}
+# The vulgar fractions, each an exact rational: `½x²` is (1/2)*x**2.
+FRACTIONS = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "⅕": "1/5", "⅖": "2/5", "⅗": "3/5",
+             "⅘": "4/5", "⅙": "1/6", "⅚": "5/6", "⅐": "1/7", "⅛": "1/8", "⅜": "3/8", "⅝": "5/8", "⅞": "7/8",
+             "⅑": "1/9", "⅒": "1/10"}
 PARTIAL = "∂"  # only in d/dx written as ∂/∂x
 
 # Letters of other scripts that look like ASCII ones: always a mistake in an expression.
@@ -47,8 +55,13 @@ def greek_name(char: str) -> str | None:
 
 
 def ascii_binding_name(name: str) -> str:
-    """A binding's name as the parser spells it: `--θ 1` binds theta."""
-    return (greek_name(name) or name) if len(name) == 1 else name
+    """A binding's name as the parser spells it: `--θ 1` binds theta, `--x₁ 1` binds x_1."""
+    if len(name) == 1:
+        return greek_name(name) or name
+    stem = name.rstrip(SUBSCRIPT_DIGITS)
+    if stem != name and stem:
+        return f"{ascii_binding_name(stem)}_{''.join(SUBSCRIPTS[char] for char in name[len(stem):])}"
+    return name
 
 
 def is_word_char(char: str) -> bool:
