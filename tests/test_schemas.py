@@ -43,6 +43,8 @@ JSON_VIEWS = [  # every command's --json, with the options that add keys (the wa
     ("diff", ["diff", "sin(x)**2", "--wrt", "x", "--forms"]),
     ("taylor", ["taylor", "sin(x)", "--x", "0", "--order", "5"]),
     ("taylor", ["taylor", "exp(x)", "--order", "3"]),
+    ("taylor", ["taylor", "sin(x)/x", "--order", "4"]),
+    ("taylor", ["taylor", "1/x", "--x", "0"]),
     ("grad", ["grad", "sin(x)", "--x", "pi/3", "--exact", "--expect", "0.6"]),
     ("diff", ["diff", "x**2*sin(x)", "--wrt", "x", "--expect", "2x sin(x)"]),
     ("diff", ["diff", "sin(x)", "--wrt", "x", "--x", "pi/4", "--exact", "--expect", "cos(x)"]),
