@@ -23,6 +23,7 @@ differences of gradients, as gradgradcheck.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +37,7 @@ from .results import SEVERITY
 from .usercode import Callee
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.bfloat16}
-# (rtol, atol) per dtype; atol is relative to the largest element of the input's gradient
+# (rtol, atol) per dtype; atol is relative to the largest element of the whole gradient (all names)
 TOLERANCES = {torch.float64: (1e-8, 1e-10), torch.float32: (1e-4, 1e-5), torch.bfloat16: (5e-2, 2e-2)}
 # float64 rounding allowed per element in a projection: tight, so that the projection finds wrong elements as
 # small as the reference can resolve; it only leads the search, the verdict is each element's own
@@ -59,7 +60,8 @@ def check(callee: Callee, bindings: dict[str, Any], input_value: Any = None, wrt
                             hint="leave out --full: random projections and blocks find the wrong elements")
     outputs, gradients = problem.gradients(problem.dtype)
     result = CheckResult(callee.target, callee.kind, dtype, str(problem.device), order,
-                         [list(output.shape) for output in outputs], problem.projected, [], notes=list(callee.notes))
+                         [list(output.shape) for output in outputs], problem.projected, [],
+                         notes=[*callee.notes, *problem.notes])
     if order == 2:
         result.notes.append("second derivatives: the gradient's own derivative, double backward against "
                             "differences of gradients (gradgradcheck); run without --order for the first")
@@ -73,8 +75,13 @@ def check(callee: Callee, bindings: dict[str, Any], input_value: Any = None, wrt
         return result
     gradients64 = gradients if problem.dtype == torch.float64 else problem.gradients(torch.float64)[1]
     checker = Checker(problem, gradients, gradients64)
-    result.names = [checker.check_name(name, full) for name in problem.names]
-    if any(not bool(torch.isfinite(checker.autograd[name]).all()) for name in problem.names):
+    if math.isfinite(checker.base):
+        result.names = [checker.check_name(name, full) for name in problem.names]
+    else:  # order 2 of a gradient that is not finite itself: nothing to differentiate
+        result.names = [NameCheck(name, problem.kinds[name], problem.shape(name), "non-finite", None,
+                                  gradients[name] is None) for name in problem.names]
+    if not math.isfinite(checker.base) or any(not bool(torch.isfinite(checker.autograd[name]).all())
+                                              for name in problem.names):
         from .gradcheck_origin import backward_origin
 
         leaves = problem.leaves(problem.dtype)
@@ -120,10 +127,14 @@ class Checker:
         self.autograd64 = {name: _flat(gradients64[name], problem.point[torch.float64][name])
                            for name in problem.names}
         self.near: float | None = None  # a step that worked: searched around first, the whole range if that fails
+        self.largest: dict[str, float] = {}
+        # the absolute tolerances' scale: rounding in one element comes from terms as large as the whole
+        # gradient's (a bias's gradient is a sum that cancels), not from the element's own tensor alone
+        self.scale = max(self._largest(name) for name in problem.names)
+        self.work: dict[str, torch.Tensor] = {}  # a float64 copy of each tensor, moved a block at a time
         self.base = problem.value(problem.names[0], problem.point[torch.float64][problem.names[0]])
-        if not math.isfinite(self.base):
-            raise problem.failure or DerivcliError(f"{problem.callee.target} is not finite when run in float64",
-                                                   hint="the reference needs it finite at the point")
+        if problem.failure is not None:  # it runs in the dtype under test, not in float64
+            raise problem.failure
 
     def check_name(self, name: str, full: bool) -> NameCheck:
         autograd = self.autograd[name]
@@ -153,8 +164,8 @@ class Checker:
     def _projections(self, name: str) -> tuple[BlockTest, torch.Tensor] | None:
         """The first of DIRECTIONS random projections that fails (with its signs), else None."""
         for direction in range(DIRECTIONS):
-            signs = torch.randint(0, 2, (self.autograd[name].numel(),), generator=self.problem.generator,
-                                  dtype=torch.float64) * 2 - 1
+            signs = (torch.randint(0, 2, (self.autograd[name].numel(),), generator=self.problem.generator,
+                                   dtype=torch.float64) * 2 - 1).to(self.problem.device)
             test = self._block(name, signs, 0, len(signs), "search" if direction == 0 else "fixed")
             if test.failed and self.near is not None:  # a failure is never a step's fault: search them all
                 test = self._block(name, signs, 0, len(signs), "scan")
@@ -184,12 +195,9 @@ class Checker:
         """The projection on signs[start:stop]; search is `scan` (every step), `search` (from the step that
         worked last) or `fixed` (at that step alone)."""
         x = self.problem.point[torch.float64][name]
-        flat = torch.zeros(x.numel(), dtype=torch.float64)
-        flat[start:stop] = signs[start:stop]
-        direction = flat.to(x.device).reshape(x.shape)
         scale = max(1.0, float(x.reshape(-1)[start:stop].abs().max()))
-        derivative = directional(lambda h: self.problem.value(name, torch.add(x, direction, alpha=h)), self.base,
-                                 scale, None if search == "scan" else self.near, search == "fixed")
+        derivative = directional(self._along(name, start, stop, signs[start:stop]), self.base, scale,
+                                 None if search == "scan" else self.near, search == "fixed")
         if derivative.finite and math.isfinite(derivative.error):
             self.near = derivative.step
         return self._test(name, start, stop, float(self.autograd64[name][start:stop] @ signs[start:stop]),
@@ -218,7 +226,7 @@ class Checker:
         if self.problem.dtype == torch.float64:
             return int(autograd64.abs().argmax())
         rtol, atol = TOLERANCES[self.problem.dtype]
-        allowed = rtol * autograd64.abs() + atol * self._largest(name) + torch.finfo(torch.float64).tiny
+        allowed = rtol * autograd64.abs() + atol * self.scale + torch.finfo(torch.float64).tiny
         return int(((autograd - autograd64).abs() / allowed).argmax())
 
     def _element(self, name: str, index: int) -> ElementCheck:
@@ -226,12 +234,7 @@ class Checker:
         range of steps wherever that does not agree."""
         x = self.problem.point[torch.float64][name]
         scale = max(1.0, abs(float(x.reshape(-1)[index])))
-
-        def moved(h: float) -> float:
-            shifted = x.clone()
-            shifted.view(-1)[index] += h
-            return self.problem.value(name, shifted)
-
+        moved = self._along(name, index, index + 1, torch.ones(1, dtype=torch.float64, device=x.device))
         element = self._judge(name, index, directional(moved, self.base, scale, self.near))
         if element.verdict != "agree" and self.near is not None:
             element = self._judge(name, index, directional(moved, self.base, scale))
@@ -251,7 +254,7 @@ class Checker:
 
         def allowed(precision: torch.dtype) -> float:
             rtol, atol = TOLERANCES[precision]
-            return rtol * abs(reference) + atol * self._largest(name) + margin
+            return rtol * abs(reference) + atol * self.scale + margin
 
         shown, tolerance, precision = autograd, allowed(dtype), str(dtype).removeprefix("torch.")
         sides = derivative.one_sided
@@ -275,8 +278,28 @@ class Checker:
                             sides, precision)
 
     def _largest(self, name: str) -> float:
-        largest = self.autograd64[name].abs().max()
-        return float(largest) if bool(torch.isfinite(largest)) else 0.0
+        """The largest element of a name's float64 gradient."""
+        if name not in self.largest:
+            largest = self.autograd64[name].abs().max()
+            self.largest[name] = float(largest) if bool(torch.isfinite(largest)) else 0.0
+        return self.largest[name]
+
+    def _along(self, name: str, start: int, stop: int, direction: torch.Tensor) -> Callable[[float], float]:
+        """h -> F with elements start..stop of `name` moved by h·direction.  Only that slice of a working
+        copy is written, and put back after each run: a block of a big tensor costs its own size."""
+        if name not in self.work:
+            self.work[name] = self.problem.point[torch.float64][name].clone()
+        work = self.work[name].view(-1)
+        original = self.problem.point[torch.float64][name].reshape(-1)[start:stop]
+
+        def moved(h: float) -> float:
+            work[start:stop] = original + h * direction
+            try:
+                return self.problem.value(name, self.work[name])
+            finally:
+                work[start:stop] = original
+
+        return moved
 
 
 def _worst(elements: list[ElementCheck]) -> ElementCheck:

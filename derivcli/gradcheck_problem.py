@@ -43,11 +43,14 @@ class Problem:
             raise DerivcliError(f"--wrt {unknown[0]}: {callee.target} has no input or parameter of that name",
                                 hint="choose from " + ", ".join([*inputs, *trainable][:12]))
         self.names = [name for name in [*inputs, *trainable] if wrt is None or name in wrt]
+        frozen = len(parameters) - len(trainable)
+        self.notes = [f"{frozen} parameter{'s' if frozen > 1 else ''} with requires_grad=False left out"
+                      ] if frozen else []
         if not self.names:
             raise DerivcliError(f"{callee.target} has nothing to differentiate",
                                 hint="give its inputs as --NAME VALUE (numbers or tensors)")
         self.kinds = {name: "input" if name in inputs else "parameter" for name in self.names}
-        tested = {name: _as_dtype(values[name] if name in inputs else parameters[name], dtype, device)
+        tested = {name: _as_dtype(values[name] if name in inputs else parameters[name], dtype, device).contiguous()
                   for name in self.names}
         self.point = {dtype: tested, torch.float64: {name: value.double() for name, value in tested.items()}}
         fixed = {name: value for name, value in values.items() if name not in self.names}

@@ -465,3 +465,29 @@ def test_the_console_script_names_the_wrong_element_and_the_nan(user):
     assert nan.returncode == 1 and nan.stderr == ""
     assert f"origin\tthe first NaN of the forward pass came from torch.log in module act (Log) at user.py:{LOG_LINE}" \
         in nan.stdout
+
+
+# --------------------------------------------------------------------------- the JSON contract
+JSON_VIEWS = [
+    ["check", "user.py:smooth", "--x", "randn(4, 3)", "--w", "randn(3, 2)"],
+    ["check", "user.py:WrongSin", "--x", "randn(1000)", "--dtype", "bfloat16"],
+    ["check", "user.py:Params", "--input", "[1, 2, -3]", "--full"],
+    ["check", "user.py:NaNInside", "--input", "randn(2, 3)"],
+    ["check", "user.py:root", "--x", "[0, 1]", "--order", "2", "--dtype", "float64"],
+    ["check", "user.py:kink", "--x", "[0, 1, -2]"],
+]
+
+
+@pytest.mark.parametrize("argv", JSON_VIEWS, ids=lambda argv: argv[1])
+def test_every_check_json_validates_against_the_schema(user, monkeypatch, argv):
+    import jsonschema
+
+    import derivcli
+
+    schema = json.loads((Path(derivcli.__file__).parent / "schemas" / "derivcli.schema.json").read_text())
+    if "check_command" not in schema["$defs"]:
+        pytest.skip("$defs/check_command is not in the shipped schema yet")
+    result = cli(monkeypatch, *argv, "--json")
+    assert result.exit_code in (0, 1), result.stderr
+    jsonschema.Draft202012Validator({"$ref": "#/$defs/check_command", "$defs": schema["$defs"]}).validate(
+        json.loads(result.stdout))
