@@ -139,7 +139,11 @@ def _kink(differences: Differences, steps: list[float]) -> tuple[float, float] |
     steady = all(0.5 <= abs(b / a) <= 2 and a * b > 0 for a, b in zip(jumps, jumps[1:]))
     if not steady or abs(jumps[-1]) <= 100 * differences.noise(steps[-1]):
         return None
-    h = steps[-1]
-    plus, minus = differences.at(h)
-    right, left = (plus - differences.base) / h, (differences.base - minus) / h
-    return (left, right)
+
+    def sides(h: float) -> tuple[float, float]:
+        plus, minus = differences.at(h)
+        return (differences.base - minus) / h, (plus - differences.base) / h
+
+    # one-sided quotients are off by O(h): extrapolated from the last two steps, as (4·D(h/4) − D(h))/3
+    (coarse_left, coarse_right), (left, right) = sides(steps[-2]), sides(steps[-1])
+    return ((RATIO * left - coarse_left) / (RATIO - 1), (RATIO * right - coarse_right) / (RATIO - 1))

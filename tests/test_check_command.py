@@ -366,6 +366,19 @@ def test_the_cli_names_the_wrong_element_in_json_plain_and_table(user, monkeypat
     assert table.exit_code == 1 and "DISAGREE" in table.stdout and "[123]" in table.stdout
 
 
+def test_an_autograd_functions_apply_is_the_function_itself(user, monkeypatch):
+    result = cli(monkeypatch, "check", "user.py:WrongSin.apply", "--x", "randn(1000)", "--seed", "3", "--json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["names"]["x"]["worst_index"] == [123]
+
+
+def test_full_shows_every_element_in_the_table(user, monkeypatch):
+    result = cli(monkeypatch, "check", "user.py:kink", "--x", "[0, 1, -2]", "--full", "--format", "table",
+                 env={"COLUMNS": "120"})
+    assert result.exit_code == 0 and "x: every element" in result.stdout
+    assert [line.split("│")[1].strip() for line in result.stdout.splitlines()
+            if line.startswith("│ [")][-3:] == ["[0]", "[1]", "[2]"]
+
+
 def test_the_cli_exits_0_on_agree_and_on_a_kink(user, monkeypatch):
     assert cli(monkeypatch, "check", "user.py:smooth", "--x", "randn(4, 3)", "--w", "randn(3, 2)").exit_code == 0
     kinked = cli(monkeypatch, "check", "user.py:kink", "--x", "[0, 1, -2]")

@@ -110,6 +110,13 @@ def _check_table(result: CheckResult, out: TextIO) -> None:
         rows.append([f"{name.name}" + (" (param)" if name.kind == "parameter" else ""),
                      "×".join(map(str, name.shape)) or "scalar", f"[{style}]{name.verdict}[/]", *_cells(name)])
     print_fitting(console, headers, rows, ["left", "left", "center", "left"] + ["right"] * 5)
+    for name in result.names:  # --full
+        if name.elements is not None:
+            print_fitting(console, ["element", "verdict", "autograd", "reference", "abs error", "rel error",
+                                    "tolerance"],
+                          [[_index(element.index), f"[{VERDICT_STYLES.get(element.verdict, 'bold red')}]"
+                            f"{element.verdict}[/]", *_numbers(element)] for element in name.elements],
+                          ["left", "center"] + ["right"] * 5, title=f"{name.name}: every element")
     for name in result.names:
         if name.worst is not None and name.worst.one_sided is not None:
             left, right = name.worst.one_sided
