@@ -31,6 +31,11 @@ GROWTH_LIMIT = 1e10  # a value this many times larger than at the start (and tha
 STALL_STEPS = 3
 # How a run ended: `status` in the result and its JSON; `stopped` starts with the word for it.
 STATUSES = {"converged": "converged", "stalled": "stalled", "diverged": "diverged", "max_steps": "not converged"}
+# Without --tol a run converges once the gradient norm falls below √ε of the dtype (1.5e-8 in float64,
+# 3.5e-4 in float32) times max(1, the gradient norm at the start): as small as round-off lets a gradient
+# get relative to where the run began.  --tol 0 runs every step.  A gradient of exactly 0 is left to the
+# stall test, which names its likely cause (dead ReLU units are no minimum; momentum crosses flat pieces).
+DEFAULT_TOL_TEXT = "sqrt(eps)*max(1, the gradient norm at the start)"
 
 
 @dataclass
@@ -65,6 +70,8 @@ class MinimizeResult:
     trace: list[TraceStep]
     parse: ParseInfo
     warnings: list[str] = field(default_factory=list)
+    tol: float | None = None  # the tolerance on the gradient norm the run used
+    tol_default: bool = False  # … chosen by derivcli (no --tol given), see DEFAULT_TOL_TEXT
 
     @property
     def converged(self) -> bool:
@@ -92,6 +99,8 @@ class MinimizeResult:
             "status": self.status,
             "stopped": self.stopped,
             "trace": [entry.to_json() for entry in self.trace],
+            "tol": self.tol,
+            "tol_default": self.tol_default,
             "warnings": self.warnings,
         }
         if explain_parse:
@@ -118,8 +127,9 @@ def minimize(
 
     Variables not in `wrt` (default: all) are held constant.  `manual` runs the tutorials' hand-written
     update ``x -= lr * x.grad`` instead of torch.optim.SGD.  With `tol`, the run stops (converged) once
-    the gradient norm or the size of an update falls below it; it stops (stalled) when it cannot move any
-    more.  The trace holds every `trace_every`-th state (step 0 is the start) and always the last.
+    the gradient norm or the size of an update falls below it; without, once the gradient norm falls
+    below the default (DEFAULT_TOL_TEXT); `tol=0` runs every step.  It stops (stalled) when it cannot
+    move any more.  The trace holds every `trace_every`-th state (step 0 is the start) and always the last.
     `progress(done, steps)` is called after each update.
     """
     import torch
@@ -138,7 +148,7 @@ def minimize(
 
     trace: list[TraceStep] = []
     start = {name: to_plain(p) for name, p in zip(setup.wrt, params)}
-    watch = _Watch(steps, tol, _zero_gradient_cause(setup.parsed.expr))
+    watch = _Watch(steps, tol, _zero_gradient_cause(setup.parsed.expr), math.sqrt(torch.finfo(setup.dtype).eps))
     last_step_size: float | None = None
     done = 0
     while True:
@@ -179,6 +189,8 @@ def minimize(
         trace=trace,
         parse=setup.parse_info(),
         warnings=warnings,
+        tol=watch.tol,
+        tol_default=tol is None,
     )
 
 
@@ -281,8 +293,12 @@ def _norm(tensors: Sequence[torch.Tensor]) -> float:
 class _Watch:
     """Decides, state by state, whether the run ends here: (status, reason) or None to go on."""
 
-    def __init__(self, steps: int, tol: float | None, zero_gradient_cause: str) -> None:
-        self.steps, self.tol, self.zero_gradient_cause = steps, tol, zero_gradient_cause
+    def __init__(self, steps: int, tol: float | None, zero_gradient_cause: str, root_eps: float) -> None:
+        """`tol` None: the default, √ε (`root_eps`) times max(1, the first gradient norm)."""
+        self.steps, self.zero_gradient_cause = steps, zero_gradient_cause
+        self.given = tol is not None
+        self.tol: float | None = tol
+        self.root_eps = root_eps
         self.first_value: float | None = None
         self.still = 0  # updates in a row that left the point exactly where it was
 
@@ -290,20 +306,23 @@ class _Watch:
                ) -> tuple[str, str] | None:
         self.first_value = value if self.first_value is None else self.first_value
         self.still = self.still + 1 if last_step_size == 0 else 0
-        tol = self.tol
         diverged = _divergence(value, grad_norm, self.first_value, done)
         if diverged:
             return "diverged", diverged
-        if tol is not None and grad_norm < tol:
-            return "converged", f"the gradient norm {grad_norm:.3g} is below tol {tol:g}"
-        if tol is not None and last_step_size is not None and last_step_size < tol:
-            return "converged", f"the last step {last_step_size:.3g} is below tol {tol:g}"
+        if self.tol is None:  # the first state: the default scales with its gradient
+            self.tol = self.root_eps * max(1.0, grad_norm)
+        tol = self.tol
+        named = f"tol {tol:g}" if self.given else f"the default tolerance {tol:.3g} ({DEFAULT_TOL_TEXT})"
+        if grad_norm < tol and (self.given or grad_norm > 0):  # (an exact 0 by default: see the stall below)
+            return "converged", f"the gradient norm {grad_norm:.3g} is below {named}"
+        if self.given and last_step_size is not None and last_step_size < tol:
+            return "converged", f"the last step {last_step_size:.3g} is below {named}"
         if self.still >= STALL_STEPS and grad_norm == 0:
             return "stalled", f"the gradient is 0 ({self.zero_gradient_cause}) since step {done - STALL_STEPS}"
         if self.still >= STALL_STEPS:
             return "stalled", f"the point and its value {value:.6g} are unchanged since step {done - STALL_STEPS}"
         if done == self.steps:
-            unreached = "" if tol is None else f" without reaching tol {tol:g}"
+            unreached = f" without reaching {named}" if tol > 0 else ""
             return "max_steps", f"ran all {self.steps} steps{unreached}"
         return None
 

@@ -32,7 +32,7 @@ def test_first_steps_match_the_tutorial():
     # x = 4; loss = (x - 1.5)**2; x -= 0.1 * x.grad: x 4 -> 3.5 -> 3.1 -> 2.78 -> 2.524.  The trace's step k
     # is the state after k updates, with the gradient there (the seed's "iteration 2: x 2.78, grad 3.2"
     # prints the gradient at 3.1 beside the x it produced).
-    result = minimize("(x-1.5)**2", {"x": 4}, lr=0.1, steps=100)
+    result = minimize("(x-1.5)**2", {"x": 4}, lr=0.1, steps=100, tol=0)
     xs = [entry.point["x"] for entry in result.trace[:5]]
     assert xs == pytest.approx([4.0, 3.5, 3.1, 2.78, 2.524], abs=1e-12)
     assert result.trace[2].grad_norm == pytest.approx(3.2)
@@ -41,7 +41,7 @@ def test_first_steps_match_the_tutorial():
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_descent_reaches_the_minimum(dtype):
-    result = minimize("(x-1.5)**2", {"x": 4}, lr=0.1, steps=100, dtype=dtype)
+    result = minimize("(x-1.5)**2", {"x": 4}, lr=0.1, steps=100, dtype=dtype, tol=0)
     assert result.point["x"] == pytest.approx(1.5, abs=1e-6)
     assert not result.diverged
     if dtype == "float64":
@@ -120,10 +120,38 @@ def test_tol_on_a_zero_gradient():
     assert result.converged and result.steps == 0 and "gradient norm" in result.stopped
 
 
-def test_without_tol_it_runs_every_step():
-    result = minimize("x**2", {"x": 1}, lr=0.1, steps=10)
+def test_tol_0_runs_every_step():
+    result = minimize("x**2", {"x": 1}, lr=0.1, steps=10, tol=0)
     assert not result.converged and result.steps == 10 and result.stopped == "not converged: ran all 10 steps"
     assert result.status == "max_steps"
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_without_tol_a_run_converges_once_the_gradient_is_as_small_as_round_off_allows(dtype):
+    # x -> 0.8x from 4 on (x - 1.5)**2: the gradient norm is 5 * 0.8**k, the default tolerance √ε * 5
+    eps = {"float64": 2.0**-52, "float32": 2.0**-23}[dtype]
+    tol = math.sqrt(eps) * 5.0
+    result = minimize("(x-1.5)**2", {"x": 4}, lr=0.1, steps=1000, dtype=dtype)
+    expected = math.ceil(math.log(tol / 5.0) / math.log(0.8))  # the first step below it
+    assert result.status == "converged" and result.steps in (expected - 1, expected, expected + 1)
+    assert result.tol == pytest.approx(tol) and result.tol_default is True
+    assert result.grad_norm < tol <= result.trace[-2].grad_norm
+    assert result.stopped == (f"converged: the gradient norm {result.grad_norm:.3g} is below the default tolerance "
+                              f"{tol:.3g} (sqrt(eps)*max(1, the gradient norm at the start))")
+    assert result.to_json()["tol"] == result.tol and result.to_json()["tol_default"] is True
+
+
+def test_without_tol_a_gradient_of_1e_9_is_converged_not_max_steps():
+    # the complaint: every run without --tol ended "not converged", even at a gradient norm of 1e-9
+    result = minimize(ROSENBROCK, {"x": -1.2, "y": 1}, optimizer="lbfgs", lr=1, steps=200)
+    assert result.status == "converged" and result.grad_norm < 1e-8 * 233
+    assert result.point == {"x": pytest.approx(1.0, abs=1e-6), "y": pytest.approx(1.0, abs=1e-6)}
+
+
+def test_without_tol_a_run_that_has_not_converged_says_which_tolerance_it_missed():
+    result = minimize("x**2", {"x": 1}, lr=0.1, steps=10)
+    assert result.status == "max_steps" and result.stopped.startswith("not converged: ran all 10 steps without "
+                                                                      "reaching the default tolerance 2.98e-08")
 
 
 def test_dead_relu_units_stall_the_run():
@@ -257,14 +285,14 @@ def numbers_in(text: str) -> list[str]:
 def test_a_tensor_point_is_printed_whole(columns, monkeypatch):
     result = minimize(RELU_LOSS, RELU_POINT, wrt=["W"], lr=0.01, steps=3)
     text = table(result, columns, monkeypatch)
-    final = text[text.index("final point"):]
+    final = text[text.index("final point"):text.index(result.stopped.split()[0])]
     whole = [repr(v) for row in result.point["W"] for v in row]
     assert numbers_in(final)[1:] == whole  # (the first is the value) every entry, none cut
     assert "…" not in text and all(len(line) <= (columns or 140) for line in text.splitlines())
-    # at each step: whole in the table where its rows fit, or left to --format plain and --json
-    assert ("┃ point" in text) == (columns is None) != ("--format plain or --json" in text)
-    if columns is None:
-        assert all(repr(v) in text for entry in result.trace for row in entry.point["W"] for v in row)
+    # at each step: in the table (to 6 digits) where its rows fit, or left to --format plain and --json
+    assert ("┃ point" in text) == (columns != 60) != ("--format plain or --json" in text)
+    if columns is None:  # the trace to 6 significant digits
+        assert all(f"{v:.6g}" in text for entry in result.trace for row in entry.point["W"] for v in row)
 
 
 def test_a_scalar_point_wraps_between_numbers_only(monkeypatch):
@@ -272,7 +300,33 @@ def test_a_scalar_point_wraps_between_numbers_only(monkeypatch):
     result = minimize(" + ".join(f"(x{k} - {k})**2" for k in range(8)), point, steps=2)
     text = table(result, 80, monkeypatch)
     cells = "".join(line.split("│")[3] for line in text.splitlines() if line.count("│") == 5)
-    assert sorted(numbers_in(cells)) == sorted(repr(v) for entry in result.trace for v in entry.point.values())
+    assert sorted(numbers_in(cells)) == sorted(f"{v:.6g}" for entry in result.trace for v in entry.point.values())
+
+
+def test_the_trace_has_6_significant_digits_and_fits_80_columns_with_the_final_point_whole(monkeypatch):
+    result = minimize(ROSENBROCK, {"x": -1.2, "y": 1}, optimizer="lbfgs", lr=1, steps=30, tol=0)
+    text = table(result, 80, monkeypatch)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    rows = [line for line in lines if line.count("│") == 5 and line.split("│")[1].strip().isdigit()]
+    assert len(result.trace) == 31 and len(rows) == 24  # one line each: the first and last 12
+    for line in rows:
+        entry = result.trace[int(line.split("│")[1])]
+        value, point = line.split("│")[2].strip(), line.split("│")[3].strip()
+        assert value == f"{entry.value:.6g}" and float(value) == pytest.approx(entry.value, rel=5e-6)
+        assert point == f"x={entry.point['x']:.6g}, y={entry.point['y']:.6g}"
+    assert f"final point: x={result.point['x']!r}, y={result.point['y']!r}" in lines
+    assert f"final value: {result.value!r}" in lines
+
+
+def test_help_lists_the_optimizers_and_the_default_tolerance():
+    from typer.testing import CliRunner
+
+    from derivcli.cli import app
+
+    shown = CliRunner().invoke(app, ["minimize", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"}).stdout
+    assert "--optimizer" in shown and "sgd|momentum|adam|lbfgs" in shown
+    assert "Default: the gradient norm below 1.5e-8 x max(1, its norm at the start)" in shown
 
 
 def test_a_large_tensor_is_summarised_as_torch_prints_it():

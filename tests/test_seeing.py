@@ -15,12 +15,14 @@ def cli(*args: str):
 
 
 def test_minimize_json_contract_and_the_tutorials_descent():
-    data = json.loads(cli("minimize", "(x-1.5)**2", "--x", "4", "--lr", "0.1", "--steps", "100", "--json").stdout)
+    data = json.loads(cli("minimize", "(x-1.5)**2", "--x", "4", "--lr", "0.1", "--steps", "100", "--tol", "0",
+                          "--json").stdout)
     assert {"point", "value", "converged", "steps", "trace"} <= set(data)
     assert data["point"]["x"] == pytest.approx(1.5, abs=1e-8)
     assert [entry["point"]["x"] for entry in data["trace"][:4]] == pytest.approx([4.0, 3.5, 3.1, 2.78])
     assert set(data["trace"][0]) == {"step", "value", "point", "grad_norm"}
-    manual = json.loads(cli("minimize", "(x-1.5)**2", "--x", "4", "--steps", "100", "--manual", "--json").stdout)
+    manual = json.loads(cli("minimize", "(x-1.5)**2", "--x", "4", "--steps", "100", "--tol", "0", "--manual",
+                            "--json").stdout)
     assert manual["trace"] == data["trace"]
 
 

@@ -44,11 +44,14 @@ from .options import (
 def minimize(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="The function to minimize.", show_default=False)],
-    optimizer: Annotated[str, typer.Option("--optimizer", help="sgd, momentum, adam or lbfgs.")] = "sgd",
+    optimizer: Annotated[str, typer.Option("--optimizer", metavar="sgd|momentum|adam|lbfgs",
+                                           help="The optimizer (momentum: SGD with momentum 0.9).")] = "sgd",
     lr: Annotated[float, typer.Option("--lr", help="Learning rate.")] = 0.1,
     steps: Annotated[int, typer.Option("--steps", help="The most updates to make (at most 1,000,000).")] = 100,
     tol: Annotated[Optional[float], typer.Option(
-        "--tol", help="Stop when the gradient norm or the step size falls below this.", show_default=False)] = None,
+        "--tol", help="Stop when the gradient norm or the step size falls below this. Default: the gradient norm "
+                      "below 1.5e-8 x max(1, its norm at the start) (3.5e-4 x ... in float32); 0 runs every step.",
+        show_default=False)] = None,
     manual: Annotated[bool, typer.Option(
         "--manual", help="Run the hand-written update x -= lr * x.grad (same trace as sgd).")] = False,
     every: Annotated[int, typer.Option("--every", help="Keep every k-th step in the trace.")] = 1,
