@@ -7,6 +7,7 @@ Expressions are parsed and lowered once per text (`api.compile_text` is cached).
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -242,14 +243,26 @@ def _compiled(expression: str, wrt: tuple[str, ...] | None, names: tuple[str, ..
 
 def answer(request: Any) -> dict[str, Any]:
     """Run one batch request: {"expression", "point", "wrt", "command", "order", "check", ...}."""
-    from . import api
+    from .api.setup import MissingValues
 
     if not isinstance(request, dict):
         raise DerivcliError("a request is a JSON object with at least \"expression\" and \"point\"")
     unknown = set(request) - BATCH_KEYS
     if unknown:
+        close = [match for key in sorted(unknown) for match in difflib.get_close_matches(key, BATCH_KEYS, 1, 0.7)]
         raise DerivcliError(f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(sorted(unknown))}",
-                            hint=f"a request may have {', '.join(sorted(BATCH_KEYS))}")
+                            hint=f"did you mean {close[0]}?" if len(close) == len(unknown) == 1 else
+                            f"a request may have {', '.join(sorted(BATCH_KEYS))}")
+    try:
+        return _answer_request(request)
+    except MissingValues as missing:
+        raise DerivcliError(missing.message, hint="add " + ", ".join(f'"{name}"' for name in missing.names)
+                            + ' to "point"') from None
+
+
+def _answer_request(request: dict[str, Any]) -> Any:
+    from . import api
+
     expression = request.get("expression")
     point = request.get("point", {})
     if not isinstance(expression, str):
@@ -261,13 +274,13 @@ def answer(request: Any) -> dict[str, Any]:
     if wrt is not None and (not isinstance(wrt, list) or not all(isinstance(w, str) for w in wrt)):
         raise DerivcliError("\"wrt\" must be a list of variable names")
     dtype = request.get("dtype", "float64")
+    check, fd = bool(request.get("check")), bool(request.get("fd"))
     if command == "grad":
-        return api.grad(expression, point, wrt=wrt, check=bool(request.get("check")), fd=bool(request.get("fd")),
-                        dtype=dtype).to_json()
+        return api.grad(expression, point, wrt=wrt, check=check, fd=fd, dtype=dtype).to_json()
     if command == "jacobian":
-        return api.jacobian(expression, point, wrt=wrt, dtype=dtype).to_json()
+        return api.jacobian(expression, point, wrt=wrt, dtype=dtype, check=check, fd=fd).to_json()
     if command == "hessian":
-        return api.hessian(expression, point, wrt=wrt, dtype=dtype).to_json()
+        return api.hessian(expression, point, wrt=wrt, dtype=dtype, check=check, fd=fd).to_json()
     if command == "diff":
         order = request.get("order", 1)
         if not isinstance(order, int) or isinstance(order, bool):

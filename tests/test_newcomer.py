@@ -5,6 +5,7 @@ shows itself to help(), dir() and Tab."""
 from __future__ import annotations
 
 import contextlib
+import json
 import io
 
 import pytest
@@ -87,3 +88,18 @@ def test_the_api_is_discoverable_without_loading_torch():
     names, light, documented = done.stdout.rsplit(" ", 2)
     assert {"grad", "diff", "jacobian", "hessian", "taylor", "compile", "Compiled"} <= set(ast.literal_eval(names))
     assert light == "True" and documented.strip() == "True", done.stderr
+
+
+def test_batch_says_what_to_fix_in_its_own_terms():
+    """A batch line is told to add the variable to "point" (not to pass --y), a misspelled key gets "did you
+    mean", and jacobian and hessian requests take check and fd as grad's do."""
+    from derivcli.streams import batch
+
+    requests = [{"expression": "x*y", "point": {"x": 1}},
+                {"expression": "x*y", "point": {"x": 1, "y": 2}, "chek": True},
+                {"expression": "softmax(a)", "point": {"a": [1, 2]}, "command": "jacobian", "check": True},
+                {"expression": "x**2*y", "point": {"x": 1, "y": 2}, "command": "hessian", "fd": True}]
+    missing, typo, jacobian, hessian = batch([json.dumps(request) for request in requests])
+    assert missing["error"]["hint"] == 'add "y" to "point"'
+    assert typo["error"]["message"] == "unknown key chek" and typo["error"]["hint"] == "did you mean check?"
+    assert jacobian["check"]["verdict"] == "agree" and hessian["finite_differences"]["verdict"] == "agree"

@@ -65,6 +65,16 @@ def reading_context(names: Sequence[str], wrt: Sequence[str] | None, values: Map
     return Context(frozenset(names), frozenset(wrt or ()), ranks=ranks)
 
 
+class MissingValues(DerivcliError):
+    """Variables of the expression without a value: the hint says how to give them on a command line; a
+    batch says it in its own terms (streams.answer)."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"no value for variable{'s' if len(names) > 1 else ''} {', '.join(names)}",
+                         hint="give it with " + " ".join(f"--{name} VALUE" for name in names))
+        self.names = names
+
+
 def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None, dtype: str,
             device: str) -> Setup:
     """Parse, check the bindings against the expression's variables, lower, and make the leaf tensors."""
@@ -79,8 +89,7 @@ def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None
     variables = parsed.variables
     missing = [name for name in variables if name not in values]
     if missing:
-        raise DerivcliError(f"no value for variable{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
-                            hint="give it with " + " ".join(f"--{name} VALUE" for name in missing))
+        raise MissingValues(missing)
     wrt_names = list(dict.fromkeys(wrt)) if wrt else list(variables)
     for name in wrt_names:
         if name not in values:
