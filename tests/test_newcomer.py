@@ -5,8 +5,8 @@ shows itself to help(), dir() and Tab."""
 from __future__ import annotations
 
 import contextlib
-import json
 import io
+import json
 
 import pytest
 
