@@ -166,8 +166,9 @@ class Checker:
         for direction in range(DIRECTIONS):
             signs = (torch.randint(0, 2, (self.autograd[name].numel(),), generator=self.problem.generator,
                                    dtype=torch.float64) * 2 - 1).to(self.problem.device)
+            searched = self.near is not None
             test = self._block(name, signs, 0, len(signs), "search" if direction == 0 else "fixed")
-            if test.failed and self.near is not None:  # a failure is never a step's fault: search them all
+            if test.failed and searched:  # a failure is never a step's fault: search them all
                 test = self._block(name, signs, 0, len(signs), "scan")
             if test.failed:
                 return test, signs
@@ -233,11 +234,14 @@ class Checker:
         """One element against the derivative along it: around the step that worked, and over the whole
         range of steps wherever that does not agree."""
         x = self.problem.point[torch.float64][name]
-        scale = max(1.0, abs(float(x.reshape(-1)[index])))
+        value = abs(float(x.reshape(-1)[index]))
         moved = self._along(name, index, index + 1, torch.ones(1, dtype=torch.float64, device=x.device))
-        element = self._judge(name, index, directional(moved, self.base, scale, self.near))
+        element = self._judge(name, index, directional(moved, self.base, max(1.0, value), self.near))
         if element.verdict != "agree" and self.near is not None:
-            element = self._judge(name, index, directional(moved, self.base, scale))
+            element = self._judge(name, index, directional(moved, self.base, max(1.0, value)))
+        if element.verdict in ("non-finite", "kink") and 0 < value < 1:  # near the edge of f's domain (log x
+            small = self._judge(name, index, directional(moved, self.base, value))  # at 1e-12): steps of its size
+            element = small if small.verdict == "agree" else element
         return element
 
     def _judge(self, name: str, index: int, derivative: Derivative) -> ElementCheck:

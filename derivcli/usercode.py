@@ -108,8 +108,8 @@ class Callee:
                 raise DerivcliError(f"{self.target} needs its argument {parameter.name}",
                                     hint=f"give --{parameter.name} VALUE" + (" (or --input VALUE)" if first else "")
                                     + ", e.g. \"randn(4, 3)\"")
-        return {parameter.name: values[parameter.name] for parameter in self.arguments if parameter.name in values} | {
-            name: value for name, value in values.items() if name not in named}
+        ordered = {parameter.name: values[parameter.name] for parameter in self.arguments if parameter.name in values}
+        return {**ordered, **values}  # in the signature's order, then what **kwargs takes
 
 
 def load(target: str) -> Callee:
@@ -153,7 +153,11 @@ def _import_file(source: str) -> ModuleType:
     sys.modules[module_name] = module  # dataclasses and pickling look their module up here
     if str(path.parent) not in sys.path:
         sys.path.insert(0, str(path.parent))
-    _run_user_code(lambda: spec.loader.exec_module(module), f"importing {_clip(source)}")  # type: ignore[union-attr]
+    try:
+        _run_user_code(lambda: spec.loader.exec_module(module), f"importing {_clip(source)}")  # type: ignore[union-attr]
+    except DerivcliError:
+        del sys.modules[module_name]
+        raise
     return module
 
 
