@@ -141,6 +141,10 @@ def kink(x):
     return torch.abs(x).sum()
 
 
+def logs(x):
+    return torch.log(x).sum()
+
+
 def cube(x, y):
     return (x ** 3 * torch.sin(y)).sum()
 
@@ -314,6 +318,12 @@ def test_abs_at_zero_is_a_kink_with_its_left_and_right_derivatives(user):
     worst = result.names[0].worst
     assert result.verdict == "kink" and not result.failed
     assert worst.index == [0] and worst.one_sided == pytest.approx((-1.0, 1.0))
+
+
+def test_an_element_at_the_edge_of_the_domain_gets_steps_of_its_own_size(user):
+    result = checked("logs", "float64", x=torch.tensor([1e-12, 0.5, 2.0], dtype=torch.float64))
+    worst = result.names[0].worst  # the largest gradient, 1/x at 1e-12: steps of 0.1 would cross 0
+    assert result.verdict == "agree" and worst.index == [0] and worst.reference == pytest.approx(1e12, rel=1e-9)
 
 
 def test_second_derivatives_as_gradgradcheck(user):
