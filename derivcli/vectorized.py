@@ -8,7 +8,7 @@ point more than cache-sized ones (see docs/performance.md for the measurements).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -56,6 +56,7 @@ class Compiled:
         self.dtype, self.device = torch_dtype(dtype), torch_device(device)
         self.chunk = CHUNK if self.device.type == "cpu" else GPU_CHUNK
         self._gradient: Callable[..., tuple[torch.Tensor, ...]] = self._chunk_gradient
+        self.torch_compile = torch_compile
         if torch_compile:
             self._gradient = torch.compile(self._chunk_gradient, dynamic=False)  # type: ignore[assignment]
 
@@ -78,15 +79,20 @@ class Compiled:
             return _lazy(self, values, gradient=True)
         inputs, kind, count = self._inputs(values)
         grads = {name: torch.empty(count, dtype=self.dtype, device=self.device) for name in self.wrt}
-        for start in range(0, count, self.chunk):
+
+        def one_chunk(start: int) -> int:
             length = min(self.chunk, count - start)
             # a scalar held at every point still gets one derivative per point: give it one leaf per point
             chunk = [_slice(value, start, length) if value.dim() else value.expand(length) for value in inputs]
             parts = self._gradient(*chunk)
             for name, part in zip(self.wrt, parts):
                 grads[name][start:start + length] = part
+            return start + length
+
+        for done in _chunks_in_parallel(one_chunk, range(0, count, self.chunk), self.device.type == "cpu"
+                                        and not self.torch_compile):
             if progress is not None:
-                progress(start + length, count)
+                progress(done, count)
         return {name: _as_kind(value, kind) for name, value in grads.items()}
 
     def _chunk_gradient(self, *chunk: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -111,6 +117,28 @@ class Compiled:
             raise DerivcliError(f"the arrays of points have different lengths: {sorted(lengths)}")
         count = lengths.pop() if lengths else 1
         return [tensors[name] for name in self.variables], kind, count
+
+
+def _chunks_in_parallel(work: Callable[[int], int], starts: range, threaded: bool) -> Iterator[int]:
+    """work(start) for every chunk, yielding each chunk's end in order.
+
+    On the CPU, with several chunks and several torch threads, the chunks go to that many Python threads
+    while torch runs each operation on one: torch's own intra-op threads meet at a barrier after every
+    operation, and with a core busy with another process every barrier waits for a preempted thread
+    (7.7x hand-written torch at 10**6 points, benchmarks/loaded.py); chunks on threads of their own never
+    wait for each other.  torch's thread count is restored afterwards."""
+    threads = torch.get_num_threads()
+    if not threaded or threads < 2 or len(starts) < 2:
+        yield from map(work, starts)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
+            yield from pool.map(work, starts)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _has_dask(values: Mapping[str, Any]) -> bool:

@@ -178,3 +178,24 @@ def test_constant_subexpressions_are_exact_to_the_last_digit(text):
     slope = float(mpmath.mpf(str(sp.diff(truth, x).subs(x, sp.Rational(3, 2)).evalf(40))))
     result = derivcli.grad(text, x=1.5)
     assert result.value == pytest.approx(exact, rel=4e-16) and result.gradient["x"] == pytest.approx(slope, rel=4e-16)
+
+
+def test_chunks_on_threads_give_the_same_bits_as_one_thread_in_order():
+    """compile().grad spreads chunks over Python threads with torch on one thread each (robust on a loaded
+    machine); every point's derivative is the very number a single-threaded run in order gives."""
+    from derivcli import vectorized
+
+    f = derivcli.compile("exp(-(x**2-x+1)/cos(log(x))**2) + x*y", wrt=["x", "y"])
+    xs = torch.linspace(0.5, 2.0, 3 * vectorized.CHUNK + 17, dtype=torch.float64)
+    threads = torch.get_num_threads()
+    parallel = f.grad(x=xs, y=0.5)
+    torch.set_num_threads(1)
+    try:
+        alone = f.grad(x=xs, y=0.5)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.get_num_threads() == threads
+    assert all(torch.equal(parallel[name], alone[name]) for name in ("x", "y"))
+    progress: list[int] = []
+    f.grad(x=xs, y=0.5, progress=lambda done, total: progress.append(done))
+    assert progress == sorted(progress) and progress[-1] == len(xs)
