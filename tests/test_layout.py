@@ -139,7 +139,7 @@ def test_the_commands_are_listed_in_the_order_a_user_meets_them():
     shown, _ = help_text([])
     listed = [line.split()[1] for line in shown.splitlines() if re.match(r"│ [a-z]+ ", line)]
     assert listed == ["grad", "jacobian", "hessian", "diff", "taylor", "implicit", "steps", "minimize", "plot",
-                      "graph", "check", "batch", "functions", "repl", "serve"]
+                      "graph", "check", "propagate", "sensitivity", "emit", "batch", "functions", "repl", "serve"]
 
 
 def test_a_formula_shows_its_2d_form_on_a_terminal_where_it_fits():

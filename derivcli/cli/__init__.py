@@ -16,7 +16,7 @@ import sys
 from ..errors import EXIT_BAD_INPUT, DerivcliError
 
 # isort: off
-from . import point, series, learn, explore, check, batch, repl, serve  # noqa: F401  (registers the commands, in help's order)
+from . import point, series, learn, explore, check, science, batch, repl, serve  # noqa: F401  (registers the commands, in help's order)
 # isort: on
 from .app import app, main
 from .outcome import report_error, silence_stdout
