@@ -89,18 +89,21 @@ class MonteCarlo:
 
 @dataclass
 class PropagationResult:
-    """`derivcli propagate`: y, its combined standard uncertainty, the budget, and the checks of first order."""
+    """`derivcli propagate`: y, its combined standard uncertainty, the budget, and the checks of first order.
+    For a tensor-valued f, value and uncertainty have f's shape, `output_covariance` is J Σ Jᵀ over its
+    elements (row-major), and there is no budget, second order or Monte Carlo check."""
 
     expression: str
     point: dict[str, Any]
-    uncertainties: dict[str, float]
-    value: float
-    uncertainty: float  # first order: √(gᵀΣg)
+    uncertainties: dict[str, float]  # each uncertain input's (element's) standard uncertainty
+    value: Any  # a float, or nested lists for a tensor-valued f
+    uncertainty: Any  # first order: √(gᵀΣg), or √diag(J Σ Jᵀ) in f's shape
     budget: list[Contribution]  # ranked by |contribution|
     correlated: bool
-    covariance: list[list[float]]  # Σ over the budget's inputs in the order given
+    covariance: list[list[float]]  # Σ over the inputs' elements in the order given
     k: float | None = None
-    expanded: float | None = None  # k·u
+    expanded: Any = None  # k·u
+    output_covariance: list[list[float]] | None = None
     second_order: SecondOrder | None = None
     monte_carlo: MonteCarlo | None = None
     parse: ParseInfo | None = None
@@ -108,9 +111,14 @@ class PropagationResult:
     dtype: str = "float64"
 
     @property
-    def rounded(self) -> str:
-        """y ± u as a metrologist writes it (two significant digits of u)."""
-        return rounded(self.value, self.uncertainty)
+    def rounded(self) -> Any:
+        """y ± u as a metrologist writes it (two significant digits of u), element by element for a tensor."""
+        def each(value: Any, uncertainty: Any) -> Any:
+            if isinstance(value, list):
+                return [each(v, w) for v, w in zip(value, uncertainty)]
+            return rounded(value, uncertainty)
+
+        return each(self.value, self.uncertainty)
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
         data = {
@@ -118,6 +126,7 @@ class PropagationResult:
             "value": self.value, "uncertainty": self.uncertainty, "rounded": self.rounded,
             "budget": [row.to_json() for row in self.budget], "correlated": self.correlated,
             "covariance": self.covariance if self.correlated else None, "k": self.k, "expanded": self.expanded,
+            "output_covariance": self.output_covariance,
             "second_order": None if self.second_order is None else self.second_order.to_json(),
             "monte_carlo": None if self.monte_carlo is None else self.monte_carlo.to_json(),
             "warnings": self.warnings,
@@ -134,9 +143,10 @@ def propagate(expression: str, point: Mapping[str, Measured | Any], *,
     """y = f(x), its combined standard uncertainty by first-order propagation, each input's part in it,
     the second-order terms (normal inputs), and with `monte_carlo` samples the Monte Carlo check.
 
-    `point` maps names to `Measured(value, uncertainty)` or exact values (numbers, constants).
-    `covariance` (a matrix over every bound name, in `point`'s order) replaces the uncertainties and
-    `correlations` ((a, b, r) triples).
+    `point` maps names to `Measured(value, uncertainty)` or exact values (numbers, constants, tensors).
+    `covariance` (a matrix over the elements of every bound name, in `point`'s order; tensors flattened)
+    replaces the uncertainties and `correlations` ((a, b, r) triples).  A tensor-valued f gets the
+    covariance of its elements, J Σ Jᵀ.
 
     >>> result = propagate("x*y", {"x": Measured(2.0, 0.1), "y": Measured(3.0, 0.2)})
     >>> result.value, round(result.uncertainty, 12), result.rounded
@@ -145,8 +155,9 @@ def propagate(expression: str, point: Mapping[str, Measured | Any], *,
     import torch
 
     from .api.setup import prepare
-    from .derivatives import gradient
+    from .derivatives import jacobians
     from .names import binding_names
+    from .results import element_names, to_plain
 
     names = binding_names(point)
     given = {names[name]: value for name, value in point.items()}
@@ -157,67 +168,78 @@ def propagate(expression: str, point: Mapping[str, Measured | Any], *,
                                                                 "--x 1.5(1), or give --cov FILE")
     values = {name: value.value if isinstance(value, Measured) else value for name, value in given.items()}
     setup = prepare(expression, values, uncertain, "float64", "cpu")
-    for name in uncertain:
-        if setup.inputs[setup.variables.index(name)].dim():
-            raise DerivcliError(f"{name} is a tensor: propagate takes numbers with uncertainties",
-                                hint="bind each input as a number, e.g. --x 1.5±0.1")
-    sigma = _covariance(given, uncertain, correlations, covariance)
+    shapes = {name: tuple(setup.inputs[setup.variables.index(name)].shape) for name in uncertain}
+    labels = [label for name in uncertain for label in element_names(name, shapes[name])]
+    sigma = _covariance(given, uncertain, labels, correlations, covariance)
     missing = [name for name in uncertain if name not in setup.parsed.variables]
-    value_tensor, grads = gradient(setup.program, setup.inputs, setup.wrt_indices, setup.dtype, setup.device)
-    value = float(value_tensor.detach())
-    g = torch.stack([grad.reshape(()) for grad in grads]).detach()
-    _refuse_non_finite(value, dict(zip(uncertain, g.tolist())))
+    value_tensor, blocks = jacobians(setup.program, setup.inputs, setup.wrt_indices, setup.dtype, setup.device)
+    outputs = value_tensor.numel()
+    jacobian = torch.cat([block.reshape(outputs, -1) for block in blocks], dim=1).detach()
+    _refuse_non_finite(value_tensor.detach(), jacobian, labels)
+    warnings = list(setup.warnings) + [f"{name} has an uncertainty but is not in the expression" for name in missing]
+    if k is not None and not (math.isfinite(k) and k > 0):
+        raise DerivcliError(f"--k {k}: the coverage factor must be a number above 0", hint="usually --k 2")
+    output_covariance = jacobian @ sigma @ jacobian.T
+    deviations = torch.sqrt(torch.diagonal(sigma)).tolist()
+    result = PropagationResult(
+        expression=setup.parsed.canonical, point={name: to_plain(value) for name, value in setup.values.items()},
+        uncertainties=dict(zip(labels, deviations)), value=to_plain(value_tensor), uncertainty=0.0, budget=[],
+        correlated=bool((sigma - torch.diag(torch.diagonal(sigma))).abs().max() > 0) if len(labels) > 1 else False,
+        covariance=sigma.tolist(), parse=setup.parse_info(), warnings=warnings, k=k)
+    if value_tensor.dim():  # a tensor-valued f: its elements' uncertainties and covariance
+        if monte_carlo is not None:
+            raise DerivcliError("--mc works with a number-valued f", hint="propagate one element, e.g. f[0]")
+        spread = torch.sqrt(torch.clamp(torch.diagonal(output_covariance), min=0.0)).reshape(value_tensor.shape)
+        result.uncertainty, result.output_covariance = to_plain(spread), output_covariance.tolist()
+        result.expanded = None if k is None else to_plain(k * spread)
+        return result
+    g = jacobian[0]
     weighted = sigma @ g
     variance = float(g @ weighted)
-    u = math.sqrt(max(variance, 0.0))
-    deviations = torch.sqrt(torch.diagonal(sigma)).tolist()
-    budget = [Contribution(name, float(values[name]), deviations[i], float(g[i]), float(g[i]) * deviations[i],
-                           float(g[i] * weighted[i]) / variance if variance > 0 else None)
-              for i, name in enumerate(uncertain)]
-    budget.sort(key=lambda row: -abs(row.contribution))
-    correlated = bool((sigma - torch.diag(torch.diagonal(sigma))).abs().max() > 0) if len(uncertain) > 1 else False
-    result = PropagationResult(
-        expression=setup.parsed.canonical, point={name: float(value) for name, value in setup.values.items()},
-        uncertainties=dict(zip(uncertain, deviations)), value=value, uncertainty=u, budget=budget,
-        correlated=correlated, covariance=sigma.tolist(), parse=setup.parse_info(),
-        warnings=list(setup.warnings) + [f"{name} has an uncertainty but is not in the expression"
-                                         for name in missing])
-    if k is not None:
-        if not (math.isfinite(k) and k > 0):
-            raise DerivcliError(f"--k {k}: the coverage factor must be a number above 0", hint="usually --k 2")
-        result.k, result.expanded = k, k * u
-    shapes = {name: kind for name, kind in (distributions or {}).items() if kind != "normal"}
-    if len(uncertain) <= MAX_SECOND_ORDER:
+    result.uncertainty = u = math.sqrt(max(variance, 0.0))
+    result.expanded = None if k is None else k * u
+    result.budget = sorted((Contribution(label, value, deviations[i], float(g[i]), float(g[i]) * deviations[i],
+                                         float(g[i] * weighted[i]) / variance if variance > 0 else None)
+                            for i, (label, value) in enumerate(zip(labels, _flat_values(setup, uncertain)))),
+                           key=lambda row: -abs(row.contribution))
+    shaped = {name: kind for name, kind in (distributions or {}).items() if kind != "normal"}
+    if len(labels) <= MAX_SECOND_ORDER:
         result.second_order = second_order(setup, sigma, g, variance)
         if not result.second_order.trusted:
             result.warnings.append(_untrusted(result.second_order, u))
-        if shapes:
+        if shaped:
             result.warnings.append("the second-order terms assume normal inputs; "
-                                   f"{', '.join(shapes)} {'is' if len(shapes) == 1 else 'are'} not")
+                                   f"{', '.join(shaped)} {'is' if len(shaped) == 1 else 'are'} not")
     else:
-        result.warnings.append(f"second order skipped: {len(uncertain)} uncertain inputs (the limit is "
+        result.warnings.append(f"second order skipped: {len(labels)} uncertain inputs (the limit is "
                                f"{MAX_SECOND_ORDER})")
     if monte_carlo is not None:
         result.monte_carlo = monte_carlo_check(setup, uncertain, values, sigma, dict(distributions or {}), monte_carlo,
-                                               coverage, seed, value, u)
+                                               coverage, seed, result.value, u)
         result.warnings += _monte_carlo_findings(result.monte_carlo)
     return result
 
 
-def _covariance(given: Mapping[str, Any], uncertain: list[str], correlations: Sequence[tuple[str, str, float]],
-                covariance: Any) -> torch.Tensor:
-    """Σ over the uncertain inputs: from their uncertainties and --corr, or the --cov matrix; checked
-    symmetric and positive semi-definite (correlations that contradict each other are not)."""
+def _flat_values(setup: Setup, uncertain: list[str]) -> list[float]:
+    """The uncertain inputs' values, element by element (tensors flattened row-major)."""
+    return [float(v) for name in uncertain for v in setup.inputs[setup.variables.index(name)].detach().reshape(-1)]
+
+
+def _covariance(given: Mapping[str, Any], uncertain: list[str], labels: list[str],
+                correlations: Sequence[tuple[str, str, float]], covariance: Any) -> torch.Tensor:
+    """Σ over the uncertain inputs' elements: from their uncertainties and --corr, or the --cov matrix;
+    checked symmetric and positive semi-definite (correlations that contradict each other are not)."""
     import torch
 
-    n = len(uncertain)
+    n = len(labels)
     if covariance is not None:
         if correlations:
             raise DerivcliError("--corr and --cov both give correlations", hint="put them all in the --cov matrix")
         sigma = torch.as_tensor(covariance, dtype=torch.float64)
         if tuple(sigma.shape) != (n, n):
-            raise DerivcliError(f"--cov: the matrix has shape {tuple(sigma.shape)}; {n} variables are bound "
-                                f"({', '.join(uncertain)}), so it must be {n} x {n}",
+            raise DerivcliError(f"--cov: the matrix has shape {tuple(sigma.shape)}; the bound variables have {n} "
+                                f"element{'s' if n > 1 else ''} ({', '.join(labels[:6])}{', …' if n > 6 else ''}), "
+                                f"so it must be {n} x {n}",
                                 hint="its rows and columns follow the order the variables are bound in")
         if not bool(torch.isfinite(sigma).all()):
             raise DerivcliError("--cov: the matrix has non-finite entries")
@@ -225,15 +247,15 @@ def _covariance(given: Mapping[str, Any], uncertain: list[str], correlations: Se
         if bool(((sigma - sigma.T).abs() > 1e-12 * scale).any()):
             raise DerivcliError("--cov: the matrix is not symmetric", hint="a covariance matrix is")
         sigma = (sigma + sigma.T) / 2
-        for i, name in enumerate(uncertain):
-            measured = given[name]
-            variance = float(sigma[i, i])
-            if variance < 0:
-                raise DerivcliError(f"--cov: the variance of {name} (diagonal entry {i + 1}) is negative")
-            if isinstance(measured, Measured) and not math.isclose(measured.uncertainty ** 2, variance,
+        for i, label in enumerate(labels):
+            if float(sigma[i, i]) < 0:
+                raise DerivcliError(f"--cov: the variance of {label} (diagonal entry {i + 1}) is negative")
+            measured = given.get(label)
+            if isinstance(measured, Measured) and not math.isclose(measured.uncertainty ** 2, float(sigma[i, i]),
                                                                    rel_tol=1e-9, abs_tol=0.0):
-                raise DerivcliError(f"--{name}: its uncertainty {measured.uncertainty!r} disagrees with --cov, whose "
-                                    f"variance gives {math.sqrt(variance)!r}", hint="give the value alone with --cov")
+                raise DerivcliError(f"--{label}: its uncertainty {measured.uncertainty!r} disagrees with --cov, whose "
+                                    f"variance gives {math.sqrt(float(sigma[i, i]))!r}",
+                                    hint="give the value alone with --cov")
     else:
         deviations = torch.tensor([given[name].uncertainty for name in uncertain], dtype=torch.float64)
         sigma = torch.diag(deviations**2)
@@ -257,15 +279,18 @@ def _covariance(given: Mapping[str, Any], uncertain: list[str], correlations: Se
     return sigma
 
 
-def _refuse_non_finite(value: float, gradient: Mapping[str, float]) -> None:
+def _refuse_non_finite(value: torch.Tensor, jacobian: torch.Tensor, labels: list[str]) -> None:
     """A NaN or infinite y or ∂f/∂xᵢ gives no uncertainty: an error, never a NaN budget."""
-    if not math.isfinite(value):
-        raise DerivcliError(f"f is {value} at this point, so it has no uncertainty",
-                            hint="see 'derivcli grad' for where it leaves its domain")
-    bad = [name for name, slope in gradient.items() if not math.isfinite(slope)]
+    import torch
+
+    if not bool(torch.isfinite(value).all()):
+        raise DerivcliError(f"f is {float(value.reshape(-1)[~torch.isfinite(value.reshape(-1))][0])} at this point, "
+                            "so it has no uncertainty", hint="see 'derivcli grad' for where it leaves its domain")
+    bad = (~torch.isfinite(jacobian)).any(dim=0).nonzero().reshape(-1).tolist()
     if bad:
-        raise DerivcliError(f"∂f/∂{bad[0]} is {gradient[bad[0]]} at this point: the law of propagation needs a "
-                            "finite derivative", hint="see 'derivcli grad' for where f is not differentiable")
+        slope = float(jacobian[:, bad[0]][~torch.isfinite(jacobian[:, bad[0]])][0])
+        raise DerivcliError(f"∂f/∂{labels[bad[0]]} is {slope} at this point: the law of propagation needs a finite "
+                            "derivative", hint="see 'derivcli grad' for where f is not differentiable")
 
 
 def second_order(setup: Setup, sigma: torch.Tensor, g: torch.Tensor, variance: float) -> SecondOrder:
@@ -277,10 +302,11 @@ def second_order(setup: Setup, sigma: torch.Tensor, g: torch.Tensor, variance: f
     from .higher import symmetric
 
     plain = [value.detach() for value in setup.inputs]
-    leaf = torch.stack([plain[i].reshape(()) for i in setup.wrt_indices]).requires_grad_(True)
+    leaf = torch.cat([plain[i].reshape(-1) for i in setup.wrt_indices]).requires_grad_(True)
     values = list(plain)
-    for position, index in enumerate(setup.wrt_indices):
-        values[index] = leaf[position]
+    pieces = torch.split(leaf, [plain[i].numel() for i in setup.wrt_indices])
+    for index, piece in zip(setup.wrt_indices, pieces):
+        values[index] = piece.reshape(plain[index].shape)
     f = scalar_output(setup.program(values, dtype=setup.dtype, device=setup.device))
     n = leaf.numel()
     rows = [torch.zeros(n, dtype=leaf.dtype) for _ in range(n)]

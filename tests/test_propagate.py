@@ -259,3 +259,33 @@ def test_a_real_process_and_a_bad_text_reported_before_torch_loads():
              "sys.stderr.write(json.dumps([code, 'torch' in sys.modules, 'sympy' in sys.modules]))")
     light = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
     assert light.stderr.strip().splitlines()[-1] == "[2, false, false]"
+
+
+# ------------------------------------------------------------------------------ tensors
+def test_a_tensor_valued_f_gets_its_output_covariance():
+    """W @ x with W exact: the outputs' covariance is W Σ Wᵀ, their uncertainties its diagonal's roots."""
+    W = [[1.0, 2.0, 0.5], [-1.0, 0.0, 3.0]]
+    sigma = [[0.04, 0.01, 0.0], [0.01, 0.09, -0.02], [0.0, -0.02, 0.01]]
+    # --cov covers every bound variable: x's 3 elements, then W's 6, exact (zero rows)
+    result = propagate("W @ x", {"x": [1.0, 2.0, 3.0], "W": W},
+                       covariance=[[*row, *([0.0] * 6)] for row in sigma] + [[0.0] * 9 for _ in range(6)])
+    expected = [[sum(W[i][a] * sigma[a][b] * W[j][b] for a in range(3) for b in range(3)) for j in range(2)]
+                for i in range(2)]
+    assert result.value == [6.5, 8.0]
+    for got, want in zip(result.output_covariance, expected):
+        assert got == pytest.approx(want, rel=1e-14)
+    assert result.uncertainty == pytest.approx([math.sqrt(expected[0][0]), math.sqrt(expected[1][1])], rel=1e-14)
+    assert result.budget == [] and result.second_order is None
+    with pytest.raises(DerivcliError, match="number-valued"):
+        propagate("x**2", {"x": [1.0, 2.0]}, covariance=[[0.01, 0.0], [0.0, 0.01]], monte_carlo=1000)
+
+
+def test_a_tensor_input_has_a_row_per_element():
+    sigma = [[0.01, 0.004], [0.004, 0.04]]
+    result = propagate("sum(x**2)", {"x": [1.0, 2.0]}, covariance=sigma)
+    g = [2.0, 4.0]
+    variance = sum(g[i] * sigma[i][j] * g[j] for i in range(2) for j in range(2))
+    assert result.uncertainty == pytest.approx(math.sqrt(variance), rel=1e-14)
+    assert [row.name for row in result.budget] == ["x[1]", "x[0]"]
+    half_trace = 0.5 * 4 * (0.01**2 + 2 * 0.004**2 + 0.04**2)  # ½ tr((HΣ)²) with H = 2I
+    assert result.second_order.uncertainty ** 2 == pytest.approx(variance + half_trace, rel=1e-13)

@@ -32,6 +32,8 @@ def _propagation_plain(result: PropagationResult, explain_parse: bool) -> list[s
     lines += [f"value\t{number(result.value)}", f"uncertainty\t{number(result.uncertainty)}"]
     if result.expanded is not None and result.k is not None:
         lines.append(f"expanded\t{number(result.expanded)}\t{number(result.k)}")
+    if result.output_covariance is not None:
+        lines.append(f"output-covariance\t{number(result.output_covariance)}")
     lines += [f"budget\t{row.name}\t{number(row.value)}\t{number(row.uncertainty)}\t{number(row.sensitivity)}\t"
               f"{number(row.contribution)}\t{maybe_number(row.share)}" for row in result.budget]
     second = result.second_order
@@ -56,6 +58,9 @@ def _propagation_table(result: PropagationResult, out: TextIO) -> None:
     print_formula(console, "f", result.expression)
     if result.parse is not None:
         print_reading(console, result.parse, result.expression)
+    if isinstance(result.value, list):
+        _tensor_outputs(console, result)
+        return
     expanded = "" if result.expanded is None else f";  U = {two_significant(result.expanded)} (k = {result.k:g})"
     console.print(Text.assemble(("f = ", "bold"), (result.rounded, "bold cyan"),
                                 (f"   (combined standard uncertainty, first order{expanded})", "dim")))
@@ -81,6 +86,31 @@ def _propagation_table(result: PropagationResult, out: TextIO) -> None:
                            f"{rounded(check.mean, check.uncertainty)}; {100 * check.coverage:g} % interval {interval}, "
                            f"first order's {linear}: {check.verdict} (GUM-S1 §8, δ = "
                            f"{two_significant(check.tolerance)})", style=style))
+
+
+def _tensor_outputs(console: Any, result: PropagationResult) -> None:
+    """A tensor-valued f: each element as value ± u (and U), its correlations in --json."""
+    from rich.text import Text
+
+    from ..results import element_names
+
+    values, deviations = _flat(result.value), _flat(result.uncertainty)
+    labels = element_names("f", _shape(result.value))
+    expanded = _flat(result.expanded) if result.expanded is not None else None
+    rows = [[label, rounded(v, u), *([two_significant(expanded[i])] if expanded else [])]
+            for i, (label, v, u) in enumerate(zip(labels, values, deviations))]
+    print_fitting(console, ["output", "value ± u", *([f"U (k = {result.k:g})"] if expanded else [])], rows,
+                  ["left", "right", "right"])
+    console.print(Text("first order, J Σ Jᵀ; the outputs' covariance matrix is in --json (output_covariance)",
+                       style="dim"))
+
+
+def _flat(value: Any) -> list[float]:
+    return [item for part in value for item in _flat(part)] if isinstance(value, list) else [value]
+
+
+def _shape(value: Any) -> list[int]:
+    return [len(value), *_shape(value[0])] if isinstance(value, list) and value else []
 
 
 def _at(value: float, tolerance: float) -> str:
