@@ -60,12 +60,14 @@ def emit(expression: str, wrt: Sequence[str] | None = None, language: str = "pyt
     """
     from .api.setup import reading_context
     from .budget import OverBudget, time_budget
+    from .names import check_name
     from .parsing import parse
 
     started = time.monotonic()
     if language not in LANGUAGES:
         raise DerivcliError(f"--lang {printable(language)[:20]}: unknown language", hint="use " + ", ".join(LANGUAGES))
     _check_name(name, language)
+    wrt = [check_name(given, f"--wrt {given}") for given in wrt] if wrt else None
     parsed = parse(expression, reading_context([], wrt))
     variables = parsed.variables + [extra for extra in wrt or () if extra not in parsed.variables]
     wrt_names = list(dict.fromkeys(wrt)) if wrt else list(parsed.variables)
@@ -112,8 +114,8 @@ def _formulas(parsed: Any, wrt: list[str], hessian: bool) -> list[Any]:
     by SymPy from its overflow-free form (autograd differentiates that form too)."""
     import sympy as sp
 
-    from .checks import derivative_size
     from .lowering import stable_forms
+    from .symbolic import derivative_size
 
     base = stable_forms(parsed.expr)
     size = derivative_size(base) * (len(wrt) + 1) ** (2 if hessian else 1)

@@ -357,6 +357,7 @@ def monte_carlo_check(setup: Setup, uncertain: list[str], values: Mapping[str, A
         raise DerivcliError(f"--coverage {coverage}: give a probability between 0 and 1", hint="e.g. 0.95")
     if samples < 100:
         raise DerivcliError(f"--mc {samples}: at least 100 samples", hint="10,000 to 1,000,000 is usual")
+    chunk = sample_chunk(setup, samples, 3, f"--mc {samples:,}")
     unknown = [name for name in distributions if name not in uncertain]
     if unknown:
         raise DerivcliError(f"--dist {unknown[0]}: {unknown[0]} has no uncertainty")
@@ -365,7 +366,6 @@ def monte_carlo_check(setup: Setup, uncertain: list[str], values: Mapping[str, A
         if kind != "normal" and bool((sigma[i].abs() > 0).sum() > 1):
             raise DerivcliError(f"--dist {name}={kind}: {name} is correlated with another input",
                                 hint="correlated inputs are drawn from a joint normal distribution")
-    chunk = sample_chunk(setup, samples, 3, f"--mc {samples:,}")
     seed = secrets.randbits(63) if seed is None else seed
     generator = torch.Generator().manual_seed(seed)
     means = torch.tensor([float(values[name]) for name in uncertain], dtype=torch.float64)

@@ -288,3 +288,22 @@ def test_refusals_are_one_line_errors():
                            (("x", None, "fortran"), "unknown language"), (("x", None, "c"), "not a usable")):
         with pytest.raises(DerivcliError, match=fragment):
             emit(*args, name="int" if fragment == "not a usable" else "f")
+
+
+def test_a_real_process_writes_c_that_compiles_and_agrees(tmp_path):
+    import os
+
+    script = Path(sys.executable).parent / "derivcli"
+    done = subprocess.run([str(script), "emit", "sigmoid(w*x + b) - log1p(w**2)", "--wrt", "w,b", "--lang", "c",
+                           "--hessian", "--name", "model"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DERIVCLI_NO_SERVER": "1"})
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+
+    class Printed:
+        code, variables, wrt, hessian = done.stdout, ["w", "x", "b"], ["w", "b"], True
+
+    point = {"w": 0.7, "x": -1.3, "b": 0.2}
+    numbers = compile_and_run(c_program([("model", Printed, [point])]), tmp_path)
+    truth = derivcli.hessian("sigmoid(w*x + b) - log1p(w**2)", point, wrt=["w", "b"])
+    got = (numbers[0], numbers[1:3], [numbers[3:5], numbers[5:7]])
+    assert matches(got, truth.value, truth.gradient, truth.hessian), (got, truth)

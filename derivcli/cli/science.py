@@ -106,8 +106,9 @@ def propagate(
         "--corr", metavar="A,B=R", help="The correlation coefficient of two inputs (repeat for more pairs).",
         show_default=False)] = None,
     cov: Annotated[Optional[str], typer.Option(
-        "--cov", metavar="FILE", help="A JSON file with the covariance matrix of every bound variable, in the "
-                                      "order they are bound (replaces their uncertainties and --corr).",
+        "--cov", metavar="FILE", help="A JSON file with the covariance matrix of every bound variable (tensors "
+                                      "element by element), in the order they are bound (replaces their "
+                                      "uncertainties and --corr).",
         show_default=False)] = None,
     mc: Annotated[Optional[int], typer.Option(
         "--mc", metavar="N", help="Monte Carlo check with N samples (normal inputs unless --dist).",
