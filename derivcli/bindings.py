@@ -163,7 +163,7 @@ def _make_value(name: str, plan: tuple[str, Any]) -> Any:
     if parsed.variables:
         raise DerivcliError(f"--{name} expects a number, got '{clip(payload)}'",
                             hint="values may be constant expressions like pi/4, without variables")
-    from .derivatives import evaluate_constant
+    from .lowering import evaluate_constant
 
     return evaluate_constant(parsed.expr)
 

@@ -23,12 +23,12 @@ from .results import (
     to_plain,
     worst,
 )
+from .symbolic import MAX_DERIVATIVE_SIZE, derivative_size
 
 if TYPE_CHECKING:
-    from .api import Setup
+    from .api.setup import Setup
 
 DEFAULT_STEPS = tuple(float(f"1e-{k}") for k in range(1, 11))
-MAX_DERIVATIVE_SIZE = 200_000
 MAX_CHECK_WORK = 2_000_000  # nodes of all the derivatives the check builds together (size x how many)
 MAX_CHECKED_ELEMENTS = 300  # tensor variables are checked element by element up to this many in all
 TOLERANCES = {torch.float64: (1e-8, 1e-10), torch.float32: (1e-4, 1e-5)}  # (rtol, atol)
@@ -272,39 +272,6 @@ def high_precision(derivative: sp.Expr, point: dict[sp.Symbol, float], fallback:
         return float(value) if value.is_real and value.is_finite else fallback
     except (TypeError, ValueError, ArithmeticError):
         return fallback
-
-
-def derivative_size(expr: sp.Basic) -> float:
-
-    """An estimate of the tree size of d(expr)/dx, from sizes alone (no differentiation).
-
-    The product rule makes a k-factor product's derivative k products of k factors, and nested
-    powers double at each level: sizes that would take SymPy minutes to build and print.
-    """
-    size: dict[sp.Basic, float] = {}
-    dsize: dict[sp.Basic, float] = {}
-    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
-    while stack:
-        node, children_done = stack.pop()
-        if node in size:
-            continue
-        if not node.args:
-            size[node] = dsize[node] = 1.0
-            continue
-        if not children_done:
-            stack.append((node, True))
-            stack.extend((arg, False) for arg in node.args if arg not in size)
-            continue
-        parts = [size[arg] for arg in node.args]
-        dparts = [dsize[arg] for arg in node.args]
-        size[node] = 1 + sum(parts)
-        if isinstance(node, sp.Mul):
-            dsize[node] = 1 + sum(dparts) + (len(parts) - 1) * sum(parts)
-        elif isinstance(node, (sp.Max, sp.Min)):  # k Heaviside terms, each comparing k arguments pairwise
-            dsize[node] = 1 + sum(dparts) + len(parts) ** 2 * sum(parts)
-        else:  # sums add; powers and functions repeat their arguments in the outer derivative
-            dsize[node] = 1 + sum(dparts) + (0 if isinstance(node, sp.Add) else 3 * sum(parts))
-    return dsize[expr]
 
 
 MAX_STEP = 1e100  # h**2 and h**3 in the error estimates must stay finite

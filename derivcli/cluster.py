@@ -14,12 +14,9 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, redirect_stdout
-from functools import cache, lru_cache, partial
-from typing import Annotated, Any, Optional
-
-import typer
+from typing import Any, Optional
 
 from .errors import DerivcliError
 from .memory import limit as memory_limit
@@ -29,15 +26,6 @@ ANSWER_SECONDS = 10.0  # while a task runs, the scheduler is asked this often wh
 # must answer within it
 BLOCK_LINES = 2_000  # batch lines per task: see docs/performance.md for the measurement behind it
 EXTRA = "pip install 'derivcli[dask]'"
-
-SCHEDULER = Annotated[Optional[str], typer.Option(
-    "--scheduler", metavar="ADDRESS|local",
-    help="Run on a Dask cluster: a scheduler's address (tcp://host:8786), or 'local' for a LocalCluster of one "
-         f"worker process per CPU ({EXTRA}).", show_default=False)]
-INPUT = Annotated[Optional[list[str]], typer.Option(
-    "--input", metavar="GLOB", help="With --scheduler: read the requests from these NDJSON files (globs, in "
-                                    "name order; lines are numbered across them) instead of stdin.",
-    show_default=False)]
 
 
 def _require_dask() -> Any:
@@ -147,103 +135,16 @@ def _result(client: Any, future: Any) -> Any:
             raise DerivcliError(f"lost the connection to the Dask scheduler at {client.scheduler.address}") from None
 
 
-# ------------------------------------------------------------------------------------------ the API
-
-
-def lazy(compiled: Any, values: Mapping[str, Any], gradient: bool) -> Any:
-    """`compiled(**values)` or `compiled.grad(**values)` for dask arrays: dask arrays of the same chunks,
-    each block evaluated on a worker by the ordinary compiled path (parsed and lowered once per worker
-    process, see `_on_worker`).  Other arrays are made dask arrays and rechunked to match; scalars are
-    held constant."""
-    import dask.array as da
-    import numpy as np
-
-    missing = [name for name in compiled.variables if name not in values]
-    if missing:
-        raise DerivcliError(f"no values for {', '.join(missing)}")
-    names = [name for name in compiled.variables if np.ndim(values[name])]
-    shapes = {np.shape(values[name]) for name in names}
-    if len(shapes) > 1:
-        raise DerivcliError(f"the arrays of points have different shapes: {sorted(shapes)}")
-    chunks = next(values[name].chunks for name in names if hasattr(values[name], "dask"))  # the first dask array's
-    arrays = [da.asarray(values[name]).rechunk(chunks) for name in names]
-    scalars = {name: float(values[name]) for name in compiled.variables if name not in names}
-    dtype = np.dtype(str(compiled.dtype).removeprefix("torch."))
-    spec = (compiled.expression, tuple(compiled.wrt), dtype.name, compiled.device.type, tuple(compiled.variables))
-    block = partial(_block, spec, scalars, names, gradient)
-    if not gradient:
-        return da.map_blocks(block, *arrays, dtype=dtype, meta=np.empty((0,) * len(chunks), dtype))
-    stacked = da.map_blocks(block, *arrays, new_axis=0, chunks=((len(compiled.wrt),), *chunks), dtype=dtype,
-                            meta=np.empty((0,) * (len(chunks) + 1), dtype))
-    return {name: stacked[index] for index, name in enumerate(compiled.wrt)}
-
-
-def _block(spec: tuple[Any, ...], scalars: dict[str, float], names: list[str], gradient: bool, *blocks: Any) -> Any:
-    """One block: values, or the derivatives stacked on a new first axis (one row per variable)."""
-    import numpy as np
-
-    compiled = _on_worker(*spec)
-    shape = blocks[0].shape
-    values = {**scalars, **{name: np.asarray(block).reshape(-1) for name, block in zip(names, blocks)}}
-    if not gradient:
-        return np.asarray(compiled(**values)).reshape(shape)
-    grads = compiled.grad(**values)
-    return np.stack([np.asarray(grads[name]).reshape(shape) for name in compiled.wrt])
-
-
-@lru_cache(maxsize=64)
-def _on_worker(expression: str, wrt: tuple[str, ...], dtype: str, device: str, names: tuple[str, ...]) -> Any:
-    """The compiled expression, once per process (read with its variables bound, as the client read it)."""
-    from .vectorized import Compiled
-
-    _settle_process()
-    return Compiled(expression, list(wrt), dtype, device, names=names)
-
-
 def _settle_worker(budget: int | None = None) -> None:
     """Every task: the client's memory budget (--max-memory) holds on the worker too; once per process,
-    the rest (`_settle_process`)."""
+    the rest (`dask_arrays.settle_process`)."""
     if budget is not None:
         from . import memory
 
         memory.set_limit(budget)
-    _settle_process()
+    from .dask_arrays import settle_process
 
-
-@cache
-def _settle_process() -> None:
-    """Once per process, and only on a Dask worker (a process given over to this work): torch gets one
-    thread, as the worker's own threads already share out the CPUs; the loaded pipeline is frozen out of
-    the garbage collector's sweeps, as `derivcli batch` does (full sweeps of torch's, SymPy's and Dask's
-    objects made block times vary 10x); and malloc keeps a chunk's intermediates on its heap (below)."""
-    try:
-        from distributed import get_worker
-
-        get_worker()
-    except (ImportError, ValueError):  # not on a worker: leave the caller's process alone
-        return
-    import torch
-
-    from .streams import settle_for_volume
-
-    torch.set_num_threads(1)
-    settle_for_volume()
-    _heap_for_chunks()
-
-
-def _heap_for_chunks() -> None:
-    """Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also fixes glibc's mmap threshold at
-    128 KiB: every 512 KiB intermediate of a 65,536-point chunk was then mmapped, page-faulted and
-    unmapped again, and a worker computed gradients 3-5x slower than this process.  Intermediates up to
-    4 MiB come from the heap again, and up to 64 MiB of it is kept rather than given back each time."""
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(-3, 4 << 20)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD
-    except (OSError, AttributeError):  # not glibc: nothing to undo
-        return
+    settle_process()
 
 
 # ------------------------------------------------------------------------------- grad --points GLOB
@@ -300,7 +201,7 @@ def _partition_bar() -> Any:
     """The progress bar of partitions done, as their futures finish, on a terminal; elsewhere nothing."""
     from contextlib import nullcontext
 
-    from .cli.options import progress_bar
+    from .render.progress import progress_bar
 
     return progress_bar() if sys.stderr.isatty() else nullcontext(lambda done, total: None)
 
@@ -372,8 +273,8 @@ def _partition(expression: str, path: str, fixed: dict[str, object], wrt: list[s
     goes to stdout).  A bad partition's error comes back as the answer, for the client to report: raised
     here, it would also fill the worker's log."""
     from . import memory
-    from .cli.point import grad_at_points
     from .files import _count_lines
+    from .points import grad_at_points
 
     _settle_worker(budget)
     text = io.StringIO()  # not a terminal: no progress bar on a worker
@@ -449,8 +350,7 @@ def _blocks(groups: Iterable[list[str]]) -> Iterator[tuple[int, list[str]]]:
 def _lost_block(args: tuple[Any, ...]) -> tuple[str, bool]:
     """Every line of a block that kept killing its workers gets a record, as `answer_lines` would number it."""
     from .errors import EXIT_INTERNAL
-    from .streams import TooLong
-    from .wire import error_record
+    from .wire import TooLong, error_record
 
     first, lines, _ = args
     message = "internal error: the workers answering this line's block kept stopping (out of memory?)"

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import sympy as sp
 import torch
 
 from . import memory
 from .errors import DerivcliError
-from .lowering import Program, lower
+from .lowering import Program
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
@@ -110,10 +109,3 @@ def along(program: Program, inputs: Sequence[torch.Tensor], index: int, directio
                                          materialize_grads=True)
         derivatives.append(float(current.detach()))
     return derivatives[0], derivatives[1], derivatives[2]
-
-
-def evaluate_constant(expr: sp.Expr) -> float:
-    """The float64 value of a constant expression (a binding like pi/4), by the same lowering."""
-    program = lower(expr, [])
-    return float(program([], dtype=torch.float64))
-

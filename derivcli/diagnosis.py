@@ -20,7 +20,7 @@ from .formula_text import formula
 from .sympy_forms import TensorFunction
 
 if TYPE_CHECKING:
-    from .api import Setup
+    from .api.setup import Setup
 
 
 @dataclass

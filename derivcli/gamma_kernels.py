@@ -78,11 +78,16 @@ def _split(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return y, reflect, safe
 
 
+def wrapped(value: Tensor) -> bool:
+    """Whether the value is a torch.func transform's input (a hessian's jacfwd hides requires_grad)."""
+    functorch = getattr(torch._C, "_functorch", None)
+    check = getattr(functorch, "is_functorch_wrapped_tensor", None)
+    return bool(check(value)) if check is not None else False
+
+
 def _reflecting(x: Tensor, reflect: Tensor) -> bool:
     """Whether the reflection is needed: some x < 0, or x a torch.func transform's input (whose values
     cannot be looked at)."""
-    from .torch_forms import wrapped  # (torch_forms imports this module)
-
     return wrapped(x) or bool(reflect.any())
 
 

@@ -20,10 +20,10 @@ from .errors import DerivcliError
 from .formula_text import formula
 from .lowering import lower
 from .results import element_label
-from .sympy_forms import Abs, ceiling, floor, relu, sign
+from .sympy_forms import NON_SMOOTH, NON_SMOOTH_NAMES, Abs, ceiling, floor, relu, sign
 
 if TYPE_CHECKING:
-    from .api import Setup
+    from .api.setup import Setup
 
 
 @dataclass
@@ -134,9 +134,6 @@ def unexamined(setup: Setup, candidates: dict[sp.Basic, torch.Tensor]) -> list[s
     return warnings
 
 
-NON_SMOOTH = (Abs, sp.Abs, relu, sign, sp.sign, sp.Heaviside, floor, ceiling, sp.floor, sp.ceiling, sp.Max, sp.Min,
-              sp.Piecewise)
-NON_SMOOTH_NAMES = ("leaky_relu", "elu", "hardtanh", "amax", "amin", "norm")
 
 
 def _non_smooth_steps(program: Any) -> list[sp.Basic]:

@@ -126,7 +126,7 @@ def _terms(polynomial: sp.Expr, h: sp.Symbol) -> list[tuple[Any, sp.Expr]] | Non
 def _may_be_one_sided(expr: sp.Expr) -> bool:
     """Whether expr has a node with a kink or a jump (|x|, sign, max, an 'if', relu…): only there can the
     two sides' expansions differ, and only there is the second one worth its time."""
-    from .kinks import NON_SMOOTH, NON_SMOOTH_NAMES
+    from .sympy_forms import NON_SMOOTH, NON_SMOOTH_NAMES
 
     return expr.has(*NON_SMOOTH) or any(type(node).__name__ in NON_SMOOTH_NAMES for node in sp.preorder_traversal(expr))
 

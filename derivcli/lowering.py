@@ -76,6 +76,12 @@ def lower(expr: sp.Basic, variables: Sequence[str]) -> Program:
     return _Lowering(list(variables)).run(expr)
 
 
+def evaluate_constant(expr: sp.Expr) -> float:
+    """The float64 value of a constant expression (a binding like pi/4), by the same lowering."""
+    program = lower(expr, [])
+    return float(program([], dtype=torch.float64))
+
+
 def stable_forms(expr: sp.Basic) -> sp.Basic:
     """The expression with every textbook formula that overflows replaced by its stable equivalent
     (`stable_form`).  The lowering applies the same rewrites node by node as it walks."""

@@ -17,9 +17,7 @@ import torch
 
 from .budget import CHECK_SECONDS, OverBudget, time_budget
 from .checks import (
-    MAX_DERIVATIVE_SIZE,
     TOLERANCES,
-    derivative_size,
     element_pairs,
     elements_of,
     evaluate_formula,
@@ -27,9 +25,10 @@ from .checks import (
     judge,
 )
 from .results import FAILING, MatrixCheck, worst
+from .symbolic import MAX_DERIVATIVE_SIZE, derivative_size
 
 if TYPE_CHECKING:
-    from .api import Setup
+    from .api.setup import Setup
 
 MAX_ENTRIES = 400
 FD_SLACK = 1e3  # central differences at the balanced step are good to about ε^(2/3) of the scale

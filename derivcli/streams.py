@@ -16,7 +16,7 @@ from typing import Any
 
 from . import memory
 from .errors import EXIT_INTERNAL, DerivcliError
-from .wire import error_record
+from .wire import TooLong, error_record
 
 STDIN = "-"
 BATCH_KEYS = {"expression", "point", "wrt", "command", "order", "check", "fd", "dtype", "formula"}
@@ -72,10 +72,6 @@ def batch_groups(groups: Iterable[list[str]], jobs: int = 1) -> Iterator[dict[st
 
 
 MAX_LINE = 1 << 20  # bytes of one request line; past it the line is skipped, not read into memory
-
-
-class TooLong(str):
-    """A line that was longer than MAX_LINE: it gets an error record in its place."""
 
 
 def available_lines(stream: Any) -> Iterator[list[str]]:
@@ -143,18 +139,6 @@ def _read_requests(first: int, lines: list[str]) -> list[tuple[int, Any]]:
         except RecursionError:
             requests.append((number, DerivcliError("the request is nested too deeply")))
     return requests
-
-
-def settle_for_volume() -> None:
-    """Before answering many requests in this process: load the whole pipeline now, then freeze what is
-    loaded out of the garbage collector's sweeps.  Each fresh expression allocates enough SymPy objects
-    to set off collections, and every full one rescans the ~200,000 objects of torch and SymPy's modules:
-    about 15% of a distinct request's time.  (Process-wide, so the CLI calls it, not the library.)"""
-    import gc
-
-    from . import api, formula_text, lowering, parsing, vectorized  # noqa: F401  (imports torch and SymPy)
-
-    gc.freeze()
 
 
 def _answer_run(requests: list[tuple[int, Any]]) -> Iterator[dict[str, Any]]:

@@ -19,7 +19,6 @@ from typing import Any
 
 import sympy as sp
 
-from .checks import MAX_DERIVATIVE_SIZE, derivative_size
 from .errors import DerivcliError
 from .formula_text import pretty_form
 
@@ -105,7 +104,7 @@ def _child(writer: int, parent: int, function: Callable[..., Any], args: tuple[A
     """In the forked child: the result, or (False, None) for the parent to fall back on, then exit
     without running the parent's clean-up (its buffered output and exit handlers are not the child's)."""
     try:
-        from .workers import settle_helper
+        from .processes import settle_helper
 
         settle_helper(parent)
         try:
@@ -164,3 +163,38 @@ def _simplify(derivative: sp.Expr) -> Presentation:
     if sp.count_ops(simplified) > sp.count_ops(derivative):
         simplified = derivative
     return Presentation(str(simplified), sp.latex(simplified), None, pretty_form(simplified))
+
+
+MAX_DERIVATIVE_SIZE = 200_000  # nodes: past this SymPy takes minutes to build and print a derivative
+
+
+def derivative_size(expr: sp.Basic) -> float:
+    """An estimate of the tree size of d(expr)/dx, from sizes alone (no differentiation).
+
+    The product rule makes a k-factor product's derivative k products of k factors, and nested
+    powers double at each level: sizes that would take SymPy minutes to build and print.
+    """
+    size: dict[sp.Basic, float] = {}
+    dsize: dict[sp.Basic, float] = {}
+    stack: list[tuple[sp.Basic, bool]] = [(expr, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if node in size:
+            continue
+        if not node.args:
+            size[node] = dsize[node] = 1.0
+            continue
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in node.args if arg not in size)
+            continue
+        parts = [size[arg] for arg in node.args]
+        dparts = [dsize[arg] for arg in node.args]
+        size[node] = 1 + sum(parts)
+        if isinstance(node, sp.Mul):
+            dsize[node] = 1 + sum(dparts) + (len(parts) - 1) * sum(parts)
+        elif isinstance(node, (sp.Max, sp.Min)):  # k Heaviside terms, each comparing k arguments pairwise
+            dsize[node] = 1 + sum(dparts) + len(parts) ** 2 * sum(parts)
+        else:  # sums add; powers and functions repeat their arguments in the outer derivative
+            dsize[node] = 1 + sum(dparts) + (0 if isinstance(node, sp.Add) else 3 * sum(parts))
+    return dsize[expr]

@@ -589,3 +589,10 @@ def encode_index(items: list[Any]) -> list[sp.Integer]:
         else:
             encoded += [0, item, 0, 0]
     return [sp.Integer(v) for v in encoded]
+
+
+# The nodes where a function has a kink or a jump (kinks are looked for there; a series is taken from both
+# sides there): by class, and by name for the activations defined below their class.
+NON_SMOOTH = (Abs, sp.Abs, relu, sign, sp.sign, sp.Heaviside, floor, ceiling, sp.floor, sp.ceiling, sp.Max, sp.Min,
+              sp.Piecewise)
+NON_SMOOTH_NAMES = ("leaky_relu", "elu", "hardtanh", "amax", "amin", "norm")

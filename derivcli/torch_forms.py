@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from . import gamma_kernels, memory
 from .errors import DerivcliError
+from .gamma_kernels import wrapped
 
 
 def sec(x: torch.Tensor) -> torch.Tensor:
@@ -164,13 +165,6 @@ def _number(parameter: torch.Tensor) -> float | None:
     if parameter.dim() or parameter.requires_grad or wrapped(parameter):
         return None
     return float(parameter)
-
-
-def wrapped(value: torch.Tensor) -> bool:
-    """Whether the value is a torch.func transform's input (a hessian's jacfwd hides requires_grad)."""
-    functorch = getattr(torch._C, "_functorch", None)
-    check = getattr(functorch, "is_functorch_wrapped_tensor", None)
-    return bool(check(value)) if check is not None else False
 
 
 def elu(x: torch.Tensor, alpha: torch.Tensor | None = None) -> torch.Tensor:

@@ -147,7 +147,7 @@ def _has_dask(values: Mapping[str, Any]) -> bool:
 
 
 def _lazy(compiled: Compiled, values: Mapping[str, Any], gradient: bool) -> Any:
-    from .cluster import lazy
+    from .dask_arrays import lazy
 
     return lazy(compiled, values, gradient)
 

@@ -46,3 +46,7 @@ def error_record(line: int, error: DerivcliError | str, exit_code: int = EXIT_BA
     EXIT_INTERNAL, where the fault is derivcli's or a lost process's, not the line's)."""
     return {"line": line, "error": error_object(error if isinstance(error, DerivcliError) else DerivcliError(error),
                                                 exit_code)}
+
+
+class TooLong(str):
+    """A line of a stream or batch longer than its bound: it gets an error record in its place."""

@@ -177,7 +177,7 @@ class _Workers:
     def _answers(self, first: int, lines: list[str], sent: Sent, again: bool) -> Iterator[dict[str, Any]]:
         """The answers to a piece that was `sent`; if its pool broke, it is sent whole once more, then
         (`again`) in halves, down to the one line that keeps breaking pools, which gets an error record."""
-        from .streams import TooLong
+        from .wire import TooLong
 
         answers = self._result(sent)
         if answers is not None:
@@ -216,30 +216,7 @@ def _worker_setup(parent: int) -> None:
     """A helper process, with one intra-op thread, as the workers already use every CPU."""
     import torch
 
+    from .processes import settle_helper
+
     settle_helper(parent)
     torch.set_num_threads(1)
-
-
-def settle_helper(parent: int) -> None:
-    """In a process forked to help `parent` (a batch worker, a budgeted SymPy child): Ctrl-C is the
-    parent's to handle (no traceback from each helper), SIGTERM ends it at once (not the parent's handler,
-    which would end the parent's workers), and it dies with its parent, however the parent ends."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with_parent(parent)
-
-
-def _die_with_parent(parent: int) -> None:
-    """Linux's PR_SET_PDEATHSIG: SIGKILL this process when its parent exits (even killed by SIGKILL)."""
-    import ctypes
-    import signal
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 is PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the parent's own clean-up still ends the workers
-        return
-    if os.getppid() != parent:  # the parent was already gone before the signal was set
-        os._exit(1)

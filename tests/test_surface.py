@@ -177,7 +177,7 @@ def test_points_from_a_parquet_file(tmp_path):
 
 
 @pytest.mark.parametrize("content, said", [(b"not parquet", "not a readable Parquet file"),
-                                           (None, "not a readable Parquet file of numbers")])
+                                           (None, "holds string, not numbers")])
 def test_a_bad_parquet_file_is_one_error_naming_it(tmp_path, content, said):
     pyarrow = pytest.importorskip("pyarrow")
     import pyarrow.parquet as parquet

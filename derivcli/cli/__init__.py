@@ -10,35 +10,9 @@ compute, so `--help` and tab completion stay fast.  The modules: `app` (the grou
 
 from __future__ import annotations
 
-import os
-import sys
-
-from ..errors import EXIT_BAD_INPUT, DerivcliError
-
 # isort: off
 from . import point, series, learn, explore, check, science, batch, repl, serve  # noqa: F401  (registers the commands, in help's order)
 # isort: on
-from .app import app, main
-from .outcome import report_error, silence_stdout
-from .stdio import prepare_streams
+from .app import app, main, run
 
 __all__ = ["app", "main", "run"]
-
-
-def run() -> None:
-    """Console-script entry point: make the standard streams safe, run, flush, and skip torch's slow
-    interpreter shutdown."""
-    prepare_streams()
-    code = main()
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        silence_stdout()
-    except DerivcliError as error:  # the last buffered output did not fit (a full disk)
-        report_error(error)
-        silence_stdout()
-        code = code or EXIT_BAD_INPUT
-    sys.stderr.flush()
-    if "torch" in sys.modules:
-        os._exit(code)
-    sys.exit(code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Sequence
 from typing import Annotated, Any, Optional
@@ -11,8 +12,10 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
+from ..errors import EXIT_BAD_INPUT, DerivcliError
 from .commands import name_types
-from .outcome import PROG, _Carried, guarded, wants_json
+from .outcome import PROG, _Carried, guarded, report_error, silence_stdout, wants_json
+from .stdio import prepare_streams
 
 
 class DerivcliGroup(TyperGroup):
@@ -107,3 +110,22 @@ def command() -> Any:
     """The click group built from the app, once per process: building it takes ~40 ms, which each command
     the warm server's children answer would pay again."""
     return typer.main.get_command(app)
+
+
+def run() -> None:
+    """The command line, run in this process (a cold run, a warm server's child): make the standard
+    streams safe, run, flush, and skip torch's slow interpreter shutdown."""
+    prepare_streams()
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+    except DerivcliError as error:  # the last buffered output did not fit (a full disk)
+        report_error(error)
+        silence_stdout()
+        code = code or EXIT_BAD_INPUT
+    sys.stderr.flush()
+    if "torch" in sys.modules:
+        os._exit(code)
+    sys.exit(code)

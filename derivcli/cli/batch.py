@@ -7,11 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cluster import INPUT, SCHEDULER
 from ..errors import EXIT_BAD_INPUT
 from .app import app
 from .commands import PlainCommand
-from .options import output_format
+from .options import INPUT, SCHEDULER, output_format
 
 BATCH_EPILOG = ("""[bold]Examples[/]
 
@@ -46,7 +45,8 @@ def batch(
 
 
 def _answer_stdin(jobs: Optional[int]) -> int:
-    from ..streams import available_lines, batch_groups, settle_for_volume
+    from ..streams import available_lines, batch_groups
+    from ..volume import settle_for_volume
     from ..wire import dumps
     from ..workers import default_jobs
 

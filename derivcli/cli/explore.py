@@ -21,7 +21,6 @@ from .options import (
     VAR,
     WRT,
     output_format,
-    progress_bar,
     read_point,
     report_warnings,
     split_names,
@@ -69,6 +68,8 @@ def minimize(
     from ..render import emit_minimize
 
     fmt_name = output_format(json_output, fmt)
+    from ..render.progress import progress_bar
+
     with progress_bar() if sys.stderr.isatty() and fmt_name == "table" else nullcontext() as progress:
         result = run_minimize(expression, read_point(ctx, var, seed), wrt=split_names(wrt), optimizer=optimizer,
                               lr=lr, steps=steps, tol=tol, manual=manual, trace_every=every, dtype=dtype,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from ..errors import DerivcliError
+
+DASK_EXTRA = "pip install 'derivcli[dask]'"
 
 STDIN = "-"  # a binding's value read line by line from stdin
 
@@ -122,27 +124,12 @@ def split_names(wrt: Optional[list[str]]) -> list[str] | None:
     return names or None
 
 
-def progress_bar() -> Any:
-    """A transient bar on stderr, drawn until the work is done: call it with (done, total).  Used in a
-    `with`, it is also cleared on every other way out (a run that stops early, an error, Ctrl-C), so no
-    half-drawn bar is left above the output."""
-    from rich.console import Console
-    from rich.progress import Progress
-
-    bar = Progress(console=Console(stderr=True), transient=True)
-    task = bar.add_task("gradients", total=None)
-
-    class Bar:
-        def __call__(self, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-            if done >= total:
-                bar.stop()
-
-        def __enter__(self) -> Bar:
-            return self
-
-        def __exit__(self, *error: object) -> None:
-            bar.stop()
-
-    bar.start()
-    return Bar()
+# --scheduler and --input: Dask (the extra named in the help, its brackets escaped from Rich markup)
+SCHEDULER = Annotated[Optional[str], typer.Option(
+    "--scheduler", metavar="ADDRESS|local",
+    help="Run on a Dask cluster: a scheduler's address (tcp://host:8786), or 'local' for a LocalCluster of one "
+         f"worker process per CPU ({DASK_EXTRA.replace('[', chr(92) + '[')}).", show_default=False)]
+INPUT = Annotated[Optional[list[str]], typer.Option(
+    "--input", metavar="GLOB", help="With --scheduler: read the requests from these NDJSON files (globs, in "
+                                    "name order; lines are numbered across them) instead of stdin.",
+    show_default=False)]

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ..cluster import SCHEDULER
 from ..errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, DerivcliError
 from .app import app
 from .commands import BindingCommand
@@ -22,13 +21,13 @@ from .options import (
     JSON,
     MATRIX_CHECK,
     MATRIX_FD,
+    SCHEDULER,
     SEED,
     STDIN,
     VAR,
     WRT,
     binding_texts,
     output_format,
-    progress_bar,
     read_point,
     report_warnings,
     split_names,
@@ -102,6 +101,8 @@ def grad(
     fd = fd or fd_steps is not None  # steps without --fd still ask for the table
     point = read_point(ctx, var, seed, streams=True)
     if points is not None:
+        from ..points import grad_at_points
+
         return grad_at_points(expression, points, point, split_names(wrt), output, torch_compile, dtype, device,
                               as_json=fmt_name == "json")
     if output is not None or torch_compile:
@@ -225,41 +226,3 @@ def _answer_stream(answers: Any, streamed: str, fmt: str, explain_parse: bool) -
             sys.stdout.write(f"{number(result.point[streamed])}\t{number(result.value)}\t{derivatives}{verdict}\n")
         sys.stdout.flush()
     return EXIT_BAD_INPUT if failed else EXIT_CHECK_FAILED if disagreed else 0
-
-
-def grad_at_points(expression: str, path: str, fixed: dict[str, object], wrt: list[str] | None,
-                   output: Optional[str], torch_compile: bool, dtype: str, device: str, as_json: bool = False) -> int:
-    """--points: every point of a file in one vectorized pass per chunk, as a table of columns (CSV or
-    .npy), or with --json as NDJSON: one grad object per point."""
-    import derivcli
-
-    from ..files import output_kind, read_points
-    from ..render import write_points, write_points_json
-
-    if as_json and output is not None:
-        raise DerivcliError("--json writes one object per point to stdout; --output writes .csv or .npy",
-                            hint="give one of them")
-    if output is not None:
-        output_kind(output)  # a bad --output is refused before the work, not after
-    compiled = derivcli.compile(expression, wrt=wrt, dtype=dtype, device=device, torch_compile=torch_compile)
-    columns = read_points(path)
-    if "" in columns:  # an .npy file: one unnamed column, for the only variable not bound otherwise
-        free = [name for name in compiled.variables if name not in fixed]
-        if len(free) != 1:
-            raise DerivcliError("--points: an .npy file holds one column; name the columns with .csv or .npz")
-        columns = {free[0]: columns.pop("")}
-    both = sorted(set(fixed) & set(columns))
-    if both:
-        raise DerivcliError(f"--points: {', '.join(both)} is both a column of {path} and given with --NAME")
-    values = {**fixed, **columns}
-    progress = progress_bar() if sys.stderr.isatty() and len(next(iter(columns.values()), [])) > 1_000_000 else None
-    f = compiled(**values)
-    grads = compiled.grad(progress=progress, **values)
-    if as_json:
-        point = {name: values[name] for name in compiled.variables if name in values}
-        write_points_json(compiled.parsed.canonical, point, f, grads, dtype, sys.stdout)
-        return 0
-    table = {**{name: columns[name] for name in columns if name in compiled.variables}, "f": f,
-             **{f"d/d{name}": value for name, value in grads.items()}}
-    write_points(table, output, sys.stdout)
-    return 0

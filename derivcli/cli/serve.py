@@ -78,7 +78,7 @@ def serve(
 def _command_line() -> Any:
     """The CLI's own functions, for the server's children and its warm-up."""
     from ..serve.server import CommandLine
-    from . import main, run
+    from .app import main, run
 
     return CommandLine(run=run, main=main)
 

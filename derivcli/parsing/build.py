@@ -336,7 +336,7 @@ class Builder:
         if not condition.free_symbols and condition not in (sp.true, sp.false):
             # A constant SymPy could not decide (log(0) > 2, with log(0) held for torch): decide it as
             # torch will.  SymPy cannot build a condition holding an undecided constant 'if'.
-            from ..derivatives import evaluate_constant
+            from ..lowering import evaluate_constant
 
             condition = sp.true if evaluate_constant(condition) else sp.false
         return sp.Piecewise((body, condition), (orelse, True))

@@ -78,7 +78,7 @@ class WrittenBuilder(Builder):
         condition = self._condition(self.build(node.condition), node.condition)
         orelse = self.number(node.orelse)
         if not condition.free_symbols and condition not in (sp.true, sp.false):  # decided as torch will
-            from ..derivatives import evaluate_constant
+            from ..lowering import evaluate_constant
 
             condition = sp.true if evaluate_constant(condition) else sp.false
         return sp.Piecewise((body, condition), (orelse, True), evaluate=False)

@@ -316,9 +316,9 @@ class Server:
                 signal.signal(number, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
             os.setpgid(0, 0)
-            from ..workers import _die_with_parent
+            from ..processes import die_with_parent
 
-            _die_with_parent(os.getppid())
+            die_with_parent(os.getppid())
             for other in self.connections - {connection}:  # the server's descriptors, none of them the child's
                 other.close()
                 if other.pidfd is not None:
