@@ -55,6 +55,12 @@ JSON_VIEWS = [  # every command's --json, with the options that add keys (the wa
     ("implicit", ["implicit", "x*y = 1", "--order", "2"]),
     ("functions", ["functions"]),
     ("steps", ["steps", "sin(x)**2", "--x", "pi/4", "--exact"]),
+    ("propagate", ["propagate", "4*pi**2*L/T**2", "--L", "1.000±0.002", "--T", "2.007 +- 0.003", "--k", "2"]),
+    ("propagate", ["propagate", "x*y", "--x", "2.0(1)", "--y", "3.0(2)", "--corr", "x,y=0.5", "--mc", "2000",
+                   "--seed", "1"]),
+    ("sensitivity", ["sensitivity", "x**2*y + sin(z)", "--x", "3", "--y", "2", "--z", "1"]),
+    ("sensitivity", ["sensitivity", "x + 2*y", "--x", "0:1", "--y", "0:1", "--samples", "1000", "--seed", "1"]),
+    ("emit", ["emit", "sigmoid(w*x + b)", "--wrt", "w,b", "--lang", "c", "--hessian"]),
 ]
 
 
