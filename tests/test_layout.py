@@ -96,8 +96,8 @@ def test_a_large_matrix_is_summarized_with_its_first_and_last_three_rows_and_col
 
 
 # --------------------------------------------------------------------------- help at 80 columns
-COMMANDS = [[], ["grad"], ["jacobian"], ["hessian"], ["diff"], ["taylor"], ["implicit"], ["steps"], ["minimize"],
-            ["plot"], ["graph"], ["check"], ["batch"], ["functions"], ["repl"], ["serve"]]
+COMMANDS = [[], ["grad"], ["jacobian"], ["hessian"], ["diff"], ["taylor"], ["implicit"], ["steps"], ["analyze"],
+            ["minimize"], ["plot"], ["graph"], ["check"], ["batch"], ["functions"], ["repl"], ["serve"]]
 
 
 def help_text(command: list[str]) -> tuple[str, str]:
@@ -138,8 +138,9 @@ def test_expression_commands_show_their_usage_and_the_bindings(command):
 def test_the_commands_are_listed_in_the_order_a_user_meets_them():
     shown, _ = help_text([])
     listed = [line.split()[1] for line in shown.splitlines() if re.match(r"│ [a-z]+ ", line)]
-    assert listed == ["grad", "jacobian", "hessian", "diff", "taylor", "implicit", "steps", "minimize", "plot",
-                      "graph", "check", "propagate", "sensitivity", "emit", "batch", "functions", "repl", "serve"]
+    assert listed == ["grad", "jacobian", "hessian", "diff", "taylor", "implicit", "steps", "analyze", "minimize",
+                      "plot", "graph", "check", "propagate", "sensitivity", "emit", "batch", "functions", "repl",
+                      "serve"]
 
 
 def test_a_formula_shows_its_2d_form_on_a_terminal_where_it_fits():

@@ -11,7 +11,7 @@ compute, so `--help` and tab completion stay fast.  The modules: `app` (the grou
 from __future__ import annotations
 
 # isort: off
-from . import point, series, learn, explore, check, science, batch, repl, serve  # noqa: F401  (registers the commands, in help's order)
+from . import point, series, learn, analyze, explore, check, science, batch, repl, serve  # noqa: F401  (registers the commands, in help's order)
 # isort: on
 from .app import app, main, run
 
