@@ -99,7 +99,11 @@ class Facts:
         return inside
 
     def inside(self, x: float) -> bool:
-        return _within(self.pieces, x) and math.isfinite(self.curve.one(x, 0))
+        """In the domain, and not a rounding away from an edge it excludes (a float beside π/2 for tan)."""
+        excluded = [edge for lo, hi, left, right in self.pieces for edge, closed in ((lo, left), (hi, right))
+                    if not closed]
+        return _within(self.pieces, x) and not any(is_close(x, edge, 1e-12) for edge in excluded) \
+            and math.isfinite(self.curve.one(x, 0))
 
     def edges(self) -> list[Found]:
         """The domain's edges within the interval (an isolated hole is an edge of both its pieces)."""
@@ -200,6 +204,10 @@ class Facts:
         signs = [numeric.sign_of(value, self.sizes[k]) if self.inside(middle) else None
                  for middle, value in zip(middles, values)]
         self._check_chart(k, points, signs)
+        if k == 1:
+            self.notes += [f"f is constant on ({a.spot().text}, {b.spot().text}) (f′ = 0 there): every point of it "
+                           "is critical, and its value is attained all along" for (a, b), sign in
+                           zip(zip(points, points[1:]), signs) if sign == "0"]
         return Chart("f'" if k == 1 else "f''", [point.spot() for point in points], signs)
 
     def _check_chart(self, k: int, points: list[Found], signs: list[str | None]) -> None:
@@ -232,11 +240,15 @@ class Facts:
                 spans.append(Span(a, b))
         return spans
 
-    def _signs_beside(self, which: int, x: float) -> tuple[str | None, str | None]:
-        chart = self.charts[which]
-        index = next(i for i, point in enumerate(chart.points) if point.x == x)
-        left = chart.signs[index - 1] if index > 0 else None
-        return left, chart.signs[index] if index < len(chart.signs) else None
+    def _signs_beside(self, c: float) -> tuple[str | None, str | None]:
+        """f′'s signs just left and right of c (the first-derivative test), nearer than any other point where
+        f′ may change sign; None on a side where f is not defined."""
+        others = [point.x for point in (*self.stationary, *(found for found, _ in self.unsmooth)) if point.x != c]
+        gap = min([abs(other - c) for other in others], default=math.inf)
+        delta = min(numeric.NEAR * max(1.0, abs(c)), gap / 4)
+        left, right = self.curve.at([c - delta, c + delta], 1)[1]
+        return tuple(None if not math.isfinite(v) else "0" if v == 0 else "+" if v > 0 else "-"  # type: ignore
+                     for v in (left, right))
 
     # --------------------------------------------------------------------------- critical, inflection
     def critical_points(self) -> list[Critical]:
@@ -247,7 +259,7 @@ class Facts:
         points += [(point.at, "undefined", found.exact) for found, point in self.unsmooth if self.interior(point.at.x)]
         found = []
         for at, derivative, exact in sorted(points, key=lambda item: item[0].x):
-            signs = self._signs_beside(0, at.x)
+            signs = self._signs_beside(at.x)
             second, test = None, None
             if derivative == "zero":
                 delta = numeric.NEAR * max(1.0, abs(at.x))

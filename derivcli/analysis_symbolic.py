@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 SOLVE_SECONDS = 4.0  # each child: a solveset, or the limits at ±∞
 LIMIT_SECONDS = 3.0  # the one-sided limits at the domain's edges, after the domain is known
@@ -28,7 +29,7 @@ VALUE_SHARE = 0.5  # of a child's budget: past it, exact values f(c) are left ou
 # Functions defined for every real argument (their nodes add no constraint to the domain).
 EVERYWHERE = ("sin", "cos", "exp", "Abs", "sign", "cbrt", "atan", "acot", "sinh", "cosh", "tanh", "asinh", "erf",
               "erfc", "sigmoid", "relu", "softplus", "Heaviside", "Max", "Min", "sech", "leaky_relu", "elu",
-              "gelu", "silu", "softsign", "hardtanh", "held")
+              "gelu", "silu", "softsign", "hardtanh", "held", "floor", "ceiling")
 # Where the derivative may not exist: the argument's zeros (kinks, jumps and roots' tips).
 KINKED = ("Abs", "sign", "Heaviside", "relu", "leaky_relu", "hardtanh", "cbrt", "elu")
 
@@ -78,8 +79,8 @@ def constraints(f: sp.Expr, x: sp.Symbol) -> list[sp.Basic] | None:
             conditions.append(sp.Ne(sp.sin(node.args[0]), 0))
         elif isinstance(node, (sp.coth, sp.csch)):
             conditions.append(sp.Ne(node.args[0], 0))
-        elif isinstance(node, (sp.Add, sp.Mul, sp.Symbol, sp.Piecewise, sp.Number)) or node.is_Relational \
-                or node.is_Boolean:
+        elif isinstance(node, (sp.Add, sp.Mul, sp.Symbol, sp.Piecewise, ExprCondPair, sp.Number)) \
+                or node.is_Relational or node.is_Boolean:
             continue
         elif type(node).__name__ not in EVERYWHERE:
             return None

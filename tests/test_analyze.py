@@ -331,3 +331,21 @@ def test_a_real_process_answers_in_json_and_in_plain():
     assert [(point["text"], point["kind"]) for point in data["critical_points"]] == [("1", "maximum")]
     shown = _process("sin x", "--from", "0", "--to", "2pi")
     assert shown.returncode == 0 and "inflection\tpi\texact\tf = 0" in shown.stdout.splitlines()
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("tan x", {"asymptotes": 6, "critical": 0, "inflection": 7}),  # no float beside π/2 counted as a point
+    ("relu(x)", {"asymptotes": 1, "critical": 1, "inflection": 0}),
+    ("x if x > 0 else -x^2", {"asymptotes": 0, "critical": 1, "inflection": 0}),
+])
+def test_poles_corners_and_flat_pieces(expression, expected):
+    result = analyze(expression)
+    assert (len(result.asymptotes), len(result.critical_points), len(result.inflection_points)) == (
+        expected["asymptotes"], expected["critical"], expected["inflection"])
+    assert result.domain_exact and not [note for note in result.notes if "does not check" in note]
+
+
+def test_a_constant_piece_is_said():
+    assert any(note.startswith("f is constant on (-10, 0)") for note in analyze("relu(x)").notes)
+    corner = analyze("x if x > 0 else -x^2").nondifferentiable[0]
+    assert (corner.kind, corner.left, corner.right) == ("corner", 0.0, 1.0)  # Aitken's limit, not 2e-08
