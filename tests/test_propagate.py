@@ -25,7 +25,7 @@ GUM_H2_CORRELATIONS = [("V", "I", -0.36), ("V", "phi", 0.86), ("I", "phi", -0.65
 
 
 def run(*args: str):
-    return CliRunner().invoke(app, list(args))
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "120"})  # tables as wide, under xdist too
 
 
 def relative(a: float, b: float) -> float:
