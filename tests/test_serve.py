@@ -457,9 +457,12 @@ def raw(server: Server, data: bytes, descriptors: tuple[int, ...] = ()) -> bytes
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         connection.settimeout(TIMEOUT)
         connection.connect(str(server.socket))
-        sent = socket.send_fds(connection, [data], list(descriptors)) if descriptors else 0
-        connection.sendall(data[sent:])
-        connection.shutdown(socket.SHUT_WR)
+        try:
+            sent = socket.send_fds(connection, [data], list(descriptors)) if descriptors else 0
+            connection.sendall(data[sent:])
+            connection.shutdown(socket.SHUT_WR)
+        except BrokenPipeError:  # the server answered and closed before the last bytes: read its answer
+            pass
         received = b""
         while chunk := connection.recv(1 << 16):
             received += chunk
