@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import EXIT_CHECK_FAILED
+from ..errors import EXIT_CHECK_FAILED, DerivcliError
 from .app import app
 from .commands import BindingCommand
 from .options import (
@@ -30,6 +30,7 @@ from .options import (
   derivcli steps "exp(-(x**2-x+1)/cos(log(x))**2)" --x 1
   derivcli steps "ln|x|" --latex
   derivcli steps "x/(1+x^2)" --json
+  derivcli steps "x^2" --definition --x 3
 
 """ "Each step names its rule, states it, and gives its result, which is checked against SymPy's derivative "
                                          "of the step's expression (exit 1 if one differs). With a point, every "
@@ -42,6 +43,10 @@ def steps(
     wrt: Annotated[Optional[str], typer.Option(
         "--wrt", help="The variable to differentiate by (when there are several).", show_default=False)] = None,
     latex: Annotated[bool, typer.Option("--latex", help="Print the formulas as LaTeX.")] = False,
+    from_definition: Annotated[bool, typer.Option(
+        "--definition", help="Derive f' from the limit of the difference quotient (polynomials, rational "
+                             "functions, roots, sin, cos, exp); at a point, the secant slopes for h = 1e-1 ... "
+                             "1e-8.")] = False,
     exact: EXACT = False,
     var: VAR = None,
     json_output: JSON = False,
@@ -53,6 +58,16 @@ def steps(
     from ..steps import steps as derivation
 
     fmt_name = output_format(json_output, fmt)
+    if from_definition:
+        from ..render.steps import emit_definition
+        from ..steps import definition
+
+        if exact:
+            raise DerivcliError("--exact does not go with --definition", hint="leave out one of them")
+        board = definition(expression, wrt, read_point(ctx, var, None))
+        emit_definition(board, fmt_name, sys.stdout, explain_parse, latex=latex)
+        code = report_warnings(board.warnings)
+        return EXIT_CHECK_FAILED if not board.verified else code
     result = derivation(expression, split_names([wrt] if wrt else None), read_point(ctx, var, None), latex=latex,
                         exact=binding_texts(ctx, var) if exact else None)
     emit_steps(result, fmt_name, sys.stdout, explain_parse, latex=latex)

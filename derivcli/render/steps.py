@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..wire import dumps
 from .answers import answer_lines, print_answers
-from .layout import console_for, print_formula, print_reading, reading_lines
-from .numbers import in_working_dtype, maybe_number, number
+from .layout import console_for, print_fitting, print_formula, print_reading, reading_lines
+from .numbers import in_working_dtype, maybe_number, number, short, step_text
 
 if TYPE_CHECKING:
     from ..steps import StepsResult, StepView
+    from ..steps.from_definition import DefinitionResult
 
 TREE_GUIDE = 4  # columns each level of a Rich tree takes
 NARROWEST_LABEL = 30  # a tree deeper than the console leaves this much is printed as numbered lines
@@ -164,3 +165,90 @@ def _depth(view: StepView) -> int:
         deepest = max(deepest, depth)
         stack.extend((substep, depth + 1) for substep in step.substeps)
     return deepest
+
+
+# ------------------------------------------------------------------------------------------- --definition
+DEFINITION = "f'(x) = lim(h->0) (f(x + h) - f(x))/h"
+
+
+@in_working_dtype
+def emit_definition(result: DefinitionResult, fmt: str, out: TextIO, explain_parse: bool = False,
+                    latex: bool = False) -> None:
+    """The board: the definition, each line with why it follows, the derivative; at a point the secant
+    slopes converging on autograd's f′."""
+    if fmt == "json":
+        out.write(dumps(result.to_json(explain_parse)) + "\n")
+    elif fmt == "plain":
+        lines = reading_lines(result.parse, explain_parse) + _definition_lines(result, latex)
+        out.write("".join(line + "\n" for line in lines))
+    else:
+        _board(result, out, latex)
+
+
+def _definition_lines(result: DefinitionResult, latex: bool) -> list[str]:
+    h = result.step
+    lines = [f"f\t{result.f.latex if latex else result.f.text}",
+             f"definition\t{_definition(h, latex)}"]
+    for derivation in result.derivations:
+        if len(result.derivations) > 1:
+            lines.append(f"term\t{derivation.term.latex if latex else derivation.term.text}")
+        lines += [f"line\t{_board_line(line, h, latex)}\t{line.reason}" for line in derivation.lines]
+    if len(result.derivations) > 1:
+        lines.append("sum\tthe limit of a sum is the sum of the limits")
+    lines += [f"derivative\t{result.derivative.latex if latex else result.derivative.text}",
+              f"verified\t{_definition_verdict(result)}"]
+    if result.point is not None:
+        lines.append(f"value\t{maybe_number(result.value)}")
+        lines += [f"secant\t{step_text(row.h)}\t{number(row.slope)}\t{short(row.error)}\t{row.regime}"
+                  for row in result.secants]
+        lines.append(f"d/d{result.wrt}\t{number(result.gradient)}")
+    return lines
+
+
+def _definition(h: str, latex: bool) -> str:
+    if latex:
+        return rf"f'(x) = \lim_{{{h} \to 0}} \frac{{f(x + {h}) - f(x)}}{{{h}}}"
+    return DEFINITION.replace("h", h) if h != "h" else DEFINITION
+
+
+def _board_line(line: Any, h: str, latex: bool, pretty: bool = False) -> str:
+    return str(line.text(h, "latex" if latex else "pretty" if pretty else "text"))
+
+
+def _definition_verdict(result: DefinitionResult) -> str:
+    if not result.verified:
+        return "NO: a line does not check with SymPy (see its check)"
+    return (f"each line equals the one before it (SymPy), and {result.derivative.text} is SymPy's derivative of "
+            f"{result.f.text}")
+
+
+def _board(result: DefinitionResult, out: TextIO, latex: bool) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console_for(out)
+    h = result.step
+    print_reading(console, result.parse, result.expression)
+    console.print(Text.assemble(("f(x) = ", "bold"), (result.f.latex if latex else result.f.pretty, "cyan")))
+    console.print(Text(_definition(h, latex) if latex else f"f′(x) = lim {h}→0 (f(x + {h}) − f(x))/{h}",
+                       style="bold"))
+    for derivation in result.derivations:
+        if len(result.derivations) > 1:
+            console.print(Text(f"the term {derivation.term.latex if latex else derivation.term.pretty}:",
+                               style="bold"))
+        board = Table.grid(padding=(0, 2))
+        board.add_column(overflow="fold", ratio=3)
+        board.add_column(overflow="fold", ratio=2, style="dim")
+        for line in derivation.lines:
+            board.add_row(f"  = {_board_line(line, h, latex, pretty=True)}", line.reason)
+        console.print(board)
+    if len(result.derivations) > 1:
+        console.print(Text("the limit of a sum is the sum of the limits", style="dim"))
+    console.print(Text.assemble(("f′(x) = ", "bold"), result.derivative.latex if latex else result.derivative.pretty))
+    console.print(Text(f"verified: {_definition_verdict(result)}", style="green" if result.verified else "bold red"))
+    if result.point is not None:
+        at = ", ".join(f"{name} = {number(value)}" for name, value in result.point.items())
+        console.print(Text(f"at {at}: the secant slopes (f(x + {h}) − f(x))/{h}", style="bold"))
+        rows = [[step_text(row.h), number(row.slope), short(row.error), row.regime] for row in result.secants]
+        print_fitting(console, [h, "slope", "error vs autograd", "regime"], rows, ["right", "right", "right", "left"])
+        console.print(Text.assemble(("autograd: ", "bold"), f"f′ = {number(result.gradient)}"))

@@ -14,9 +14,10 @@ from contextlib import nullcontext
 from typing import Any
 
 from ..errors import DerivcliError
+from .from_definition import DefinitionResult, definition
 from .result import StepsResult, StepView
 
-__all__ = ["StepView", "StepsResult", "steps"]
+__all__ = ["DefinitionResult", "StepView", "StepsResult", "definition", "steps"]
 
 
 SIMPLIFY_SECONDS = 1.0  # the final line's simplification, beside the verification and torch's work
