@@ -301,7 +301,7 @@ def batch_on_cluster(scheduler: Optional[str], inputs: Optional[list[str]], jobs
     """`batch --scheduler …`: blocks of request lines answered on the workers by the batch's own code,
     written in input order; a block whose worker dies is run again by Dask (each answer is written once).
     A block that keeps killing workers gets an error record for each of its lines."""
-    from .errors import EXIT_BAD_INPUT
+    from .errors import Exit
     from .streams import available_lines
     from .workers import killing_workers_on_sigterm
 
@@ -319,7 +319,7 @@ def batch_on_cluster(scheduler: Optional[str], inputs: Optional[list[str]], jobs
             failed = failed or errors
             sys.stdout.write(text)
             sys.stdout.flush()
-    return EXIT_BAD_INPUT if failed else 0
+    return Exit.BAD_INPUT if failed else 0
 
 
 def _input_lines(patterns: list[str]) -> Iterator[list[str]]:
@@ -349,12 +349,12 @@ def _blocks(groups: Iterable[list[str]]) -> Iterator[tuple[int, list[str]]]:
 
 def _lost_block(args: tuple[Any, ...]) -> tuple[str, bool]:
     """Every line of a block that kept killing its workers gets a record, as `answer_lines` would number it."""
-    from .errors import EXIT_INTERNAL
+    from .errors import Exit
     from .wire import TooLong, error_record
 
     first, lines, _ = args
     message = "internal error: the workers answering this line's block kept stopping (out of memory?)"
-    return _encoded([error_record(number, message, EXIT_INTERNAL) for number, line in enumerate(lines, start=first + 1)
+    return _encoded([error_record(number, message, Exit.INTERNAL) for number, line in enumerate(lines, start=first + 1)
                      if isinstance(line, TooLong) or line.strip()])
 
 

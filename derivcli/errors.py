@@ -6,10 +6,17 @@ under ``span`` when there is one) and exit code 2; library callers get the same 
 
 from __future__ import annotations
 
-EXIT_OK = 0
-EXIT_CHECK_FAILED = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERNAL = 3  # a bug or a lost process, not the input's fault
+from enum import IntEnum
+
+
+class Exit(IntEnum):
+    """derivcli's exit statuses, the same for every command, the API's batch records and the warm server."""
+
+    OK = 0
+    CHECK_FAILED = 1  # a check the user asked for disagreed, was inaccurate or not finite
+    BAD_INPUT = 2  # the input or the usage: one `error:` line says what
+    INTERNAL = 3  # a bug or a lost process, not the input's fault
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as a shell reports it
 
 
 class DerivcliError(Exception):

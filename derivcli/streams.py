@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from . import memory
-from .errors import EXIT_INTERNAL, DerivcliError
+from .errors import DerivcliError, Exit
 from .wire import TooLong, error_record
 
 STDIN = "-"
@@ -170,7 +170,7 @@ def _answer_one(number: int, request: Any) -> dict[str, Any]:
     except RecursionError:
         return error_record(number, "the request is nested too deeply")
     except Exception as error:  # a bug must not lose the lines after it
-        return error_record(number, f"internal error: {type(error).__name__}: {error}", EXIT_INTERNAL)
+        return error_record(number, f"internal error: {type(error).__name__}: {error}", Exit.INTERNAL)
 
 
 def _vector_key(request: Any) -> tuple[Any, ...] | None:

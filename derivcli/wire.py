@@ -12,7 +12,7 @@ import json
 import math
 from typing import Any
 
-from .errors import EXIT_BAD_INPUT, DerivcliError
+from .errors import DerivcliError, Exit
 
 NON_FINITE_NAMES = ("NaN", "Infinity", "-Infinity")
 
@@ -35,15 +35,15 @@ def dumps(data: Any) -> str:
     return json.dumps(wire_value(data), allow_nan=False)
 
 
-def error_object(error: DerivcliError, exit_code: int = EXIT_BAD_INPUT) -> dict[str, Any]:
+def error_object(error: DerivcliError, exit_code: int = Exit.BAD_INPUT) -> dict[str, Any]:
     """What went wrong, where (1-based column in the expression, or null) and how to fix it."""
     return {"message": error.message, "column": None if error.span is None else error.span[0] + 1,
             "hint": error.hint, "exit_code": exit_code}
 
 
-def error_record(line: int, error: DerivcliError | str, exit_code: int = EXIT_BAD_INPUT) -> dict[str, Any]:
+def error_record(line: int, error: DerivcliError | str, exit_code: int = Exit.BAD_INPUT) -> dict[str, Any]:
     """A batch or stream line that could not be answered: its number and the error object (exit code 3,
-    EXIT_INTERNAL, where the fault is derivcli's or a lost process's, not the line's)."""
+    Exit.INTERNAL, where the fault is derivcli's or a lost process's, not the line's)."""
     return {"line": line, "error": error_object(error if isinstance(error, DerivcliError) else DerivcliError(error),
                                                 exit_code)}
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from .errors import EXIT_INTERNAL
+from .errors import Exit
 from .wire import error_record
 
 Answers = list[dict[str, Any]]
@@ -187,7 +187,7 @@ class _Workers:
         elif len(lines) == 1:
             if isinstance(lines[0], TooLong) or lines[0].strip():
                 yield error_record(first + 1, "internal error: the worker answering this line stopped (out of "
-                                              "memory?)", EXIT_INTERNAL)
+                                              "memory?)", Exit.INTERNAL)
         else:
             halves = [(first, lines[:len(lines) // 2]), (first + len(lines) // 2, lines[len(lines) // 2:])]
             for (start, half), resent in [(half, self._send(*half)) for half in halves]:

@@ -61,7 +61,8 @@ def test_dask_arrays_give_lazy_results_equal_to_in_process_ones(client):
     held = derivcli.compile("x**2*y", wrt=["x"]).grad(x=dx, y=2.0)  # a scalar held at every point
     assert list(held) == ["x"] and np.array_equal(held["x"].compute(), 4 * xs)
     # parsed and lowered once per worker process, however many blocks it evaluated
-    infos = client.run(lambda: __import__("importlib").import_module("derivcli.dask_arrays")._on_worker.cache_info().misses)
+    module = __import__("importlib").import_module
+    infos = client.run(lambda: module("derivcli.dask_arrays")._on_worker.cache_info().misses)
     assert set(infos.values()) <= {1, 2}  # this expression, and the wrt=["x"] one
 
 

@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from .. import __version__
-from ..errors import EXIT_BAD_INPUT, DerivcliError
+from ..errors import DerivcliError, Exit
 from .commands import name_types
 from .outcome import PROG, _Carried, guarded, report_error, silence_stdout, wants_json
 from .stdio import prepare_streams
@@ -124,7 +124,7 @@ def run() -> None:
     except DerivcliError as error:  # the last buffered output did not fit (a full disk)
         report_error(error)
         silence_stdout()
-        code = code or EXIT_BAD_INPUT
+        code = code or Exit.BAD_INPUT
     sys.stderr.flush()
     if "torch" in sys.modules:
         os._exit(code)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import EXIT_BAD_INPUT
+from ..errors import Exit
 from .app import app
 from .commands import PlainCommand
 from .options import INPUT, SCHEDULER, output_format
@@ -56,7 +56,7 @@ def _answer_stdin(jobs: Optional[int]) -> int:
         failed = failed or "error" in answer and "line" in answer
         sys.stdout.write(dumps(answer) + "\n")
         sys.stdout.flush()
-    return EXIT_BAD_INPUT if failed else 0
+    return Exit.BAD_INPUT if failed else 0
 
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ..errors import EXIT_CHECK_FAILED, DerivcliError
+from ..errors import DerivcliError, Exit
 from .app import app
 from .commands import BindingCommand
 from .options import DEVICE, FORMAT, JSON, SEED, VAR, mistyped, output_format, read_point, split_names
@@ -85,7 +85,7 @@ def check(
         _refuse_typos(ctx, callee, bindings)
         result = check_callable(callee, bindings, given, split_names(wrt), dtype, device, order, full)
     emit_check(result, fmt_name, sys.stdout)
-    return EXIT_CHECK_FAILED if result.failed else 0
+    return Exit.CHECK_FAILED if result.failed else 0
 
 
 def _refuse_typos(ctx: typer.Context, callee: Any, bindings: dict[str, Any]) -> None:

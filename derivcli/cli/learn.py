@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import EXIT_CHECK_FAILED, DerivcliError
+from ..errors import DerivcliError, Exit
 from .app import app
 from .commands import BindingCommand
 from .options import (
@@ -67,9 +67,9 @@ def steps(
         board = definition(expression, wrt, read_point(ctx, var, None))
         emit_definition(board, fmt_name, sys.stdout, explain_parse, latex=latex)
         code = report_warnings(board.warnings)
-        return EXIT_CHECK_FAILED if not board.verified else code
+        return Exit.CHECK_FAILED if not board.verified else code
     result = derivation(expression, split_names([wrt] if wrt else None), read_point(ctx, var, None), latex=latex,
                         exact=binding_texts(ctx, var) if exact else None)
     emit_steps(result, fmt_name, sys.stdout, explain_parse, latex=latex)
     code = report_warnings(result.warnings)
-    return EXIT_CHECK_FAILED if result.verified is False else code
+    return Exit.CHECK_FAILED if result.verified is False else code

@@ -13,7 +13,7 @@ import typer
 from typer._click.exceptions import ClickException, UsageError  # typer >= 0.29 (pyproject's floor) vendors click
 
 from .. import memory
-from ..errors import EXIT_BAD_INPUT, EXIT_INTERNAL, DerivcliError
+from ..errors import DerivcliError, Exit
 
 PROG = "derivcli"
 
@@ -48,27 +48,27 @@ def guarded(call: Callable[[], Any], json_errors: bool = False) -> int:
         silence_stdout()
         return 0
     except (typer.Abort, KeyboardInterrupt):
-        return _fail(DerivcliError("interrupted"), 130, json_errors)
+        return _fail(DerivcliError("interrupted"), Exit.INTERRUPTED, json_errors)
     except UsageError as error:
         message = error.format_message().strip()
         if not message:  # no arguments at all, and the help was printed
-            return EXIT_BAD_INPUT
+            return Exit.BAD_INPUT
         return _fail(usage_error(message, error.ctx.command_path if error.ctx is not None else PROG),
-                     EXIT_BAD_INPUT, json_errors)
+                     Exit.BAD_INPUT, json_errors)
     except ClickException as error:
         return _fail(DerivcliError(_first_line(error.format_message())), error.exit_code, json_errors)
     except DerivcliError as error:
-        return _fail(error, EXIT_BAD_INPUT, json_errors)
+        return _fail(error, Exit.BAD_INPUT, json_errors)
     except RecursionError:
-        return _fail(DerivcliError("the expression is too deeply nested to handle"), EXIT_BAD_INPUT, json_errors)
+        return _fail(DerivcliError("the expression is too deeply nested to handle"), Exit.BAD_INPUT, json_errors)
     except MemoryError:
-        return _fail(DerivcliError("out of memory"), EXIT_BAD_INPUT, json_errors)
+        return _fail(DerivcliError("out of memory"), Exit.BAD_INPUT, json_errors)
     except Exception as error:  # a bug: still one line, never a traceback
         if os.environ.get("DERIVCLI_DEBUG"):
             raise
         return _fail(DerivcliError(f"internal error: {type(error).__name__}: {_first_line(str(error))}",
                                    hint="please report it; DERIVCLI_DEBUG=1 shows the traceback"),
-                     EXIT_INTERNAL, json_errors)
+                     Exit.INTERNAL, json_errors)
 
 
 def _fail(error: DerivcliError, code: int, json_errors: bool) -> int:

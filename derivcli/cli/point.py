@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ..errors import EXIT_BAD_INPUT, EXIT_CHECK_FAILED, DerivcliError
+from ..errors import DerivcliError, Exit
 from .app import app
 from .commands import BindingCommand
 from .options import (
@@ -127,7 +127,7 @@ def grad(
                           expect=expect, exact=binding_texts(ctx, var) if exact else None)
     emit_grad(result, fmt_name, sys.stdout, explain_parse)
     report_warnings(result.warnings)
-    return EXIT_CHECK_FAILED if result.failed else 0
+    return Exit.CHECK_FAILED if result.failed else 0
 
 
 def matrix_command(name: str, expression_help: str) -> Callable[..., int]:
@@ -153,7 +153,7 @@ def matrix_command(name: str, expression_help: str) -> Callable[..., int]:
                                     fd=fd, dtype=dtype, device=device)
         getattr(render, f"emit_{name}")(result, fmt_name, sys.stdout, explain_parse)
         report_warnings(result.warnings)
-        return EXIT_CHECK_FAILED if result.failed else 0
+        return Exit.CHECK_FAILED if result.failed else 0
 
     command.__name__ = name
     command.__annotations__["expression"] = Annotated[str, typer.Argument(help=expression_help, show_default=False)]
@@ -225,4 +225,4 @@ def _answer_stream(answers: Any, streamed: str, fmt: str, explain_parse: bool) -
             verdict = "" if result.check is None else f"\t{result.check.overall}"
             sys.stdout.write(f"{number(result.point[streamed])}\t{number(result.value)}\t{derivatives}{verdict}\n")
         sys.stdout.flush()
-    return EXIT_BAD_INPUT if failed else EXIT_CHECK_FAILED if disagreed else 0
+    return Exit.BAD_INPUT if failed else Exit.CHECK_FAILED if disagreed else 0

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ..errors import EXIT_CHECK_FAILED, DerivcliError
+from ..errors import DerivcliError, Exit
 from .app import app
 from .commands import BindingCommand
 from .options import EXPLAIN, FORMAT, JSON, STDIN, VAR, WRT, binding_texts, output_format, report_warnings
@@ -150,7 +150,7 @@ def propagate(
                      seed=seed)
     emit_propagation(result, fmt_name, sys.stdout, explain_parse)
     report_warnings(result.warnings)
-    return EXIT_CHECK_FAILED if result.monte_carlo is not None and result.monte_carlo.verdict == "differ" else 0
+    return Exit.CHECK_FAILED if result.monte_carlo is not None and result.monte_carlo.verdict == "differ" else 0
 
 
 @app.command(cls=SensitivityCommand, epilog="""[bold]Examples[/]

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..errors import EXIT_CHECK_FAILED, DerivcliError
+from ..errors import DerivcliError, Exit
 from .app import app
 from .commands import BindingCommand, EquationCommand
 from .options import (
@@ -71,7 +71,7 @@ def diff(
                           forms=forms)
     emit_diff(result, fmt_name, sys.stdout, explain_parse, latex=latex)
     code = report_warnings(result.warnings)
-    return EXIT_CHECK_FAILED if result.failed else code
+    return Exit.CHECK_FAILED if result.failed else code
 
 
 @app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
@@ -102,7 +102,7 @@ def taylor(
     result = compute_taylor(expression, read_point(ctx, var, None), wrt=wrt, order=order, dtype=dtype)
     emit_taylor(result, fmt_name, sys.stdout, explain_parse)
     code = report_warnings(result.warnings)
-    return EXIT_CHECK_FAILED if result.agree is False else code
+    return Exit.CHECK_FAILED if result.agree is False else code
 
 
 @app.command(cls=EquationCommand, epilog="""[bold]Examples[/]

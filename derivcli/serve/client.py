@@ -24,6 +24,7 @@ import sys
 import time
 from typing import Any
 
+from ..errors import Exit
 from .paths import Unsafe, check_private, socket_path
 from .protocol import MAX_REPLY, MAX_REQUEST, FrameReader, ProtocolError, encode, identity
 
@@ -36,7 +37,6 @@ FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 LIMITS = ("RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_NOFILE",
           "RLIMIT_STACK")
 GLOBAL_OPTIONS_WITH_VALUE = ("--max-memory",)
-EXIT_INTERNAL = 3  # derivcli's exit code for what is not the input's fault
 
 
 class Cold(Exception):
@@ -64,10 +64,10 @@ def answer_warm(argv: list[str]) -> int | None:
         return None
     except Lost as lost:
         sys.stderr.write(f"error: {lost}\n")
-        return EXIT_INTERNAL
+        return Exit.INTERNAL
     except KeyboardInterrupt:  # before the server took the command on (the child reports the ones after)
         sys.stderr.write("error: interrupted\n")
-        return 130
+        return Exit.INTERRUPTED
 
 
 def must_run_cold(args: list[str]) -> None:

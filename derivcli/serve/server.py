@@ -25,9 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from ..errors import DerivcliError, printable
+from ..errors import DerivcliError, Exit, printable
 from . import paths
-from .client import EXIT_INTERNAL, GO, LIMITS, REPLY_SECONDS, Cold, peer, query
+from .client import GO, LIMITS, REPLY_SECONDS, Cold, peer, query
 from .protocol import MAX_REQUEST, FrameReader, ProtocolError, encode, identity
 
 
@@ -309,7 +309,7 @@ class Server:
 
     def _child(self, connection: _Connection, request: Request) -> NoReturn:
         """The forked child: leave the server behind, take the client's surroundings, run the command."""
-        code = EXIT_INTERNAL
+        code: int = Exit.INTERNAL
         try:
             signal.set_wakeup_fd(-1)
             for number in SIGNALS:
@@ -351,7 +351,7 @@ class Server:
             if not isinstance(exit.code, (int, type(None))):
                 sys.stderr.write(f"{exit.code}\n")
         except KeyboardInterrupt:  # the client's Ctrl-C, forwarded before the command had begun
-            code = 130
+            code = Exit.INTERRUPTED
             try:
                 sys.stderr.write("error: interrupted\n")
             except BaseException:
@@ -709,13 +709,13 @@ def _daemon(idle_timeout: float, command_line: CommandLine, writing: int, lock: 
         if told:  # after the start: the log is where it can be read
             log(error.one_line())
         tell(f"error {error.one_line()}")
-        code = 2
+        code = Exit.BAD_INPUT
     except BaseException as error:  # a bug: its traceback in the log, one line for `serve --background`
         import traceback
 
         traceback.print_exc()
         tell(f"crashed {type(error).__name__}: {error}")
-        code = EXIT_INTERNAL
+        code = Exit.INTERNAL
     try:
         sys.stderr.flush()
     finally:
