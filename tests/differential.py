@@ -51,14 +51,14 @@ def _unary_table() -> None:
                            "(E**({u}) - E**(-({u})))/(E**({u}) + E**(-({u})))")),
         "asinh": (sp.asinh, ("asinh({u})", "arsinh({u})")),
         "atanh": (sp.atanh, ("atanh({u})", "artanh({u})")),
-        "exp": (sp.exp, exps),
+        "exp": (sp.exp, (*exps, "e^{{{u}}}")),
         "expm1": (lambda u: sp.exp(u) - 1, ("expm1({u})", *(f"({e} - 1)" for e in exps))),
         "log": (sp.log, ("log({u})", "ln({u})", "ln ({u})")),
         "log1p": (lambda u: sp.log(1 + u), ("log1p({u})", "log(1 + ({u}))", "ln(1 + ({u}))")),
         "log2": (lambda u: sp.log(u) / sp.log(2), ("log2({u})", "log_2({u})", "log({u})/log(2)", "log({u}, 2)",
-                                                   "lb({u})")),
+                                                   "lb({u})", "log_{{2}}({u})", "log₂({u})")),
         "log10": (lambda u: sp.log(u) / sp.log(10), ("log10({u})", "log_10({u})", "lg({u})", "log({u}, 10)")),
-        "sqrt": (sp.sqrt, ("sqrt({u})", "({u})**0.5", "({u})^(1/2)", "√({u})", "root({u}, 2)")),
+        "sqrt": (sp.sqrt, ("sqrt({u})", "({u})**0.5", "({u})^(1/2)", "√({u})", "root({u}, 2)", "\\sqrt{{{u}}}")),
         "abs": (sp.Abs, ("abs({u})", "|{u}|", "Abs({u})")),
         "erf": (sp.erf, ("erf({u})",)),
         "erfc": (sp.erfc, ("erfc({u})", "(1 - erf({u}))")),
@@ -149,7 +149,8 @@ def spell(tree: Tree, rng: random.Random | None) -> str:
             options.append(f"({inner})^{n}")
         if base[0] == "fn" and n > 0 and base[1] in ("sin", "cos", "tan", "sinh", "cosh", "log"):
             argument = spell(base[2], rng)
-            options += [f"{base[1]}^{n}({argument})", f"{base[1]}{SUPERSCRIPTS[n]}({argument})"]
+            options += [f"{base[1]}^{n}({argument})", f"{base[1]}{SUPERSCRIPTS[n]}({argument})",
+                        f"{base[1]}^{{{n}}}({argument})"]
         return pick(options)
     a, b = spell(tree[1], rng), spell(tree[2], rng)
     if kind == "add":
