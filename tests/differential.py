@@ -114,15 +114,6 @@ def variables_of(tree: Tree) -> list[str]:
     return sorted(found)
 
 
-def functions_of(tree: Tree) -> set[str]:
-    """The names of the table's functions the tree applies."""
-    found = {tree[1]} if tree[0] == "fn" else set()
-    for child in tree[1:]:
-        if isinstance(child, tuple):
-            found |= functions_of(child)
-    return found
-
-
 SUPERSCRIPTS = {2: "²", 3: "³", -1: "⁻¹", -2: "⁻²"}
 
 

@@ -29,7 +29,7 @@ import derivcli
 from derivcli.errors import DerivcliError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from differential import Truth, cases, close, functions_of  # noqa: E402
+from differential import Truth, cases, close, oracle  # noqa: E402
 
 SEED = 2026
 TREES = 500
@@ -191,8 +191,6 @@ def test_the_warm_server_answers_as_the_api(corpus, api, warm_env):
 
 def test_check_catches_every_wrong_number_it_is_shown(corpus, wrong_sin):
     """With sin's backward planted wrong, every fuzz answer that is then wrong is caught by --check."""
-    from differential import oracle
-
     wrapped = []
     for tree, point, _, texts in corpus[:80]:
         truth = oracle(("fn", "sin", tree), point)
