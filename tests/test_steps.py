@@ -28,12 +28,12 @@ import derivcli
 import derivcli.cli.learn  # noqa: F401  (registers `steps` until derivcli.cli imports it)
 from derivcli.api import reading_context
 from derivcli.cli import app
-from derivcli.functions import FUNCTIONS
 from derivcli.parsing import parse
 from derivcli.render.steps import emit_steps
 from derivcli.steps import steps
 from derivcli.steps.tree import Step, derivation
 from derivcli.steps.verify import check_step, verify
+from derivcli.table.functions import FUNCTIONS
 
 GOLDEN = Path(__file__).parent / "golden"
 SCHEMA = json.loads((Path(derivcli.__file__).parent / "schemas" / "derivcli.schema.json").read_text())
@@ -68,7 +68,7 @@ GOLDEN_CASES = {
     "x2-sin": ("x^2 sin(x)", {}, "product rule", ["power rule", "sin rule"]),
     "quotient": ("x/(1+x^2)", {}, "quotient rule", ["variable rule", "sum rule"]),
     "sqrt-1-sin": ("sqrt(1 + sin x)", {}, "chain rule", ["power rule", "sum rule"]),
-    "exp-x-to-x": ("exp(x^x)", {}, "chain rule", ["exp rule", "general power rule"]),
+    "exp-x-to-x": ("exp(x^x)", {}, "chain rule", ["exp rule", "logarithmic differentiation"]),
     "ln-abs": ("ln|x|", {}, "chain rule", ["log rule", "abs rule"]),
     "sin-squared": ("sin^2 x", {}, "chain rule", ["power rule", "sin rule"]),
     "three-factors": ("x e^x sin x", {}, "product rule", ["variable rule", "exp rule", "sin rule"]),
@@ -122,9 +122,10 @@ def test_a_tensor_expression_stops_at_the_tensor_function_and_its_number_is_grad
     assert result.gradient == derivcli.grad("sum(relu(W@x))", TENSOR_POINT, wrt=["x"]).gradient["x"]
 
 
-def test_the_general_power_rule_goes_through_exp_and_log():
-    root = steps("x^x").root
-    assert root.rule == "general power rule" and root.substeps[0].expression == "x*log(x)"
+def test_logarithmic_differentiation_for_a_variable_power():
+    root = steps("x^sin(x)").root
+    assert root.rule == "logarithmic differentiation" and root.substeps[0].expression == "log(x)*sin(x)"
+    assert root.statement.startswith("y = f**g, so ln(y) = g*ln(f)")
 
 
 # ---------------------------------------------------------------------- numbers at a point
@@ -214,10 +215,11 @@ def test_plain_view_is_numbered_and_indented():
     result = run("steps", "x^2 sin(x)", "--wrt", "x", "--format", "plain")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "1. product rule: (f*g)' = f'*g + f*g'"
-    assert "   1.1. power rule: d/du u**n = n*u**(n - 1)" in lines and "   1.2. sin rule" in lines
+    assert lines[0] == "1. product rule: (f*g)' = f'*g + f*g', with f = x**2, g = sin(x)"
+    assert lines[2] == "   put together: f'*g + f*g' = (2*x)*sin(x) + x**2*cos(x)"  # the parts put in
+    assert "   1.1. f': power rule: d/du u**n = n*u**(n - 1)" in lines and "   1.2. g': sin rule" in lines
     assert "        d/dx sin(x) = cos(x)" in lines
-    assert lines[-2] == "derivative\tx*(x*cos(x) + 2*sin(x))"
+    assert lines[-3:-1] == ["derivative\tx*(x*cos(x) + 2*sin(x))", "as-built\tx**2*cos(x) + 2*x*sin(x)"]
     assert lines[-1] == "verified\t3 steps: each result equals sympy.diff of its expression"
 
 
@@ -264,7 +266,7 @@ def test_latex_view():
     assert result.exit_code == 0, result.stderr
     assert r"\frac{d}{dx}\left(x^{2} \sin{\left(x \right)}\right) = x^{2} \cos{\left(x \right)} + 2 x \sin{\left(x " \
            r"\right)}" in result.stdout
-    assert "1. product rule: (f g)' = f' g + f g'" in result.stdout
+    assert "1. product rule: (f g)' = f' g + f g', with f = x^{2}, g = \\sin{\\left(x \\right)}" in result.stdout
     assert "derivative\tx \\left(x \\cos{\\left(x \\right)} + 2 \\sin{\\left(x \\right)}\\right)" in result.stdout
 
 
@@ -280,14 +282,45 @@ def test_table_view_at_80_columns_cuts_nothing(argv, tree):
     assert result.exit_code == 0, result.stderr
     assert ("├── " in result.stdout) == tree
     assert max(len(line) for line in result.stdout.splitlines()) <= 80 and "…" not in result.stdout
-    data = json.loads(run("steps", *argv, "--json").stdout)
+    point = {"x": float(argv[2])} if len(argv) > 2 else {}
     shown = _shown(result.stdout)
-    stack = [data["steps"]]
-    while stack:
+    stack = [steps(argv[0], "x", point).root]
+    while stack:  # every text of every step, in a textbook's notation on the terminal
         step = stack.pop()
-        for text in (step["rule"], step["expression"], step["result"], *(step.get("let") or {}).values()):
+        for text in (step.rule, step.pretty["expression"], step.pretty["result"], *step.pretty["let"].values()):
             assert _shown(text) in shown, text
-        stack.extend(step["substeps"])
+        stack.extend(step.substeps)
+
+
+def test_on_a_terminal_steps_read_as_a_textbook_writes_them():
+    result = run("steps", "tan(x)^2 + x^2 e^x + ln(sqrt(x))", "--format", "table",
+                 env={"COLUMNS": "120", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.stderr
+    for text in ("d/dx tan(x) = sec²(x)", "x²·eˣ", "d/du ln(u) = 1/u", "√x", "(f·g)′ = f′·g + f·g′", "f = x², g = eˣ",
+                 "put together: f′·g + f·g′ = (2x)·eˣ + x²·eˣ"):
+        assert text in result.stdout, text
+    tree = result.stdout[result.stdout.index("sum rule"):]
+    assert "**" not in tree and "exp(" not in tree and "log(" not in tree
+
+
+def test_quotient_rule_names_f_and_g_and_shows_the_parts_put_together_and_the_simplified_result():
+    result = steps("(x^2 + 1)/(x - 1)")
+    root = result.root
+    assert root.names == [("f", "x**2 + 1"), ("g", "x - 1")]
+    assert root.assembled.text == "((2*x)*(x - 1) - (x**2 + 1)*1)/(x - 1)**2"
+    assert [step.role for step in root.substeps] == ["f", "g"]
+    assert result.unsimplified == root.result and result.derivative != root.result
+    assert sp.simplify(parse(result.derivative).expr - parse(result.unsimplified).expr) == 0
+    assert sp.simplify(parse(root.assembled.text).expr - parse(root.result).expr) == 0  # the same function
+
+
+def test_logarithmic_differentiation_for_a_product_of_many_factors():
+    result = steps("x^2 (x + 1)^3 (x - 2)/(x^2 + 1)")
+    root = result.root
+    assert root.rule == "logarithmic differentiation" and root.substeps[0].rule.startswith("sum")
+    assert root.substeps[0].expression == "2*log(x) + log(x - 2) + 3*log(x + 1) - log(x**2 + 1)"
+    assert result.verified is True
+    assert steps("x e^x sin x").root.rule == "product rule"  # three factors, no quotient: the product rule
 
 
 # ---------------------------------------------------------------------- errors and weight

@@ -29,21 +29,51 @@ def emit_steps(result: StepsResult, fmt: str, out: TextIO, explain_parse: bool =
         _table(result, out, latex)
 
 
-def step_line(view: StepView, latex: bool) -> str:
-    """d/dx expression = result (in LaTeX: \\frac{d}{dx}\\left(…\\right) = …)."""
+def _texts(view: StepView, latex: bool, pretty: bool = False) -> dict[str, Any]:
+    """The step's texts in the notation asked for: LaTeX, a textbook's (a terminal), or plain one-line."""
     if latex and view.latex is not None:
-        return (f"\\frac{{d}}{{d{view.latex['wrt']}}}\\left({view.latex['expression']}\\right) = "
-                f"{view.latex['result']}")
-    shown = f"({view.expression})" if view.sum else view.expression  # d/dx (x + 1), not d/dx x + 1
-    return f"d/d{view.wrt} {shown} = {view.result}"
+        return view.latex
+    if pretty and view.pretty:
+        return view.pretty
+    return {"statement": view.statement, "expression": view.expression, "result": view.result, "wrt": view.wrt,
+            "let": {**dict(view.names), **dict(view.lets)}}
 
 
-def heading(view: StepView, latex: bool) -> str:
-    """The rule's name, its general statement, and the inner functions the chain rule names."""
-    statement = view.latex["statement"] if latex and view.latex is not None else view.statement
-    lets = [(name, view.latex["let"][name] if latex and view.latex is not None else text) for name, text in view.lets]
-    where = ", ".join(f"{name} = {text}" for name, text in lets)
-    return view.rule + (f": {statement}" if statement else "") + (f", with {where}" if where else "")
+def step_line(view: StepView, latex: bool, pretty: bool = False) -> str:
+    """d/dx expression = result (in LaTeX: \\frac{d}{dx}\\left(…\\right) = …)."""
+    texts = _texts(view, latex, pretty)
+    if latex and view.latex is not None:
+        return f"\\frac{{d}}{{d{texts['wrt']}}}\\left({texts['expression']}\\right) = {texts['result']}"
+    shown = f"({texts['expression']})" if view.sum else texts["expression"]  # d/dx (x + 1), not d/dx x + 1
+    return f"d/d{view.wrt} {shown} = {texts['result']}"
+
+
+def heading(view: StepView, latex: bool, pretty: bool = False) -> str:
+    """The rule's name, its general statement, and the parts it names (f and g, the chain rule's u), led by
+    the part this step differentiates (f': power rule …)."""
+    texts = _texts(view, latex, pretty)
+    statement = texts["statement"]
+    where = ", ".join(f"{name} = {text}" for name, text in texts["let"].items())
+    role = f"{view.role}{'′' if pretty else chr(39)}: " if view.role else ""
+    return role + view.rule + (f": {statement}" if statement else "") + (f", with {where}" if where else "")
+
+
+def assembled_line(view: StepView, latex: bool, pretty: bool = False) -> str | None:
+    """The rule with the parts put in, before simplifying: = f'*g + f*g' = (2*x)*sin(x) + x**2*cos(x)."""
+    if view.assembled is None:
+        return None
+    formula = {"product rule": "f'*g + f*g'" if len(view.names) == 2 else "sum of fi'*(the other factors)",
+               "quotient rule": "(f'*g - f*g')/g**2", "reciprocal rule": "-g'/g**2"}.get(view.rule, "")
+    shown = view.assembled.latex if latex else view.assembled.pretty if pretty else view.assembled.text
+    if len(view.names) <= 2 and [name for name, _ in view.names] not in (["f", "g"], ["g"]):
+        import re  # F and G (or p and q) where the expression's own variables are f and g
+
+        renamed = dict(zip(("f", "g"), [name for name, _ in view.names][-2:])) if len(view.names) == 2 else \
+            {"g": view.names[0][0]}
+        formula = re.sub(r"\b[fg]\b", lambda match: renamed.get(match.group(), match.group()), formula)
+    if pretty:
+        formula = formula.replace("**2", "²").replace("*", "·").replace("'", "′").replace(" - ", " − ")
+    return f"put together: {formula} = {shown}"
 
 
 def numbers_line(view: StepView) -> str | None:
@@ -71,28 +101,30 @@ def check_line(view: StepView) -> str | None:
     return f"check: {check.method}" + (f" ({check.detail})" if check.detail else "")
 
 
-def _details(view: StepView, latex: bool) -> list[str]:
-    lines = [step_line(view, latex)]
-    lines += [line for line in (numbers_line(view), check_line(view)) if line]
+def _details(view: StepView, latex: bool, pretty: bool = False) -> list[str]:
+    lines = [step_line(view, latex, pretty)]
+    lines += [line for line in (assembled_line(view, latex, pretty), numbers_line(view), check_line(view)) if line]
     return lines + ([f"note: {view.note}"] if view.note else [])
 
 
-def _numbered(view: StepView, latex: bool) -> list[str]:
+def _numbered(view: StepView, latex: bool, pretty: bool = False) -> list[str]:
     """The step as `1.2. rule: statement` and its details indented below, then its substeps."""
     lines: list[str] = []
     stack: list[tuple[StepView, str]] = [(view, "1")]
     while stack:
         step, label = stack.pop()
         indent = "   " * label.count(".")
-        lines.append(f"{indent}{label}. {heading(step, latex)}")
+        lines.append(f"{indent}{label}. {heading(step, latex, pretty)}")
         pad = indent + " " * (len(label) + 2)
-        lines += [pad + line for line in _details(step, latex)]
+        lines += [pad + line for line in _details(step, latex, pretty)]
         stack.extend((substep, f"{label}.{index}") for index, substep in reversed(list(enumerate(step.substeps, 1))))
     return lines
 
 
 def _summary(result: StepsResult, latex: bool) -> list[str]:
     lines = [f"derivative\t{result.derivative_latex if latex else result.derivative}"]
+    if result.unsimplified is not None and not latex:
+        lines.append(f"as-built\t{result.unsimplified}")
     if result.point is not None:
         lines += [f"value\t{maybe_number(result.value)}", f"d/d{result.wrt}\t{number(result.gradient)}"]
     lines.append(f"verified\t{_verdict(result)}")
@@ -121,13 +153,14 @@ def _table(result: StepsResult, out: TextIO, latex: bool) -> None:
     from rich.tree import Tree
 
     console = console_for(out)
-    print_formula(console, "f", result.expression)
+    print_formula(console, "f", result.root.pretty.get("expression", result.expression) if not latex else
+                  result.expression)
     print_reading(console, result.parse, result.expression)
     if result.point is not None:
         at = ", ".join(f"{name} = {number(value)}" for name, value in result.point.items())
         console.print(Text(f"at {at}", style="dim"))
     if _depth(result.root) * TREE_GUIDE + NARROWEST_LABEL > console.width:
-        for line in _numbered(result.root, latex):  # too deep for a tree's guides: numbered lines
+        for line in _numbered(result.root, latex, pretty=True):  # too deep for a tree's guides: numbered lines
             console.print(Text(line), overflow="fold")
     else:
         tree = Tree(_label(result.root, latex), guide_style="dim")
@@ -137,8 +170,11 @@ def _table(result: StepsResult, out: TextIO, latex: bool) -> None:
             for substep in view.substeps:
                 stack.append((substep, node.add(_label(substep, latex))))
         console.print(tree, overflow="fold")
-    print_formula(console, f"d/d{result.wrt}", result.derivative_latex if latex else result.derivative,
-                  None if latex else result.pretty)
+    print_formula(console, f"d/d{result.wrt}", result.derivative_latex if latex else result.textbook or
+                  result.derivative, None if latex else result.pretty)
+    if result.unsimplified_pretty is not None and not latex:
+        console.print(Text(f"(simplified; as the steps built it: {result.unsimplified_pretty})", style="dim"),
+                      overflow="fold")
     if result.point is not None:
         console.print(Text.assemble((f"at the point: f = {maybe_number(result.value)}, d/d{result.wrt} = ", "bold"),
                                     number(result.gradient), ("   (grad's gradient)", "dim")))
@@ -151,9 +187,12 @@ def _table(result: StepsResult, out: TextIO, latex: bool) -> None:
 def _label(view: StepView, latex: bool) -> Any:
     from rich.text import Text
 
-    label = Text(view.rule, style="bold")
-    label.append(heading(view, latex)[len(view.rule):])
-    for position, line in enumerate(_details(view, latex)):
+    role = heading(view, latex, pretty=True)[:len(heading(view, latex, pretty=True)) - len(
+        heading(view, latex, pretty=True).split(view.rule, 1)[1]) - len(view.rule)]
+    label = Text(role, style="magenta")
+    label.append(view.rule, style="bold")
+    label.append(heading(view, latex, pretty=True).split(view.rule, 1)[1])
+    for position, line in enumerate(_details(view, latex, pretty=True)):
         label.append("\n" + line, style="dim" if position else "cyan")
     return label
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack
 from typing import Any
 
 from ..errors import DerivcliError
@@ -20,7 +20,7 @@ from .result import StepsResult, StepView
 __all__ = ["DefinitionResult", "StepView", "StepsResult", "definition", "steps"]
 
 
-SIMPLIFY_SECONDS = 1.0  # the final line's simplification, beside the verification and torch's work
+SIMPLIFY_SECONDS = 1.0  # the final line's simplify and factor (each in a child), beside the verification and torch
 SIMPLIFY_MAX_OPS = 100  # past this SymPy's simplify takes seconds to minutes: not tried
 
 
@@ -36,14 +36,15 @@ def steps(expression: str, wrt: str | Sequence[str] | None = None, point: Mappin
     import sympy as sp
 
     from ..api import non_finite_warnings
-    from ..api.setup import prepare, reading_context, text_wrt
-    from ..formula_text import formula
-    from ..names import binding_names
+    from ..differentiate.setup import prepare, reading_context, text_wrt
+    from ..inputs.names import binding_names
     from ..parsing import parse
     from ..results import ParseInfo, to_plain
-    from ..symbolic import Budgeted
-    from ..symbolic import _simplify as simplify  # SymPy's simplify, kept only where it is shorter
+    from ..symbolic.budgeted import Budgeted
+    from ..symbolic.formula_text import formula, pretty_form
+    from .outer import textbook_form
     from .result import describe
+    from .textbook import textbook, textbook_latex
     from .tree import derivation
     from .verify import verify
 
@@ -55,8 +56,11 @@ def steps(expression: str, wrt: str | Sequence[str] | None = None, point: Mappin
     root = derivation(parsed.expr, x)
     at_point: dict[str, Any] = {}
     size = sp.count_ops(root.result)
-    simplifying = Budgeted(simplify, (root.result,), simplify_seconds) if size <= SIMPLIFY_MAX_OPS else None
-    with simplifying or nullcontext():  # the simplification runs in a child, meanwhile:
+    simplifying = [Budgeted(way, (root.result,), simplify_seconds) for way in (sp.simplify, sp.factor)] \
+        if size <= SIMPLIFY_MAX_OPS else []
+    with ExitStack() as children:  # the simplifications run in children, meanwhile:
+        for child in simplifying:
+            children.enter_context(child)
         verified = verify(root)
         if values:
             from .values import attach_numbers
@@ -67,22 +71,23 @@ def steps(expression: str, wrt: str | Sequence[str] | None = None, point: Mappin
             at_point = {"value": value, "gradient": gradient, "warnings": warnings,
                         "point": {key: to_plain(number) for key, number in setup.values.items()}}
         view = describe(root, latex)
-        done, shown = simplifying.outcome() if simplifying is not None else (False, None)
+        forms = [form for done, form in (child.outcome() for child in simplifying) if done and form is not None]
     notes = []
-    pretty = None
-    if done and shown is not None:
-        derivative, derivative_latex, pretty = shown.text, shown.latex, shown.pretty
-    else:
-        derivative, derivative_latex = formula(root.result), sp.latex(root.result)
-        why = (f"simplifying took longer than {simplify_seconds:g} s" if simplifying is not None else
+    final = _simplest([root.result, textbook_form(root.result), *forms]) if forms else root.result
+    if not forms:
+        why = (f"simplifying took longer than {simplify_seconds:g} s" if simplifying else
                f"the derivative has {size} operations, too many to simplify within {simplify_seconds:g} s")
         notes.append(f"{why}: the derivative is shown as the steps built it")
+    derivative, derivative_latex = formula(final), textbook_latex(final)
     result = StepsResult(parsed.canonical, name, view, derivative, derivative_latex, verified,
                          ParseInfo(parsed.source, parsed.canonical, parsed.notes, parsed.as_written),
                          dict(Counter(step.check.method for step in root.walk())), notes, **at_point)
     if verified is False:
         result.warnings.append("a step's result differs from SymPy's derivative of its expression (see its check)")
-    result.pretty = pretty
+    result.pretty, result.textbook = pretty_form(final), textbook(final)
+    built = textbook_form(root.result)
+    if final is not root.result and formula(built) != derivative:  # the unsimplified form, kept beside it
+        result.unsimplified, result.unsimplified_pretty = formula(built), textbook(built)
     if exact is not None:  # the exact values beside the steps' floats (`exact`: the point's values as written)
         from ..learn.exact import exact_values
 
@@ -90,6 +95,14 @@ def steps(expression: str, wrt: str | Sequence[str] | None = None, point: Mappin
             raise DerivcliError("--exact needs a point", hint="give the variables' values, e.g. --x pi/3")
         result.exact = exact_values(parsed, {f"d/d{name}": root.result}, exact)
     return result
+
+
+def _simplest(forms: list[Any]) -> Any:
+    """The form with the fewest operations (then the shortest text; the first on a tie): SymPy's simplify or
+    factor, the textbook's form (sec²x), or the derivative as the steps built it."""
+    import sympy as sp
+
+    return min(forms, key=lambda form: (sp.count_ops(form), len(str(form))))
 
 
 def _variable(parsed: Any, wrt: Sequence[str] | None) -> str:

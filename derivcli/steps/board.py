@@ -12,20 +12,22 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..formula_text import formula
+from ..symbolic.formula_text import formula
 from .textbook import textbook, textbook_latex
 
 
 @dataclass(frozen=True)
 class Written:
     """A piece of a line in each notation; `grouped` where it needs no parentheses anywhere (a name, a
-    number, a call, a power), `factor` where it needs none as a factor of a product (also a product)."""
+    number, a call, a power), `factor` where it needs none as a factor of a product (also a product),
+    `term` where it needs none after a minus (also a fraction)."""
 
     text: str
     pretty: str
     latex: str
     grouped: bool = False
     factor: bool = False
+    term: bool = False  # needs none after a minus sign (no sum, no sign of its own)
 
 
 def _wrap(text: str, grouped: bool) -> str:
@@ -49,9 +51,11 @@ class Board:
         latex = textbook_latex(value).replace(r"\left(Ξ \right)", rf"\left({shifted}\right)")
         latex = latex.replace("Ξ", rf"\left({shifted}\right)")
         negative = value.could_extract_minus_sign() or text.startswith("-")
-        grouped = (value.is_Atom or isinstance(value, (sp.Function, sp.Pow))) and not negative
+        fraction = "/" in text and not value.is_Atom  # 1/x is no factor to write beside another: x*(1/x)
+        grouped = (value.is_Atom or isinstance(value, (sp.Function, sp.Pow))) and not negative and not fraction
+        added = isinstance(value, sp.Add) and value != self.placeholder
         return Written(text, pretty, latex, grouped or value == self.placeholder,
-                       not negative and not isinstance(value, sp.Add) or value == self.placeholder)
+                       not negative and not fraction and not added, not negative and not added)
 
     def shifted(self, value: sp.Expr) -> Written:
         """f(x + h), written with x + h in x's place."""
@@ -59,8 +63,8 @@ class Board:
 
     @staticmethod
     def minus(a: Written, b: Written) -> Written:
-        return Written(f"{a.text} - {_wrap(b.text, b.factor)}", f"{a.pretty} − {_wrap(b.pretty, b.factor)}",
-                       f"{a.latex} - {_wrap_latex(b.latex, b.factor)}")
+        return Written(f"{a.text} - {_wrap(b.text, b.term)}", f"{a.pretty} − {_wrap(b.pretty, b.term)}",
+                       f"{a.latex} - {_wrap_latex(b.latex, b.term)}")
 
     @staticmethod
     def plus(*parts: Written) -> Written:
@@ -73,7 +77,7 @@ class Board:
     def over(a: Written, b: Written) -> Written:
         return Written(f"{_wrap(a.text, a.factor)}/{_wrap(b.text, b.grouped)}",
                        f"{_wrap(a.pretty, a.factor)}/{_wrap(b.pretty, b.grouped)}",
-                       rf"\frac{{{a.latex}}}{{{b.latex}}}", False, True)
+                       rf"\frac{{{a.latex}}}{{{b.latex}}}", False, True, True)
 
     @staticmethod
     def times(a: Written, b: Written) -> Written:
@@ -84,7 +88,8 @@ class Board:
                            f"-{_wrap_latex(b.latex, b.factor)}")
         return Written(f"{_wrap(a.text, a.factor)}*{_wrap(b.text, b.factor)}",
                        f"{_wrap(a.pretty, a.factor)}·{_wrap(b.pretty, b.factor)}",
-                       _wrap_latex(a.latex, a.factor) + r" \cdot " + _wrap_latex(b.latex, b.factor), False, True)
+                       _wrap_latex(a.latex, a.factor) + r" \cdot " + _wrap_latex(b.latex, b.factor), False, True,
+                       True)
 
     def product(self, *parts: Written) -> Written:
         result = parts[0]

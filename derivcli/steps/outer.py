@@ -14,7 +14,7 @@ from functools import cache
 
 import sympy as sp
 
-from ..functions import FUNCTIONS, FunctionSpec, resolve
+from ..table.functions import FUNCTIONS, FunctionSpec, resolve
 
 POWER = ("power rule", "d/du u**n = n*u**(n - 1)", r"\frac{d}{du} u^n = n u^{n - 1}")
 EXPONENTIAL = ("exponential rule", "d/du a**u = a**u*log(a)", r"\frac{d}{du} a^u = a^u \ln a")
@@ -45,6 +45,24 @@ class Outer:
     def rule(self, *symbols: sp.Symbol, by: int = 0) -> OuterRule:
         expression = self.make(symbols)
         return OuterRule(self.name, expression, sp.diff(expression, symbols[by]), self.statement)
+
+
+# SymPy's derivatives that a textbook writes another way: d/du tan(u) = sec²(u), not tan²(u) + 1.
+TEXTBOOK_FORMS: tuple[tuple[Callable[[sp.Expr], sp.Expr], Callable[[sp.Expr], sp.Expr]], ...] = (
+    (lambda u: sp.tan(u) ** 2 + 1, lambda u: sp.sec(u) ** 2),
+    (lambda u: -sp.cot(u) ** 2 - 1, lambda u: -sp.csc(u) ** 2),
+    (lambda u: 1 - sp.tanh(u) ** 2, lambda u: sp.sech(u) ** 2),
+    (lambda u: 1 - sp.coth(u) ** 2, lambda u: -sp.csch(u) ** 2),
+)
+
+
+def textbook_form(derivative: sp.Expr) -> sp.Expr:
+    """A derivative as a textbook writes it, for the views (the tree keeps SymPy's own form, which `verify`
+    finds identical to sympy.diff at once; these identities are the same function)."""
+    for node in derivative.atoms(sp.tan, sp.cot, sp.tanh, sp.coth):
+        for sympy_form, textbook in TEXTBOOK_FORMS:
+            derivative = derivative.subs(sympy_form(node.args[0]), textbook(node.args[0]))
+    return derivative
 
 
 def outer_form(expr: sp.Expr, x: sp.Symbol) -> Outer | None:

@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
-from ..formula_text import formula
 from ..results import Number, ParseInfo
+from ..symbolic.formula_text import formula
+from .board import Board, Written
+from .outer import textbook_form
+from .textbook import textbook, textbook_latex
 from .tree import Step
 from .verify import Check
 
@@ -34,12 +37,16 @@ class StepView:
     substeps: list[StepView] = field(default_factory=list)
     latex: dict[str, Any] | None = None
     sum: bool = False  # the expression is a sum: the views bracket it after d/dx
+    names: list[tuple[str, str]] = field(default_factory=list)  # the product and quotient rules' f and g
+    role: str | None = None  # the named part this step differentiates (f, g)
+    assembled: Written | None = None  # the rule's formula with the parts put in: f'*g + f*g' = (2*x)*sin(x) + …
+    pretty: dict[str, Any] = field(default_factory=dict)  # the texts in a textbook's notation, for a terminal
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"rule": self.rule, "statement": self.statement, "expression": self.expression,
                                 "result": self.result, "wrt": self.wrt}
-        if self.lets:
-            data["let"] = dict(self.lets)
+        if self.lets or self.names:
+            data["let"] = {**dict(self.names), **dict(self.lets)}
         if self.note:
             data["note"] = self.note
         if self.check is not None:
@@ -53,15 +60,61 @@ class StepView:
 
 
 def describe(step: Step, latex: bool) -> StepView:
-    """The step and its substeps as text (and LaTeX, where asked for)."""
-    view = StepView(step.rule, step.statement, formula(step.expression), formula(step.result), step.wrt.name,
+    """The step and its substeps as text (and LaTeX, where asked for), and in a textbook's notation."""
+    result = textbook_form(step.result)
+    view = StepView(step.rule, step.statement, formula(step.expression), formula(result), step.wrt.name,
                     [(symbol.name, formula(inner)) for symbol, inner in step.lets], step.note, step.check,
-                    step.numbers, [describe(substep, latex) for substep in step.substeps], sum=step.expression.is_Add)
+                    step.numbers, [describe(substep, latex) for substep in step.substeps], sum=step.expression.is_Add,
+                    names=[(name, formula(part)) for name, part in step.names], role=step.role,
+                    assembled=assembled(step))
+    lets = [*step.lets, *((sp.Symbol(name), part) for name, part in step.names)]
+    view.pretty = {"statement": pretty_statement(step.statement), "expression": textbook(step.expression),
+                   "result": textbook(result), "wrt": step.wrt.name,
+                   "let": {symbol.name: textbook(inner) for symbol, inner in lets}}
     if latex:
-        view.latex = {"statement": step.statement_latex, "expression": sp.latex(step.expression),
-                      "result": sp.latex(step.result), "wrt": sp.latex(step.wrt),
-                      "let": {symbol.name: sp.latex(inner) for symbol, inner in step.lets}}
+        view.latex = {"statement": step.statement_latex, "expression": textbook_latex(step.expression),
+                      "result": textbook_latex(result), "wrt": sp.latex(step.wrt),
+                      "let": {symbol.name: textbook_latex(inner) for symbol, inner in lets}}
     return view
+
+
+# The rules' statements in a textbook's notation (a terminal's view); plain and JSON keep the ASCII text.
+_PRETTY = (("**(n - 1)", "ⁿ⁻¹"), ("u**n", "uⁿ"), ("a**u", "aᵘ"), ("**2", "²"), ("f**g", "fᵍ"), ("log(a)", "ln(a)"),
+           ("*", "·"), ("'", "′"), ("+-", "±"), (" - ", " − "), ("(-", "(−"), ("= -", "= −"))
+
+
+def pretty_statement(statement: str | None) -> str | None:
+    if statement is None:
+        return None
+    for plain, pretty in _PRETTY:
+        statement = statement.replace(plain, pretty)
+    return statement
+
+
+def _bracketed(written: Written) -> Written:
+    """A derivative put into a formula keeps its parentheses (x·(2x), not x·2x) unless it is one symbol."""
+    return written if written.grouped else Written(written.text, written.pretty, written.latex, False, False)
+
+
+def assembled(step: Step) -> Written | None:
+    """The product, quotient or reciprocal rule with the parts and their derivatives put in, as a teacher
+    writes the line before simplifying: f'*g + f*g' = (2*x)*sin(x) + x**2*cos(x)."""
+    if not step.names or not step.substeps:
+        return None
+    board = Board(step.wrt, sp.Symbol("h"))
+    parts = [board.expr(part) for _, part in step.names]
+    slopes = [_bracketed(board.expr(substep.result)) for substep in step.substeps]
+    if step.rule == "product rule":
+        terms = [board.product(*(slopes[i] if j == i else part for j, part in enumerate(parts)))
+                 for i in range(len(parts))]
+        return board.plus(*terms)
+    if step.rule == "quotient rule":
+        (f, g), (df, dg) = parts, slopes
+        return board.over(board.minus(board.times(df, g), board.times(f, dg)),
+                          board.expr(step.names[1][1] ** 2))
+    if step.rule == "reciprocal rule":
+        return board.times(board.expr(sp.S.NegativeOne), board.over(slopes[0], board.expr(step.names[0][1] ** 2)))
+    return None
 
 
 @dataclass
@@ -85,12 +138,17 @@ class StepsResult:
     gradient: Number | None = None
     exact: Any = None  # learn.exact.ExactValues, with --exact
     pretty: str | None = None  # the derivative in SymPy's 2-D Unicode form, for a terminal (not in JSON)
+    textbook: str | None = None  # … on one line in a textbook's notation (where the 2-D form does not fit)
+    unsimplified: str | None = None  # the derivative as the steps built it, where the simplified one differs
+    unsimplified_pretty: str | None = None
 
     def to_json(self, explain_parse: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {"expression": self.expression, "wrt": self.wrt, "steps": self.root.to_json(),
                                 "derivative": self.derivative, "latex": self.derivative_latex,
                                 "verified": self.verified, "checks": self.checks, "notes": self.notes,
                                 "warnings": self.warnings}
+        if self.unsimplified is not None:
+            data["unsimplified"] = self.unsimplified
         if self.point is not None:
             data.update({"point": dict(self.point), "dtype": self.dtype, "value": self.value,
                          "gradient": {self.wrt: self.gradient}})

@@ -51,7 +51,8 @@ class _Textbook(StrPrinter):
         if exponent is sp.S.Half:
             return "√" + self._radicand(base)
         if exponent.is_Rational and exponent.is_negative:  # 1/x, 1/√x, 1/x²: as StrPrinter writes them
-            return "1/" + self.parenthesize(sp.Pow(base, -exponent, evaluate=False), PRECEDENCE["Mul"], strict=True)
+            positive = base if exponent == -1 else sp.Pow(base, -exponent, evaluate=False)
+            return "1/" + self.parenthesize(positive, PRECEDENCE["Mul"], strict=True)
         power = self._print(exponent)
         up = raised(power) if (exponent.is_Integer or exponent.is_Symbol or exponent.is_Mul) else None
         named = isinstance(base, sp.Function) and self._print(base).startswith(f"{self._function_name(base)}(")

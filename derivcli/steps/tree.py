@@ -3,8 +3,8 @@
 Each `Step` differentiates one expression by one rule; its result is made from its substeps' results
 (the product rule's sum of products, the chain rule's product of the outer and inner derivatives), never
 by asking SymPy for the derivative, so `verify` can hold every step to `sympy.diff`.  The structural
-rules (constant, sum, product, quotient, chain, …) are written here; the rule of each function is
-derived from SymPy in `outer`, named from the functions table.
+rules (constant, sum, product, quotient, chain, logarithmic differentiation, …) are written here; the rule
+of each function is derived from SymPy in `outer`, named from the functions table.
 """
 
 from __future__ import annotations
@@ -34,8 +34,14 @@ RECIPROCAL = ("reciprocal rule", "(1/g)' = -g'/g**2", r"\left(\frac{{1}}{{g}}\ri
 CHAIN = ("chain rule", "d/d{x} f({u}) = f'({u})*d{u}/d{x}",
          r"\frac{{d}}{{d{x}}} f({u}) = f'({u}) \frac{{d{u}}}{{d{x}}}")
 PARTIAL = ("df/d{u}*d{u}/d{x}", r"\frac{{\partial f}}{{\partial {u}}} \frac{{d{u}}}{{d{x}}}")  # one argument's term
-GENERAL_POWER = ("general power rule", "f**g = exp(g*log(f)), so (f**g)' = f**g*(g*log(f))'",
-                 r"f^g = e^{{g \ln f}}, \quad (f^g)' = f^g \, (g \ln f)'")
+LOGARITHMIC = ("logarithmic differentiation",
+               "y = f**g, so ln(y) = g*ln(f), y'/y = (g*ln(f))' and y' = f**g*(g*ln(f))'",
+               r"y = f^g, \quad \ln y = g \ln f, \quad \frac{{y'}}{{y}} = (g \ln f)', \quad y' = f^g \, (g \ln f)'")
+LOGARITHMIC_PRODUCT = ("logarithmic differentiation",
+                       "y = f1**a1*f2**a2*..., so ln|y| = a1*ln|f1| + a2*ln|f2| + ... and y' = y*(ln|y|)'",
+                       r"y = \prod_i f_i^{{a_i}}, \quad \ln |y| = \sum_i a_i \ln |f_i|, \quad y' = y \, "
+                       r"(\ln |y|)'")
+MANY_FACTORS = 4  # a product of this many varying factors (or 3 with a quotient) by logarithmic differentiation
 PIECEWISE = ("piecewise rule", "differentiate each branch where its condition holds",
              r"\text{{differentiate each branch where its condition holds}}")
 TENSOR = ("tensor function", "its derivative is taken by autograd", r"\text{{its derivative is taken by autograd}}")
@@ -58,6 +64,8 @@ class Step:
     note: str | None = None
     check: Any = None  # verify.Check, once verified
     numbers: Any = None  # values.StepNumbers, at a point
+    names: list[tuple[str, sp.Expr]] = field(default_factory=list)  # the product and quotient rules' f and g
+    role: str | None = None  # which named part this substep differentiates (f, g)
 
     def walk(self) -> Iterator[Step]:
         """This step and every substep, in pre-order (the order the views number them)."""
@@ -74,7 +82,9 @@ class Deriver:
 
     def __init__(self, expr: sp.Expr, x: sp.Symbol) -> None:
         self.x = x
-        self.names = _unused_names({symbol.name for symbol in expr.free_symbols})
+        taken = {symbol.name for symbol in expr.free_symbols}
+        self.names = _unused_names(taken)
+        self.parts = next(pair for pair in (("f", "g"), ("F", "G"), ("p", "q")) if not taken & set(pair))
 
     def inner_symbol(self) -> sp.Symbol:
         return sp.Symbol(next(self.names), real=True)
@@ -86,7 +96,7 @@ class Deriver:
             return self.step(CONSTANT, expr, sp.S.Zero)
         if expr == x:
             return self.step(VARIABLE, expr, sp.S.One)
-        from ..sympy_forms import TensorFunction
+        from ..table.sympy_forms import TensorFunction
 
         if isinstance(expr, TensorFunction):
             return self.step(TENSOR, expr, sp.Derivative(expr, x),
@@ -104,7 +114,7 @@ class Deriver:
             return self.product(expr)
         if isinstance(expr, sp.Pow) and expr.base.has(x) and expr.exp.has(x):
             exponent = self.derive(expr.exp * sp.log(expr.base))
-            return self.step(GENERAL_POWER, expr, expr * exponent.result, [exponent])
+            return self.step(LOGARITHMIC, expr, expr * exponent.result, [exponent])
         form = outer_form(expr, x)
         if form is not None:
             return self.apply(form, expr)
@@ -128,19 +138,37 @@ class Deriver:
             return self.step(MULTIPLE, expr, sp.Mul(*constants) * part.result, [part])
         top = [factor for factor in varying if not _in_denominator(factor)]
         bottom = [1 / factor for factor in varying if _in_denominator(factor)]
+        f_name, g_name = self.parts
+        if len(varying) >= MANY_FACTORS or (bottom and len(varying) >= MANY_FACTORS - 1):
+            return self.logarithmic(expr, varying)
         if bottom and not top:
             denominator = sp.Mul(*bottom)
-            part = self.derive(denominator)
-            return self.step(RECIPROCAL, expr, -part.result / denominator**2, [part])
+            part = self.named(self.derive(denominator), g_name)
+            return self.step(RECIPROCAL, expr, -part.result / denominator**2, [part], names=[(g_name, denominator)])
         if bottom:
             numerator, denominator = sp.Mul(*top), sp.Mul(*bottom)
-            f, g = self.derive(numerator), self.derive(denominator)
+            f, g = self.named(self.derive(numerator), f_name), self.named(self.derive(denominator), g_name)
             result = (f.result * denominator - numerator * g.result) / denominator**2
-            return self.step(QUOTIENT, expr, result, [f, g])
-        parts = [self.derive(factor) for factor in varying]
+            return self.step(QUOTIENT, expr, result, [f, g], names=[(f_name, numerator), (g_name, denominator)])
+        names = [f_name, g_name] if len(varying) == 2 else [f"{f_name}{index}" for index in range(1, len(varying) + 1)]
+        parts = [self.named(self.derive(factor), name) for factor, name in zip(varying, names)]
         terms = [sp.Mul(*(part.result if j == i else factor for j, factor in enumerate(varying)))
                  for i, part in enumerate(parts)]
-        return self.step(PRODUCT if len(varying) == 2 else PRODUCTS, expr, sp.Add(*terms), parts)
+        return self.step(PRODUCT if len(varying) == 2 else PRODUCTS, expr, sp.Add(*terms), parts,
+                         names=list(zip(names, varying)))
+
+    def logarithmic(self, expr: sp.Expr, varying: list[sp.Expr]) -> Step:
+        """A product of many factors: ln|y| is a sum of each factor's logarithm times its power, which the
+        sum rule differentiates; y' = y·(ln|y|)' (where y ≠ 0)."""
+        logarithm = sp.Add(*(exponent * sp.log(base) for base, exponent in
+                             (factor.as_base_exp() for factor in varying)))
+        part = self.derive(logarithm)
+        return self.step(LOGARITHMIC_PRODUCT, expr, expr * part.result, [part])
+
+    @staticmethod
+    def named(step: Step, role: str) -> Step:
+        step.role = role
+        return step
 
     def apply(self, form: Outer, expr: sp.Expr) -> Step:
         """A function of one varying argument: its rule directly (f(x)), or the chain rule through a named
@@ -158,11 +186,12 @@ class Deriver:
                          lets=list(zip(symbols, form.arguments)))
 
     def step(self, rule: tuple[str, str, str], expr: sp.Expr, result: sp.Expr, substeps: list[Step] | None = None,
-             lets: list[tuple[sp.Symbol, sp.Expr]] | None = None, note: str | None = None) -> Step:
+             lets: list[tuple[sp.Symbol, sp.Expr]] | None = None, note: str | None = None,
+             names: list[tuple[str, sp.Expr]] | None = None) -> Step:
         name, text, latex = rule
         x = self.x.name
         return Step(name, expr, result, self.x, text.format(x=x) or None, latex.format(x=sp.latex(self.x)) or None,
-                    lets or [], substeps or [], note)
+                    lets or [], substeps or [], note, names=names or [])
 
 
 def _chain_rule(symbols: list[sp.Symbol]) -> tuple[str, str, str]:

@@ -6,7 +6,7 @@ variable, and the gradient arriving from above (d f / d node, what backpropagati
 chain rule's local derivative f'(u) is autograd's derivative of the node by its input node.  The learner
 sees the chain rule multiply out as backpropagation does: upstream × local is what arrives at the inner
 node.  Steps that are no node of the graph (the quotient rule's numerator, a branch of an 'if', the
-general power rule's g·log(f)) are evaluated with torch from their own expression and result.  The root's
+logarithmic differentiation's g·log(f)) are evaluated with torch from their own expression and result.  The root's
 derivative is `grad`'s gradient, computed by the same call.
 """
 
@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 import torch
 
-from ..derivatives import gradient, scalar_output
+from ..differentiate.autograd import gradient, scalar_output
 from ..errors import DerivcliError
-from ..lowering import lower, stable_form
+from ..lowering.program import lower, stable_form
 from ..results import Number, to_plain
 from .tree import Step
 
