@@ -14,8 +14,8 @@ import time
 import sympy as sp
 import torch
 
-from derivcli.streams import batch_groups, settle_for_volume
-from derivcli.workers import default_jobs
+from derivcli.scale.streams import batch_groups, settle_for_volume
+from derivcli.scale.workers import default_jobs
 
 ARGS = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
 COUNT = int(ARGS[0]) if ARGS else 2000

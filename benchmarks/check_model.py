@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from derivcli.gradcheck import check
-from derivcli.usercode import classify
+from derivcli.gradcheck.checker import check
+from derivcli.gradcheck.usercode import classify
 
 WIDTH = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
 SMALL = 100

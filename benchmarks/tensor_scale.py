@@ -16,7 +16,7 @@ import time
 import torch
 
 from derivcli.api import prepare
-from derivcli.derivatives import gradient
+from derivcli.differentiate.autograd import gradient
 
 SIZE = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
 REPEATS = int(sys.argv[2]) if len(sys.argv) > 2 else 30

@@ -25,7 +25,7 @@ from .errors import DerivcliError
 
 if TYPE_CHECKING:
     from .api import diff, grad, hessian, jacobian, taylor
-    from .vectorized import Compiled
+    from .scale.vectorized import Compiled
 
 __version__ = "0.1.0"
 __all__ = ["Compiled", "DerivcliError", "__version__", "compile", "diff", "grad", "hessian", "jacobian", "taylor"]
@@ -39,7 +39,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     if name == "Compiled":
-        from .vectorized import Compiled
+        from .scale.vectorized import Compiled
 
         return Compiled
     raise AttributeError(f"module 'derivcli' has no attribute {name!r}")
@@ -62,6 +62,6 @@ def compile(expression: str, wrt: list[str] | None = None, dtype: str = "float64
     `torch_compile` runs the per-chunk gradient through torch.compile: seconds to compile, worth it only
     for very large batches (docs/performance.md).
     """
-    from .vectorized import Compiled
+    from .scale.vectorized import Compiled
 
     return Compiled(expression, wrt, dtype, device, torch_compile)

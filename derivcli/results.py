@@ -1,7 +1,8 @@
 """Results as plain dataclasses: what the core computed, nothing about how it is shown.
 
-`to_json()` is the output contract in DESIGN.md; scripts depend on its keys.  Non-finite numbers become
-null in JSON (JSON has no NaN or infinity) and are named in `warnings`.
+`to_json()` is the output contract (derivcli/schemas/derivcli.schema.json); scripts depend on its keys.
+Non-finite numbers are the strings "NaN", "Infinity" and "-Infinity" in JSON (`wire.dumps`) and are named
+in `warnings`.
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ def test_constants_evaluate(text: str, expected: sp.Expr) -> None:
 
 def test_sympy_evalf_of_the_forms() -> None:
     """SymPy evaluates the classes numerically through their definitions (the --check's fallback)."""
-    from derivcli.sympy_forms import elu, gelu, hardtanh, leaky_relu, logsigmoid, mish, silu, softsign
+    from derivcli.table.sympy_forms import elu, gelu, hardtanh, leaky_relu, logsigmoid, mish, silu, softsign
 
     x = sp.Float("0.7", 30)
     assert float(gelu(x).evalf(30)) == pytest.approx(float(F.gelu(torch.tensor(0.7, dtype=torch.float64))))

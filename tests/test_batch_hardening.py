@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from records import error_text
 
-from derivcli.streams import MAX_LINE, batch_groups
-from derivcli.workers import available_cpus
+from derivcli.scale.streams import MAX_LINE, batch_groups
+from derivcli.scale.workers import available_cpus
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
 

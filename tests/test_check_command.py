@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from derivcli.cli import app
 from derivcli.errors import DerivcliError
-from derivcli.gradcheck import check
-from derivcli.usercode import load
+from derivcli.gradcheck.checker import check
+from derivcli.gradcheck.usercode import load
 
 USER_CODE = '''
 import torch

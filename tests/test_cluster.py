@@ -62,7 +62,7 @@ def test_dask_arrays_give_lazy_results_equal_to_in_process_ones(client):
     assert list(held) == ["x"] and np.array_equal(held["x"].compute(), 4 * xs)
     # parsed and lowered once per worker process, however many blocks it evaluated
     module = __import__("importlib").import_module
-    infos = client.run(lambda: module("derivcli.dask_arrays")._on_worker.cache_info().misses)
+    infos = client.run(lambda: module("derivcli.scale.dask_arrays")._on_worker.cache_info().misses)
     assert set(infos.values()) <= {1, 2}  # this expression, and the wrt=["x"] one
 
 
@@ -153,7 +153,7 @@ REQUESTS = [json.dumps({"expression": "x**2", "point": {"x": i}}) for i in range
 
 
 def test_batch_answers_in_order_with_error_records_in_place(client, tmp_path, monkeypatch):
-    monkeypatch.setattr("derivcli.cluster.BLOCK_LINES", 7)
+    monkeypatch.setattr("derivcli.scale.cluster.BLOCK_LINES", 7)
     lines = list(REQUESTS)
     lines[5], lines[23] = "not json", json.dumps({"expression": "sin(", "point": {"x": 1}})
     (tmp_path / "a.ndjson").write_text("\n".join(lines[:20]) + "\n")
@@ -236,7 +236,7 @@ def test_a_scheduler_that_accepts_and_says_nothing_is_an_error_within_its_second
         assert_error(run("batch", "--scheduler", address, stdin=REQUESTS[0] + "\n"),
                      f"--scheduler {address}: no Dask scheduler answered within 3 s")
         assert time.perf_counter() - started < 6
-        monkeypatch.setattr("derivcli.cluster.CONNECT_SECONDS", 1.0)
+        monkeypatch.setattr("derivcli.scale.cluster.CONNECT_SECONDS", 1.0)
         started = time.perf_counter()
         assert_error(run("grad", "x**2", "--points", str(tmp_path / "p-*.csv"), "--scheduler", address),
                      "no Dask scheduler answered within 1 s")
@@ -254,7 +254,7 @@ def test_a_scheduler_that_stops_answering_mid_run_is_an_error(monkeypatch):
     from concurrent.futures import CancelledError
     from types import SimpleNamespace
 
-    from derivcli import cluster
+    from derivcli.scale import cluster
 
     monkeypatch.setattr(cluster, "ANSWER_SECONDS", 0.05)
     asked = []
@@ -309,7 +309,7 @@ def test_every_request_kind_works_on_a_cluster_diff_included(client):
 
 
 def test_a_block_that_keeps_killing_workers_says_so_with_exit_code_3():
-    from derivcli.cluster import _lost_block
+    from derivcli.scale.cluster import _lost_block
 
     text, failed = _lost_block((10, ['{"expression": "x"}', "", '{"expression": "y"}'], None))
     records = [json.loads(line) for line in text.splitlines()]
@@ -321,13 +321,13 @@ def test_a_block_that_keeps_killing_workers_says_so_with_exit_code_3():
 def test_a_worker_killed_mid_block_loses_no_line_and_answers_none_twice(client, tmp_path, monkeypatch):
     """The block holding x**7 makes its worker exit the first time only (a marker file says it did); Dask
     runs the block again on a live worker.  Last in this file: the cluster has a fresh worker after it."""
-    monkeypatch.setattr("derivcli.cluster.BLOCK_LINES", 5)
+    monkeypatch.setattr("derivcli.scale.cluster.BLOCK_LINES", 5)
     marker = tmp_path / "killed"
 
     def install(marker: str) -> None:
         import os
 
-        from derivcli import streams
+        from derivcli.scale import streams
 
         answer_lines = streams.answer_lines
 

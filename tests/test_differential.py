@@ -4,7 +4,7 @@ never touches derivcli's parser (tests/differential.py: SymPy built from the tre
 
 A number is right or it is an error: every answer is the oracle's to float64's tolerance, or is flagged
 (a non-finite result with its diagnosis, or a `--check` that does not say agree).  Every path gives the
-API's numbers bit for bit.  The ordinary suite runs 500 trees; `-m slow` (and benchmarks/differential.py)
+API's numbers bit for bit.  The ordinary suite runs 500 trees; `-m slow` runs
 5,000.
 """
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 import derivcli
-from derivcli.emit import emit
+from derivcli.emit.code import emit
 from derivcli.errors import DerivcliError
-from derivcli.functions import FUNCTIONS
+from derivcli.table.functions import FUNCTIONS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from differential import VARIABLES, random_tree, spell, variables_of  # noqa: E402

@@ -262,7 +262,7 @@ def test_the_command_line_reads_a_students_equation():
 def test_batch_never_ignores_expect():
     """batch has no --expect today: a request with one is refused, naming the key; were it answered, the
     verdict would have to be there, and wrong."""
-    from derivcli.streams import batch
+    from derivcli.scale.streams import batch
 
     (record,) = batch([json.dumps({"expression": "x^2", "point": {"x": 1}, "expect": "3"})])
     if "error" in record:

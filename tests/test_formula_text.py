@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from derivcli.errors import DerivcliError
-from derivcli.formula_text import formula
 from derivcli.parsing import parse
 from derivcli.parsing.build import with_sign_facts
-from derivcli.sympy_forms import power
+from derivcli.symbolic.formula_text import formula
+from derivcli.table.sympy_forms import power
 
 ATOMS = ["x", "y", "z", "0", "1", "2", "3", "17", "0.5", "2.25", "1e-3", "123456789", "pi", "E", "(1/3)", "(-2)"]
 UNARY = ["sin", "cos", "exp", "log", "sqrt", "Abs", "tanh", "sigmoid", "relu", "cbrt", "floor"]

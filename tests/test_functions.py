@@ -16,9 +16,9 @@ import sympy as sp
 import torch
 
 import derivcli
-from derivcli.functions import FUNCTIONS, by_name
-from derivcli.lowering import lower
+from derivcli.lowering.program import lower
 from derivcli.parsing import parse
+from derivcli.table.functions import FUNCTIONS, by_name
 
 # Scalar (element-wise) entries; tensor entries (reductions, matmul, losses) take vector or matrix
 # variables and are tested elsewhere.
@@ -148,7 +148,7 @@ GRAD_RTOL, GRAD_ATOL = 1e-8, 1e-10
 def _reference_form(expr: sp.Expr) -> sp.Expr:
     """Replace derivcli's own SymPy classes by their textbook definitions in plain SymPy, so that the
     reference does not depend on derivcli's `fdiff`s or on how SymPy happens to evalf them."""
-    from derivcli import sympy_forms as own
+    from derivcli.table import sympy_forms as own
 
     definitions = {
         own.sigmoid: lambda a: 1 / (1 + sp.exp(-a)),

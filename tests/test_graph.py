@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from derivcli.autograd_graph import MAX_DEPTH, autograd_graph
+from derivcli.explore.graph import MAX_DEPTH, autograd_graph
 
 MISSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
 

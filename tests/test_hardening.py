@@ -12,8 +12,8 @@ import time
 import pytest
 
 import derivcli
-from derivcli import memory
 from derivcli.errors import DerivcliError
+from derivcli.limits import memory
 
 ROW = [1.0, 2.0, 3.0]
 COLUMN = [[1.0], [2.0]]
@@ -139,7 +139,7 @@ def test_a_check_too_big_for_sympy_is_skipped_at_once():
 
 
 def test_minimize_has_a_documented_most_steps():
-    from derivcli.optimize import minimize
+    from derivcli.explore.optimize import minimize
 
     with pytest.raises(DerivcliError, match="at most 1,000,000"):
         minimize("x**2", {"x": 1.0}, steps=10**12)

@@ -65,7 +65,7 @@ def test_a_hessian_is_symmetric_to_the_last_digit(by_jacfwd, monkeypatch):
     """(H + Hᵀ)/2, by double backward and by jacfwd alike, and its eigenvalues are the printed matrix's."""
     import torch
 
-    from derivcli import higher
+    from derivcli.differentiate import higher
 
     if by_jacfwd:
         monkeypatch.setattr(higher, "BACKWARD_HESSIAN_MAX", 0)
@@ -79,7 +79,7 @@ def test_a_hessian_is_symmetric_to_the_last_digit(by_jacfwd, monkeypatch):
 def test_symmetrizing_leaves_a_non_finite_pair_as_computed():
     import torch
 
-    from derivcli.higher import symmetric
+    from derivcli.differentiate.higher import symmetric
 
     matrix = torch.tensor([[1.0, math.nan], [2.0, 3.0]], dtype=torch.float64)
     assert symmetric(matrix)[1, 0].item() == 2.0 and math.isnan(symmetric(matrix)[0, 1].item())

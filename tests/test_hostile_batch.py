@@ -24,9 +24,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from derivcli import files, memory
 from derivcli.cli import main
 from derivcli.errors import DerivcliError
+from derivcli.inputs import files
+from derivcli.limits import memory
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
 
@@ -121,7 +122,7 @@ def test_each_streamed_line_and_batch_request_gets_the_budget_afresh():
     assert code == 0, err.getvalue()
     assert [json.loads(line)["value"] for line in out.getvalue().splitlines()] == [120_000.0] * 3
 
-    from derivcli.streams import batch
+    from derivcli.scale.streams import batch
 
     memory.set_limit(16 * 2**20)
     try:
@@ -199,7 +200,7 @@ def test_a_footer_that_declares_more_than_its_rows_hold_is_refused(parquet):
 def _simplify_in_a_daemon(queue):
     import sympy as sp
 
-    from derivcli.symbolic import with_budget
+    from derivcli.symbolic.budgeted import with_budget
 
     x = sp.Symbol("x")
     queue.put(with_budget(sp.simplify, (sp.cos(x) ** 2 - sp.sin(x) ** 2,), 10))
@@ -222,7 +223,7 @@ def test_the_budgeted_child_dies_with_its_parent():
     parent = os.fork()
     if parent == 0:  # the parent of a budgeted child, killed below while the child works
         try:
-            from derivcli.symbolic import Budgeted
+            from derivcli.symbolic.budgeted import Budgeted
 
             budgeted = Budgeted(time.sleep, (60,), 60)
             os.write(writing, str(budgeted.child).encode())
@@ -336,7 +337,7 @@ def test_a_worker_killed_mid_batch_costs_time_not_lines():
 def test_a_worker_that_dies_once_costs_no_line(monkeypatch, tmp_path):
     """A worker killed from outside (here: it exits the first time it meets a marked line) breaks the
     pool and every piece in flight; each is answered again whole, none gets an error record."""
-    from derivcli import streams
+    from derivcli.scale import streams
 
     real_answer = streams.answer
     marker = tmp_path / "died"

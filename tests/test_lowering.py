@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import derivcli
-from derivcli.lowering import lower
+from derivcli.lowering.program import lower
 from derivcli.parsing import parse
 
 
@@ -154,8 +154,8 @@ def test_stable_form_reads_e_to_the_u_by_its_exponent(build):
     the exponent from the node's shape."""
     import sympy as sp
 
-    from derivcli.lowering import stable_form
-    from derivcli.sympy_forms import sigmoid, softplus
+    from derivcli.lowering.program import stable_form
+    from derivcli.table.sympy_forms import sigmoid, softplus
 
     x = sp.Symbol("x", real=True)
     power = sp.exp(-x) if build == "evaluated" else sp.Pow(sp.E, -x, evaluate=False)
@@ -183,7 +183,7 @@ def test_constant_subexpressions_are_exact_to_the_last_digit(text):
 def test_chunks_on_threads_give_the_same_bits_as_one_thread_in_order():
     """compile().grad spreads chunks over Python threads with torch on one thread each (robust on a loaded
     machine); every point's derivative is the very number a single-threaded run in order gives."""
-    from derivcli import vectorized
+    from derivcli.scale import vectorized
 
     f = derivcli.compile("exp(-(x**2-x+1)/cos(log(x))**2) + x*y", wrt=["x", "y"])
     xs = torch.linspace(0.5, 2.0, 3 * vectorized.CHUNK + 17, dtype=torch.float64)

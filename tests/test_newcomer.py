@@ -94,7 +94,7 @@ def test_the_api_is_discoverable_without_loading_torch():
 def test_batch_says_what_to_fix_in_its_own_terms():
     """A batch line is told to add the variable to "point" (not to pass --y), a misspelled key gets "did you
     mean", and jacobian and hessian requests take check and fd as grad's do."""
-    from derivcli.streams import batch
+    from derivcli.scale.streams import batch
 
     requests = [{"expression": "x*y", "point": {"x": 1}},
                 {"expression": "x*y", "point": {"x": 1, "y": 2}, "chek": True},

@@ -18,8 +18,8 @@ import sympy as sp
 
 import derivcli
 from derivcli.errors import DerivcliError
-from derivcli.functions import FUNCTIONS
 from derivcli.parsing import Context, parse
+from derivcli.table.functions import FUNCTIONS
 
 POINT = {"phi": 0.2, "x": 0.7, "y": 1.3, "theta": 0.4, "alpha": 1.1, "lambda": 0.9, "rho": 1.2, "v": 0.8, "Delta": 0.5,
          "mu": 0.6, "b": 3.0, "e": 2.5, "tg": 2.0, "xy": 1.7, "a": 0.3, "k": 2.0}

@@ -16,8 +16,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from derivcli import gamma_kernels
 from derivcli.cli import app
+from derivcli.table import gamma_kernels
 
 
 def run(*args: str, input: str | None = None):  # noqa: A002 - the CliRunner's own name
@@ -104,7 +104,7 @@ def gamma_derivative_factor(a: float, n: int) -> mpmath.mpf:
 def test_the_torch_forms_differentiate_to_the_last_digits():
     """digamma, loggamma and gamma through autograd (three times), against mpmath: their derivatives are
     derivcli's kernels, never torch's trigamma."""
-    from derivcli import torch_forms
+    from derivcli.table import torch_forms
 
     xs = [0.3, 1.0, 1.7, 5.5, 33.1, -0.4, -2.7, -15.999999, 1e-5]
     x = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
@@ -125,7 +125,7 @@ def test_the_torch_forms_differentiate_to_the_last_digits():
 
 
 def test_the_kernels_work_under_torch_func_and_in_float32():
-    from derivcli import torch_forms
+    from derivcli.table import torch_forms
 
     def f(v: torch.Tensor) -> torch.Tensor:
         return (torch_forms.digamma(v) + torch_forms.loggamma(v) + torch_forms.polygamma(torch.tensor(2.0), v)).sum()
@@ -143,7 +143,7 @@ def test_the_kernels_work_under_torch_func_and_in_float32():
 def test_taylor_mode_polygamma_coefficients_left_of_zero():
     import sympy as sp
 
-    from derivcli.taylor_mode import derivatives
+    from derivcli.differentiate.taylor_mode import derivatives
 
     x = sp.Symbol("x", real=True)
     for at in (-2.5, -7.5, -0.3):

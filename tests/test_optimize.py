@@ -18,7 +18,7 @@ import time
 import pytest
 
 from derivcli.errors import DerivcliError
-from derivcli.optimize import STALL_STEPS, minimize
+from derivcli.explore.optimize import STALL_STEPS, minimize
 from derivcli.render import emit_minimize
 
 ROSENBROCK = "(1-x)**2 + 100*(y-x**2)**2"

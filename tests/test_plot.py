@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from derivcli.cli import app
 from derivcli.errors import DerivcliError
-from derivcli.plotting import plot_data, save_figure, terminal_plot
-from derivcli.plotting.terminal import COLORS as _COLORS
+from derivcli.explore.plotting import plot_data, save_figure, terminal_plot
+from derivcli.explore.plotting.terminal import COLORS as _COLORS
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None

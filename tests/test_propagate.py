@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from derivcli.cli import app
 from derivcli.errors import DerivcliError
-from derivcli.propagation import propagate
-from derivcli.uncertainty import Measured, has_uncertainty, read_measured, rounded, two_significant
+from derivcli.science.propagation import propagate
+from derivcli.science.uncertainty import Measured, has_uncertainty, read_measured, rounded, two_significant
 
 M = Measured
 GUM_H2 = {"V": M(4.9990, 0.0032), "I": M(19.6610, 0.0095), "phi": M(1.04446, 0.00075)}  # V, mA, rad

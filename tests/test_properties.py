@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import derivcli
 from derivcli.cli import main
 from derivcli.errors import DerivcliError
-from derivcli.functions import FUNCTIONS
+from derivcli.table.functions import FUNCTIONS
 
 
 # ---------------------------------------------------------------------------------------- known bugs

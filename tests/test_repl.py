@@ -249,7 +249,7 @@ def test_the_shells_global_options_reach_every_line(tmp_path, monkeypatch, capsy
     value = tmp_path / "x.json"
     value.write_text("[1, 2]")
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    monkeypatch.setattr("derivcli.files._no_files", False)  # restored afterwards, for the other tests
+    monkeypatch.setattr("derivcli.inputs.files._no_files", False)  # restored afterwards, for the other tests
     monkeypatch.setattr("sys.stdin", io.StringIO(f"let y = @{value}\ngrad sum(x) --x @{value}\nhelp\n"))
     assert main(["--no-files", "repl"]) == 0
     out, err = capsys.readouterr()

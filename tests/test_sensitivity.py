@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from derivcli.cli import app
 from derivcli.errors import DerivcliError
-from derivcli.sensitivity import sensitivity
+from derivcli.science.sensitivity import sensitivity
 
 
 def run(*args: str):

@@ -112,7 +112,7 @@ def test_batch_keeps_order_and_reports_bad_lines_in_place():
 
 
 def test_vectorized_runs_give_the_answers_of_one_by_one():
-    from derivcli.streams import batch, batch_groups
+    from derivcli.scale.streams import batch, batch_groups
     from derivcli.wire import dumps  # the wire form: NaN is 'NaN' there, and NaN != NaN here
 
     lines = [json.dumps({"expression": "x**2 + 3*sin(x)*y", "point": {"x": k / 7, "y": 2}}) for k in range(50)]
@@ -198,8 +198,8 @@ def mixed_requests(count: int) -> list[str]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
 def test_workers_give_the_answers_of_one_process_in_order():
-    from derivcli.streams import batch_groups
-    from derivcli.workers import PARALLEL_MIN_LINES
+    from derivcli.scale.streams import batch_groups
+    from derivcli.scale.workers import PARALLEL_MIN_LINES
 
     lines = mixed_requests(300)
     groups = [lines[:5], lines[5:5 + PARALLEL_MIN_LINES], lines[5 + PARALLEL_MIN_LINES:]]  # small, then big
@@ -212,7 +212,7 @@ def test_workers_give_the_answers_of_one_process_in_order():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
 def test_a_worker_that_dies_costs_only_its_line(monkeypatch):
-    from derivcli import streams
+    from derivcli.scale import streams
 
     real_answer = streams.answer
 
@@ -304,7 +304,7 @@ def test_compiled_vectorized_results_equal_per_point_results():
 
 
 def test_compiled_accepts_tensors_and_chunks_long_arrays():
-    from derivcli import vectorized
+    from derivcli.scale import vectorized
 
     f = derivcli.compile("x*y + sin(x)", wrt=["x"])
     xs = torch.linspace(0, 1, vectorized.CHUNK * 2 + 7, dtype=torch.float64)

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from derivcli import files
 from derivcli.cli import main
+from derivcli.inputs import files
 
 SCRIPT = Path(sys.executable).with_name("derivcli")
 if not SCRIPT.exists():  # pragma: no cover - the venv layout this project uses
@@ -506,7 +506,7 @@ def test_no_files_environment_in_a_real_process(tmp_path):
 
 
 def test_batch_requests_and_streamed_lines_never_read_files(tmp_path, monkeypatch):
-    from derivcli import streams
+    from derivcli.scale import streams
 
     (tmp_path / "v.json").write_text("[1, 2]")
 

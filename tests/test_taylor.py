@@ -11,9 +11,9 @@ import pytest
 import sympy as sp
 import torch
 
-from derivcli.lowering import lower
+from derivcli.differentiate.taylor_mode import MAX_ORDER, TaylorUnsupported, compose, derivatives, taylor_coefficients
+from derivcli.lowering.program import lower
 from derivcli.parsing import parse
-from derivcli.taylor_mode import MAX_ORDER, TaylorUnsupported, compose, derivatives, taylor_coefficients
 
 MISSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
 POINTS = (0.3, 0.7, 1.3, 2.5)
@@ -410,7 +410,7 @@ def test_taylor_with_nan_coefficients_and_no_series_in_time_is_an_error(monkeypa
     (The series is made slow on purpose, so that the budget runs out whatever the machine's speed.)"""
     import time as clock
 
-    from derivcli import local_series
+    from derivcli.symbolic import local_series
 
     monkeypatch.setattr(local_series, "SERIES_SECONDS", 0.2)
     monkeypatch.setattr(local_series, "expand", lambda *args: clock.sleep(60))

@@ -179,7 +179,7 @@ def test_a_real_disagreement_still_fails(wrong_sin):
 
 
 def _bound(truth: float, dtype: str) -> float:
-    from derivcli.checks import TOLERANCES
+    from derivcli.checks.compare import TOLERANCES
 
     rtol, atol = TOLERANCES[getattr(__import__("torch"), dtype)]
     return atol + rtol * abs(truth)

@@ -130,7 +130,8 @@ def wrong_softplus(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """softplus with its true values and a backward 1% too large (1.01·sigmoid), in a copy of the table."""
     import torch
 
-    from derivcli import api, functions
+    from derivcli import api
+    from derivcli.table import functions
 
     def softplus(x: torch.Tensor) -> torch.Tensor:
         exact = torch.nn.functional.softplus(x)
@@ -138,7 +139,7 @@ def wrong_softplus(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     forms = {cls: softplus if cls.__name__ == "softplus" else form
              for cls, form in functions.torch_form_by_sympy_class().items()}
-    monkeypatch.setattr("derivcli.lowering.torch_form_by_sympy_class", lambda: forms)
+    monkeypatch.setattr("derivcli.lowering.program.torch_form_by_sympy_class", lambda: forms)
     api.compile_text.cache_clear()
     yield
     api.compile_text.cache_clear()
@@ -175,7 +176,7 @@ def _smooth_corpus() -> list[tuple[str, float]]:
     """Every public one-argument function of the table, at three points of its test domain."""
     import random
 
-    from derivcli.functions import FUNCTIONS
+    from derivcli.table.functions import FUNCTIONS
 
     cases = []
     for spec in FUNCTIONS:

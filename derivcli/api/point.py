@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     pass
 
 
+from ..differentiate.setup import Setup, prepare
 from ..errors import DerivcliError
-from .setup import Setup, prepare
 
 
 def grad(
@@ -53,8 +53,8 @@ def grad(
     """
     import torch
 
-    from ..checks import DEFAULT_STEPS, finite_differences, symbolic_check
-    from ..derivatives import gradient
+    from ..checks.compare import DEFAULT_STEPS, finite_differences, symbolic_check
+    from ..differentiate.autograd import gradient
 
     setup = prepare(expression, {**(point or {}), **bindings}, wrt, dtype, device)
     value_tensor, grads = gradient(setup.program, setup.inputs, setup.wrt_indices, setup.dtype, setup.device)
@@ -71,7 +71,7 @@ def grad(
         warnings=list(setup.warnings),
     )
     if not (math.isfinite(value) and all(bool(torch.isfinite(g).all()) for g in grads)):
-        from ..diagnosis import diagnose
+        from ..checks.diagnosis import diagnose
 
         result.diagnosis = diagnose(setup, value_tensor, grads)
         explained = {d.of for d in result.diagnosis}
@@ -92,7 +92,7 @@ def grad(
 
 def _answers(setup: Setup, result: GradResult, expect: str | None, exact: Mapping[str, str] | None) -> None:
     """--expect and --exact: the symbolic derivatives of scalar variables against the learner's answer."""
-    from ..checks import TOLERANCES
+    from ..checks.compare import TOLERANCES
     from ..learn import check_answers
 
     tensors = [name for name in setup.wrt if isinstance(result.gradient[name], list)]
@@ -123,7 +123,7 @@ def jacobian(
     >>> jacobian("x**2", x=[1, 2]).jacobian
     {'x': [[2.0, 0.0], [0.0, 4.0]]}
     """
-    from ..derivatives import jacobians
+    from ..differentiate.autograd import jacobians
 
     setup = prepare(expression, {**(point or {}), **bindings}, wrt, dtype, device)
     value, blocks = jacobians(setup.program, setup.inputs, setup.wrt_indices, setup.dtype, setup.device)
@@ -141,7 +141,7 @@ def jacobian(
         warnings=list(setup.warnings),
     )
     if not all(math.isfinite(v) for v in _flat(plain_value)):
-        from ..diagnosis import diagnose
+        from ..checks.diagnosis import diagnose
 
         result.diagnosis = diagnose(setup, value, [])
         result.warnings += [item.message() for item in result.diagnosis] or [
@@ -151,11 +151,11 @@ def jacobian(
     named = dict(zip(setup.wrt, blocks))
     _look_for_kinks(setup, result, named, check or fd)
     if check:
-        from ..matrix_checks import jacobian_check
+        from ..checks.matrix import jacobian_check
 
         result.check = jacobian_check(setup, named)
     if fd:
-        from ..matrix_checks import jacobian_differences
+        from ..checks.matrix import jacobian_differences
 
         result.finite_differences = jacobian_differences(setup, named)
     _matrix_findings(result, "Jacobian")
@@ -175,7 +175,7 @@ def _look_for_kinks(setup: Setup, result: Any, autograd: dict[str, Any], checked
     costs a scan of its steps).  `nondifferentiable` is in the result where a kink is found, and always
     with --check or --fd (`checked`).  Returns whether any node sits at its non-smooth point, and the
     variables with a kink."""
-    from ..kinks import candidate_nodes, find_kinks, unexamined
+    from ..checks.kinks import candidate_nodes, find_kinks, unexamined
 
     candidates = candidate_nodes(setup)
     kinks = find_kinks(setup, autograd, candidates)
@@ -226,8 +226,8 @@ def hessian(
     """
     import torch
 
-    from ..higher import classify
-    from ..higher import hessian as compute_hessian
+    from ..differentiate.higher import classify
+    from ..differentiate.higher import hessian as compute_hessian
 
     setup = prepare(expression, {**(point or {}), **bindings}, wrt, dtype, device)
     value, gradient, matrix = compute_hessian(setup.program, setup.inputs, setup.wrt_indices, setup.dtype,
@@ -258,7 +258,7 @@ def hessian(
     grads = [piece.reshape(setup.inputs[index].shape)
              for piece, index in zip(torch.split(gradient, sizes), setup.wrt_indices)]
     if not math.isfinite(result.value) or not bool(torch.isfinite(gradient).all()):
-        from ..diagnosis import diagnose
+        from ..checks.diagnosis import diagnose
 
         result.diagnosis = diagnose(setup, value, grads)
         result.warnings += [item.message() for item in result.diagnosis]
@@ -266,11 +266,11 @@ def hessian(
         result.warnings.append("non-finite values at this point")
     _look_for_kinks(setup, result, dict(zip(setup.wrt, grads)), check or fd)
     if check:
-        from ..matrix_checks import hessian_check
+        from ..checks.matrix import hessian_check
 
         result.check = hessian_check(setup, matrix)
     if fd:
-        from ..matrix_checks import hessian_differences
+        from ..checks.matrix import hessian_differences
 
         result.finite_differences = hessian_differences(setup, matrix)
     _matrix_findings(result, "Hessian")

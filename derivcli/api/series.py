@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..parsing import ParsedExpression
 
 
-from .setup import Setup, compile_text, prepare, reading_context, text_wrt
+from ..differentiate.setup import Setup, compile_text, prepare, reading_context, text_wrt
 
 
 def diff(
@@ -51,8 +51,8 @@ def diff(
     >>> diff("exp(2*x)", "x", 10, x=0).derivative_value
     1024.0
     """
-    from ..higher import check_order
-    from ..names import binding_names
+    from ..differentiate.higher import check_order
+    from ..inputs.names import binding_names
     from ..parsing import parse
 
     check_order(order)
@@ -83,7 +83,7 @@ def diff(
         import sympy as sp
 
         from ..learn.forms import FORM_SECONDS, FORMS, other_forms
-        from ..symbolic import with_budget
+        from ..symbolic.budgeted import with_budget
 
         built = derivative
         if built is None:  # not built (at a point, above order 4): built here within the forms' budget
@@ -96,8 +96,8 @@ def diff(
         _diff_at_point(expression, parsed, sequence, values, derivative, dtype, device, result)
     label = derivative_key(sequence)
     if expect is not None:
-        from ..checks import TOLERANCES
-        from ..derivatives import torch_dtype
+        from ..checks.compare import TOLERANCES
+        from ..differentiate.autograd import torch_dtype
         from ..learn import check_answers
 
         check_answers(result, parsed, {label: sequence}, expect, None,
@@ -115,7 +115,7 @@ def diff(
 def _formula(parsed: ParsedExpression, sequence: list[str], result: DiffResult) -> Any:
     import sympy as sp
 
-    from ..symbolic import nth_derivative, presented
+    from ..symbolic.budgeted import nth_derivative, presented
 
     for name in sequence:
         if name not in parsed.symbols and parsed.variables:  # (a constant's derivative is 0 by any name)
@@ -137,9 +137,9 @@ def _diff_at_point(expression: str, parsed: ParsedExpression, sequence: list[str
     """The derivative's value by torch, and by the lowered formula when there is one."""
     import torch
 
-    from ..checks import TOLERANCES, agree
-    from ..higher import NESTED_AUTOGRAD_MAX, nested_autograd
-    from ..lowering import lower
+    from ..checks.compare import TOLERANCES, agree
+    from ..differentiate.higher import NESTED_AUTOGRAD_MAX, nested_autograd
+    from ..lowering.program import lower
 
     setup = prepare(expression, values, list(dict.fromkeys(sequence)), dtype, device)
     for name in setup.wrt:
@@ -186,7 +186,7 @@ def _limits_at_singularity(setup: Setup, name: str, order: int, result: DiffResu
     where SymPy cannot tell within its budget (torch's numbers stand, with their warnings)."""
     import sympy as sp
 
-    from ..local_series import NOT_REAL
+    from ..symbolic.local_series import NOT_REAL
 
     with _start_local_series(setup, name, order) as series:
         finished, expansion = series.outcome()
@@ -213,7 +213,7 @@ def _start_local_series(setup: Setup, name: str, order: int) -> Any:
     in a budgeted child (local_series.start)."""
     import sympy as sp
 
-    from ..local_series import start
+    from ..symbolic.local_series import start
 
     around = float(setup.inputs[setup.variables.index(name)].detach())
     symbol = setup.parsed.symbols.get(name, sp.Symbol(name, real=True))
@@ -229,7 +229,7 @@ def _text(number: float) -> str:
 def _taylor_mode(setup: Setup, name: str, order: int) -> tuple[float | None, float | None, str | None]:
     """(f, f^(order), method) by Taylor-mode arithmetic, or Nones with the reason it does not apply."""
     try:
-        from ..taylor_mode import TaylorUnsupported, derivatives
+        from ..differentiate.taylor_mode import TaylorUnsupported, derivatives
     except ImportError:  # pragma: no cover - the module ships with derivcli
         return None, None, None
     point = {n: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)}
@@ -255,10 +255,10 @@ def taylor(
     >>> taylor("exp(x)", x=0, order=3).coefficients
     [1.0, 1.0, 0.5, 0.16666666666666666]
     """
-    from .. import local_series
-    from ..checks import TOLERANCES, agree
-    from ..higher import check_order, nested_autograd
-    from ..local_series import NOT_REAL, REMOVABLE
+    from ..checks.compare import TOLERANCES, agree
+    from ..differentiate.higher import check_order, nested_autograd
+    from ..symbolic import local_series
+    from ..symbolic.local_series import NOT_REAL, REMOVABLE
 
     check_order(order)
     values = {**(point or {}), **bindings}
@@ -279,7 +279,7 @@ def taylor(
     with _start_local_series(setup, name, order) as series:  # beside torch's work
         _, _, method = _taylor_mode(setup, name, order)
         if method and method.startswith("Taylor"):
-            from ..taylor_mode import taylor_coefficients
+            from ..differentiate.taylor_mode import taylor_coefficients
 
             point_values = {n: float(v.detach()) for n, v in zip(setup.variables, setup.inputs)}
             coefficients = taylor_coefficients(setup.parsed.expr, name, point_values, order, dtype=setup.dtype).tolist()
@@ -337,7 +337,7 @@ def taylor(
 
 def _maclaurin_variable(expression: str, values: Mapping[str, Any], wrt: str | None) -> str | None:
     """The variable to expand in when it has no value: --wrt's, or the expression's only unbound one."""
-    from ..names import binding_names
+    from ..inputs.names import binding_names
 
     context = reading_context(list(binding_names(values).values()), [wrt] if wrt else None)
     parsed, _ = compile_text(expression, (), context)

@@ -1,11 +1,12 @@
-"""The command line: a thin Typer layer over `derivcli.api`.
+"""The command line: a thin Typer layer over the library.
 
-`app` reads options and `--NAME VALUE` bindings, each command calls the library and hands the result to
-`render`, and `outcome` turns every failure into one `error: …` line on stderr with an exit code (2 bad
-input, 1 a requested check disagreed).  torch and SymPy are imported only inside the commands that
-compute, so `--help` and tab completion stay fast.  The modules: `app` (the group, the binding command),
-`options` (declared once, shared), `point` (grad, jacobian, hessian), `series` (diff, taylor), `explore`
-(minimize, plot, graph), `batch` (batch, functions), `outcome` (exit codes), `stdio` (safe streams).
+Each command reads its options and `--NAME VALUE` bindings, calls the library and hands the result to
+`render`; `outcome` turns every failure into one `error: …` line on stderr with an `errors.Exit` status.
+torch and SymPy are imported only inside the commands that compute, so `--help` and tab completion stay
+fast.  The modules: `app` (the group, `main`, `run`), `commands` (the command that reads bindings before
+torch loads), `options` (declared once, shared), one module per command family (`point`, `series`,
+`learn`, `analyze`, `explore`, `check`, `science`, `batch`, `repl`, `serve`), `outcome`, `stdio` (safe
+streams) and `completion`.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def analyze(
     explain_parse: EXPLAIN = False,
 ) -> int:
     """What f' and f'' say about f: extrema, monotonicity, concavity, asymptotes."""
-    from ..analysis import analyze as run_analysis
+    from ..analyze.report import analyze as run_analysis
     from ..render.analysis import emit_analysis
 
     fmt_name = output_format(json_output, fmt)

@@ -92,8 +92,8 @@ def _main(
                            "programs that pass untrusted text to derivcli.")] = False,
 ) -> None:
     """Derivatives from the command line: autograd gradients, checked against SymPy and finite differences."""
-    from .. import memory
-    from ..files import set_no_files
+    from ..inputs.files import set_no_files
+    from ..limits import memory
 
     memory.set_limit(memory.parse_size(max_memory) if max_memory is not None else None)
     set_no_files(no_files)

@@ -34,21 +34,21 @@ def batch(
     inputs: INPUT = None,
 ) -> int:
     """Answer NDJSON requests from stdin, one JSON line each, as they arrive."""
-    from ..streams import ending_when_reader_leaves
+    from ..scale.streams import ending_when_reader_leaves
 
     with ending_when_reader_leaves(sys.stdout):
         if scheduler is not None or inputs is not None:
-            from ..cluster import batch_on_cluster
+            from ..scale.cluster import batch_on_cluster
 
             return batch_on_cluster(scheduler, inputs, jobs)
         return _answer_stdin(jobs)
 
 
 def _answer_stdin(jobs: Optional[int]) -> int:
-    from ..streams import available_lines, batch_groups
-    from ..volume import settle_for_volume
+    from ..scale.streams import available_lines, batch_groups
+    from ..scale.volume import settle_for_volume
+    from ..scale.workers import default_jobs
     from ..wire import dumps
-    from ..workers import default_jobs
 
     settle_for_volume()
     failed = False
@@ -67,8 +67,8 @@ def functions(
                                                show_default=False)] = None,
 ) -> None:
     """List the supported functions, with their SymPy and torch forms."""
-    from ..functions import FUNCTIONS
     from ..render import emit_functions
+    from ..table.functions import FUNCTIONS
 
     emit_functions([spec for spec in FUNCTIONS if not spec.internal], output_format(json_output, fmt),
                    sys.stdout)

@@ -61,7 +61,7 @@ def check(
     """Check the gradient of your own PyTorch function, autograd.Function or module."""
     import contextlib
 
-    from ..files import NO_FILES_ENVIRONMENT, files_allowed
+    from ..inputs.files import NO_FILES_ENVIRONMENT, files_allowed
 
     if not files_allowed():
         raise DerivcliError(f"check imports and runs your Python code, and files are turned off (--no-files or "
@@ -73,12 +73,12 @@ def check(
     bindings = read_point(ctx, var, seed)
     given = None
     if input_value is not None:
-        from ..bindings import parse_value
+        from ..inputs.bindings import parse_value
 
         given = parse_value("input", input_value)
-    from ..gradcheck import check as check_callable
+    from ..gradcheck.checker import check as check_callable
+    from ..gradcheck.usercode import load
     from ..render.check import emit_check
-    from ..usercode import load
 
     with contextlib.redirect_stdout(sys.stderr):  # what the user's code prints stays out of the output
         callee = load(target)

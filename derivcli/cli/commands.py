@@ -60,7 +60,7 @@ class BindingCommand(TyperCommand):
             self.params.remove(binding)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        from ..bindings import split_arguments
+        from ..inputs.bindings import split_arguments
 
         takes_value: set[str] = set()
         flags: set[str] = {"--help", "-h"}
@@ -83,7 +83,7 @@ class BindingCommand(TyperCommand):
         torch or SymPy is imported."""
         expression = ctx.params.get("expression")
         if isinstance(expression, str):
-            from ..bindings import parse_var_options
+            from ..inputs.bindings import parse_var_options
             from ..parsing import Context, check_syntax
             from ..parsing.latex import is_latex
 
@@ -113,7 +113,7 @@ class BindingCommand(TyperCommand):
     def _check_values(ctx: Any) -> None:
         """Every binding's text is read before torch or SymPy is imported: a typo in a value is as quick to
         report as one in the expression."""
-        from ..bindings import parse_var_options, plan_value
+        from ..inputs.bindings import parse_var_options, plan_value
         from .options import STDIN
 
         values = {**ctx.meta.get("bindings", {}), **parse_var_options(ctx.params.get("var") or [])}

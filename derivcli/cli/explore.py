@@ -64,7 +64,7 @@ def minimize(
     explain_parse: EXPLAIN = False,
 ) -> int:
     """Gradient descent on EXPRESSION from the given point."""
-    from ..optimize import minimize as run_minimize
+    from ..explore.optimize import minimize as run_minimize
     from ..render import emit_minimize
 
     fmt_name = output_format(json_output, fmt)
@@ -114,13 +114,13 @@ def plot(
     """f and f' around the point, with the tangent line there: in the terminal, or as a figure."""
     import shutil
 
-    from ..plotting import plot_data, save_figure, smallest_width, terminal_plot
+    from ..explore.plotting import plot_data, save_figure, smallest_width, terminal_plot
     from ..render import reading_lines
 
     if implicit:
         return _plot_curve(ctx, expression, var, wrt, start, end, output, json_output)
     if output is not None:
-        from ..files import check_files_allowed
+        from ..inputs.files import check_files_allowed
 
         check_files_allowed("--output")
     data = plot_data(expression, read_point(ctx, var, None), wrt=wrt, start=start, end=end, samples=samples,
@@ -150,7 +150,7 @@ def _plot_curve(ctx: typer.Context, equation: str, var: Optional[list[str]], wrt
     import shutil
 
     from ..errors import DerivcliError
-    from ..plotting.implicit import curve_plot, terminal_curve
+    from ..explore.plotting.implicit import curve_plot, terminal_curve
 
     if output is not None:
         raise DerivcliError("plot --implicit draws in the terminal or as --json; --output figures are for functions")
@@ -189,7 +189,7 @@ def graph(
     explain_parse: EXPLAIN = False,
 ) -> int:
     """The autograd graph torch builds for EXPRESSION at the point: backward nodes down to the variables."""
-    from ..autograd_graph import autograd_graph
+    from ..explore.graph import autograd_graph
     from ..render import reading_lines
 
     result = autograd_graph(expression, read_point(ctx, var, None), wrt=split_names(wrt), dtype=dtype)

@@ -88,7 +88,7 @@ def report_warnings(warnings: list[str]) -> int:
 
 def binding_texts(ctx: typer.Context, var: Optional[list[str]]) -> dict[str, str]:
     """The bindings as written, --NAME VALUE and --var NAME=VALUE together (--exact reads them exactly)."""
-    from ..bindings import parse_var_options
+    from ..inputs.bindings import parse_var_options
 
     raw = dict(ctx.meta.get("bindings", {}))
     for name, value in parse_var_options(var or []).items():
@@ -102,7 +102,7 @@ def read_point(ctx: typer.Context, var: Optional[list[str]], seed: Optional[int]
                streams: bool = False) -> dict[str, object]:
     """The bindings given as --NAME VALUE and --var NAME=VALUE, read into numbers and tensors (with
     `streams`, `-` stays STDIN: values to read line by line)."""
-    from ..bindings import parse_value
+    from ..inputs.bindings import parse_value
 
     raw = binding_texts(ctx, var)
     if seed is not None:

@@ -12,8 +12,8 @@ from typing import Any
 import typer
 from typer._click.exceptions import ClickException, UsageError  # typer >= 0.29 (pyproject's floor) vendors click
 
-from .. import memory
 from ..errors import DerivcliError, Exit
+from ..limits import memory
 
 PROG = "derivcli"
 

@@ -81,7 +81,7 @@ def grad(
 ) -> int:
     """Value and gradient of EXPRESSION at a point, by torch autograd."""
     from ..api import grad as compute_grad
-    from ..checks import parse_steps
+    from ..checks.compare import parse_steps
     from ..render import emit_grad
 
     from_stdin = sorted(name for name, text in binding_texts(ctx, var).items() if text.strip() == STDIN)
@@ -90,7 +90,7 @@ def grad(
                             "reads every point from its file", hint=f"give {from_stdin[0]} a column in the points "
                                                                    "file, or a value")
     if scheduler is not None:
-        from ..cluster import grad_on_cluster
+        from ..scale.cluster import grad_on_cluster
 
         refused = {"--check": check, "--fd": fd or fd_steps is not None, "--expect": expect is not None,
                    "--exact": exact, "--compile": torch_compile, "--explain-parse": explain_parse}
@@ -101,7 +101,7 @@ def grad(
     fd = fd or fd_steps is not None  # steps without --fd still ask for the table
     point = read_point(ctx, var, seed, streams=True)
     if points is not None:
-        from ..points import grad_at_points
+        from ..scale.points import grad_at_points
 
         return grad_at_points(expression, points, point, split_names(wrt), output, torch_compile, dtype, device,
                               as_json=fmt_name == "json")
@@ -191,7 +191,7 @@ def stream_grad(expression: str, streamed: list[str], point: dict[str, object], 
     is untrusted text going to a terminal.
     """
     from ..render.numbers import working_dtype
-    from ..streams import ending_when_reader_leaves, grad_stream
+    from ..scale.streams import ending_when_reader_leaves, grad_stream
 
     if len(streamed) > 1:
         raise DerivcliError(f"only one variable can come from stdin (got {', '.join(streamed)})")

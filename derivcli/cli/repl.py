@@ -28,12 +28,12 @@ from typing import IO, Any, NamedTuple
 import typer
 from typer._click.shell_completion import split_arg_string
 
-from ..bindings import parse_value
 from ..errors import DerivcliError, printable
-from ..functions import by_name
-from ..names import check_name
+from ..inputs.bindings import parse_value
+from ..inputs.names import check_name
 from ..parsing import CONSTANT_NAMES
 from ..serve.paths import Unsafe, open_own, tighten_own_dir
+from ..table.functions import by_name
 from .app import app, main
 from .commands import PlainCommand
 from .completion import END, candidates, read_line

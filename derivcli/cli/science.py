@@ -22,7 +22,7 @@ SEED = Annotated[Optional[int], typer.Option(
 
 def _texts(ctx: Any) -> dict[str, str]:
     """The bindings as written, --NAME VALUE and --var NAME=VALUE (before typer has read --var)."""
-    from ..bindings import parse_var_options
+    from ..inputs.bindings import parse_var_options
 
     return {**ctx.meta.get("bindings", {}), **parse_var_options(ctx.params.get("var") or [])}
 
@@ -54,8 +54,8 @@ class PropagateCommand(BindingCommand):
 
     @staticmethod
     def _check_values(ctx: Any) -> None:
-        from ..bindings import plan_value
-        from ..uncertainty import has_uncertainty, read_correlation, read_distribution, read_measured
+        from ..inputs.bindings import plan_value
+        from ..science.uncertainty import has_uncertainty, read_correlation, read_distribution, read_measured
 
         texts = _texts(ctx)
         _refuse_stdin(texts)
@@ -75,8 +75,8 @@ class SensitivityCommand(BindingCommand):
 
     @staticmethod
     def _check_values(ctx: Any) -> None:
-        from ..bindings import plan_value
-        from ..sensitivity import read_range
+        from ..inputs.bindings import plan_value
+        from ..science.sensitivity import read_range
 
         texts = _texts(ctx)
         _refuse_stdin(texts)
@@ -128,10 +128,10 @@ def propagate(
     explain_parse: EXPLAIN = False,
 ) -> int:
     """The uncertainty of EXPRESSION from its inputs' (the GUM's law of propagation), with each input's share."""
-    from ..bindings import parse_value
-    from ..propagation import propagate as compute
+    from ..inputs.bindings import parse_value
     from ..render.science import emit_propagation
-    from ..uncertainty import has_uncertainty, read_correlation, read_distribution, read_measured
+    from ..science.propagation import propagate as compute
+    from ..science.uncertainty import has_uncertainty, read_correlation, read_distribution, read_measured
 
     fmt_name = output_format(json_output, fmt)
     texts = binding_texts(ctx, var)
@@ -139,7 +139,7 @@ def propagate(
              for name, text in texts.items()}
     covariance = None
     if cov is not None:
-        from ..files import read_value_file
+        from ..inputs.files import read_value_file
 
         covariance = read_value_file("cov", cov)
     distributions = dict(read_distribution(text) for text in dist or [])
@@ -172,10 +172,10 @@ def sensitivity(
     explain_parse: EXPLAIN = False,
 ) -> int:
     """How much each input of EXPRESSION moves it: derivatives, elasticities and their ranking."""
-    from ..bindings import parse_value
+    from ..inputs.bindings import parse_value
     from ..render.science import emit_sensitivity
-    from ..sensitivity import read_range
-    from ..sensitivity import sensitivity as compute
+    from ..science.sensitivity import read_range
+    from ..science.sensitivity import sensitivity as compute
 
     fmt_name = output_format(json_output, fmt)
     point: dict[str, Any] = {}
@@ -213,7 +213,7 @@ def emit(
     fmt: FORMAT = None,
 ) -> int:
     """Self-contained code for EXPRESSION's value and gradient (and Hessian), to use in your own program."""
-    from ..emit import emit as write
+    from ..emit.code import emit as write
     from ..render.science import emit_code
     from .options import split_names
 

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import mpmath
 import sympy as sp
 
-from ..budget import OverBudget, time_budget
+from ..limits.budget import OverBudget, time_budget
 
 DIGITS = 30
 CHECK_DIGITS = 50  # the second evaluation, where the 30-digit values differ
@@ -265,7 +265,7 @@ def _arguments(node: Any) -> list[tuple[sp.Expr, bool]]:
 
 def _defined(expression: sp.Expr) -> sp.Expr:
     """derivcli's own functions (relu, elu, hardtanh, cbrt, …) in plain SymPy, so that their kinks show."""
-    from ..sympy_forms import _RealFunction
+    from ..table.sympy_forms import _RealFunction
 
     return expression.replace(lambda node: isinstance(node, _RealFunction), lambda node: node.definition())
 

@@ -11,7 +11,7 @@ import sympy as sp
 
 from ..errors import DerivcliError
 from ..parsing import ParsedExpression, parse
-from ..symbolic import with_budget
+from ..symbolic.budgeted import with_budget
 
 EXACT_SECONDS = 5.0
 

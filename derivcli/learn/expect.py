@@ -27,7 +27,7 @@ from ..errors import DerivcliError
 from ..parsing import Context, ParsedExpression, parse
 from ..parsing.unicode import PARTIAL, SUPERSCRIPT_DIGITS
 from ..results import derivative_key
-from ..symbolic import Budgeted, with_budget
+from ..symbolic.budgeted import Budgeted, with_budget
 from .breakpoints import DIGITS, Comparison, compare_at_points
 from .breakpoints import value_at as _at  # (steps/verify.py evaluates its steps the same way)
 
@@ -282,8 +282,8 @@ def _enclosed(text: str) -> bool:
 
 def _known_name(name: str, parsed: ParsedExpression) -> bool:
     """A name that is not a function's own name: f's variable, a function of the table, a constant."""
-    from ..functions import by_name
     from ..parsing.notation import CONSTANTS
+    from ..table.functions import by_name
 
     return name in parsed.variables or name in by_name() or name in CONSTANTS
 
@@ -303,7 +303,7 @@ def is_number(text: str) -> bool:
 def check_expected_number(formula: str, value: float, truth: float | None, rtol: float, atol: float,
                           point: Mapping[str, Any] | None = None, text: str | None = None) -> ExpectVerdict:
     """`grad --expect 0.5`: a number against the derivative at the point (its 30-digit value where known)."""
-    from ..bindings import parse_value
+    from ..inputs.bindings import parse_value
 
     expected = parse_value("expect", formula)
     if not isinstance(expected, float):

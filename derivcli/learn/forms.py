@@ -8,7 +8,7 @@ from typing import Any
 
 import sympy as sp
 
-from ..symbolic import Budgeted
+from ..symbolic.budgeted import Budgeted
 
 FORM_SECONDS = 3.0
 FORMS = {

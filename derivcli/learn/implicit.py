@@ -73,8 +73,8 @@ def implicit(equation: str, wrt: str = "x", dependent: str | None = None, order:
     """
     import sympy as sp
 
-    from ..higher import check_order
-    from ..symbolic import presented
+    from ..differentiate.higher import check_order
+    from ..symbolic.budgeted import presented
 
     check_order(order)
     curve, x, y, notes = read_curve(equation, wrt, dependent, point)

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ..budget import BUILD_SECONDS, OverBudget, time_budget
 from ..errors import DerivcliError
+from ..limits.budget import BUILD_SECONDS, OverBudget, time_budget
 from .grammar import parse_tree
 from .latex import Translation, is_latex, located, translate
 from .limits import MAX_LENGTH, MAX_NESTING, deep_recursion
@@ -61,7 +61,7 @@ class ParsedExpression:
         """The written tree's text where it differs from the simplified one (`x/x`, not 1), else None."""
         if self.written is None:
             return None
-        from ..formula_text import formula
+        from ..symbolic.formula_text import formula
 
         text = formula(self.written)
         return text if text != self.canonical else None
@@ -69,7 +69,7 @@ class ParsedExpression:
     @cached_property
     def canonical(self) -> str:
         """SymPy's text of the expression (`str(expr)`, printed by the faster `formula`)."""
-        from ..formula_text import formula
+        from ..symbolic.formula_text import formula
 
         return formula(self.expr)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..functions import by_name
+from ..table.functions import by_name
 from .cursor import Cursor
 from .notation import KEYWORDS, LOG_BASE
 from .syntax import Call, Chain, Name, Node, Num, Power, Span, span_of

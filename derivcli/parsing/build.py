@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from ..errors import DerivcliError
-from ..functions import by_name
+from ..table.functions import by_name
 from .limits import MAX_EXACT_BITS, MAX_EXACT_EXPONENT
 from .limits import magnitude as _magnitude
 from .limits import power_text as _power_text
@@ -160,7 +160,7 @@ class Builder:
                                      _span(arg_node),
                                      hint=f"arguments above {spec.exact_arg_limit:g} are refused")
         if spec.name in ("max", "min") and count == 1:  # a reduction over one tensor's elements
-            constructor = _resolve_sympy(f"derivcli.sympy_forms.a{spec.name}")
+            constructor = _resolve_sympy(f"derivcli.table.sympy_forms.a{spec.name}")
         elif spec.name in ("max", "min") and count > 3:
             # SymPy compares every pair of arguments (36 s for 200 of them); torch needs no simplification.
             extremum = _resolve_sympy(spec.sympy)
@@ -172,7 +172,7 @@ class Builder:
         if spec.name == "log" and count == 2:
             if not (args[0].free_symbols or args[1].free_symbols):  # SymPy's exact value (log(8, 2) is 3)
                 value = self._evaluate_real(lambda **kw: constructor(*args, **kw), args)
-                if not isinstance(value, _resolve_sympy("derivcli.sympy_forms.held")):
+                if not isinstance(value, _resolve_sympy("derivcli.table.sympy_forms.held")):
                     return value
             # log(x, b) = log(x)/log(b), as SymPy writes it (torch's log takes one argument)
             return self._bounded(self._quotient(self.build_log(args[0]), self.build_log(args[1])), node.span)
@@ -211,7 +211,7 @@ class Builder:
         if all(not getattr(arg, "free_symbols", True) for arg in args):
             sp = self.sp
             if result.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo) or result.is_extended_real is not True:
-                result = _resolve_sympy("derivcli.sympy_forms.held")(make(evaluate=False))
+                result = _resolve_sympy("derivcli.table.sympy_forms.held")(make(evaluate=False))
         return result
 
     def _chain(self, node: Chain) -> Any:
@@ -231,13 +231,13 @@ class Builder:
             if op in ("@", "//", "%"):
                 left = collapse()
                 if op == "@":
-                    result = _resolve_sympy("derivcli.sympy_forms.matmul")(left, value)
+                    result = _resolve_sympy("derivcli.table.sympy_forms.matmul")(left, value)
                 else:
                     ratio = self._quotient(left, value)
                     if not ratio.free_symbols and _magnitude(ratio) > 1e300:
                         raise self.error(f"'{op}' of a constant this large cannot be computed exactly",
                                          node.span, hint="quotients above 1e+300 are refused")
-                    quotient = _resolve_sympy("derivcli.sympy_forms.floor")(ratio)
+                    quotient = _resolve_sympy("derivcli.table.sympy_forms.floor")(ratio)
                     result = quotient if op == "//" else left - value * quotient
                 numerator, denominator = [result], []
             elif op == "*":
@@ -254,11 +254,11 @@ class Builder:
         if bottom is sp.S.One:
             return top
         if not bottom.free_symbols and bottom.is_zero:
-            held = _resolve_sympy("derivcli.sympy_forms.held")
+            held = _resolve_sympy("derivcli.table.sympy_forms.held")
             if top.free_symbols:
                 return sp.Mul(top, held(sp.Pow(bottom, -1, evaluate=False)))
             return held(sp.Mul(top, sp.Pow(bottom, -1, evaluate=False), evaluate=False))
-        reciprocal = _resolve_sympy("derivcli.sympy_forms.power")(bottom, sp.S.NegativeOne)
+        reciprocal = _resolve_sympy("derivcli.table.sympy_forms.power")(bottom, sp.S.NegativeOne)
         return reciprocal if top is sp.S.One else sp.Mul(top, reciprocal)
 
     def _bounded(self, value: Any, span: tuple[int, int]) -> Any:
@@ -298,8 +298,8 @@ class Builder:
             # An exact root of such a degree (2**1e-300 is the 10**300-th root of 2) costs SymPy unbounded
             # memory to compare: keep it from SymPy, for torch to compute.
             raw = self.sp.Pow(base, exponent, evaluate=False)
-            return raw if base.free_symbols else _resolve_sympy("derivcli.sympy_forms.held")(raw)
-        power = _resolve_sympy("derivcli.sympy_forms.power")
+            return raw if base.free_symbols else _resolve_sympy("derivcli.table.sympy_forms.held")(raw)
+        power = _resolve_sympy("derivcli.table.sympy_forms.power")
         return self._evaluate_real(lambda **kw: power(base, exponent, **kw), [base, exponent])
 
     def _condition(self, value: Any, node: Node) -> Any:
@@ -336,7 +336,7 @@ class Builder:
         if not condition.free_symbols and condition not in (sp.true, sp.false):
             # A constant SymPy could not decide (log(0) > 2, with log(0) held for torch): decide it as
             # torch will.  SymPy cannot build a condition holding an undecided constant 'if'.
-            from ..lowering import evaluate_constant
+            from ..lowering.program import evaluate_constant
 
             condition = sp.true if evaluate_constant(condition) else sp.false
         return sp.Piecewise((body, condition), (orelse, True))
@@ -344,7 +344,7 @@ class Builder:
     def _postfix(self, node: Postfix) -> Any:
         base = self.number(node.base)
         if node.what == ".T":
-            return _resolve_sympy("derivcli.sympy_forms.transpose")(base)
+            return _resolve_sympy("derivcli.table.sympy_forms.transpose")(base)
         items: list[Any] = []
         for item in node.items:
             if isinstance(item, SliceItem):
@@ -354,7 +354,7 @@ class Builder:
                     raise self.error("a slice's step cannot be zero", item.span, hint="write x[::1] or x[::-1]")
             else:
                 items.append(self._integer(item))
-        from ..sympy_forms import encode_index, index
+        from ..table.sympy_forms import encode_index, index
 
         return index(base, *encode_index(items))
 
@@ -367,7 +367,7 @@ class Builder:
                 raise self.error("an inline tensor holds constants only", _span(element),
                                  hint="for a tensor of variables, bind a tensor variable (--w \"[1, 2]\")")
             elements.append(value)
-        from ..sympy_forms import constant_tensor
+        from ..table.sympy_forms import constant_tensor
 
         return constant_tensor.of(node.shape, elements)
 
@@ -380,7 +380,7 @@ class Builder:
 
 
 def _resolve_sympy(path: str) -> Any:
-    from ..functions import resolve
+    from ..table.functions import resolve
 
     return resolve(path)
 

@@ -11,7 +11,7 @@ import re
 from functools import cache
 
 from ..errors import DerivcliError
-from ..functions import by_name
+from ..table.functions import by_name
 from .limits import MAX_SPLITS
 from .syntax import Context, ParseNote
 from .tokens import Token

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..errors import DerivcliError
-from ..functions import by_name
+from ..table.functions import by_name
 from .syntax import (
     BoolOp,
     Call,

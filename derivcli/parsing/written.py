@@ -35,10 +35,10 @@ class WrittenBuilder(Builder):
             else:  # @, // and %: as the evaluated build makes them, from the product so far
                 left = self._product(factors)
                 if op == "@":
-                    result = _resolve_sympy("derivcli.sympy_forms.matmul")(left, value)
+                    result = _resolve_sympy("derivcli.table.sympy_forms.matmul")(left, value)
                 else:
                     ratio = sp.Mul(left, sp.Pow(value, sp.S.NegativeOne, evaluate=False), evaluate=False)
-                    quotient = _resolve_sympy("derivcli.sympy_forms.floor")(ratio, evaluate=False)
+                    quotient = _resolve_sympy("derivcli.table.sympy_forms.floor")(ratio, evaluate=False)
                     result = quotient if op == "//" else sp.Add(
                         left, self._negative(sp.Mul(value, quotient, evaluate=False)), evaluate=False)
                 factors = [result]
@@ -78,7 +78,7 @@ class WrittenBuilder(Builder):
         condition = self._condition(self.build(node.condition), node.condition)
         orelse = self.number(node.orelse)
         if not condition.free_symbols and condition not in (sp.true, sp.false):  # decided as torch will
-            from ..lowering import evaluate_constant
+            from ..lowering.program import evaluate_constant
 
             condition = sp.true if evaluate_constant(condition) else sp.false
         return sp.Piecewise((body, condition), (orelse, True), evaluate=False)

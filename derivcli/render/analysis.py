@@ -1,5 +1,5 @@
 """The views of `derivcli analyze`: a report on a terminal (a textbook's notation), plain `key<TAB>…` lines
-in a pipe, JSON.  Everything printed was made by `derivcli.analysis_result`; nothing is computed here."""
+in a pipe, JSON.  Everything printed was made by `derivcli.analyze`; nothing is computed here."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .layout import console_for, print_reading, reading_lines
 from .numbers import number
 
 if TYPE_CHECKING:
-    from ..analysis_result import Amount, AnalysisResult, Critical, Extreme, Span, Spot
+    from ..analyze.result import Amount, AnalysisResult, Critical, Extreme, Span, Spot
 
 SIDES = {"+inf": "as x → +∞", "-inf": "as x → −∞", "both": "as x → ±∞"}
 PLAIN_SIDES = {"+inf": "x->+inf", "-inf": "x->-inf", "both": "x->+-inf"}

@@ -13,7 +13,7 @@ from .layout import console_for, print_fitting
 from .numbers import number, short, working_dtype
 
 if TYPE_CHECKING:
-    from ..gradcheck_result import CheckResult, ElementCheck, NameCheck, Origin
+    from ..gradcheck.result import CheckResult, ElementCheck, NameCheck, Origin
 
 VERDICT_STYLES = {"agree": "green", "kink": "yellow"}  # the rest (DISAGREE, inaccurate, non-finite) fail: red
 

@@ -8,7 +8,7 @@ from ..wire import dumps
 from .layout import console_for, print_fitting
 
 if TYPE_CHECKING:
-    from ..functions import FunctionSpec
+    from ..table.functions import FunctionSpec
 
 def emit_functions(specs: list[FunctionSpec], fmt: str, out: TextIO) -> None:
     if fmt == "json":
@@ -20,7 +20,7 @@ def emit_functions(specs: list[FunctionSpec], fmt: str, out: TextIO) -> None:
         out.write("".join(f"{s.name}\t{s.arity_text()}\t{s.description}\t{','.join(s.aliases)}\n" for s in specs))
         return
     rows = [[s.name, s.arity_text(), s.description, ", ".join(s.aliases), s.sympy.rpartition(".")[2],
-             s.torch.replace("derivcli.torch_forms.", "derivcli:")] for s in specs]
+             s.torch.replace("derivcli.table.torch_forms.", "derivcli:")] for s in specs]
     print_fitting(console_for(out), ["name", "args", "description", "aliases", "SymPy form", "torch form"], rows,
                   ["left"] * 6, "derivcli functions", units=[[1, 2, 3], [4, 5]], wrapping=frozenset({2, 3}))
 
@@ -31,9 +31,9 @@ def write_points(table: dict[str, Any], path: str | None, out: TextIO) -> None:
     path that cannot be written (no such folder, a directory, a full disk) is a one-line error naming it."""
     import torch
 
-    from .. import memory
     from ..errors import DerivcliError
-    from ..files import output_kind
+    from ..inputs.files import output_kind
+    from ..limits import memory
 
     kind = output_kind(path) if path is not None else "csv"
     names = list(table)

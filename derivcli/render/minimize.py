@@ -10,7 +10,7 @@ from .layout import ELLIPSIS, SUMMARY_EDGE, console_for, print_fitting, print_re
 from .numbers import in_working_dtype, number, number_map, short
 
 if TYPE_CHECKING:
-    from ..optimize import MinimizeResult, TraceStep
+    from ..explore.optimize import MinimizeResult, TraceStep
 
 # As torch prints a tensor: past SUMMARY_SIZE entries, a dimension longer than 2 * EDGE shows its first
 # and last EDGE entries only.

@@ -7,15 +7,15 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..uncertainty import rounded, two_significant
+from ..science.uncertainty import rounded, two_significant
 from ..wire import dumps
 from .layout import console_for, print_fitting, print_formula, print_reading, reading_lines
 from .numbers import maybe_number, number
 
 if TYPE_CHECKING:
-    from ..emit import EmittedCode
-    from ..propagation import PropagationResult
-    from ..sensitivity import SensitivityResult
+    from ..emit.code import EmittedCode
+    from ..science.propagation import PropagationResult
+    from ..science.sensitivity import SensitivityResult
 
 
 def emit_propagation(result: PropagationResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:

@@ -316,7 +316,7 @@ class Server:
                 signal.signal(number, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
             os.setpgid(0, 0)
-            from ..processes import die_with_parent
+            from ..limits.processes import die_with_parent
 
             die_with_parent(os.getppid())
             for other in self.connections - {connection}:  # the server's descriptors, none of them the child's

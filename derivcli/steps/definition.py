@@ -224,7 +224,7 @@ def check(derivation: Derivation, x: sp.Symbol, h: sp.Symbol) -> bool:
 
 
 def _limit(expr: sp.Expr, h: sp.Symbol) -> sp.Expr:
-    from ..budget import OverBudget, time_budget
+    from ..limits.budget import OverBudget, time_budget
 
     try:
         with time_budget(LIMIT_SECONDS):

@@ -68,8 +68,8 @@ def definition(expression: str, wrt: str | None = None, point: Mapping[str, Any]
     >>> definition("x**2").derivative.text
     '2*x'
     """
-    from ..api.setup import reading_context, text_wrt
-    from ..names import binding_names
+    from ..differentiate.setup import reading_context, text_wrt
+    from ..inputs.names import binding_names
     from ..parsing import parse
     from . import _variable
     from .board import Board
@@ -98,9 +98,9 @@ def _secants(result: DefinitionResult, expression: str, values: Mapping[str, Any
     """The table at the point: each h's slope from torch in float64, against autograd's f′(a)."""
     import torch
 
-    from ..api.setup import prepare
-    from ..checks import carried_rounding
-    from ..derivatives import along, gradient
+    from ..checks.compare import carried_rounding
+    from ..differentiate.autograd import along, gradient
+    from ..differentiate.setup import prepare
     from ..results import to_plain
 
     setup = prepare(expression, values, [name], "float64", "cpu")

@@ -16,10 +16,10 @@ from typing import Any
 
 import sympy as sp
 
-from ..budget import OverBudget, time_budget
 from ..learn.expect import DIGITS
 from ..learn.expect import _at as value_at
 from ..learn.expect import _close as close
+from ..limits.budget import OverBudget, time_budget
 from ..parsing.limits import deep_recursion
 from .tree import Step
 

@@ -1,0 +1,1 @@
+"""Exploring a function: minimize, the autograd graph, and plots."""

@@ -1,0 +1,1 @@
+"""Limits: the one memory budget (`--max-memory`) and the time budgets every computation runs under."""

@@ -1,0 +1,401 @@
+"""Lowering: a SymPy expression -> a `Program`, a flat list of torch operations.
+
+One iterative walk over the SymPy tree, memoized on subexpressions, so a repeated subexpression is one
+torch node and deep expressions cannot overflow Python's stack.  The same Program runs one point or a
+batch of points (inputs broadcast), and its output carries torch autograd's graph.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Any
+
+import sympy as sp
+import torch
+from sympy.codegen.cfunctions import expm1, log1p
+
+from ..errors import DerivcliError
+from ..table.functions import torch_form_by_sympy_class
+from ..table.sympy_forms import TensorFunction, constant_tensor, index, sigmoid, softplus
+from ..table.torch_forms import broadcasts, checked_binary, elementwise, indexer
+
+Step = tuple[Callable[..., torch.Tensor], tuple[int, ...]]
+
+RELATIONS: dict[type, Callable[..., torch.Tensor]] = {
+    sp.StrictLessThan: torch.lt,
+    sp.LessThan: torch.le,
+    sp.StrictGreaterThan: torch.gt,
+    sp.GreaterThan: torch.ge,
+    sp.Equality: torch.eq,
+    sp.Unequality: torch.ne,
+}
+LOGIC: dict[type, Callable[..., torch.Tensor]] = {
+    sp.And: lambda *a: reduce(torch.logical_and, a),
+    sp.Or: lambda *a: reduce(torch.logical_or, a),
+    sp.Not: torch.logical_not,
+    sp.Xor: lambda *a: reduce(torch.logical_xor, a),
+    sp.ITE: torch.where,  # a condition that holds an 'if' (SymPy's rewrite of it)
+}
+
+
+@dataclass
+class Program:
+    """A lowered expression: inputs (one per variable), constants, and steps in evaluation order.
+
+    Slots number the inputs first, then the constants, then each step's result.
+    """
+
+    variables: list[str]
+    constants: list[float | bool | tuple[Any, ...]] = field(default_factory=list)  # tuples: inline tensors
+    steps: list[Step] = field(default_factory=list)
+    output: int = 0
+    nodes: list[sp.Basic] = field(default_factory=list)  # the SymPy node each step computes, for diagnoses
+
+    def __call__(self, inputs: Sequence[torch.Tensor], dtype: torch.dtype, device: torch.device | str = "cpu"
+                 ) -> torch.Tensor:
+        return self.slots(inputs, dtype, device)[self.output]
+
+    def slots(self, inputs: Sequence[torch.Tensor], dtype: torch.dtype, device: torch.device | str = "cpu"
+              ) -> list[torch.Tensor]:
+        """Every slot's value in order: the inputs, the constants, then each step's result."""
+        values: list[torch.Tensor] = list(inputs)
+        for constant in self.constants:
+            values.append(torch.tensor(constant, dtype=torch.bool if isinstance(constant, bool) else dtype,
+                                       device=device))
+        for function, slots in self.steps:
+            values.append(function(*[values[slot] for slot in slots]))
+        return values
+
+
+def lower(expr: sp.Basic, variables: Sequence[str]) -> Program:
+    """Lower a SymPy expression over the named variables into a torch Program."""
+    return _Lowering(list(variables)).run(expr)
+
+
+def evaluate_constant(expr: sp.Expr) -> float:
+    """The float64 value of a constant expression (a binding like pi/4), by the same lowering."""
+    program = lower(expr, [])
+    return float(program([], dtype=torch.float64))
+
+
+def stable_forms(expr: sp.Basic) -> sp.Basic:
+    """The expression with every textbook formula that overflows replaced by its stable equivalent
+    (`stable_form`).  The lowering applies the same rewrites node by node as it walks."""
+    return expr.replace(lambda node: stable_form(node) is not None, lambda node: stable_form(node))
+
+
+def stable_form(node: sp.Basic) -> sp.Basic | None:
+    """The stable equivalent of a textbook formula that overflows, for the numbers only, else None:
+    1/(1+exp(-u)) -> sigmoid(u), log(1+exp(u)) -> softplus(u), log(1+u) -> log1p(u), exp(u)-1 -> expm1(u).
+
+    Written naively, 1/(1+exp(-x)) at x = -800 and log(1+exp(x)) at x = 800 have NaN gradients.
+    """
+    if isinstance(node, sp.Pow) and node.exp == -1:
+        exponent = _exponent_of_e(_one_plus(node.base))
+        if exponent is not None:
+            return sigmoid(-exponent)
+    if isinstance(node, sp.log):
+        rest = _one_plus(node.args[0])
+        exponent = _exponent_of_e(rest)
+        if exponent is not None:
+            return softplus(exponent)
+        if rest is not None:
+            return log1p(rest)
+    if isinstance(node, sp.Add) and len(node.args) == 2 and sp.S.NegativeOne in node.args:
+        exponent = _exponent_of_e(node.args[0] if node.args[1] == -1 else node.args[1])
+        if exponent is not None:
+            return expm1(exponent)
+    return None
+
+
+def _exponent_of_e(node: sp.Basic | None) -> sp.Basic | None:
+    """u for exp(u) or E**u, else None.
+
+    Both must be asked for by their own shape: SymPy's `isinstance(Pow(E, u), exp)` is true (a metaclass
+    check), and such a node's `args[0]` is the base E, not the exponent u.
+    """
+    if isinstance(node, sp.Pow) and node.base is sp.E:
+        return node.exp
+    if isinstance(node, sp.exp):  # a true exp node, E**u having been answered above
+        return node.args[0]
+    return None
+
+
+def _one_plus(node: sp.Basic) -> sp.Basic | None:
+    """u for a node 1 + u, else None."""
+    if isinstance(node, sp.Add) and len(node.args) == 2 and sp.S.One in node.args:
+        return node.args[0] if node.args[1] == 1 else node.args[1]
+    return None
+
+
+class _Lowering:
+    def __init__(self, variables: list[str]) -> None:
+        self.variables = variables
+        self.forms = torch_form_by_sympy_class()
+        self.stable_nodes: dict[sp.Basic, sp.Basic] = {}
+        self.fractions: dict[sp.Basic, tuple[list[sp.Basic], list[sp.Basic]]] = {}
+
+    def stable(self, node: sp.Basic) -> sp.Basic:
+        """The node, or its `stable_form` (the walk lowers each node's stable form in its place)."""
+        rewritten = self.stable_nodes.get(node)
+        if rewritten is None:
+            form = stable_form(node)
+            rewritten = self.stable_nodes[node] = node if form is None else form
+        return rewritten
+
+    def fraction(self, node: sp.Mul) -> tuple[list[sp.Basic], list[sp.Basic]]:
+        """The product's stable factors, split into numerator and denominator once."""
+        split = self.fractions.get(node)
+        if split is None:
+            numerator, denominator = _split_fraction([self.stable(arg) for arg in node.args])
+            split = self.fractions[node] = ([self.stable(n) for n in numerator], [self.stable(d) for d in denominator])
+        return split
+
+    def run(self, root: sp.Basic) -> Program:
+        """Order the subexpressions (post-order, iteratively, each once), then number the slots:
+        inputs, constants, steps."""
+        root = self.stable(root)
+        leaves: dict[sp.Basic, tuple[str, Any]] = {}
+        ordered: list[sp.Basic] = []
+        seen: set[sp.Basic] = set()
+        stack: list[tuple[sp.Basic, bool]] = [(root, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if node in seen and not children_done:
+                continue
+            if children_done:
+                ordered.append(node)
+                continue
+            seen.add(node)
+            leaf = self.leaf(node)
+            if leaf is not None:
+                leaves[node] = leaf
+                continue
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(self.children(node)) if child not in seen)
+        constants: dict[Any, int] = {}
+        program = Program(self.variables)
+        for kind, value in leaves.values():
+            if kind == "constant" and _constant_key(value) not in constants:
+                constants[_constant_key(value)] = len(program.constants)
+                program.constants.append(value)
+        base = len(self.variables) + len(constants)
+        slots: dict[sp.Basic, int] = {}
+        for node, (kind, value) in leaves.items():
+            slots[node] = value if kind == "input" else len(self.variables) + constants[_constant_key(value)]
+        for position, node in enumerate(ordered):
+            slots[node] = base + position
+            arguments = tuple(slots[child] for child in self.children(node)) + self.extra_slots(node)
+            program.steps.append((self.function(node), arguments))
+            program.nodes.append(node)
+        program.output = slots[root]
+        return program
+
+    def leaf(self, node: sp.Basic) -> tuple[str, Any] | None:
+        if isinstance(node, sp.Symbol):
+            if node.name not in self.variables:
+                raise DerivcliError(f"no value for variable '{node.name}'", hint=f"pass --{node.name} VALUE")
+            return ("input", self.variables.index(node.name))
+        if node is sp.true or node is sp.false:
+            return ("constant", bool(node))
+        if isinstance(node, constant_tensor):
+            return ("constant", _frozen(node.nested(to_float)))
+        if node.is_Number or isinstance(node, sp.NumberSymbol) or node in (sp.zoo, sp.oo, -sp.oo, sp.nan):
+            return ("constant", to_float(node))
+        folded = _exact_constant(node)
+        if folded is not None:
+            return ("constant", folded)
+        return None
+
+    def children(self, node: sp.Basic) -> list[sp.Basic]:
+        if isinstance(node, sp.Mul):
+            numerator, denominator = self.fraction(node)
+            return numerator + denominator
+        if isinstance(node, sp.Pow):
+            children = [node.base] if node.exp.is_Number else [node.base, node.exp]
+        elif isinstance(node, sp.Piecewise):
+            children = [pair.cond for pair in node.args]
+        elif isinstance(node, index):
+            children = [node.args[0]]
+        else:
+            children = list(node.args)
+        return [self.stable(child) for child in children]
+
+    def extra_slots(self, node: sp.Basic) -> tuple[int, ...]:
+        """Piecewise branches run on masked copies of the inputs: pass every input along."""
+        if isinstance(node, sp.Piecewise):
+            return tuple(range(len(self.variables)))
+        return ()
+
+    def function(self, node: sp.Basic) -> Callable[..., torch.Tensor]:
+        if isinstance(node, sp.Add):
+            return _add
+        if isinstance(node, sp.Mul):
+            count = len(self.fraction(node)[0])
+            return lambda *args: _fraction(args[:count], args[count:])
+        if isinstance(node, sp.Pow):
+            return _power(node.exp) if node.exp.is_Number else _checked_pow
+        if isinstance(node, sp.Piecewise):
+            branches = [lower(pair.expr, self.variables) for pair in node.args]
+            return _PiecewiseForm(branches)
+        if isinstance(node, index):
+            return indexer(node.items())
+        several = len(node.args) > 1
+        for kind, form in (*RELATIONS.items(), *LOGIC.items()):
+            if isinstance(node, kind):
+                return elementwise(form, kind.__name__) if several else form
+        for cls in type(node).__mro__:
+            if cls in self.forms:
+                form = self.forms[cls]
+                tensor = isinstance(node, TensorFunction)
+                return form if tensor or len(node.args) < 2 else elementwise(form, _name_of(node))
+        raise DerivcliError(f"cannot evaluate {type(node).__name__} numerically: {_shorten(node)}")
+
+
+def _exact_constant(node: sp.Basic) -> float | None:
+    """A constant subexpression's value, rounded once from 30 correct digits: `1 - erf(5)` computed in
+    float64 keeps 4 of its digits, and `log(1 - erf(5))*x` would carry the loss into every answer.  None for
+    what is not a finite real number to SymPy (held constants, 1/0, comparisons, tensors): torch computes
+    those as IEEE does."""
+    if not isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Function)) or isinstance(node, TensorFunction) \
+            or node.free_symbols:
+        return None
+    try:
+        value = node.evalf(30)
+    except (ValueError, TypeError, ArithmeticError, RecursionError):
+        return None
+    if not value.is_Float:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _frozen(nested: Any) -> Any:
+    """Nested lists as nested tuples: a constant the lowering can dedupe (and torch.tensor can read)."""
+    return tuple(_frozen(item) for item in nested) if isinstance(nested, list) else nested
+
+
+def _constant_key(value: float | bool | tuple[Any, ...]) -> tuple[type, Any]:
+    """Constants dedupe by type and value (NaN != NaN, so it gets a key of its own)."""
+    if isinstance(value, float) and math.isnan(value):
+        return (float, "nan")
+    return (type(value), value)
+
+
+def _split_fraction(factors: Sequence[sp.Basic]) -> tuple[list[sp.Basic], list[sp.Basic]]:
+    """x*y/z**2 -> ([x, y], [z**2]): divide once rather than multiply by reciprocals."""
+    numerator: list[sp.Basic] = []
+    denominator: list[sp.Basic] = []
+    for factor in factors:
+        if isinstance(factor, sp.Pow) and factor.exp.is_Number and factor.exp < 0:
+            denominator.append(factor.base if factor.exp == -1 else sp.Pow(factor.base, -factor.exp))
+        elif factor.is_Rational and factor.p == 1 and factor.q != 1:
+            denominator.append(sp.Integer(factor.q))
+        else:
+            numerator.append(factor)
+    return numerator, denominator
+
+
+def _name_of(node: sp.Basic) -> str:
+    return getattr(node, "display_name", type(node).__name__.lower())
+
+
+_add = checked_binary(operator.add, "+")
+_checked_pow = elementwise(torch.pow, "**")
+_multiply = checked_binary(operator.mul, "*")
+_divide = checked_binary(operator.truediv, "/")
+
+
+def _fraction(numerator: Sequence[torch.Tensor], denominator: Sequence[torch.Tensor]) -> torch.Tensor:
+    top = _multiply(*numerator) if numerator else None
+    if not denominator:
+        assert top is not None
+        return top
+    bottom = _multiply(*denominator)
+    return 1 / bottom if top is None else _divide(top, bottom)
+
+
+def _power(exponent: sp.Number) -> Callable[[torch.Tensor], torch.Tensor]:
+    if exponent == sp.Rational(1, 2):
+        return torch.sqrt
+    if exponent == sp.Rational(-1, 2):
+        return torch.rsqrt
+    if exponent == -1:
+        return torch.reciprocal
+    if exponent.is_Integer and abs(exponent) < 2**53:
+        whole = int(exponent)
+        return lambda base: torch.pow(base, whole)
+    value = to_float(exponent)
+    return lambda base: torch.pow(base, value)
+
+
+class _PiecewiseForm:
+    """`a if c else b`: each branch runs on inputs masked to where it is taken, so a branch that is NaN
+    where it is not taken (sqrt(x) for x < 0) cannot poison the gradient (the "double where")."""
+
+    def __init__(self, branches: list[Program]) -> None:
+        self.branches = branches
+
+    def __call__(self, *args: torch.Tensor) -> torch.Tensor:
+        count = len(self.branches)
+        conditions, inputs = args[:count], args[count:]
+        taken = torch.zeros((), dtype=torch.bool, device=conditions[0].device)
+        masks = []
+        for condition in conditions:
+            masks.append(condition & ~taken)
+            taken = taken | condition
+        result: torch.Tensor | None = None
+        for condition in conditions[1:]:
+            if not broadcasts(conditions[0], condition):
+                raise DerivcliError(f"'if' conditions of shapes {tuple(conditions[0].shape)} and "
+                                    f"{tuple(condition.shape)} cannot be combined elementwise")
+        for mask, branch in zip(reversed(masks), reversed(self.branches)):
+            masked = [torch.where(mask, value, value.detach()) if value.requires_grad and _fits(mask, value)
+                      else value for value in inputs]
+            value = branch(masked, dtype=_float_dtype(inputs), device=mask.device)
+            if not broadcasts(value, mask) or result is not None and not broadcasts(value, result):
+                other = mask if result is None else result
+                raise DerivcliError(f"'a if c else b': cannot combine {tuple(value.shape)} with "
+                                    f"{tuple(other.shape)} elementwise")
+            if result is None:
+                result = torch.where(mask, value, torch.full_like(value, math.nan))
+            else:
+                result = torch.where(mask, value, result)
+        assert result is not None
+        return result
+
+
+def _fits(mask: torch.Tensor, value: torch.Tensor) -> bool:
+    """Whether masking `value` keeps its shape (an input of another shape is left alone: if a branch
+    uses it, the branch's shape check names the mismatch)."""
+    try:
+        return torch.broadcast_shapes(mask.shape, value.shape) == value.shape
+    except RuntimeError:
+        return False
+
+
+def _float_dtype(inputs: Sequence[torch.Tensor]) -> torch.dtype:
+    return next((value.dtype for value in inputs if value.is_floating_point()), torch.float64)
+
+
+def to_float(number: sp.Basic) -> float:
+    """A SymPy constant as a float: infinities and NaN as such, overflow as ±inf."""
+    if number is sp.zoo or number is sp.oo:
+        return math.inf
+    if number is sp.nan:
+        return math.nan
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf if number.is_positive else -math.inf
+    except TypeError as error:
+        raise DerivcliError(f"the constant {_shorten(number)} is not a real number") from error
+
+
+def _shorten(node: sp.Basic) -> str:
+    text = str(node)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,368 @@
+"""torch forms of the table's functions that torch has no single function for.
+
+Each is written so that its autograd derivative is the true derivative (no NaN from a branch not taken,
+no overflow where the function itself is finite).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import reduce
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import DerivcliError
+from ..limits import memory
+from . import gamma_kernels
+from .gamma_kernels import wrapped
+
+
+def sec(x: torch.Tensor) -> torch.Tensor:
+    return 1 / torch.cos(x)
+
+
+def csc(x: torch.Tensor) -> torch.Tensor:
+    return 1 / torch.sin(x)
+
+
+def cot(x: torch.Tensor) -> torch.Tensor:
+    return 1 / torch.tan(x)
+
+
+def asec(x: torch.Tensor) -> torch.Tensor:
+    return torch.acos(1 / x)
+
+
+def acsc(x: torch.Tensor) -> torch.Tensor:
+    return torch.asin(1 / x)
+
+
+def acot(x: torch.Tensor) -> torch.Tensor:
+    return torch.atan(1 / x)
+
+
+def coth(x: torch.Tensor) -> torch.Tensor:
+    return 1 / torch.tanh(x)
+
+
+def sech(x: torch.Tensor) -> torch.Tensor:
+    """1/cosh(x) as 2e/(1 + e²), e = exp(-|x|): 1/cosh(x) has a NaN gradient once cosh overflows (0·inf)."""
+    e = torch.exp(-torch.abs(x))
+    return 2 * e / (1 + e * e)
+
+
+def csch(x: torch.Tensor) -> torch.Tensor:
+    """1/sinh(x) as sign(x)·2e/(1 - e²), e = exp(-|x|), for the same reason as sech (expm1 keeps it exact
+    near 0)."""
+    magnitude = torch.abs(x)
+    return torch.sign(x) * 2 * torch.exp(-magnitude) / -torch.expm1(-2 * magnitude)
+
+
+def acoth(x: torch.Tensor) -> torch.Tensor:
+    return torch.atanh(1 / x)
+
+
+def asech(x: torch.Tensor) -> torch.Tensor:
+    return torch.acosh(1 / x)
+
+
+def acsch(x: torch.Tensor) -> torch.Tensor:
+    return torch.asinh(1 / x)
+
+
+def cbrt(x: torch.Tensor) -> torch.Tensor:
+    return torch.sign(x) * torch.abs(x) ** (1 / 3)
+
+
+def minimum(*args: torch.Tensor) -> torch.Tensor:
+    return reduce(torch.minimum, args)
+
+
+def maximum(*args: torch.Tensor) -> torch.Tensor:
+    return reduce(torch.maximum, args)
+
+
+def gamma(x: torch.Tensor) -> torch.Tensor:
+    """Gamma from lgamma (torch has no gamma): |Γ(x)| = exp(lgamma(x)), with Γ's sign for x < 0."""
+    negative_sign = 1 - 2 * torch.remainder(torch.ceil(-x), 2)
+    return torch.where(x > 0, torch.ones_like(x), negative_sign) * torch.exp(loggamma(x))
+
+
+class _LogGamma(torch.autograd.Function):
+    """torch.lgamma, differentiated by derivcli's digamma: torch's own backward is torch.digamma, whose
+    derivative is torch's trigamma kernel (good to ~5e-10 only)."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return torch.lgamma(x)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[torch.Tensor], output: torch.Tensor) -> None:
+        ctx.save_for_backward(inputs[0])
+        ctx.save_for_forward(inputs[0])
+
+    @staticmethod
+    def backward(ctx: Any, gradient: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        return gradient * gamma_kernels.digamma(x)
+
+    @staticmethod
+    def jvp(ctx: Any, tangent: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        (x,) = ctx.saved_tensors
+        return tangent * gamma_kernels.digamma(x)
+
+
+def loggamma(x: torch.Tensor) -> torch.Tensor:
+    """log|Γ(x)|, with derivatives to float64's last digits (see derivcli.table.gamma_kernels)."""
+    result: torch.Tensor = _LogGamma.apply(x)
+    return result
+
+
+def digamma(x: torch.Tensor) -> torch.Tensor:
+    return gamma_kernels.digamma(x)
+
+
+def factorial(x: torch.Tensor) -> torch.Tensor:
+    return gamma(x + 1)
+
+
+def softplus(x: torch.Tensor) -> torch.Tensor:
+    """log(1 + exp(x)) as logaddexp(x, 0): exact at any x, gradient sigmoid(x) (torch's softplus
+    switches to x above 20, an error of 2e-9 in float64)."""
+    return torch.logaddexp(x, torch.zeros_like(x))
+
+
+def sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """1/(1 + exp(-x)) for x >= 0, exp(x)/(1 + exp(x)) below, each on its own side only: autograd then
+    differentiates a formula without cancellation, exp(-|x|)/(1 + exp(-|x|))**2, right to the last digit
+    (torch.sigmoid's backward, y*(1 - y), loses 3 digits at x = 30 and gives 0 from x = 37)."""
+    zero = torch.zeros_like(x)
+    above = torch.exp(-torch.where(x >= 0, x, zero))
+    below = torch.exp(torch.where(x < 0, x, zero))
+    return torch.where(x >= 0, 1 / (1 + above), below / (1 + below))
+
+
+def expm1(x: torch.Tensor) -> torch.Tensor:
+    """exp(x) - 1: torch.expm1 where |x| < 1, exp(x) - 1 elsewhere, so the derivative is exp(x) to the
+    last digit (torch.expm1's backward, y + 1, cancels for x < -1 and gives 0 from x = -37)."""
+    near = torch.abs(x) < 1
+    return torch.where(near, torch.expm1(torch.where(near, x, torch.zeros_like(x))), torch.exp(x) - 1)
+
+
+# --------------------------------------------------------------------------------------- activations
+# (gelu, silu, softsign, logsigmoid and mish are torch.nn.functional's own, named in the table.)
+# torch.nn.functional's own functions wherever the parameters are plain numbers (so values and gradients
+# are torch's); where a parameter is a variable (elu(x, a) differentiated in a, or a batch of values), the
+# same formula in tensor operations, with the same gradient at the kinks.
+
+
+def _number(parameter: torch.Tensor) -> float | None:
+    """A constant parameter's value; None for one that carries a gradient or a batch (a variable)."""
+    if parameter.dim() or parameter.requires_grad or wrapped(parameter):
+        return None
+    return float(parameter)
+
+
+def elu(x: torch.Tensor, alpha: torch.Tensor | None = None) -> torch.Tensor:
+    """x for x > 0, alpha*expm1(x) else; the gradient at 0 is alpha, as torch's elu."""
+    value = 1.0 if alpha is None else _number(alpha)
+    if value is not None:
+        return F.elu(x, value)
+    assert alpha is not None
+    negative = torch.where(x > 0, torch.zeros_like(x), x)  # exp(x) of a branch not taken must not overflow
+    return torch.where(x > 0, x, alpha * torch.expm1(negative))
+
+
+def leaky_relu(x: torch.Tensor, slope: torch.Tensor | None = None) -> torch.Tensor:
+    """x for x > 0, slope*x else; the gradient at 0 is slope, as torch's leaky_relu."""
+    value = 0.01 if slope is None else _number(slope)
+    if value is not None:
+        return F.leaky_relu(x, value)
+    assert slope is not None
+    return torch.where(x > 0, x, slope * x)
+
+
+def hardtanh(x: torch.Tensor, low: torch.Tensor | None = None, high: torch.Tensor | None = None
+             ) -> torch.Tensor:
+    """min(max(x, low), high); the gradient in x is 0 at the bounds, as torch's hardtanh.  Bounds the
+    wrong way round (which torch's hardtanh refuses) give high, as torch.clamp and the SymPy form do."""
+    low_value = -1.0 if low is None else _number(low)
+    high_value = 1.0 if high is None else _number(high)
+    if low_value is not None and high_value is not None and low_value <= high_value:
+        return F.hardtanh(x, low_value, high_value)
+    low_tensor = torch.full_like(x, -1.0) if low is None else low
+    high_tensor = torch.full_like(x, 1.0) if high is None else high
+    raised = torch.where(x <= low_tensor, low_tensor, x)
+    return torch.where(raised >= high_tensor, high_tensor, raised)
+
+
+def heaviside(x: torch.Tensor, at_zero: torch.Tensor | None = None) -> torch.Tensor:
+    """Step function with SymPy's convention (1/2 at 0 unless given); its derivative is 0."""
+    half = torch.full_like(x, 0.5) if at_zero is None else at_zero.expand_as(x).to(x.dtype)
+    return torch.where(x > 0, torch.ones_like(x), torch.where(x < 0, torch.zeros_like(x), half)).detach()
+
+
+def polygamma(order: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return gamma_kernels.polygamma(int(order.item()), x)
+
+
+def zero(x: torch.Tensor, *_: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(x)
+
+
+# ----------------------------------------------------------------------------------------- tensors
+def _shape(t: torch.Tensor) -> str:
+    if t.dim() == 0:
+        return "a scalar"
+    return "shape (" + ", ".join(map(str, t.shape)) + ("," if t.dim() == 1 else "") + ")"
+
+
+def _fail(message: str) -> DerivcliError:
+    return DerivcliError(message)
+
+
+def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    if a.dim() == 0 or b.dim() == 0:
+        raise _fail(f"'@' needs vectors or matrices, got {_shape(a)} @ {_shape(b)}; use * for scalars")
+    if a.shape[-1] != b.shape[-2 if b.dim() > 1 else 0]:
+        raise _fail(f"cannot multiply {_shape(a)} @ {_shape(b)}: inner sizes {a.shape[-1]} and "
+                    f"{b.shape[-2 if b.dim() > 1 else 0]} differ")
+    rows = a.shape[-2] if a.dim() > 1 else 1
+    columns = b.shape[-1] if b.dim() > 1 else 1
+    batch = math.prod(torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])) if a.dim() > 2 or b.dim() > 2 else 1
+    memory.check(2 * batch * rows * columns, f"{_shape(a)} @ {_shape(b)} (a {rows:,} x {columns:,} result, "
+                                             "and its gradient)")
+    return torch.matmul(a, b)
+
+
+def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    if a.dim() != 1 or b.dim() != 1 or a.shape != b.shape:
+        raise _fail(f"dot needs two vectors of the same length, got {_shape(a)} and {_shape(b)}")
+    return torch.dot(a, b)
+
+
+def mse_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.mean((a - broadcast_to(b, a, "mse_loss")) ** 2)
+
+
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Logits (C,) or (N, C) against probabilities of the same shape, or a class index for (C,)."""
+    log_p = torch.log_softmax(logits, dim=-1)
+    if target.dim() == 0 and logits.dim() == 1:
+        index = target.item()
+        if not (math.isfinite(index) and index == int(index) and 0 <= index < logits.shape[0]):
+            raise _fail(f"cross_entropy: class index {index:g} is not a whole number in 0..{logits.shape[0] - 1}")
+        return -log_p[int(index)]
+    if target.shape != logits.shape:
+        raise _fail(f"cross_entropy: target {_shape(target)} must match logits {_shape(logits)}")
+    rows = -(target * log_p).sum(dim=-1)
+    return rows.mean() if rows.dim() else rows
+
+
+def broadcast_to(value: torch.Tensor, like: torch.Tensor, what: str) -> torch.Tensor:
+    """Scalars and same-shaped tensors combine with `like`; anything else is a shape error."""
+    if value.shape == like.shape or value.numel() == 1:
+        return value.expand_as(like) if value.shape != like.shape else value
+    raise _fail(f"{what}: {_shape(value)} does not match {_shape(like)}")
+
+
+def softmax(a: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(a, dim=-1) if a.dim() else torch.ones_like(a)
+
+
+def log_softmax(a: torch.Tensor) -> torch.Tensor:
+    return torch.log_softmax(a, dim=-1) if a.dim() else torch.zeros_like(a)
+
+
+def norm(a: torch.Tensor) -> torch.Tensor:
+    return torch.linalg.vector_norm(a)
+
+
+def logsumexp(a: torch.Tensor) -> torch.Tensor:
+    return torch.logsumexp(a.reshape(-1), dim=0)
+
+
+def transpose(a: torch.Tensor) -> torch.Tensor:
+    return a.mT if a.dim() >= 2 else a
+
+
+def detach(a: torch.Tensor) -> torch.Tensor:
+    return a.detach()
+
+
+def amax(a: torch.Tensor) -> torch.Tensor:
+    return torch.amax(a) if a.dim() else a
+
+
+def amin(a: torch.Tensor) -> torch.Tensor:
+    return torch.amin(a) if a.dim() else a
+
+
+def indexer(items: tuple[Any, ...]) -> Any:
+    """The torch form of x[items], with an error that names the shape when an index is out of range."""
+
+    def take(a: torch.Tensor) -> torch.Tensor:
+        if len(items) > a.dim():
+            raise _fail(f"too many indices ({len(items)}) for {_shape(a)}")
+        for axis, item in enumerate(items):
+            if isinstance(item, int) and not -a.shape[axis] <= item < a.shape[axis]:
+                raise _fail(f"index {item} is out of range for axis {axis} of {_shape(a)}")
+        if not any(isinstance(item, slice) and (item.step or 1) < 0 for item in items):
+            return a[items]
+        result = a  # torch has no negative steps: take such an axis's elements by their indices
+        for axis, item in reversed(list(enumerate(items))):
+            if isinstance(item, slice) and (item.step or 1) < 0:
+                chosen = torch.tensor(range(*item.indices(result.shape[axis])), dtype=torch.long, device=a.device)
+                result = result.index_select(axis, chosen)
+                item = slice(None)
+            result = result[(slice(None),) * axis + (item,)]
+        return result
+
+    return take
+
+
+def checked_binary(operation: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], symbol: str
+                   ) -> Callable[..., torch.Tensor]:
+    """Elementwise + or * over many operands, refusing broadcasts that make a shape bigger than both
+    operands ((3,) with (2, 1) -> (2, 3)): torch does that silently, and it is almost never meant."""
+
+    def combine(*args: torch.Tensor) -> torch.Tensor:
+        result = args[0]
+        for other in args[1:]:
+            if not broadcasts(result, other):
+                raise _fail(f"cannot combine {_shape(result)} {symbol} {_shape(other)} elementwise")
+            result = operation(result, other)
+        return result
+
+    return combine
+
+
+def broadcasts(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """README's broadcast rule: equal shapes, a scalar on one side, or one shape broadcasting to the
+    other; never a result bigger than both ((3,) with (2, 1) -> (2, 3))."""
+    if a.shape == b.shape or not a.dim() or not b.dim():
+        return True
+    try:
+        shape = torch.broadcast_shapes(a.shape, b.shape)
+    except RuntimeError:
+        return False
+    return shape == a.shape or shape == b.shape
+
+
+def elementwise(form: Callable[..., torch.Tensor], name: str) -> Callable[..., torch.Tensor]:
+    """An elementwise function of several arguments (max, atan2, x**y, heaviside, comparisons) under the
+    same broadcast rule as + and *, so a mismatch names both shapes instead of torch's message."""
+
+    def checked(*args: torch.Tensor) -> torch.Tensor:
+        for position, other in enumerate(args[1:], start=1):
+            for first in args[:position]:
+                if not broadcasts(first, other):
+                    raise _fail(f"{name}: cannot combine {_shape(first)} with {_shape(other)} elementwise")
+        return form(*args)
+
+    return checked
