@@ -18,11 +18,11 @@ from pathlib import Path
 
 import mpmath
 import pytest
-from derivcli.learn.analysis import analyze
 from typer.testing import CliRunner
 
+from derivcli.analyze import symbolic as analysis_symbolic
+from derivcli.analyze.report import analyze
 from derivcli.cli import app
-from derivcli.learn import analysis_symbolic
 
 GOLDEN = Path(__file__).parent / "golden"
 mpmath.mp.dps = 30
