@@ -1,6 +1,6 @@
 """Step-by-step derivations, as a teacher writes them, verified step by step.
 
-`tree` builds the rule applications (constant, sum, product, quotient, chain, general power, piecewise),
+`tree` builds the rule applications (constant, sum, product, quotient, chain, logarithmic differentiation, piecewise),
 `outer` gives every function of the table its own rule, derived from SymPy; `verify` holds each step's
 result to `sympy.diff` of its expression; `values` reads each step's numbers at a point from torch's
 autograd graph; `result` turns the tree into the text the views print.
