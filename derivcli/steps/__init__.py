@@ -36,23 +36,19 @@ def steps(expression: str, wrt: str | Sequence[str] | None = None, point: Mappin
     import sympy as sp
 
     from ..api import non_finite_warnings
-    from ..differentiate.setup import prepare, reading_context, text_wrt
-    from ..inputs.names import binding_names
-    from ..parsing import parse
+    from ..differentiate.setup import prepare
     from ..results import ParseInfo, to_plain
     from ..symbolic.budgeted import Budgeted
     from ..symbolic.formula_text import formula, pretty_form
     from .outer import textbook_form
+    from .reading import read
     from .result import describe
     from .textbook import textbook, textbook_latex
     from .tree import derivation
     from .verify import verify
 
     values = {**(point or {}), **bindings}
-    names = [wrt] if isinstance(wrt, str) else list(wrt or [])
-    parsed = parse(expression, reading_context(list(binding_names(values).values()), names))
-    name = _variable(parsed, text_wrt(parsed, names))
-    x = parsed.symbols.get(name, sp.Symbol(name, real=True))
+    parsed, name, x = read(expression, wrt, values)
     root = derivation(parsed.expr, x)
     at_point: dict[str, Any] = {}
     size = sp.count_ops(root.result)
@@ -103,19 +99,3 @@ def _simplest(forms: list[Any]) -> Any:
     import sympy as sp
 
     return min(forms, key=lambda form: (sp.count_ops(form), len(str(form))))
-
-
-def _variable(parsed: Any, wrt: Sequence[str] | None) -> str:
-    """The one variable to differentiate by: --wrt, the text's d/dx, or the expression's only variable."""
-    names = list(dict.fromkeys(wrt or []))
-    if len(names) > 1:
-        raise DerivcliError("steps differentiates by one variable at a time", hint=f"give one of {', '.join(names)}")
-    if names:
-        if names[0] not in parsed.symbols and parsed.variables:
-            raise DerivcliError(f"--wrt {names[0]}: '{names[0]}' is not a variable of the expression",
-                                hint=f"its variables are {', '.join(parsed.variables)}")
-        return names[0]
-    if len(parsed.variables) > 1:
-        raise DerivcliError("say which variable to differentiate with --wrt",
-                            hint=f"the variables are {', '.join(parsed.variables)}")
-    return parsed.variables[0] if parsed.variables else "x"

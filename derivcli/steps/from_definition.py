@@ -68,20 +68,12 @@ def definition(expression: str, wrt: str | None = None, point: Mapping[str, Any]
     >>> definition("x**2").derivative.text
     '2*x'
     """
-    from ..differentiate.setup import reading_context, text_wrt
-    from ..inputs.names import binding_names
-    from ..parsing import parse
-    from . import _variable
     from .board import Board
     from .definition import by_definition
+    from .reading import read
 
     values = {**(point or {}), **bindings}
-    names = [wrt] if wrt else []
-    parsed = parse(expression, reading_context(list(binding_names(values).values()), names))
-    name = _variable(parsed, text_wrt(parsed, names))
-    import sympy as sp
-
-    x = parsed.symbols.get(name, sp.Symbol(name, real=True))
+    parsed, name, x = read(expression, wrt, values)
     derivations, derivative, verified, h = by_definition(parsed.expr, x)
     board = Board(x, h)
     result = DefinitionResult(parsed.canonical, name, h.name, board.expr(parsed.expr), derivations,
