@@ -61,6 +61,11 @@ JSON_VIEWS = [  # every command's --json, with the options that add keys (the wa
     ("sensitivity", ["sensitivity", "x**2*y + sin(z)", "--x", "3", "--y", "2", "--z", "1"]),
     ("sensitivity", ["sensitivity", "x + 2*y", "--x", "0:1", "--y", "0:1", "--samples", "1000", "--seed", "1"]),
     ("emit", ["emit", "sigmoid(w*x + b)", "--wrt", "w,b", "--lang", "c", "--hessian"]),
+    ("analyze", ["analyze", "x^3 - 3x", "--x", "2"]),
+    ("analyze", ["analyze", "(x^2 - 1)/(x^2 - 4)", "--from", "-5", "--to", "5"]),
+    ("steps_definition", ["steps", "x^2", "--definition", "--x", "3"]),
+    ("steps", ["steps", "x^2 sin(x)"]),
+    ("minimize", ["minimize", "(x-1.5)**2", "--x", "4"]),
 ]
 
 
