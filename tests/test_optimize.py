@@ -266,7 +266,8 @@ def table(result, columns: int | None = None, monkeypatch=None) -> str:
     ("x**2", {"x": 0}, {}, "stalled"),
     ("x**2", {"x": 1}, {"lr": 1.5}, "diverged"),
 ])
-def test_the_last_line_says_how_it_ended_in_one_word(expression, point, options, status):
+def test_the_last_line_says_how_it_ended_in_one_word(expression, point, options, status, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # one line, whatever width the test runner's workers have
     result = minimize(expression, point, **options)
     last = table(result).splitlines()[-1]
     assert result.status == status and last == result.stopped
