@@ -159,7 +159,7 @@ def test_mission_high_orders_are_fast_and_use_taylor_mode():
     for n in (10, 20):
         start = time.perf_counter()
         result = derivcli.diff(MISSION, "x", n, x=1.3)
-        assert time.perf_counter() - start < 5  # generous: it takes milliseconds
+        assert time.perf_counter() - start < 30  # a hang, not a speed: it takes milliseconds
         assert result.method == "Taylor mode" and result.derivative is None
 
 
@@ -175,7 +175,7 @@ def test_mission_derivatives_against_mpmath():
 def test_huge_order_is_rejected_quickly():
     start = time.perf_counter()
     result = cli("diff", "x**2", "--wrt", "x", "--order", "100000", "--x", "1")
-    assert time.perf_counter() - start < 5
+    assert time.perf_counter() - start < 30  # refused up front, not after building derivatives
     assert result.exit_code == 2 and "too high" in result.stderr
 
 

@@ -8,6 +8,8 @@ other than Python's own leaves a note.  Error rows check the message, the column
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -17,6 +19,7 @@ import pytest
 import sympy as sp
 
 import derivcli
+from derivcli.cli import main
 from derivcli.errors import DerivcliError
 from derivcli.parsing import Context, parse
 from derivcli.table.functions import FUNCTIONS
@@ -438,9 +441,10 @@ def test_explain_parse_in_every_command_says_each_reading():
                     ["hessian", "sin^2 x", "--x", "1"], ["jacobian", "sin^2 x", "--x", "[1, 2]"],
                     ["taylor", "sin^2 x", "--x", "1"], ["minimize", "sin^2 x", "--x", "1", "--steps", "2"],
                     ["plot", "sin^2 x", "--x", "1"], ["graph", "sin^2 x", "--x", "1"]):
-        done = run(*command, "--explain-parse")
-        assert done.returncode == 0, done.stderr
-        assert "sin^2 x' read as sin(x)**2" in done.stdout, command
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # in process: no start-up each
+            assert main([*command, "--explain-parse"]) == 0, err.getvalue()
+        assert "sin^2 x' read as sin(x)**2" in out.getvalue(), command
 
 
 def test_a_syntax_error_is_reported_without_importing_torch_or_sympy():

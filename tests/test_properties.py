@@ -16,7 +16,6 @@ import io
 import math
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from functools import cache
 
@@ -144,6 +143,7 @@ def expressions(draw: st.DrawFn, depth: int = MAX_DEPTH) -> str:
 COORDINATE = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False)
 
 
+@pytest.mark.slow  # (the ordinary suite has the differential fuzzer; this runs in CI's slow step)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expression=expressions(), x=COORDINATE, y=COORDINATE)
 def test_autograd_agrees_with_sympy(expression: str, x: float, y: float) -> None:
@@ -211,10 +211,8 @@ def test_known_slow_parse(text: str) -> None:
     unevaluated."""
     from derivcli.parsing import parse
 
-    start = time.perf_counter()
-    with _time_limit(2.0):
+    with _time_limit(30.0):  # a hang, not a speed (SymPy's evaluation went exponential): a loaded machine passes
         parse(text)
-    assert time.perf_counter() - start < 2.0
 
 
 # --------------------------------------------------------------------------------------- the fuzzing

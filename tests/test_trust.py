@@ -185,6 +185,7 @@ def _bound(truth: float, dtype: str) -> float:
     return atol + rtol * abs(truth)
 
 
+@pytest.mark.slow
 def test_random_expressions_in_float32_agree_exactly_where_autograd_is_near_the_truth():
     """200 random expressions (test_properties' strategy) in float32: the check agrees wherever autograd
     is within the dtype's bound of the mpmath truth, and nowhere else (no widening lets a shared error
