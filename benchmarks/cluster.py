@@ -23,8 +23,8 @@ import torch
 from distributed import Client, LocalCluster
 
 import derivcli
-from derivcli.scale import cluster
 from derivcli.cli.point import grad_at_points
+from derivcli.scale import cluster
 from derivcli.scale.streams import batch_groups, settle_for_volume
 
 EXPRESSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
