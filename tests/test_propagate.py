@@ -289,3 +289,27 @@ def test_a_tensor_input_has_a_row_per_element():
     assert [row.name for row in result.budget] == ["x[1]", "x[0]"]
     half_trace = 0.5 * 4 * (0.01**2 + 2 * 0.004**2 + 0.04**2)  # ½ tr((HΣ)²) with H = 2I
     assert result.second_order.uncertainty ** 2 == pytest.approx(variance + half_trace, rel=1e-13)
+
+
+def test_batch_requests_carry_uncertainties():
+    """A `propagate` request in a batch answers as the API does, bit for bit; a bad measurement is its own
+    error record and the next line still answers; every record validates as a batch record."""
+    import jsonschema
+
+    import derivcli
+    from derivcli.scale.streams import batch
+
+    requests = [{"command": "propagate", "expression": "4*pi**2*L/T**2", "point": {"L": "1.000±0.002", "T": "2.007(3)"},
+                 "k": 2},
+                {"command": "propagate", "expression": "x*y", "point": {"x": "2.0±", "y": 1}},
+                {"command": "propagate", "expression": "x*y", "point": {"x": "2.0(1)", "y": "3.0 +- 0.2"},
+                 "corr": ["x,y=0.5"]}]
+    pendulum, bad, product = batch([json.dumps(request) for request in requests])
+    truth = propagate("4*pi**2*L/T**2", {"L": Measured(1.0, 0.002), "T": Measured(2.007, 0.003)}, k=2)
+    assert pendulum["value"] == truth.value and pendulum["uncertainty"] == truth.uncertainty
+    assert bad["line"] == 2 and "uncertainty after ± is missing" in bad["error"]["message"]
+    both = propagate("x*y", {"x": Measured(2.0, 0.1), "y": Measured(3.0, 0.2)}, correlations=[("x", "y", 0.5)])
+    assert product["uncertainty"] == both.uncertainty
+    schema = json.loads((Path(derivcli.__file__).parent / "schemas" / "derivcli.schema.json").read_text())
+    for record in (pendulum, bad, product):
+        jsonschema.Draft202012Validator({"$ref": "#/$defs/batch_record", "$defs": schema["$defs"]}).validate(record)

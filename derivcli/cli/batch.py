@@ -19,8 +19,10 @@ BATCH_EPILOG = ("""[bold]Examples[/]
 
 """
                 "A request: {\"expression\": \"...\", \"point\": {...}, \"wrt\": [...], "
-                "\"command\": \"grad|jacobian|hessian|diff\", \"order\": n, \"check\": bool}; only expression and "
-                "point are required. Each answer is that command's --json object, in order; a bad line gets "
+                "\"command\": \"grad|jacobian|hessian|diff|propagate\", \"order\": n, \"check\": bool, \"fd\": bool}; "
+                "only expression and point are required; propagate's point holds measurements as texts "
+                "(\"9.81±0.02\", \"9.81(2)\") beside \"corr\": [\"a,b=0.3\"] and \"k\". Each answer is that "
+                "command's --json object, in order; a bad line gets "
                 "{\"line\": n, \"error\": {\"message\", \"column\", \"hint\", \"exit_code\"}} and the rest go on. "
                 "Exit 2 if any line failed. Big inputs are shared among --jobs worker processes (default: one per "
                 "CPU, at most 8).")

@@ -19,8 +19,8 @@ from ..limits import memory
 from ..wire import TooLong, error_record
 
 STDIN = "-"
-BATCH_KEYS = {"expression", "point", "wrt", "command", "order", "check", "fd", "dtype", "formula"}
-BATCH_COMMANDS = ("grad", "jacobian", "hessian", "diff")
+BATCH_KEYS = {"expression", "point", "wrt", "command", "order", "check", "fd", "dtype", "formula", "corr", "k"}
+BATCH_COMMANDS = ("grad", "jacobian", "hessian", "diff", "propagate")
 
 
 def stream_value(name: str, text: str) -> Any:
@@ -270,7 +270,27 @@ def _answer_request(request: dict[str, Any]) -> Any:
         if not isinstance(order, int) or isinstance(order, bool):
             raise DerivcliError("\"order\" must be a whole number")
         return api.diff(expression, wrt, order, point, formula=request.get("formula"), dtype=dtype).to_json()
+    if command == "propagate":
+        return _propagate(expression, point, request)
     raise DerivcliError(f"unknown command {json.dumps(command)[:40]}", hint=f"use one of {', '.join(BATCH_COMMANDS)}")
+
+
+def _propagate(expression: str, point: dict[str, Any], request: dict[str, Any]) -> Any:
+    """A batch `propagate` request: measurements as written on the command line ("9.81±0.02", "9.81(2)"),
+    exact values as numbers, lists or texts, "corr" a list of "a,b=r" texts, "k" the coverage factor."""
+    from .. import api  # noqa: F401  (the pipeline, as every other request kind loads it)
+    from ..inputs.bindings import parse_value
+    from ..science.propagation import propagate
+    from ..science.uncertainty import has_uncertainty, read_correlation, read_measured
+
+    corr, k = request.get("corr", []), request.get("k")
+    if not isinstance(corr, list) or not all(isinstance(item, str) for item in corr):
+        raise DerivcliError('"corr" must be a list of texts like "x,y=0.3"')
+    if k is not None and (isinstance(k, bool) or not isinstance(k, (int, float))):
+        raise DerivcliError('"k" must be a number')
+    values = {name: (read_measured(name, value) if has_uncertainty(value) else parse_value(name, value))
+              if isinstance(value, str) else value for name, value in point.items()}
+    return propagate(expression, values, correlations=[read_correlation(text) for text in corr], k=k).to_json()
 
 
 @contextmanager
