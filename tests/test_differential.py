@@ -211,3 +211,34 @@ def test_check_catches_every_wrong_number_it_is_shown(corpus, wrong_sin):
 def test_five_thousand_trees():
     found = failures(list(cases(SEED + 1, 5000)))
     assert not found, f"{len(found)} wrong answers, the first:\n" + "\n".join(found[:10])
+
+
+def test_propagate_sensitivities_are_the_truth_through_the_api_and_batch(corpus):
+    """`propagate` joins the fuzzer: its sensitivity coefficients are the oracle's gradient and its
+    first-order uncertainty the oracle's, for the trees' spellings, through the API and through batch."""
+    from derivcli.scale.streams import batch
+    from derivcli.science.propagation import propagate
+    from derivcli.science.uncertainty import Measured
+
+    cases_here, requests = [], []
+    for _, point, truth, texts in corpus[:60]:
+        if not all(math.isfinite(g) for g in truth.gradient.values()):
+            continue
+        text = texts[-1]
+        u = {name: 1e-3 * max(1.0, abs(value)) for name, value in point.items()}
+        try:
+            result = propagate(text, {name: Measured(value, u[name]) for name, value in point.items()})
+        except DerivcliError:
+            continue
+        cases_here.append((text, truth, u, result))
+        requests.append({"command": "propagate", "expression": text,
+                         "point": {name: f"{value!r}±{u[name]!r}" for name, value in point.items()}})
+    assert len(cases_here) >= 40
+    records = list(batch([json.dumps(request) for request in requests]))
+    for (text, truth, u, result), record in zip(cases_here, records):
+        scale = max(1.0, abs(truth.value), *(abs(g) for g in truth.gradient.values()))
+        sensitivities = {row.name: row.sensitivity for row in result.budget}
+        assert all(close(sensitivities[name], g, atol=1e-10 * scale) for name, g in truth.gradient.items()), text
+        first_order = math.sqrt(sum((g * u[name]) ** 2 for name, g in truth.gradient.items()))
+        assert close(result.uncertainty, first_order, rtol=1e-7, atol=1e-12 * scale), text
+        assert record["uncertainty"] == result.uncertainty and record["value"] == result.value, text
