@@ -169,7 +169,8 @@ def test_mission_derivatives_against_mpmath():
     f = lambda x: mpmath.exp(-(x**2 - x + 1) / mpmath.cos(mpmath.log(x)) ** 2)  # noqa: E731
     for n in range(1, 11):
         reference = float(mpmath.diff(f, mpmath.mpf("1.3"), n))
-        assert derivcli.diff(MISSION, "x", n, x=1.3).derivative_value == pytest.approx(reference, rel=1e-8), n
+        value = derivcli.diff(MISSION, "x", n, x=1.3, formula=False).derivative_value  # autograd's alone:
+        assert value == pytest.approx(reference, rel=1e-8), n  # (SymPy's formula is other tests' subject)
 
 
 def test_huge_order_is_rejected_quickly():
