@@ -250,3 +250,10 @@ def test_check_of_large_tensors_is_skipped_with_a_note():
     result = derivcli.grad("sum(W @ x)", W=torch.ones(30, 30).tolist(), x=[1.0] * 30, check=True)
     assert result.check is not None and result.check.skipped is not None and "elements" in result.check.skipped
     assert result.gradient["x"] == [30.0] * 30
+
+
+def test_cross_entropy_of_a_number_is_checked_like_a_vectors():
+    """The element-by-element check takes a number's logits too (it was an internal error, found by the
+    fuzzer of binding values)."""
+    result = derivcli.grad("cross_entropy(x, 0)", x=1, check=True)
+    assert result.gradient == {"x": 0.0} and result.check is not None and result.check.agree

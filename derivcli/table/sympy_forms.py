@@ -493,11 +493,11 @@ class cross_entropy(TensorFunction):
     def on_elements(self, logits: Any, target: Any) -> Any:
         import numpy as np
 
-        log_p = _log_softmax_elements(logits)
+        log_p = np.asarray(_log_softmax_elements(logits), dtype=object)  # (a number for a number's logits)
         target_array = np.asarray(target, dtype=object)
         if target_array.ndim == 0 and log_p.ndim == 1:
             return -log_p[int(target_array[()])]
-        rows = -(np.asarray(target_array) * log_p)
+        rows = np.asarray(-(target_array * log_p), dtype=object)
         return _elements_sum(rows) / (rows.shape[0] if rows.ndim > 1 else 1)
 
 
