@@ -13,7 +13,7 @@ import pytest
 from derivcli.cli import main
 from derivcli.cli.app import command
 from derivcli.cli.commands import BindingCommand
-from derivcli.cli.options import _edits, mistyped
+from derivcli.limits.spelling import distance, nearest
 
 EXPRESSIONS = {"implicit": "x^2 + y^2 = 1"}
 
@@ -46,8 +46,8 @@ def binding_commands() -> list[tuple[str, list[str]]]:
 
 CASES = [(name, option, typo) for name, options in binding_commands() for option in options
          for typo in one_edit_misspellings(option)
-         if len(typo) >= 3 and typo not in options and mistyped(typo, options) == option
-         and sorted(_edits(typo, o) for o in options)[:2].count(_edits(typo, option)) == 1]
+         if len(typo) >= 3 and typo not in options and nearest(typo, options) == option
+         and sorted(distance(typo, o) for o in options)[:2].count(distance(typo, option)) == 1]
 
 
 def test_the_cases_cover_every_binding_command():
@@ -104,3 +104,23 @@ def test_batch_says_what_to_fix_in_its_own_terms():
     assert missing["error"]["hint"] == 'add "y" to "point"'
     assert typo["error"]["message"] == "unknown key chek" and typo["error"]["hint"] == "did you mean check?"
     assert jacobian["check"]["verdict"] == "agree" and hessian["finite_differences"]["verdict"] == "agree"
+
+
+@pytest.mark.parametrize("typo, meant", [("sen", "sin"), ("sn", "sin"), ("cso", "cos"), ("tnah", "tanh"),
+                                         ("sqr", "sqrt"), ("expp", "exp")])
+def test_a_misspelled_function_gets_the_nearest_name_of_the_table(typo, meant):
+    """`sen(x)` (sine in Spanish) is one vowel from sin and one letter from sec and sgn: sin is named."""
+    from derivcli.errors import DerivcliError
+    from derivcli.parsing import parse
+
+    with pytest.raises(DerivcliError, match=f"unknown function '{typo}'") as info:
+        parse(f"{typo}(x)")
+    assert info.value.hint == f"did you mean {meant}?"
+
+
+def test_one_spelling_helper_ranks_slips_by_edits_with_vowels_counting_half():
+    assert distance("steps", "stpes") == 1 and distance("sen", "sin") == 0.5 and distance("sen", "sec") == 1
+    assert distance("chck", "check") == 0.5 and distance("gard", "grad") == 1 and distance("abc", "abc") == 0
+    assert nearest("x", ["xy", "y"]) is None and nearest("wdith", ["width", "wrt"]) == "width"
+    assert nearest("sin", ["sin", "sen"]) == "sen"  # never the name itself
+    assert nearest("zzzz", ["steps", "order"]) is None

@@ -8,9 +8,10 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..errors import DerivcliError, Exit
+from ..limits.spelling import nearest
 from .app import app
 from .commands import BindingCommand
-from .options import DEVICE, FORMAT, JSON, SEED, VAR, mistyped, output_format, read_point, split_names
+from .options import DEVICE, FORMAT, JSON, SEED, VAR, output_format, read_point, split_names
 
 CHECK_EPILOG = ("""[bold]Examples[/]
 
@@ -98,6 +99,6 @@ def _refuse_typos(ctx: typer.Context, callee: Any, bindings: dict[str, Any]) -> 
     options = [name[2:] for param in ctx.command.params for name in getattr(param, "opts", ())
                if name.startswith("--")]
     for name in bindings:
-        close = mistyped(name, options) if name not in arguments else None
+        close = nearest(name, options) if name not in arguments else None
         if close is not None:
             raise DerivcliError(f"no such option: --{name}", hint=f"did you mean --{close}?")

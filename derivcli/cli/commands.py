@@ -8,7 +8,8 @@ from typing import Any
 from typer.core import TyperCommand
 
 from ..errors import DerivcliError
-from .options import mistyped, split_names
+from ..limits.spelling import nearest
+from .options import split_names
 
 TYPE_WORDS = {"int": "INTEGER", "float": "NUMBER", "str": "TEXT", "list[str]": "TEXT"}
 
@@ -134,7 +135,7 @@ class BindingCommand(TyperCommand):
         """`minimize … --stpes 5`: one or two edits from an option of this command, and no variable of the
         expression, is a typo that would otherwise run the wrong job with a warning."""
         own = [name[2:] for param in self.params for name in getattr(param, "opts", ()) if name.startswith("--")]
-        close = mistyped(option[2:], own)
+        close = nearest(option[2:], own)
         if close is not None:
             raise DerivcliError(f"no such option: {option}", hint=f"did you mean --{close}?")
 

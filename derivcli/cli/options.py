@@ -26,31 +26,6 @@ def output_format(json_flag: bool, fmt: Optional[str]) -> str:
     return "table" if sys.stdout.isatty() else "plain"
 
 
-
-def mistyped(name: str, options: list[str]) -> str | None:
-    """The option `name` is most likely a typo of, else None: one edit away (a letter added, dropped,
-    changed, or two neighbours swapped) for names of 3 letters or more, two for 5 or more.  A shorter name
-    is taken for a variable: `--x` is one edit from many things."""
-    allowed = 2 if len(name) >= 5 else 1 if len(name) >= 3 else 0
-    scored = sorted((_edits(name, option), option) for option in options if option != name)
-    return scored[0][1] if scored and scored[0][0] <= allowed else None
-
-
-def _edits(a: str, b: str) -> int:
-    """Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[len(b)]
-
-
 WRT = Annotated[Optional[list[str]], typer.Option(
     "--wrt", metavar="NAMES",
     help="Differentiate only these variables (comma-separated or repeated); the rest are constants.",

@@ -10,7 +10,6 @@ history on a terminal; without it, or off a terminal, lines are read plainly.  H
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import re
@@ -31,6 +30,7 @@ from typer._click.shell_completion import split_arg_string
 from ..errors import DerivcliError, printable
 from ..inputs.bindings import parse_value
 from ..inputs.names import check_name
+from ..limits.spelling import nearest
 from ..parsing import CONSTANT_NAMES
 from ..serve.paths import Unsafe, open_own, tighten_own_dir
 from ..table.functions import by_name
@@ -214,7 +214,7 @@ def is_command(group: Any, head: str) -> bool:
     """Whether a line starting with `head` is a command line: a command, a global --option, or a misspelt
     command (left to the CLI's 'did you mean')."""
     return head in group.commands or head.startswith("--") or bool(
-        head.isalpha() and difflib.get_close_matches(head, list(group.commands), n=1, cutoff=0.75))
+        head.isalpha() and nearest(head, group.commands) is not None)
 
 
 def first_option(words: list[str]) -> int:

@@ -6,13 +6,13 @@ number or a constant expression read by the same safe parser.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from ..errors import DerivcliError
+from ..limits.spelling import nearest
 from .names import check_name
 from .tensor_values import (
     MAX_ELEMENTS,
@@ -71,9 +71,9 @@ def split_arguments(args: list[str], takes_value: set[str], flags: set[str]) -> 
 
 def _missing_value(option: str, known: set[str]) -> DerivcliError:
     """`--chek` alone is more likely a mistyped option than a variable without its value."""
-    close = difflib.get_close_matches(option, sorted(known), n=1, cutoff=0.7)
-    if close:
-        return DerivcliError(f"no such option: {option}", hint=f"did you mean {close[0]}?")
+    close = nearest(option[2:], [name[2:] for name in known if name.startswith("--")])
+    if close is not None:
+        return DerivcliError(f"no such option: {option}", hint=f"did you mean --{close}?")
     return DerivcliError(f"{option} needs a value", hint=f"write {option} 1.5")
 
 

@@ -7,12 +7,12 @@ Constants SymPy would make complex or infinite are held for torch to compute (`s
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from typing import Any
 
 from ..errors import DerivcliError
+from ..limits.spelling import nearest
 from ..table.functions import by_name
 from .limits import MAX_EXACT_BITS, MAX_EXACT_EXPONENT
 from .limits import magnitude as _magnitude
@@ -189,10 +189,9 @@ class Builder:
     def _unknown_function(self, node: Call) -> DerivcliError:
         if node.name in TORCH_ONLY:
             return torch_only_error(node.name, node.name_span, self.text)
-        close = difflib.get_close_matches(node.name, list(by_name()), n=1, cutoff=0.75)
-        if close:
-            return self.error(f"unknown function '{node.name}'", node.name_span,
-                              hint=f"did you mean {close[0]}?")
+        close = nearest(node.name, by_name(), shortest=2)
+        if close is not None:
+            return self.error(f"unknown function '{node.name}'", node.name_span, hint=f"did you mean {close}?")
         return self.error(f"'{node.name}' is not a function", node.name_span,
                           hint=f"for a product write {node.name}*(...), or bind {node.name} as a variable; "
                                "'derivcli functions' lists the functions")

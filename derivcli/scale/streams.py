@@ -7,7 +7,6 @@ Expressions are parsed and lowered once per text (`api.compile_text` is cached).
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from typing import Any
 
 from ..errors import DerivcliError, Exit
 from ..limits import memory
+from ..limits.spelling import nearest
 from ..wire import TooLong, error_record
 
 STDIN = "-"
@@ -233,7 +233,7 @@ def answer(request: Any) -> dict[str, Any]:
         raise DerivcliError("a request is a JSON object with at least \"expression\" and \"point\"")
     unknown = set(request) - BATCH_KEYS
     if unknown:
-        close = [match for key in sorted(unknown) for match in difflib.get_close_matches(key, BATCH_KEYS, 1, 0.7)]
+        close = [match for key in sorted(unknown) if (match := nearest(key, BATCH_KEYS)) is not None]
         raise DerivcliError(f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(sorted(unknown))}",
                             hint=f"did you mean {close[0]}?" if len(close) == len(unknown) == 1 else
                             f"a request may have {', '.join(sorted(BATCH_KEYS))}")
