@@ -8,8 +8,9 @@ for users with bigger machines.
 
 One budget serves the whole request: inside `request()` (a command, a batch line) what the inputs keep
 for the rest of it (bindings, files) is `hold`-ed, and every later estimate must fit beside it, so 25
-bindings that each fit alone are refused together.  Outside a request (the library) each estimate is
-checked alone.
+bindings that each fit alone are refused together.  One evaluation's intermediate values (all kept for
+the backward pass: `W@W@…@W` keeps every product) count beside them while it runs (`intermediates`).
+Outside a request (the library) each estimate is checked alone.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _limit: int | None = None  # set by --max-memory; None: the environment's, else 
 
 class _Request(threading.local):
     held: float | None = None  # bytes the current request's inputs hold; None outside any request
+    transient: float = 0.0  # bytes of the intermediate values of the evaluation running now
 
 
 _request = _Request()  # per thread: a Dask worker may answer several tasks at once
@@ -82,8 +84,31 @@ def request() -> Iterator[None]:
 
 
 def held() -> float:
-    """Bytes the current request holds (0 outside one)."""
-    return _request.held or 0.0
+    """Bytes the current request holds (0 outside one), its running evaluation's intermediates included."""
+    return (_request.held or 0.0) + _request.transient
+
+
+class Intermediates:
+    """One evaluation's intermediate values, each counted as it is made until the evaluation ends, so that
+    a chain of products that each fit alone is refused together (inside a request only)."""
+
+    def __enter__(self) -> Intermediates:
+        self.before = _request.transient
+        return self
+
+    def add(self, size: float) -> None:
+        if _request.held is None:
+            return
+        if held() + size > limit():
+            raise DerivcliError(f"the expression's intermediate values need {describe(_request.transient + size)}"
+                                f" (autograd keeps them for the backward pass) beside the "
+                                f"{describe(_request.held)} its inputs hold; the limit is {describe(limit())} "
+                                "(--max-memory)", hint=f"derivcli --max-memory 4GB … (or {ENVIRONMENT}) raises it "
+                                "on a bigger machine")
+        _request.transient += size
+
+    def __exit__(self, *exc: object) -> None:
+        _request.transient = self.before
 
 
 def check(elements: float, what: str, itemsize: int = 8) -> None:

@@ -19,6 +19,7 @@ import torch
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..errors import DerivcliError
+from ..limits import memory
 from ..table.functions import torch_form_by_sympy_class
 from ..table.sympy_forms import TensorFunction, constant_tensor, index, sigmoid, softplus
 from ..table.torch_forms import broadcasts, checked_binary, elementwise, indexer
@@ -66,8 +67,11 @@ class Program:
         for constant in self.constants:
             values.append(torch.tensor(constant, dtype=torch.bool if isinstance(constant, bool) else dtype,
                                        device=device))
-        for function, slots in self.steps:
-            values.append(function(*[values[slot] for slot in slots]))
+        with memory.Intermediates() as kept:  # every value stays alive (and autograd keeps it) until the end
+            for function, slots in self.steps:
+                value = function(*[values[slot] for slot in slots])
+                kept.add(value.numel() * value.element_size())
+                values.append(value)
         return values
 
 
