@@ -33,6 +33,7 @@ from .syntax import (
     Num,
     Postfix,
     Power,
+    Reading,
     SliceItem,
     TensorLiteral,
     Unary,
@@ -148,6 +149,7 @@ class Builder:
             raise self.error(f"{node.name}() takes {expected} argument{'s' if expected != '1' else ''}, "
                              f"got {count}", node.span)
         refuse_dimension_reading(node, dict(self.context.ranks), self.text)
+        self._refuse_brackets_for_parentheses(node)
         args = [self.number(arg) for arg in node.args]
         if node.name != spec.name:
             self.notes.append(f"'{node.name}' read as {spec.name} ({spec.description.split(';')[0]})")
@@ -181,6 +183,16 @@ class Builder:
             # (tan of a tanh of a tan asks whether its argument is real: 197 s); torch needs none of it.
             return constructor(*args, evaluate=False)
         return self._evaluate_real(lambda **kw: constructor(*args, **kw), args)
+
+    def _refuse_brackets_for_parentheses(self, node: Call) -> None:
+        """`sin[x]` reads as sin of the constant tensor [x]; with a variable inside the brackets, the user
+        meant parentheses, which is what to say (not that a tensor holds constants only)."""
+        literal = node.args[0] if len(node.args) == 1 else None
+        if (isinstance(literal, TensorLiteral) and literal.span[0] == node.name_span[1]
+                and any(name not in CONSTANTS for name in Reading(literal).names())):
+            inner = self.text[literal.span[0] + 1:literal.span[1] - 1]
+            raise self.error(f"square brackets make a tensor, not a call of {node.name}", (literal.span[0],
+                             literal.span[1]), hint=f"use parentheses: {node.name}({inner})")
 
     def build_log(self, arg: Any) -> Any:
         log = self.sp.log
