@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import pytest
 
+from derivcli.cli import main
 from derivcli.errors import DerivcliError
 from derivcli.parsing import parse
+
+
+def run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize("text, fixed", [("sin[x]", "sin(x)"), ("exp[2*x + 1]", "exp(2*x + 1)")])
@@ -18,3 +29,33 @@ def test_square_brackets_after_a_function_say_to_use_parentheses(text, fixed):
 
 def test_a_constant_tensor_after_a_function_still_reads():
     assert parse("sum(exp[0, 0])").canonical == parse("sum(exp([0, 0]))").canonical
+
+
+def test_a_glob_of_points_without_a_scheduler_says_what_reads_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p1.csv").write_text("x\n1\n")
+    code, _, err = run(["grad", "x^2", "--points", "p*.csv"])
+    assert code == 2 and "a pattern of many files is read with --scheduler" in err and "no such file" not in err
+
+
+@pytest.mark.parametrize("option, content, said", [
+    ("--points", "x,y\n1,2\n3,abc\n", "line 3 of {path}, column y: 'abc' is not a number"),
+    ("--v", "1,2\n3,zz\n", "line 2 of {path}, column 2: 'zz' is not a number"),
+])
+def test_a_bad_csv_cell_is_named_by_its_line_and_column(tmp_path, option, content, said):
+    path = tmp_path / "values.csv"
+    path.write_text(content)
+    argv = ["grad", "x*y", "--points", str(path)] if option == "--points" else ["grad", "sum(v)", "--v", f"@{path}"]
+    code, _, err = run(argv)
+    assert code == 2 and said.format(path=path) in err, err
+
+
+def test_points_write_an_npz_of_named_columns_that_reads_back(tmp_path):
+    import numpy as np
+
+    (tmp_path / "q.csv").write_text("x,y\n1,2\n3,4\n")
+    code, _, err = run(["grad", "x^2*y", "--points", str(tmp_path / "q.csv"), "--output", str(tmp_path / "o.npz")])
+    assert code == 0, err
+    with np.load(tmp_path / "o.npz") as saved:
+        table = {name: saved[name].tolist() for name in saved.files}
+    assert table == {"x": [1.0, 3.0], "y": [2.0, 4.0], "f": [2.0, 36.0], "d/dx": [4.0, 24.0], "d/dy": [1.0, 9.0]}

@@ -68,7 +68,7 @@ def grad(
         "--points", help="Many points at once: a CSV file whose header names the variables, or .npy/.npz; "
                          "values and derivatives come out as CSV.", show_default=False)] = None,
     output: Annotated[Optional[str], typer.Option(
-        "--output", help="With --points: write the table to this .csv or .npy file.", show_default=False)] = None,
+        "--output", help="With --points: write the table to this .csv, .npy or .npz file.", show_default=False)] = None,
     torch_compile: Annotated[bool, typer.Option(
         "--compile", help="With --points: run the gradient through torch.compile (seconds to compile; pays "
                           "off for very large batches).")] = False,

@@ -133,10 +133,26 @@ def _csv_numbers(what: str, path: str, text: str) -> Any:
                 raise DerivcliError(f"{what}: {path} holds more than {MAX_ELEMENTS:,} numbers")
             rows.append([float(cell) for cell in row])
     except ValueError:
-        raise DerivcliError(f"{what}: line {reader.line_num} of {path} has a cell that is not a number") from None
+        raise _not_a_number(what, path, reader.line_num, row) from None
     except csv.Error as error:
         raise DerivcliError(f"{what}: line {reader.line_num} of {path}: {error}") from None
     return rows[0] if len(rows) == 1 else rows
+
+
+def _not_a_number(what: str, path: str, line: int, row: list[str], header: list[str] | None = None) -> DerivcliError:
+    """The row's first cell that is not a number, named by its line and its column (the header's name, or
+    its place counted from 1)."""
+    def number(cell: str) -> bool:
+        try:
+            float(cell)
+        except ValueError:
+            return False
+        return True
+
+    index = next(index for index, cell in enumerate(row) if not number(cell))
+    column = clip(header[index]) if header is not None else str(index + 1)
+    return DerivcliError(f"{what}: line {line} of {path}, column {column}: '{clip(row[index].strip())}' is not a "
+                         "number")
 
 
 def numpy_arrays(what: str, path: str, max_elements: int, bytes_per_number: int) -> dict[str, Any]:
@@ -231,6 +247,9 @@ def read_points(path: str) -> dict[str, Any]:
     import torch
 
     check_files_allowed("--points")
+    if any(mark in path for mark in "*?[") and not os.path.exists(path):
+        raise DerivcliError(f"--points {path}: a pattern of many files is read with --scheduler, one file without",
+                            hint="give one file, or add --scheduler local (pip install 'derivcli[dask]')")
     suffix = os.path.splitext(path)[1].lower()
     if suffix == ".parquet":
         return _parquet_points(path)
@@ -376,8 +395,7 @@ def _csv_points(path: str) -> dict[str, Any]:
                     for column, cell in zip(columns, row):
                         column.append(float(cell))
                 except ValueError:
-                    raise DerivcliError(f"--points: line {reader.line_num} of {path} has a value that is not a "
-                                        "number") from None
+                    raise _not_a_number("--points", path, reader.line_num, row, header) from None
         except csv.Error as error:
             raise DerivcliError(f"--points: line {reader.line_num} of {path}: {error}") from None
         except OSError as error:
@@ -412,9 +430,9 @@ def _text_lines(handle: Any, path: str) -> Any:
 
 
 def output_kind(path: str) -> str:
-    """--output FILE for --points: 'csv' or 'npy' by its suffix, and only where files are allowed."""
+    """--output FILE for --points: 'csv', 'npy' or 'npz' by its suffix, and only where files are allowed."""
     check_files_allowed("--output")
     suffix = path.lower().rpartition(".")[2] if "." in path else ""
-    if suffix not in ("csv", "npy"):
-        raise DerivcliError(f"--output {path}: write .csv or .npy")
+    if suffix not in ("csv", "npy", "npz"):
+        raise DerivcliError(f"--output {path}: write .csv, .npy or .npz")
     return suffix

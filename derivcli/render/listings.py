@@ -26,9 +26,10 @@ def emit_functions(specs: list[FunctionSpec], fmt: str, out: TextIO) -> None:
 
 
 def write_points(table: dict[str, Any], path: str | None, out: TextIO) -> None:
-    """--points results: columns (the variables, f, the derivatives) as CSV, or a 2-D .npy array with
-    the columns in the same order.  CSV goes out in chunks, so a long table never becomes one string; a
-    path that cannot be written (no such folder, a directory, a full disk) is a one-line error naming it."""
+    """--points results: columns (the variables, f, the derivatives) as CSV, a 2-D .npy array with the
+    columns in the same order, or an .npz of one array per column, named as the CSV header names it.  CSV
+    goes out in chunks, so a long table never becomes one string; a path that cannot be written (no such
+    folder, a directory, a full disk) is a one-line error naming it."""
     import torch
 
     from ..errors import DerivcliError
@@ -44,11 +45,14 @@ def write_points(table: dict[str, Any], path: str | None, out: TextIO) -> None:
         _write_csv(names, matrix, out)
         return
     try:
-        if kind == "npy":
+        if kind in ("npy", "npz"):
             import numpy as np
 
             with open(path, "wb") as binary:
-                np.save(binary, matrix.numpy())
+                if kind == "npy":
+                    np.save(binary, matrix.numpy())
+                else:  # one named array per column, as --points reads an .npz
+                    np.savez(binary, **{name: matrix[:, index].numpy() for index, name in enumerate(names)})
         else:
             with open(path, "w", encoding="utf-8") as handle:
                 _write_csv(names, matrix, handle)
