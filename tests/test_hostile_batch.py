@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import multiprocessing
 import os
 import resource
@@ -401,3 +402,48 @@ def test_plot_over_the_whole_float64_line_is_answered_promptly():
     assert time.monotonic() - started < 2
     data = json.loads(out)
     assert code == 0 and data["interval"] == [-1e308, 1e308] and len(data["x"]) == 400
+
+
+def test_the_formula_of_diff_honours_its_budget(monkeypatch):
+    """Order 200 of exp(x**2) took SymPy 84 s: the formula is built within its stated budget, a point
+    still gets torch's value with the reason in a note, and without a point the reason is the error."""
+    from derivcli import api
+    from derivcli.symbolic import budgeted
+
+    monkeypatch.setattr(budgeted, "FORMULA_SECONDS", 1.0)
+    with pytest.raises(DerivcliError, match=r"did not finish within its budget \(1 s\)"):
+        api.diff("exp(x**2)", "x", 200)
+    result = api.diff("exp(x**2)", "x", 200, formula=True, x=0)
+    assert result.derivative is None and "did not finish within its budget (1 s)" in " ".join(result.notes)
+    assert result.derivative_value == pytest.approx(math.factorial(200) / math.factorial(100))  # H_200(0) terms
+
+
+def test_small_formulas_are_built_in_process_and_large_ones_in_the_child(monkeypatch):
+    """The same formula either way; the child only where the work may be long."""
+    import sympy as sp
+
+    from derivcli.symbolic import budgeted
+
+    x = sp.Symbol("x")
+    expr = sp.sin(x) * sp.exp(x**2)
+    assert budgeted.nth_derivative(expr, [x, x]) == (sp.diff(sp.diff(expr, x), x), None)
+    monkeypatch.setattr(budgeted, "_IN_PROCESS_SIZE", 0)  # every derivative goes to the child
+    assert budgeted.nth_derivative(expr, [x, x]) == (sp.diff(sp.diff(expr, x), x), None)
+
+
+def test_a_chain_of_products_is_held_together_against_the_budget():
+    """W@W@…@W: each product fits alone, autograd keeps all of them for the backward pass."""
+    chain = "@".join(["W"] * 12)
+    code, out, err = run_main("--max-memory", "24MB", "grad", f"sum({chain})", "--W", "ones(300, 300)")
+    assert code == 2 and out == ""
+    one_error_line(err, "beside the", "intermediate values", "the limit is 24 MB")
+    code, out, err = run_main("--max-memory", "24MB", "grad", "sum(W@W@W)", "--W", "ones(300, 300)", "--json")
+    assert code == 0, err
+    assert json.loads(out)["value"] == 300.0**4  # every entry of W@W@W is 300**2
+
+
+def test_repeated_evaluations_do_not_add_up():
+    """The intermediates of one evaluation are let go when it ends: the FD table evaluates many times."""
+    code, out, err = run_main("--max-memory", "8MB", "grad", "sum(exp(W)*W)", "--W", "ones(200, 200)", "--fd",
+                              "--json")
+    assert code == 0, err

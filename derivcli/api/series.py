@@ -76,6 +76,9 @@ def diff(
                         parse=ParseInfo(parsed.source, parsed.canonical, parsed.notes, parsed.as_written))
     build_formula = formula if formula is not None else (not values or len(sequence) <= 4)
     derivative = _formula(parsed, sequence, result) if build_formula else None
+    if build_formula and derivative is None and not values:  # nothing else to show: the reason is the answer
+        raise DerivcliError(result.notes.pop(), hint="give a point (--x 1): its value comes from torch without "
+                            "the formula")
     if not build_formula:
         result.notes.append(f"SymPy's formula is not built at order {len(sequence)} (it grows about 2x per "
                             "order); --formula builds it anyway")
@@ -121,9 +124,9 @@ def _formula(parsed: ParsedExpression, sequence: list[str], result: DiffResult) 
         if name not in parsed.symbols and parsed.variables:  # (a constant's derivative is 0 by any name)
             raise DerivcliError(f"--wrt {name}: '{name}' is not a variable of the expression",
                                 hint=f"its variables are {', '.join(parsed.variables)}")
-    derivative = nth_derivative(parsed.expr, [parsed.symbols.get(name, sp.Symbol(name)) for name in sequence])
+    derivative, why = nth_derivative(parsed.expr, [parsed.symbols.get(name, sp.Symbol(name)) for name in sequence])
     if derivative is None:
-        result.notes.append("SymPy's formula would be too large to build (over 200,000 nodes)")
+        result.notes.append(why or "SymPy's formula was not built")
         return None
     shown = presented(derivative)
     result.derivative, result.latex, result.pretty = shown.text, shown.latex, shown.pretty

@@ -117,7 +117,8 @@ def check(elements: float, what: str, itemsize: int = 8) -> None:
     needed = elements * itemsize
     if math.isfinite(needed) and held() + needed <= limit():
         return
-    beside = f" beside the {describe(held())} the request's bindings and files hold" if held() else ""
+    holders = "bindings, files and intermediate values" if _request.transient else "bindings and files"
+    beside = f" beside the {describe(held())} the request's {holders} hold" if held() else ""
     raise DerivcliError(f"{what} needs {describe(needed) if math.isfinite(needed) else 'unbounded memory'}{beside}; "
                         f"the limit is {describe(limit())} (--max-memory)",
                         hint=f"derivcli --max-memory 4GB … (or {ENVIRONMENT}) raises it on a bigger machine")

@@ -121,16 +121,49 @@ def _child(writer: int, parent: int, function: Callable[..., Any], args: tuple[A
         os._exit(0)
 
 
-def nth_derivative(expr: sp.Expr, symbols: list[sp.Symbol]) -> sp.Expr | None:
-    """d/ds1 d/ds2 … expr, one derivative at a time, or None once the formula would be too large."""
+MAX_DERIVATIVE_SIZE = 200_000  # nodes: past this SymPy takes minutes to build and print a derivative
+FORMULA_SECONDS = 10.0  # SymPy's formula of a derivative (`diff` without a point): order 200 of exp(x**2) takes minutes
+_IN_PROCESS_SIZE = 5_000  # a derivative estimated under this many nodes is built here: a fork costs ~20 ms
+_IN_PROCESS_SECONDS = 0.5  # and once this much time is spent here, the rest goes to a budgeted child
+
+
+def nth_derivative(expr: sp.Expr, symbols: list[sp.Symbol]) -> tuple[sp.Expr | None, str | None]:
+    """d/ds1 d/ds2 … expr within FORMULA_SECONDS: (the formula, None), or (None, why it is not built):
+    too large, too deeply nested, or not finished within the budget.
+
+    Small derivatives are built here; the first one estimated large, or the order where the time here
+    passes half a second, hands the rest to a forked child that is killed when the budget is spent.
+    """
+    started = time.monotonic()
+    for done, symbol in enumerate(symbols):
+        size = derivative_size(expr)
+        if size > MAX_DERIVATIVE_SIZE:
+            return None, _TOO_LARGE
+        if size > _IN_PROCESS_SIZE or time.monotonic() - started > _IN_PROCESS_SECONDS:
+            seconds = FORMULA_SECONDS - (time.monotonic() - started)
+            finished, outcome = with_budget(_derivatives, (expr, symbols[done:]), seconds)
+            if not finished:
+                return None, f"SymPy's formula did not finish within its budget ({FORMULA_SECONDS:g} s)"
+            return outcome  # type: ignore[no-any-return]
+        expr, why = _derivatives(expr, [symbol])
+        if expr is None:
+            return None, why
+    return expr, None
+
+
+_TOO_LARGE = f"SymPy's formula would be too large to build (over {MAX_DERIVATIVE_SIZE:,} nodes)"
+
+
+def _derivatives(expr: sp.Expr, symbols: list[sp.Symbol]) -> tuple[sp.Expr | None, str | None]:
+    """The derivatives one after another, without a budget of their own (the caller's child has it)."""
     for symbol in symbols:
         if derivative_size(expr) > MAX_DERIVATIVE_SIZE:
-            return None
+            return None, _TOO_LARGE
         try:
             expr = sp.diff(expr, symbol)
         except RecursionError:
-            raise DerivcliError("the expression is too deeply nested to differentiate symbolically") from None
-    return expr
+            return None, "the expression is too deeply nested to differentiate symbolically"
+    return expr, None
 
 
 @dataclass
@@ -163,9 +196,6 @@ def _simplify(derivative: sp.Expr) -> Presentation:
     if sp.count_ops(simplified) > sp.count_ops(derivative):
         simplified = derivative
     return Presentation(str(simplified), sp.latex(simplified), None, pretty_form(simplified))
-
-
-MAX_DERIVATIVE_SIZE = 200_000  # nodes: past this SymPy takes minutes to build and print a derivative
 
 
 def derivative_size(expr: sp.Basic) -> float:
