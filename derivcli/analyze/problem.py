@@ -52,12 +52,12 @@ class Problem:
         parsed = self.parsed
         self.name = _variable(parsed.variables, wrt, values)
         self.x = parsed.symbols.get(self.name, sp.Symbol(self.name, real=True))
-        held = {name: constant(values[name], f"--{name}") for name in parsed.variables if name != self.name}
         missing = [name for name in parsed.variables if name != self.name and name not in values]
         if missing:
             raise DerivcliError(f"analyze studies a function of one variable; {', '.join(missing)} has no value",
                                 hint="give " + " ".join(f"--{name} VALUE" for name in missing) + f" (or --wrt "
                                      f"{missing[0]} to study that one)")
+        held = {name: constant(values[name], f"--{name}") for name in parsed.variables if name != self.name}
         if any(isinstance(node, TensorFunction) for node in sp.preorder_traversal(parsed.expr)):
             raise DerivcliError("analyze studies a function of one real variable, not a tensor expression")
         self.f = parsed.expr.xreplace({parsed.symbols[name]: value for name, value in held.items()})

@@ -79,15 +79,18 @@ class Critical:
 @dataclass
 class Unsmooth:
     """Where f is defined but f′ does not exist: a corner, a cusp, a vertical tangent, or a jump; with the
-    one-sided slopes (±inf where f′ grows without bound; None on a side where f is not defined)."""
+    one-sided slopes (±inf where f′ grows without bound; None on a side where f is not defined) and f there
+    (where a plot marks it)."""
 
     at: Spot
     kind: str
     left: float | None
     right: float | None
+    value: Amount
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.at.to_json(), "kind": self.kind, "left": self.left, "right": self.right}
+        return {**self.at.to_json(), "kind": self.kind, "left": self.left, "right": self.right,
+                **self.value.to_json()}
 
 
 @dataclass

@@ -159,7 +159,8 @@ class Facts:
             if self.inside(candidate.x) and self.p.a <= candidate.x <= self.p.b:
                 kind = self.classify(candidate.x)
                 if kind is not None:
-                    found.append((candidate, Unsmooth(candidate.spot(), *kind)))
+                    value = self.amount(candidate.exact, self.curve.one(candidate.x, 0))
+                    found.append((candidate, Unsmooth(candidate.spot(), *kind, value)))
         return found
 
     def classify(self, c: float) -> tuple[str, float | None, float | None] | None:

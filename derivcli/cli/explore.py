@@ -20,6 +20,7 @@ from .options import (
     SEED,
     VAR,
     WRT,
+    binding_texts,
     output_format,
     read_point,
     report_warnings,
@@ -85,18 +86,25 @@ def minimize(
   derivcli plot "log(x)" --x 2 --output log.png    # .png, .svg or .pdf
   derivcli plot "x**2*y" --x 1 --y 3 --wrt x
   derivcli plot --implicit "x^2 + y^2 = 25" --x 3 --y 4
+  derivcli plot "x^3 - 3x" --analyze --from -2.5 --to 2.5
+  derivcli plot "sin x" --analyze --from 0 --to 2pi --output sin.png
 
 """ "Figures need matplotlib: pip install 'derivcli\\[plot]'. Each curve's y range comes from its central "
                                          "values, so a spike is clipped (marked ^ or v) instead of flattening the "
                                          "rest; f' gets a panel of its own when its range dwarfs f's. Where f is "
-                                         "not differentiable at the point, there is no tangent.")
+                                         "not differentiable at the point, there is no tangent. With --analyze the "
+                                         "plot marks what 'derivcli analyze' finds on the interval (its default "
+                                         "[-10, 10]): zeros, local and global extrema, corners and cusps, "
+                                         "inflection points, asymptotes, and where f rises and falls.")
 def plot(
     ctx: typer.Context,
     expression: Annotated[str, typer.Argument(help="A function of one variable.", show_default=False)],
-    start: Annotated[Optional[float], typer.Option("--from", help="Left end of the interval.",
-                                                   show_default=False)] = None,
-    end: Annotated[Optional[float], typer.Option("--to", help="Right end of the interval.",
+    start: Annotated[Optional[str], typer.Option("--from", metavar="NUMBER",
+                                                 help="Left end of the interval (a constant such as -pi too).",
                                                  show_default=False)] = None,
+    end: Annotated[Optional[str], typer.Option("--to", metavar="NUMBER",
+                                               help="Right end of the interval (a constant such as 2pi too).",
+                                               show_default=False)] = None,
     output: Annotated[Optional[str], typer.Option(
         "--output", help="Write a figure (.png, .svg, .pdf; needs pip install 'derivcli\\[plot]') instead of "
                          "drawing in the terminal.",
@@ -106,6 +114,10 @@ def plot(
     implicit: Annotated[bool, typer.Option(
         "--implicit", help="EXPRESSION is a curve's equation (x^2 + y^2 = 25): draw it and its tangent at the point "
                            "(in the terminal, or --json).")] = False,
+    analyze: Annotated[bool, typer.Option(
+        "--analyze", help="Mark what 'derivcli analyze' finds (a function of one variable): zeros, extrema, "
+                          "corners, inflection points, asymptotes, where f rises and falls; --json adds it as "
+                          "\"analysis\".")] = False,
     var: VAR = None,
     dtype: DTYPE = "float64",
     json_output: JSON = False,
@@ -117,14 +129,25 @@ def plot(
     from ..explore.plotting import plot_data, save_figure, smallest_width, terminal_plot
     from ..render import reading_lines
 
+    if implicit and analyze:
+        from ..errors import DerivcliError
+
+        raise DerivcliError("--analyze studies a function of one variable; a curve (--implicit) has none to study")
     if implicit:
-        return _plot_curve(ctx, expression, var, wrt, start, end, output, json_output)
+        return _plot_curve(ctx, expression, var, wrt, _number(start, "--from"), _number(end, "--to"), output,
+                           json_output)
     if output is not None:
         from ..inputs.files import check_files_allowed
 
         check_files_allowed("--output")
-    data = plot_data(expression, read_point(ctx, var, None), wrt=wrt, start=start, end=end, samples=samples,
-                     dtype=dtype)
+    if analyze:
+        from ..explore.plotting.marks import analyzed_plot
+
+        data = analyzed_plot(expression, binding_texts(ctx, var), wrt=wrt, start=start, end=end, samples=samples,
+                             dtype=dtype)
+    else:
+        data = plot_data(expression, read_point(ctx, var, None), wrt=wrt, start=_number(start, "--from"),
+                         end=_number(end, "--to"), samples=samples, dtype=dtype)
     if json_output:
         from ..wire import dumps
 
@@ -138,10 +161,26 @@ def plot(
         size = shutil.get_terminal_size((80, 24))
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         width = max(min(size.columns, 120), smallest_width(data))  # a narrow terminal still gets a plot
-        sys.stdout.write(terminal_plot(data, width=width, height=max(12, min(size.lines - 2, 30)), color=color) + "\n")
-    for note in data.notes:
+        least = 12 if data.analysis is None else 16  # the analysis takes up to 4 lines (arrows, its legend)
+        sys.stdout.write(terminal_plot(data, width=width, height=max(least, min(size.lines - 2, 30)),
+                                       color=color) + "\n")
+    analysis = data.analysis
+    for note in data.notes + (analysis.notes if analysis is not None else []):
         sys.stderr.write(f"note: {note}\n")
-    return report_warnings(data.warnings)
+    return report_warnings(data.warnings + (analysis.warnings if analysis is not None else []))
+
+
+def _number(text: Optional[str], option: str) -> Optional[float]:
+    """--from/--to: a number as float reads it (nan and inf too, which plot refuses by name), else a
+    constant such as 2pi."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        from ..analyze.problem import constant
+
+        return float(constant(text, option))
 
 
 def _plot_curve(ctx: typer.Context, equation: str, var: Optional[list[str]], wrt: Optional[str],

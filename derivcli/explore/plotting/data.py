@@ -14,6 +14,7 @@ from .ranges import LARGEST, Clip, shape_for_drawing
 if TYPE_CHECKING:
     import torch
 
+    from ...analyze.result import AnalysisResult
     from ...api import Setup
     from ...checks.kinks import Kink
 
@@ -43,6 +44,7 @@ class PlotData:
     parse: ParseInfo
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    analysis: AnalysisResult | None = None  # plot --analyze: what analyze found on the interval, to mark
 
     @property
     def has_tangent(self) -> bool:
@@ -73,6 +75,8 @@ class PlotData:
             "notes": self.notes,
             "warnings": self.warnings,
         }
+        if self.analysis is not None:
+            data["analysis"] = self.analysis.to_json(explain_parse)
         if explain_parse:
             data["parse"] = self.parse.to_json()
         return data

@@ -9,6 +9,7 @@ from typing import Any
 
 from ...errors import DerivcliError
 from .data import PlotData
+from .marks import KINDS, Marks, marks_of
 
 MIN_PLOT_COLUMNS = 10  # braille cells across, at the least
 MIN_PLOT_ROWS = 3
@@ -16,20 +17,30 @@ MIN_PLOT_ROWS = 3
 
 # --------------------------------------------------------------------------- the terminal plot
 _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # braille bit of dot (row, column) in a cell
-COLORS = {"f": "\x1b[36m", "df": "\x1b[35m", "tangent": "\x1b[33m", "point": "\x1b[1;31m"}
+COLORS = {"f": "\x1b[36m", "df": "\x1b[35m", "tangent": "\x1b[33m", "point": "\x1b[1;31m", "asymptote": "\x1b[2m",
+          "mark": "\x1b[1;32m", "increasing": "\x1b[32m", "decreasing": "\x1b[31m"}
 _RESET = "\x1b[0m"
-PRIORITY = ("f", "df", "tangent")  # which curve's colour a shared cell takes
+PRIORITY = ("f", "df", "tangent", "asymptote")  # which curve's colour a shared cell takes
+PATTERNS: dict[str, Any] = {"f": lambda k: True, "df": lambda k: k % 2 == 0, "tangent": lambda k: (k // 3) % 2 == 0,
+                            "asymptote": lambda k: k % 3 == 0}
+ARROWS = {"increasing": "↗", "decreasing": "↘"}
+MARK_LEGEND_LINES = 3  # plot --analyze: the most lines its legend takes
 
 
 def terminal_plot(data: PlotData, width: int = 80, height: int = 24, color: bool = True) -> str:
     """f (solid), f' (dotted) and the tangent (dashed) in braille dots, f' in a panel of its own below
-    f's when it has its own range: exactly `height` lines, none wider than `width` characters; ANSI
-    colours only with `color`."""
+    f's when it has its own range, and with an analysis its marks, asymptotes and where f rises and falls:
+    exactly `height` lines, none wider than `width` characters; ANSI colours only with `color`."""
     panels = panel_ranges(data)
     margin = _margin(data)
-    columns, rows = width - margin - 1, height - 3 - (len(panels) - 1)  # (a divider between panels)
+    marks = marks_of(data.analysis) if data.analysis is not None else None
+    columns = width - margin - 1
+    arrows = [" " * (margin + 1) + _arrows(marks, data, columns, color)] if marks is not None and marks.runs else []
+    below = _marks_legend(marks, width, color) if marks is not None else []
+    extra = len(arrows) + len(below)
+    rows = height - 3 - (len(panels) - 1) - extra  # (a divider between panels)
     if columns < MIN_PLOT_COLUMNS or rows < MIN_PLOT_ROWS * len(panels):
-        least = 3 + (len(panels) - 1) + MIN_PLOT_ROWS * len(panels)
+        least = 3 + (len(panels) - 1) + MIN_PLOT_ROWS * len(panels) + extra
         raise DerivcliError(f"a terminal plot needs at least {smallest_width(data)}×{least} characters, "
                             f"got {width}×{height}")
     heights = [rows] if len(panels) == 1 else [rows - rows // 2, rows // 2]
@@ -39,15 +50,16 @@ def terminal_plot(data: PlotData, width: int = 80, height: int = 24, color: bool
     for canvas, (_, curves) in zip(canvases, panels):
         if lines:
             lines.append(" " * margin + "├" + "─" * columns)
-        lines += _panel_lines(data, canvas, curves, margin, color)
+        lines += _panel_lines(data, canvas, curves, margin, color, marks)
     point_column = canvases[-1].cell_of(data.point, canvases[-1].y_range[0])
     axis = ["─"] * columns
     if point_column is not None:
         axis[point_column[0]] = "┴"
     lines.append(" " * margin + "└" + "".join(axis))
     lines.append(" " * (margin + 1) + _x_labels(data, columns, point_column[0] if point_column else None))
+    lines += arrows
     lines.append(_legend(data, width, color))
-    return "\n".join(lines)
+    return "\n".join(lines + below)
 
 
 def panel_ranges(data: PlotData) -> list[tuple[tuple[float, float], tuple[str, ...]]]:
@@ -57,18 +69,23 @@ def panel_ranges(data: PlotData) -> list[tuple[tuple[float, float], tuple[str, .
     return [(data.y_range, ("tangent", "f")), (data.df_range, ("df",))]
 
 
-def _panel_lines(data: PlotData, canvas: _Canvas, curves: tuple[str, ...], margin: int, color: bool) -> list[str]:
-    """One panel's rows: its curves, the point (with f), ^ and v where a curve leaves the panel, and its
-    y labels (top, bottom, and 0 where it is inside)."""
-    patterns = {"f": lambda k: True, "df": lambda k: k % 2 == 0, "tangent": lambda k: (k // 3) % 2 == 0}
+def _panel_lines(data: PlotData, canvas: _Canvas, curves: tuple[str, ...], margin: int, color: bool,
+                 analysis: Marks | None) -> list[str]:
+    """One panel's rows: its curves, the point (with f), ^ and v where a curve leaves the panel, the
+    analysis's asymptotes and marks (with f), and its y labels (top, bottom, and 0 where it is inside)."""
+    low, high = canvas.y_range
+    if analysis is not None and "f" in curves:
+        for guide in analysis.guides:
+            xs = [guide.at, guide.at] if guide.at is not None else [data.start, data.end]
+            canvas.polyline(xs, [low, high] if guide.at is not None else [guide.y(x) for x in xs], "asymptote",
+                            PATTERNS["asymptote"])
     for curve in curves:
         if curve == "tangent":
             if data.has_tangent:
                 canvas.polyline([data.start, data.end], [data.tangent(data.start), data.tangent(data.end)],
-                                curve, patterns[curve])
+                                curve, PATTERNS[curve])
         else:
-            canvas.polyline(data.x, data.f if curve == "f" else data.df, curve, patterns[curve])
-    low, high = canvas.y_range
+            canvas.polyline(data.x, data.f if curve == "f" else data.df, curve, PATTERNS[curve])
     marks: dict[tuple[int, int], tuple[str, str]] = {}
     for clip in data.clipped:
         cell = canvas.cell_of(clip.x, high if clip.value > high else low) if clip.curve in curves else None
@@ -77,6 +94,10 @@ def _panel_lines(data: PlotData, canvas: _Canvas, curves: tuple[str, ...], margi
     marker = canvas.cell_of(data.point, data.value) if "f" in curves and math.isfinite(data.value) else None
     if marker is not None:
         marks[marker] = ("●", "point")
+    for mark in analysis.points if analysis is not None and "f" in curves else []:
+        cell = canvas.cell_of(mark.x, mark.y)
+        if cell is not None:
+            marks[cell] = (KINDS[mark.kind][0], "mark")
     labels = {0: tick(high), canvas.rows - 1: tick(low)}
     zero_row = canvas.cell_of(data.start, 0.0)
     if zero_row is not None and 0 < zero_row[1] < canvas.rows - 1:
@@ -217,15 +238,49 @@ def _legend(data: PlotData, width: int, color: bool) -> str:
         entries.append(("●", f"({tick(data.point)}, {tick(data.value)})", "point"))
     if data.clipped:
         entries.append(("^ v", "clipped", None))
-    plain, painted = "", ""
+    return _fitted(entries, width, color, 1)[0]
+
+
+def _fitted(entries: list[tuple[str, str, str | None]], width: int, color: bool, most: int) -> list[str]:
+    """The entries (glyph, text, owner) on at most `most` lines of `width`, as many as fit, in order."""
+    lines: list[tuple[str, str]] = [("", "")]
     for glyph, text, owner in entries:
         piece = f"{glyph} {text}".strip()
+        plain, painted = lines[-1]
         separator = "  " if plain else ""
         if len(plain) + len(separator) + len(piece) > width:
-            break
-        plain += separator + piece
-        painted += separator + (_paint(glyph, owner, color) + " " if glyph else "") + text
-    return painted
+            if len(lines) == most or len(piece) > width:
+                break
+            lines.append(("", ""))
+            plain, painted, separator = "", "", ""
+        lines[-1] = (plain + separator + piece,
+                     painted + separator + (_paint(glyph, owner, color) + " " if glyph else "") + text)
+    return [painted for _, painted in lines]
+
+
+def _marks_legend(marks: Marks, width: int, color: bool) -> list[str]:
+    """plot --analyze: each kind of mark with where it is, the asymptotes, the arrows."""
+    entries: list[tuple[str, str, str | None]] = []
+    for kind, (glyph, _, name) in KINDS.items():
+        places = [mark.text for mark in marks.points if mark.kind == kind]
+        if places:
+            entries.append((glyph, f"{name} {', '.join(dict.fromkeys(places))}", "mark"))
+    if marks.guides:
+        entries.append(("⠁ ⠁", "asymptote " + ", ".join(guide.text for guide in marks.guides), "asymptote"))
+    if marks.runs:
+        entries.append(("↗ ↘", "rising, falling", None))
+    return [line for line in _fitted(entries, width, color, MARK_LEGEND_LINES) if line] if entries else []
+
+
+def _arrows(marks: Marks, data: PlotData, columns: int, color: bool) -> str:
+    """↗ under each column where f increases, ↘ where it decreases (the analysis's runs)."""
+    step = (data.end - data.start) / columns
+    row = []
+    for column in range(columns):
+        middle = data.start + (column + 0.5) * step
+        run = next((run for run in marks.runs if run.start <= middle <= run.end), None)
+        row.append(_paint(ARROWS[run.direction], run.direction, color) if run is not None else " ")
+    return "".join(row).rstrip()
 
 
 def no_tangent_reason(data: PlotData) -> str:
