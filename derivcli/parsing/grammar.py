@@ -215,9 +215,7 @@ class _Parser(FunctionSyntax):
     def power(self) -> Node:
         base = self.postfix()
         if self.at("**", "^"):
-            token = self.advance()
-            if token.text == "^":
-                self.note((token.start, token.end), "'^' read as ** (power)")
+            self.advance()  # '^' is ** without a note: README says so, and every x^2 would carry one
             self.nest()
             exponent = self.unary()  # right-associative; allows x**-2
             self.depth -= 1
