@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -25,3 +26,31 @@ def wrong_sin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[float], Non
 
     yield install
     api.compile_text.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def warm_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The environment of a real warm server that this test process (an xdist worker) shares: the
+    installed script run with it is answered by a forked child of the server, byte for byte as cold
+    (test_serve holds that), in about 0.1 s instead of 2 s for a fresh interpreter.  For CLI cases that
+    need a real process around them (pipes, closed descriptors, a locale) but not a fresh interpreter;
+    cases about the interpreter itself (memory limits, start-up) run cold."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from servers import SCRIPT, Server, snapshot_env
+
+    if SCRIPT is None or not hasattr(os, "fork"):
+        pytest.skip("the warm server needs the installed script and fork")
+    runtime = Path(tempfile.mkdtemp(prefix="derivcli-warm-"))
+    resident = None
+    try:
+        resident = Server(snapshot_env(tmp_path_factory), runtime)
+        with resident.kept_alive():
+            yield resident.env
+        resident.stop()
+    finally:
+        if resident is not None:
+            resident.close()
+        shutil.rmtree(runtime, ignore_errors=True)

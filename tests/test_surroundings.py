@@ -51,9 +51,12 @@ def _limit_address_space() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
 
 
-def run_shell(command: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> Outcome:
-    """`command` in bash, with $D the installed script, under the address-space limit."""
+def run_shell(command: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120,
+              warm: dict[str, str] | None = None) -> Outcome:
+    """`command` in bash, with $D the installed script, under the address-space limit: cold (a fresh
+    interpreter), or answered by the shared warm server when `warm` is its environment (conftest)."""
     environment = {k: v for k, v in os.environ.items() if k != "DERIVCLI_DEBUG"}
+    environment.update(warm or {"DERIVCLI_NO_SERVER": "1"})
     environment.update(env or {}, D=str(SCRIPT))
     done = subprocess.run(["bash", "-c", command], cwd=cwd, env=environment, capture_output=True, timeout=timeout,
                           preexec_fn=_limit_address_space)
@@ -364,18 +367,18 @@ def test_closed_stdout(tmp_path):
     refused(run_shell('"$D" grad x --x 1 >&-', tmp_path), "stdout is closed")
 
 
-def test_closed_stdin(tmp_path):
+def test_closed_stdin(tmp_path, warm_env):
     refused(run_shell('"$D" grad x --x - <&-', tmp_path), "stdin is closed")
-    outcome = run_shell('"$D" batch <&-', tmp_path)  # batch speaks JSON: the error is also a record on stdout
+    outcome = run_shell('"$D" batch <&-', tmp_path, warm=warm_env)  # batch speaks JSON: the error is also a record
     assert outcome.code == 2 and outcome.err.startswith("error: stdin is closed"), outcome
     assert json.loads(outcome.out)["error"]["message"].startswith("stdin is closed"), outcome
-    outcome = run_shell('"$D" grad x --x 2 <&-', tmp_path)
+    outcome = run_shell('"$D" grad x --x 2 <&-', tmp_path, warm=warm_env)
     assert outcome.code == 0 and outcome.out == "value\t2.0\nd/dx\t1.0\n" and outcome.err == "", outcome
 
 
-def test_closed_stderr_keeps_the_exit_code(tmp_path):
+def test_closed_stderr_keeps_the_exit_code(tmp_path, warm_env):
     assert run_shell('"$D" grad x --x zz 2>&-', tmp_path).code == 2
-    outcome = run_shell('"$D" grad x --x 2 2>&-', tmp_path)
+    outcome = run_shell('"$D" grad x --x 2 2>&-', tmp_path, warm=warm_env)
     assert outcome.code == 0 and outcome.out == "value\t2.0\nd/dx\t1.0\n"
 
 
@@ -386,17 +389,18 @@ def test_a_closed_descriptor_is_not_reused_for_an_output_file(tmp_path):
     assert (tmp_path / "out.csv").read_text() == "x,f,d/dx\n1.0,1.0,1.0\n"
 
 
-def test_full_stdout(tmp_path):
+def test_full_stdout(tmp_path, warm_env):
     refused(run_shell('"$D" grad x --x 1 >/dev/full', tmp_path), "stdout", "no space left")
-    refused(run_shell('"$D" functions --format plain >/dev/full', tmp_path), "stdout", "no space left")
+    refused(run_shell('"$D" functions --format plain >/dev/full', tmp_path, warm=warm_env), "stdout", "no space left")
 
 
 @pytest.mark.parametrize("command", ['seq 1 100000 | "$D" grad x --x -', '"$D" functions --format table',
                                      '"$D" --help', '"$D" grad x --points rows.csv', '"$D" batch < requests.ndjson'])
-def test_a_reader_that_leaves_early_is_not_an_error(tmp_path, command):
+def test_a_reader_that_leaves_early_is_not_an_error(tmp_path, command, warm_env):
     (tmp_path / "rows.csv").write_text("x\n" + "".join(f"{k}\n" for k in range(300_000)))
     (tmp_path / "requests.ndjson").write_text((json.dumps({"expression": "x", "point": {"x": 1}}) + "\n") * 20_000)
-    outcome = run_shell(f'{command} 2>err | head -c 20 >/dev/null; echo "${{PIPESTATUS[-2]}}"; cat err', tmp_path)
+    outcome = run_shell(f'{command} 2>err | head -c 20 >/dev/null; echo "${{PIPESTATUS[-2]}}"; cat err', tmp_path,
+                        warm=warm_env)
     status, *stderr = outcome.out.splitlines()
     assert status in ("0", "141"), outcome  # 141: killed by SIGPIPE, also normal
     assert stderr == [], outcome
@@ -411,22 +415,23 @@ ASCII_ENV = {"LANG": "C", "LC_ALL": "C", "PYTHONIOENCODING": "ascii"}
                                      '"$D" diff "x**3" --wrt x --order 2 --x 1 --format table',
                                      '"$D" hessian "x*y" --x 1 --y 2 --format table',
                                      'COLUMNS=60 "$D" plot "sin(x)" --x 1'])
-def test_ascii_locale_gets_ascii_symbols(tmp_path, command):
-    outcome = run_shell(command, tmp_path, ASCII_ENV)
+def test_ascii_locale_gets_ascii_symbols(tmp_path, command, warm_env):
+    outcome = run_shell(command, tmp_path, ASCII_ENV, warm=warm_env)
     assert outcome.code == 0 and outcome.err == "", outcome
     assert outcome.out.isascii() and outcome.out.strip()
 
 
-def test_ascii_locale_spells_the_symbols(tmp_path):
+def test_ascii_locale_spells_the_symbols(tmp_path, warm_env):
     outcome = run_shell('"$D" diff "x**3" --wrt x --order 2 --x 1 --format table', tmp_path, ASCII_ENV)
     assert "d2f/dx2" in outcome.out, outcome
     outcome = run_shell('"$D" grad "x*y" --x 1 --y 2 --format table', tmp_path, {**ASCII_ENV, "LANG": "",
-                                                                                  "PYTHONIOENCODING": "latin-1"})
+                                                                                  "PYTHONIOENCODING": "latin-1"},
+                        warm=warm_env)
     assert outcome.code == 0 and "df/dx" in outcome.out, outcome
 
 
-def test_ascii_locale_with_non_ascii_input(tmp_path):
-    outcome = run_shell('printf "1\\n\\317\\200\\n" | "$D" grad x --x -', tmp_path, ASCII_ENV)
+def test_ascii_locale_with_non_ascii_input(tmp_path, warm_env):
+    outcome = run_shell('printf "1\\n\\317\\200\\n" | "$D" grad x --x -', tmp_path, ASCII_ENV, warm=warm_env)
     assert outcome.code == 2 and outcome.out.splitlines()[0] == "1.0\t1.0\t1.0", outcome
     assert "Traceback" not in outcome.err and "internal" not in outcome.err
 
