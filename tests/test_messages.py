@@ -59,3 +59,40 @@ def test_points_write_an_npz_of_named_columns_that_reads_back(tmp_path):
     with np.load(tmp_path / "o.npz") as saved:
         table = {name: saved[name].tolist() for name in saved.files}
     assert table == {"x": [1.0, 3.0], "y": [2.0, 4.0], "f": [2.0, 36.0], "d/dx": [4.0, 24.0], "d/dy": [1.0, 9.0]}
+
+
+def table(argv: list[str], monkeypatch: pytest.MonkeyPatch, width: int = 80) -> str:
+    monkeypatch.setenv("COLUMNS", str(width))
+    monkeypatch.setenv("NO_COLOR", "1")
+    code, out, err = run([*argv, "--format", "table"])
+    assert code == 0, err
+    return out
+
+
+def test_a_reading_is_said_once_and_a_caret_not_at_all(monkeypatch):
+    shown = table(["diff", "sin^2 x + x^2", "--x", "1"], monkeypatch)
+    assert shown.count("'sin^2 x' read as sin(x)**2: a power of the function's value") == 1
+    assert "(power)" not in shown
+    whole = table(["diff", "sin^2 x", "--x", "1"], monkeypatch)
+    assert "read 'sin^2 x' as sin(x)**2: a power of the function's value" in whole
+    assert whole.count("sin(x)**2: a power") == 1
+
+
+def test_the_tangent_line_has_one_equals_sign(monkeypatch):
+    shown = table(["implicit", "x^2 + y^2 = 25", "--x", "3", "--y", "4"], monkeypatch)
+    assert "tangent line: y = 4.0 - 0.75*(x - 3.0)" in shown and "= y =" not in shown
+
+
+@pytest.mark.parametrize("text", ["dy/dx of x^3", "dy/dx x^3", "df/dx (x^3)", "d/dx of x^3"])
+def test_leibniz_notation_with_of_reads_as_the_derivative(text):
+    import derivcli
+
+    assert derivcli.diff(text).derivative == "3*x**2"
+    assert parse(text).wrt == ("x",)
+
+
+def test_dy_over_dx_alone_stays_a_quotient_of_two_variables():
+    import derivcli
+
+    result = derivcli.grad("dy/dx", {"dy": 1.0, "dx": 2.0})
+    assert result.value == 0.5 and result.gradient == {"dy": 0.5, "dx": -0.25}

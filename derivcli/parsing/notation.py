@@ -87,8 +87,8 @@ def strip_wrapper(tokens: list[Token], context: Context, notes: list[ParseNote],
     if derivative is not None:
         end, name = derivative
         notes.append(ParseNote((tokens[0].start, tokens[end - 1].end),
-                               f"'{_source(tokens, 0, end - 1)}' read as: differentiate with respect to {name} "
-                               f"(as --wrt {name})"))
+                               f"'{source[tokens[0].start:tokens[end - 1].end]}' read as: differentiate with "
+                               f"respect to {name} (as --wrt {name})"))
         rest, _ = _rest(tokens, end, "d/dx")
         return rest, (name,)
     if free(0) and text(0) == "diff" and text(1) == "(" and _closing(tokens, 1) == len(tokens) - 2:
@@ -105,16 +105,25 @@ def strip_wrapper(tokens: list[Token], context: Context, notes: list[ParseNote],
 
 
 def _derivative_prefix(tokens: list[Token], context: Context) -> tuple[int, str] | None:
-    """`d/dx`, `d/d x`, `∂/∂x`: (the index after it, x), else None."""
+    """`d/dx`, `d/d x`, `∂/∂x`, and `dy/dx` or `df/dx` before an expression: (the index after it and a
+    following `of`, x), else None."""
+    def of(end: int, name: str) -> tuple[int, str]:
+        follows = tokens[end]
+        return (end + 1 if follows.text == "of" and "of" not in context.names and tokens[end + 1].kind != "END"
+                else end), name
+
     first = tokens[0].text
-    if len(tokens) < 4 or tokens[1].text != "/" or first not in ("d", PARTIAL) or first in context.names:
+    if len(tokens) < 4 or tokens[1].text != "/" or first in context.names:
         return None
     third = tokens[2]
-    if third.kind == "NAME" and third.text.startswith("d") and len(third.text) > 1 and first == "d" \
-            and third.text not in context.names:
-        return 3, third.text[1:]
-    if third.text == first and tokens[3].kind == "NAME":
-        return 4, tokens[3].text
+    by = third.kind == "NAME" and third.text.startswith("d") and len(third.text) > 1 and third.text not in context.names
+    if first == "d" and by:
+        return of(3, third.text[1:])
+    if first in ("d", PARTIAL) and third.text == first and tokens[3].kind == "NAME":
+        return of(4, tokens[3].text)
+    if (tokens[0].kind == "NAME" and first.startswith("d") and len(first) > 1 and by
+            and (tokens[3].kind in ("NAME", "NUMBER") or tokens[3].text == "(")):
+        return of(3, third.text[1:])  # dy/dx x^3, dy/dx of x^3: the derivative of what follows
     return None
 
 

@@ -22,9 +22,13 @@ def print_reading(console: Any, parse: ParseInfo, expression: str) -> None:
     from rich.text import Text
 
     if parse.notes or parse.source.replace(" ", "") != expression.replace(" ", ""):
-        console.print(Text(f"read {parse.source!r} as {expression}", style="dim"))
+        headline = f"read {parse.source!r} as {expression}"
+        restating = f"{parse.source!r} read as {expression}"  # a note on the whole text says it once, here
+        said = next((note for note in parse.notes if note.startswith(restating)), None)
+        console.print(Text(headline + ("" if said is None else said[len(restating):]), style="dim"))
         for note in parse.notes:
-            console.print(Text(f"  · {note}", style="dim"))
+            if note is not said:
+                console.print(Text(f"  · {note}", style="dim"))
     if parse.as_written is not None:
         console.print(Text(f"as written: {parse.as_written}   (torch computes it as written; SymPy simplifies it "
                            f"to {expression})", style="yellow"))

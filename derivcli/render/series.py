@@ -132,7 +132,8 @@ def emit_implicit(result: ImplicitResult, fmt: str, out: TextIO, latex: bool = F
         console.print(Text(f"at {at} (on the curve):", style="dim"))
         if result.value is not None:
             console.print(Text.assemble((f"{label} = ", "bold"), number(result.value)))
-        if result.tangent:
-            print_formula(console, "tangent", result.tangent)
+        if result.tangent:  # `y = …`: the line's own equation, after its name
+            dependent, _, line = result.tangent.partition(" = ")
+            print_formula(console, f"tangent line: {dependent}", line)
     for note in result.notes:
         console.print(Text(f"note: {note}", style="yellow"))
