@@ -64,6 +64,10 @@ def assembled_line(view: StepView, latex: bool, pretty: bool = False) -> str | N
         return None
     formula = {"product rule": "f'*g + f*g'" if len(view.names) == 2 else "sum of fi'*(the other factors)",
                "quotient rule": "(f'*g - f*g')/g**2", "reciprocal rule": "-g'/g**2"}.get(view.rule, "")
+    if latex:
+        formula = {"product rule": "f' g + f g'" if len(view.names) == 2 else r"\sum_i f_i' \prod_{j \ne i} f_j",
+                   "quotient rule": r"\frac{f' g - f g'}{g^2}",
+                   "reciprocal rule": r"-\frac{g'}{g^2}"}.get(view.rule, "")
     shown = view.assembled.latex if latex else view.assembled.pretty if pretty else view.assembled.text
     if len(view.names) <= 2 and [name for name, _ in view.names] not in (["f", "g"], ["g"]):
         import re  # F and G (or p and q) where the expression's own variables are f and g
@@ -101,14 +105,27 @@ def check_line(view: StepView) -> str | None:
     return f"check: {check.method}" + (f" ({check.detail})" if check.detail else "")
 
 
-def _details(view: StepView, latex: bool, pretty: bool = False) -> list[str]:
-    lines = [step_line(view, latex, pretty)]
-    lines += [line for line in (assembled_line(view, latex, pretty), numbers_line(view), check_line(view)) if line]
+def _details(view: StepView, latex: bool, pretty: bool = False, width: int | None = None) -> list[str]:
+    """The step's lines; on a terminal (`width`: the columns its label has) a line with a quotient in 2-D,
+    fractions as fractions, where that fits (else the one-line text)."""
+    lines = [_block(view, "line", width) or step_line(view, latex, pretty)]
+    lines += [line for line in (_block(view, "assembled", width) or assembled_line(view, latex, pretty),
+                                numbers_line(view), check_line(view)) if line]
     return lines + ([f"note: {view.note}"] if view.note else [])
 
 
-def _numbered(view: StepView, latex: bool, pretty: bool = False) -> list[str]:
-    """The step as `1.2. rule: statement` and its details indented below, then its substeps."""
+def _block(view: StepView, which: str, width: int | None) -> str | None:
+    block = view.blocks.get(which) if width is not None else None
+    return block if block is not None and width is not None and _width(block) <= width else None
+
+
+def _width(block: str) -> int:
+    return max(len(line) for line in block.split("\n"))
+
+
+def _numbered(view: StepView, latex: bool, pretty: bool = False, width: int | None = None) -> list[str]:
+    """The step as `1.2. rule: statement` and its details indented below, then its substeps (on a terminal
+    of `width` columns, with fractions in 2-D where they fit)."""
     lines: list[str] = []
     stack: list[tuple[StepView, str]] = [(view, "1")]
     while stack:
@@ -116,7 +133,8 @@ def _numbered(view: StepView, latex: bool, pretty: bool = False) -> list[str]:
         indent = "   " * label.count(".")
         lines.append(f"{indent}{label}. {heading(step, latex, pretty)}")
         pad = indent + " " * (len(label) + 2)
-        lines += [pad + line for line in _details(step, latex, pretty)]
+        room = None if width is None else width - len(pad)
+        lines += [pad + line.replace("\n", "\n" + pad) for line in _details(step, latex, pretty, room)]
         stack.extend((substep, f"{label}.{index}") for index, substep in reversed(list(enumerate(step.substeps, 1))))
     return lines
 
@@ -159,16 +177,18 @@ def _table(result: StepsResult, out: TextIO, latex: bool) -> None:
     if result.point is not None:
         at = ", ".join(f"{name} = {number(value)}" for name, value in result.point.items())
         console.print(Text(f"at {at}", style="dim"))
+    width = console.width if console.is_terminal and not latex else None  # 2-D fractions: a terminal's only
     if _depth(result.root) * TREE_GUIDE + NARROWEST_LABEL > console.width:
-        for line in _numbered(result.root, latex, pretty=True):  # too deep for a tree's guides: numbered lines
+        for line in _numbered(result.root, latex, True, width):  # too deep for a tree's guides: numbered lines
             console.print(Text(line), overflow="fold")
     else:
-        tree = Tree(_label(result.root, latex), guide_style="dim")
-        stack: list[tuple[StepView, Any]] = [(result.root, tree)]
+        tree = Tree(_label(result.root, latex, width), guide_style="dim")
+        stack: list[tuple[StepView, Any, int]] = [(result.root, tree, 1)]
         while stack:
-            view, node = stack.pop()
+            view, node, depth = stack.pop()
             for substep in view.substeps:
-                stack.append((substep, node.add(_label(substep, latex))))
+                room = None if width is None else width - depth * TREE_GUIDE
+                stack.append((substep, node.add(_label(substep, latex, room)), depth + 1))
         console.print(tree, overflow="fold")
     print_formula(console, f"d/d{result.wrt}", result.derivative_latex if latex else result.textbook or
                   result.derivative, None if latex else result.pretty)
@@ -184,7 +204,8 @@ def _table(result: StepsResult, out: TextIO, latex: bool) -> None:
     print_answers(console, result)
 
 
-def _label(view: StepView, latex: bool) -> Any:
+def _label(view: StepView, latex: bool, width: int | None) -> Any:
+    """The step's heading and details for a tree node that has `width` columns (None: one-line texts)."""
     from rich.text import Text
 
     role = heading(view, latex, pretty=True)[:len(heading(view, latex, pretty=True)) - len(
@@ -192,7 +213,7 @@ def _label(view: StepView, latex: bool) -> Any:
     label = Text(role, style="magenta")
     label.append(view.rule, style="bold")
     label.append(heading(view, latex, pretty=True).split(view.rule, 1)[1])
-    for position, line in enumerate(_details(view, latex, pretty=True)):
+    for position, line in enumerate(_details(view, latex, True, width)):
         label.append("\n" + line, style="dim" if position else "cyan")
     return label
 

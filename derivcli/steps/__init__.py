@@ -39,7 +39,8 @@ def steps(expression: str, wrt: str | Sequence[str] | None = None, point: Mappin
     from ..differentiate.setup import prepare
     from ..results import ParseInfo, to_plain
     from ..symbolic.budgeted import Budgeted
-    from ..symbolic.formula_text import formula, pretty_form
+    from ..symbolic.formula_text import formula
+    from . import blocks
     from .outer import textbook_form
     from .reading import read
     from .result import describe
@@ -80,7 +81,8 @@ def steps(expression: str, wrt: str | Sequence[str] | None = None, point: Mappin
                          dict(Counter(step.check.method for step in root.walk())), notes, **at_point)
     if verified is False:
         result.warnings.append("a step's result differs from SymPy's derivative of its expression (see its check)")
-    result.pretty, result.textbook = pretty_form(final), textbook(final)
+    block = blocks.form(final)
+    result.pretty, result.textbook = None if block is None else blocks.text(block), textbook(final)
     built = textbook_form(root.result)
     if final is not root.result and formula(built) != derivative:  # the unsimplified form, kept beside it
         result.unsimplified, result.unsimplified_pretty = formula(built), textbook(built)

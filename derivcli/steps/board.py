@@ -9,10 +9,12 @@ printed pieces: `expr` prints one expression, `shifted` prints f at a placeholde
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 
 from ..symbolic.formula_text import formula
+from . import blocks
 from .textbook import textbook, textbook_latex
 
 
@@ -28,6 +30,11 @@ class Written:
     grouped: bool = False
     factor: bool = False
     term: bool = False  # needs none after a minus sign (no sum, no sign of its own)
+    form: Any = None  # the 2-D form (blocks), where the board was asked for it
+
+
+def _forms(*parts: Written) -> bool:
+    return all(part.form is not None for part in parts)
 
 
 def _wrap(text: str, grouped: bool) -> str:
@@ -39,8 +46,8 @@ def _wrap_latex(latex: str, grouped: bool) -> str:
 
 
 class Board:
-    def __init__(self, x: sp.Symbol, h: sp.Symbol) -> None:
-        self.x, self.h = x, h
+    def __init__(self, x: sp.Symbol, h: sp.Symbol, forms: bool = False) -> None:
+        self.x, self.h, self.forms = x, h, forms  # forms: each piece in 2-D too (not with f(x + h))
         self.placeholder = sp.Symbol("Ξ", real=True)  # printed as (x + h)
 
     def expr(self, value: sp.Expr) -> Written:
@@ -55,7 +62,8 @@ class Board:
         grouped = (value.is_Atom or isinstance(value, (sp.Function, sp.Pow))) and not negative and not fraction
         added = isinstance(value, sp.Add) and value != self.placeholder
         return Written(text, pretty, latex, grouped or value == self.placeholder,
-                       not negative and not fraction and not added, not negative and not added)
+                       not negative and not fraction and not added, not negative and not added,
+                       blocks.form(value) if self.forms else None)
 
     def shifted(self, value: sp.Expr) -> Written:
         """f(x + h), written with x + h in x's place."""
@@ -63,21 +71,29 @@ class Board:
 
     @staticmethod
     def minus(a: Written, b: Written) -> Written:
+        form = blocks.row(a.form, " - ", blocks.wrapped(b.form, b.term)) if _forms(a, b) else None
         return Written(f"{a.text} - {_wrap(b.text, b.term)}", f"{a.pretty} − {_wrap(b.pretty, b.term)}",
-                       f"{a.latex} - {_wrap_latex(b.latex, b.term)}")
+                       f"{a.latex} - {_wrap_latex(b.latex, b.term)}", form=form)
 
     @staticmethod
     def plus(*parts: Written) -> Written:
         if len(parts) == 1:
             return parts[0]
+        form = None
+        if _forms(*parts):
+            pieces: list[Any] = [parts[0].form]
+            for part in parts[1:]:
+                pieces += [" + ", part.form]
+            form = blocks.row(*pieces)
         return Written(" + ".join(part.text for part in parts), " + ".join(part.pretty for part in parts),
-                       " + ".join(part.latex for part in parts))
+                       " + ".join(part.latex for part in parts), form=form)
 
     @staticmethod
     def over(a: Written, b: Written) -> Written:
         return Written(f"{_wrap(a.text, a.factor)}/{_wrap(b.text, b.grouped)}",
                        f"{_wrap(a.pretty, a.factor)}/{_wrap(b.pretty, b.grouped)}",
-                       rf"\frac{{{a.latex}}}{{{b.latex}}}", False, True, True)
+                       rf"\frac{{{a.latex}}}{{{b.latex}}}", False, True, True,
+                       blocks.over(a.form, b.form) if _forms(a, b) else None)
 
     @staticmethod
     def times(a: Written, b: Written) -> Written:
@@ -85,11 +101,14 @@ class Board:
             return b
         if a.text == "-1":
             return Written(f"-{_wrap(b.text, b.factor)}", f"−{_wrap(b.pretty, b.factor)}",
-                           f"-{_wrap_latex(b.latex, b.factor)}")
+                           f"-{_wrap_latex(b.latex, b.factor)}",
+                           form=blocks.row("-", blocks.wrapped(b.form, b.factor)) if _forms(b) else None)
+        form = blocks.row(blocks.wrapped(a.form, a.factor), "⋅", blocks.wrapped(b.form, b.factor)) \
+            if _forms(a, b) else None
         return Written(f"{_wrap(a.text, a.factor)}*{_wrap(b.text, b.factor)}",
                        f"{_wrap(a.pretty, a.factor)}·{_wrap(b.pretty, b.factor)}",
                        _wrap_latex(a.latex, a.factor) + r" \cdot " + _wrap_latex(b.latex, b.factor), False, True,
-                       True)
+                       True, form)
 
     def product(self, *parts: Written) -> Written:
         result = parts[0]

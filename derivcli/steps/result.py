@@ -1,15 +1,17 @@
 """The derivation as text: what the views print and `--json` carries, made once from the tree of SymPy
-steps, so that rendering never computes."""
+steps, so that rendering never computes (the 2-D blocks of a terminal are made when it first asks)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
 from ..results import Number, ParseInfo
 from ..symbolic.formula_text import formula
+from . import blocks
 from .board import Board, Written
 from .outer import textbook_form
 from .textbook import textbook, textbook_latex
@@ -41,6 +43,16 @@ class StepView:
     role: str | None = None  # the named part this step differentiates (f, g)
     assembled: Written | None = None  # the rule's formula with the parts put in: f'*g + f*g' = (2*x)*sin(x) + …
     pretty: dict[str, Any] = field(default_factory=dict)  # the texts in a textbook's notation, for a terminal
+    drawn: Callable[[], dict[str, str]] | None = field(default=None, repr=False)  # makes `blocks` when first asked
+    _blocks: dict[str, str] | None = field(default=None, repr=False)
+
+    @property
+    def blocks(self) -> dict[str, str]:
+        """'line' and 'assembled' in 2-D where a quotient appears (for a terminal only, so made when first
+        asked: plain and JSON never pay for them)."""
+        if self._blocks is None:
+            self._blocks = self.drawn() if self.drawn is not None else {}
+        return self._blocks
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"rule": self.rule, "statement": self.statement, "expression": self.expression,
@@ -66,7 +78,7 @@ def describe(step: Step, latex: bool) -> StepView:
                     [(symbol.name, formula(inner)) for symbol, inner in step.lets], step.note, step.check,
                     step.numbers, [describe(substep, latex) for substep in step.substeps], sum=step.expression.is_Add,
                     names=[(name, formula(part)) for name, part in step.names], role=step.role,
-                    assembled=assembled(step))
+                    assembled=assembled(step), drawn=lambda: _drawn(step, result))
     lets = [*step.lets, *((sp.Symbol(name), part) for name, part in step.names)]
     view.pretty = {"statement": pretty_statement(step.statement), "expression": textbook(step.expression),
                    "result": textbook(result), "wrt": step.wrt.name,
@@ -93,15 +105,15 @@ def pretty_statement(statement: str | None) -> str | None:
 
 def _bracketed(written: Written) -> Written:
     """A derivative put into a formula keeps its parentheses (x·(2x), not x·2x) unless it is one symbol."""
-    return written if written.grouped else Written(written.text, written.pretty, written.latex, False, False)
+    return written if written.grouped else replace(written, factor=False, term=False)
 
 
-def assembled(step: Step) -> Written | None:
+def assembled(step: Step, forms: bool = False) -> Written | None:
     """The product, quotient or reciprocal rule with the parts and their derivatives put in, as a teacher
-    writes the line before simplifying: f'*g + f*g' = (2*x)*sin(x) + x**2*cos(x)."""
+    writes the line before simplifying: f'*g + f*g' = (2*x)*sin(x) + x**2*cos(x); with `forms`, in 2-D too."""
     if not step.names or not step.substeps:
         return None
-    board = Board(step.wrt, sp.Symbol("h"))
+    board = Board(step.wrt, sp.Symbol("h"), forms)
     parts = [board.expr(part) for _, part in step.names]
     slopes = [_bracketed(board.expr(substep.result)) for substep in step.substeps]
     if step.rule == "product rule":
@@ -115,6 +127,37 @@ def assembled(step: Step) -> Written | None:
     if step.rule == "reciprocal rule":
         return board.times(board.expr(sp.S.NegativeOne), board.over(slopes[0], board.expr(step.names[0][1] ** 2)))
     return None
+
+
+def _drawn(step: Step, result: Any) -> dict[str, str]:
+    """The step line, and the put-together line, in 2-D where a quotient appears in them."""
+    expression = step.expression
+    bracket = expression.is_Add or expression.is_Mul or (expression.is_Pow and blocks.has_quotient(expression))
+    line = blocks.step_line(step.wrt.name, expression, result, bracket)
+    drawn = {"line": line} if line else {}
+    together = assembled(step, forms=True) if _has_quotient(step) else None
+    if together is not None and together.form is not None:
+        drawn["assembled"] = blocks.text(blocks.row("put together: ", _rule_form(step), " = ", together.form))
+    return drawn
+
+
+def _has_quotient(step: Step) -> bool:
+    """Whether the put-together line has a fraction: always for the quotient and reciprocal rules."""
+    return step.rule != "product rule" or any(blocks.has_quotient(expr) for expr in (
+        *(part for _, part in step.names), *(substep.result for substep in step.substeps)))
+
+
+def _rule_form(step: Step) -> Any:
+    """The rule in 2-D, with the step's names for its parts (F and G where the expression has f or g)."""
+    names = [name for name, _ in step.names]
+    if step.rule == "quotient rule":
+        f, g = names
+        return blocks.over(blocks.symbol(f"{f}′⋅{g} - {f}⋅{g}′"), blocks.symbol(f"{g}²"))
+    if step.rule == "reciprocal rule":
+        return blocks.row("-", blocks.over(blocks.symbol(f"{names[0]}′"), blocks.symbol(f"{names[0]}²")))
+    if len(names) == 2:
+        return blocks.symbol(f"{names[0]}′⋅{names[1]} + {names[0]}⋅{names[1]}′")
+    return blocks.symbol("Σ fᵢ′⋅(the other factors)")
 
 
 @dataclass
