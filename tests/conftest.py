@@ -39,6 +39,7 @@ def warm_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     import tempfile
     from pathlib import Path
 
+    import servers
     from servers import SCRIPT, Server, snapshot_env
 
     if SCRIPT is None or not hasattr(os, "fork"):
@@ -48,7 +49,9 @@ def warm_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     try:
         resident = Server(snapshot_env(tmp_path_factory), runtime)
         with resident.kept_alive():
+            servers.warm = resident.env
             yield resident.env
+        servers.warm = None
         resident.stop()
     finally:
         if resident is not None:

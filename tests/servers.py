@@ -128,3 +128,15 @@ class Server:
 def derivcli(*args: str) -> list[str]:
     assert SCRIPT is not None
     return [SCRIPT, *args]
+
+
+warm: dict[str, str] | None = None  # the shared warm server's environment while conftest's warm_env runs it
+
+
+def script(*args: str, env: dict[str, str] | None = None, **options: Any) -> subprocess.CompletedProcess[str]:
+    """`derivcli ARGS` through the installed script in a real process: answered by the shared warm server
+    when the test module uses it (`pytestmark = pytest.mark.usefixtures("warm_env")`), else cold."""
+    assert SCRIPT is not None
+    environment = {**(warm or {**os.environ, "DERIVCLI_NO_SERVER": "1"}), **(env or {})}
+    return subprocess.run([SCRIPT, *args], env=environment, capture_output=True, text=True, timeout=TIMEOUT,
+                          **options)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 
 import pytest
+from servers import script
 
 import derivcli
 from derivcli.parsing import Context, parse
+
+pytestmark = pytest.mark.usefixtures("warm_env")  # the real processes here run warm (conftest)
 
 
 def test_x_over_x_at_zero_is_nan_as_torch_computes_it_with_the_division_named():
@@ -53,15 +53,12 @@ def test_the_readme_example_keeps_its_numbers():
 
 
 def test_the_table_shows_both_forms_and_json_carries_the_written_one():
-    table = subprocess.run([sys.executable, "-m", "derivcli", "grad", "2x + 3x", "--x", "1", "--format", "table"],
-                           capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    table = script("grad", "2x + 3x", "--x", "1", "--format", "table", env={"COLUMNS": "200"})
     assert table.returncode == 0, table.stderr
     assert "as written: 2*x + 3*x" in table.stdout and "simplifies it to 5*x" in table.stdout
-    plain = subprocess.run([sys.executable, "-m", "derivcli", "grad", "2x + 3x", "--x", "1", "--explain-parse"],
-                           capture_output=True, text=True, timeout=120)
+    plain = script("grad", "2x + 3x", "--x", "1", "--explain-parse")
     assert "as-written\t2*x + 3*x" in plain.stdout
-    data = json.loads(subprocess.run([sys.executable, "-m", "derivcli", "grad", "2x + 3x", "--x", "1", "--json"],
-                                     capture_output=True, text=True, timeout=120).stdout)
+    data = json.loads(script("grad", "2x + 3x", "--x", "1", "--json").stdout)
     assert data["expression"] == "5*x" and data["as_written"] == "2*x + 3*x"
 
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 
 import mpmath
 import pytest
 import sympy as sp
+from servers import script
 from typer.testing import CliRunner
 
 import derivcli
@@ -21,6 +19,8 @@ from derivcli.errors import DerivcliError
 from derivcli.parsing import parse
 from derivcli.steps import definition
 from derivcli.steps.definition import check
+
+pytestmark = pytest.mark.usefixtures("warm_env")  # the real processes here run warm (conftest)
 
 FUNCTIONS = ["x^2", "3x^2 + 2x + 1", "x^3 - x", "1/x", "x/(x + 1)", "(x^2 + 1)/(x - 1)", "sqrt(x)", "sqrt(2x + 1)",
              "cbrt(x)", "x^(1/4)", "sin x", "cos(3x)", "e^x", "2e^(3x + 1)", "x^2 + sin x", "5sin(2x - 1) + 1/x"]
@@ -131,7 +131,5 @@ def test_a_mistake_is_one_error_line_and_exit_2():
 
 
 def test_a_real_process():
-    env = {**os.environ, "DERIVCLI_NO_SERVER": "1"}
-    shown = subprocess.run([sys.executable, "-m", "derivcli", "steps", "cos x", "--definition", "--format", "plain"],
-                           capture_output=True, text=True, env=env, timeout=120)
+    shown = script("steps", "cos x", "--definition", "--format", "plain")
     assert shown.returncode == 0 and "derivative\t-sin(x)" in shown.stdout.splitlines()

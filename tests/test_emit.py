@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from servers import script
 
 import derivcli
 from derivcli.emit.code import emit
@@ -23,6 +24,8 @@ from derivcli.table.functions import FUNCTIONS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from differential import VARIABLES, random_tree, spell, variables_of  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("warm_env")  # the real processes here run warm (conftest)
 
 SEED = 2026
 EXPRESSIONS = 200
@@ -291,12 +294,9 @@ def test_refusals_are_one_line_errors():
 
 
 def test_a_real_process_writes_c_that_compiles_and_agrees(tmp_path):
-    import os
 
-    script = Path(sys.executable).parent / "derivcli"
-    done = subprocess.run([str(script), "emit", "sigmoid(w*x + b) - log1p(w**2)", "--wrt", "w,b", "--lang", "c",
-                           "--hessian", "--name", "model"], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "DERIVCLI_NO_SERVER": "1"})
+    done = script("emit", "sigmoid(w*x + b) - log1p(w**2)", "--wrt", "w,b", "--lang", "c", "--hessian", "--name",
+                  "model")
     assert done.returncode == 0 and done.stderr == "", done.stderr
 
     class Printed:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 
 import mpmath
@@ -18,6 +16,7 @@ import pytest
 import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from servers import script
 from typer.testing import CliRunner
 
 import derivcli
@@ -25,6 +24,8 @@ from derivcli.cli import app
 from derivcli.errors import DerivcliError
 from derivcli.learn.breakpoints import compare_at_points, sample
 from derivcli.parsing import parse
+
+pytestmark = pytest.mark.usefixtures("warm_env")  # the real processes here run warm (conftest)
 
 
 def run(*args: str):
@@ -246,15 +247,13 @@ ENV = {**os.environ, "DERIVCLI_NO_SERVER": "1"}
 
 
 def test_the_command_line_catches_the_answer_wrong_beyond_a_breakpoint():
-    result = subprocess.run([sys.executable, "-m", "derivcli", "diff", "x^2 + abs(x-5)", "--wrt", "x", "--expect",
-                             "2x - 1"], capture_output=True, text=True, timeout=120, env=ENV)
+    result = script("diff", "x^2 + abs(x-5)", "--wrt", "x", "--expect", "2x - 1")
     assert result.returncode == 1, result.stderr
     assert "expect\tDISAGREE\tyour answer gives 99 at x = 50, the derivative is 101" in result.stdout
 
 
 def test_the_command_line_reads_a_students_equation():
-    result = subprocess.run([sys.executable, "-m", "derivcli", "diff", "3x", "--wrt", "x", "--expect", "dy/dx = 3"],
-                            capture_output=True, text=True, timeout=120, env=ENV)
+    result = script("diff", "3x", "--wrt", "x", "--expect", "dy/dx = 3")
     assert result.returncode == 0, result.stderr
     assert "expect\tagree\tyour answer dy/dx = 3 is right" in result.stdout
 

@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import subprocess
-import sys
 
 import mpmath
 import pytest
 import torch
+from servers import script
 from typer.testing import CliRunner
 
 from derivcli.cli import app
 from derivcli.table import gamma_kernels
+
+pytestmark = pytest.mark.usefixtures("warm_env")  # the real processes here run warm (conftest)
 
 
 def run(*args: str, input: str | None = None):  # noqa: A002 - the CliRunner's own name
@@ -25,10 +26,8 @@ def run(*args: str, input: str | None = None):  # noqa: A002 - the CliRunner's o
 
 
 def cold(*args: str) -> subprocess.CompletedProcess[str]:
-    """The real console script, without a warm server."""
-    environment = {**os.environ, "DERIVCLI_NO_SERVER": "1"}
-    return subprocess.run([sys.executable, "-m", "derivcli", *args], capture_output=True, text=True,
-                          env=environment, timeout=120)
+    """The real console script (answered by the shared warm server)."""
+    return script(*args)
 
 
 def polygamma_truth(n: int, x: float) -> mpmath.mpf:

@@ -12,12 +12,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from servers import script
 from typer.testing import CliRunner
 
 from derivcli.cli import app
 from derivcli.errors import DerivcliError
 from derivcli.science.propagation import propagate
 from derivcli.science.uncertainty import Measured, has_uncertainty, read_measured, rounded, two_significant
+
+pytestmark = pytest.mark.usefixtures("warm_env")  # the real processes here run warm (conftest)
 
 M = Measured
 GUM_H2 = {"V": M(4.9990, 0.0032), "I": M(19.6610, 0.0095), "phi": M(1.04446, 0.00075)}  # V, mA, rad
@@ -250,9 +253,7 @@ def test_table_rounds_plain_and_json_keep_full_precision():
 
 def test_a_real_process_and_a_bad_text_reported_before_torch_loads():
     env = {**os.environ, "DERIVCLI_NO_SERVER": "1"}
-    script = Path(sys.executable).parent / "derivcli"
-    done = subprocess.run([str(script), "propagate", "x*y", "--x", "2.0(1)", "--y", "3.0 +- 0.2", "--json"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = script("propagate", "x*y", "--x", "2.0(1)", "--y", "3.0 +- 0.2", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["uncertainty"] == pytest.approx(0.5, rel=1e-14)
     probe = ("import sys, json\nfrom derivcli.cli import main\ncode = main(['propagate', 'x', '--x', '9.81±'])\n"

@@ -10,10 +10,13 @@ import mpmath
 import pytest
 import sympy as sp
 import torch
+from servers import script
 
 from derivcli.differentiate.taylor_mode import MAX_ORDER, TaylorUnsupported, compose, derivatives, taylor_coefficients
 from derivcli.lowering.program import lower
 from derivcli.parsing import parse
+
+pytestmark = pytest.mark.usefixtures("warm_env")  # the real processes here run warm (conftest)
 
 MISSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
 POINTS = (0.3, 0.7, 1.3, 2.5)
@@ -354,12 +357,8 @@ def test_taylor_at_a_removable_singularity_gives_the_limits_series(text: str, at
 
 
 def test_taylor_of_sinc_through_the_console_script() -> None:
-    import os
-    import subprocess
-    import sys
 
-    done = subprocess.run([sys.executable, "-m", "derivcli", "taylor", "sin(x)/x", "--order", "4", "--format", "plain"],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "DERIVCLI_NO_SERVER": "1"})
+    done = script("taylor", "sin(x)/x", "--order", "4", "--format", "plain")
     assert done.returncode == 0, done.stderr
     lines = dict(line.split("\t", 1) for line in done.stdout.splitlines())
     assert lines["polynomial"] == "1 - x**2/6 + x**4/120"

@@ -4,12 +4,13 @@ that made it so, with its column and the reason."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+from servers import script
 
 import derivcli
+
+pytestmark = pytest.mark.usefixtures("warm_env")  # the real processes here run warm (conftest)
 
 
 def only(result):
@@ -59,8 +60,7 @@ def test_a_finite_answer_costs_no_diagnosis():
 
 
 def test_the_diagnosis_is_in_the_json_and_on_stderr():
-    done = subprocess.run([sys.executable, "-m", "derivcli", "grad", "log(x - 2)", "--x", "1", "--json"],
-                          capture_output=True, text=True, timeout=120)
+    done = script("grad", "log(x - 2)", "--x", "1", "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["diagnosis"] == [{"of": "value", "result": "nan", "node": "log(x - 2)", "column": 1,
@@ -98,8 +98,7 @@ def test_a_wrong_derivative_is_caught_by_the_differences(wrong_sin):
 
 
 def test_the_cli_exits_1_when_the_differences_disagree_and_0_at_a_kink():
-    ok = subprocess.run([sys.executable, "-m", "derivcli", "grad", "relu(x)", "--x", "0", "--fd"],
-                        capture_output=True, text=True, timeout=120)
+    ok = script("grad", "relu(x)", "--x", "0", "--fd")
     assert ok.returncode == 0, ok.stderr
     assert "fd-verdict\tx\tkink" in ok.stdout and "kink\tx\t0.0\t1.0\trelu(x)" in ok.stdout
 
@@ -273,8 +272,7 @@ def test_hessian_and_jacobian_say_where_a_result_is_not_finite_and_hessian_finds
 def test_the_cli_takes_check_and_fd_on_jacobian_and_hessian():
     for command in (["jacobian", "softmax(a)", "--a", "[0.5, 1.0, 0.7]"],
                     ["hessian", "(1-x)**2 + 100*(y-x**2)**2", "--x", "1", "--y", "1"]):
-        done = subprocess.run([sys.executable, "-m", "derivcli", *command, "--check", "--fd"], capture_output=True,
-                              text=True, timeout=120)
+        done = script(*command, "--check", "--fd")
         assert done.returncode == 0, done.stderr
         assert "\ncheck\tagree\t" in done.stdout and "\nfd\tagree\t" in done.stdout
 

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import mpmath
 import pytest
+from servers import script
 from typer.testing import CliRunner
 
 import derivcli
 from derivcli.cli import app
+
+pytestmark = pytest.mark.usefixtures("warm_env")  # the real processes here run warm (conftest)
 
 ROOT = Path(__file__).resolve().parent.parent
 CANCELLING = "(1 - cos(x))/x^2"
@@ -35,8 +36,7 @@ def truth(function: Callable[[mpmath.mpf], mpmath.mpf], x: float) -> float:
 
 
 def cli(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "derivcli", *argv], capture_output=True, text=True, timeout=120,
-                          cwd=ROOT, env={**os.environ, "DERIVCLI_NO_SERVER": "1"})
+    return script(*argv, cwd=ROOT)
 
 
 # ------------------------------------------------------------------- 1. a shared cancellation
@@ -254,9 +254,8 @@ def test_batch_gives_each_verdict():
              {"expression": "log(exp(x))", "point": {"x": 800}, "check": True, "fd": True},
              {"expression": "max(x) + 0.1*sum(x**2)", "point": {"x": [1, 3, 3, -2]}, "check": True},
              {"expression": "abs(x)", "point": {"x": 0}}]
-    done = subprocess.run([sys.executable, "-m", "derivcli", "batch"], input="".join(json.dumps(line) + "\n"
-                          for line in lines), capture_output=True, text=True, timeout=120, cwd=ROOT,
-                          env={**os.environ, "DERIVCLI_NO_SERVER": "1"})
+    done = script("batch", input="".join(json.dumps(line) + "\n"
+                          for line in lines), cwd=ROOT)
     assert done.returncode == 0, done.stderr
     cancelling, overflowing, tied, kinked = (json.loads(line) for line in done.stdout.splitlines())
     assert cancelling["check"]["verdicts"] == {"x": "inaccurate"} and cancelling["check"]["agree"] is False
