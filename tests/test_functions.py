@@ -86,6 +86,12 @@ EXPRESSIONS: dict[str, list[str]] = {
     "mish": ["mish(x)"],
     "hardtanh": ["hardtanh(x)", "hardtanh(x, -0.5)", "hardtanh(x, -2, 2)", "hardtanh(x, y, z)"],
     "heaviside": ["heaviside(x)", "heaviside(x, 1)"],
+    "relu6": ["relu6(x)", "relu6(3*x)"],
+    "hardsigmoid": ["hardsigmoid(x)"],
+    "hardswish": ["hardswish(x)"],
+    "selu": ["selu(x)"],
+    "celu": ["celu(x)", "celu(x, 0.5)", "celu(x, y)"],
+    "clamp": ["clamp(x, -0.5)", "clamp(x, -0.5, 0.5)", "clamp(x, y, z)", "clamp(x, max=0.5)"],
 }
 
 # Every alias and the canonical name it must resolve to.
@@ -130,6 +136,7 @@ ALIASES: dict[str, str] = {
     "swish": "silu",
     "Heaviside": "heaviside",
     "step": "heaviside",
+    "clip": "clamp",
 }
 
 # Known derivcli bugs, one xfail per entry (strict: fixing the bug turns the xfail into a failure).
@@ -148,6 +155,7 @@ GRAD_RTOL, GRAD_ATOL = 1e-8, 1e-10
 def _reference_form(expr: sp.Expr) -> sp.Expr:
     """Replace derivcli's own SymPy classes by their textbook definitions in plain SymPy, so that the
     reference does not depend on derivcli's `fdiff`s or on how SymPy happens to evalf them."""
+    from derivcli.table import activations, tensor_forms
     from derivcli.table import sympy_forms as own
 
     definitions = {
@@ -163,8 +171,15 @@ def _reference_form(expr: sp.Expr) -> sp.Expr:
         own.logsigmoid: lambda a: sp.log(1 / (1 + sp.exp(-a))),
         own.mish: lambda a: a * sp.tanh(sp.log(1 + sp.exp(a))),
         own.hardtanh: lambda a, low=-1, high=1: sp.Min(sp.Max(a, low), high),
-        own.amax: lambda a: a,  # max(x) of one scalar is x
-        own.amin: lambda a: a,
+        tensor_forms.amax: lambda a: a,  # max(x) of one scalar is x
+        tensor_forms.amin: lambda a: a,
+        activations.relu6: lambda a: sp.Min(sp.Max(a, 0), 6),
+        activations.hardsigmoid: lambda a: sp.Min(sp.Max(a + 3, 0), 6) / 6,
+        activations.hardswish: lambda a: a * sp.Min(sp.Max(a + 3, 0), 6) / 6,
+        activations.selu: lambda a: sp.Float("1.0507009873554804934193349852946", 30) * sp.Piecewise(
+            (a, a > 0), (sp.Float("1.6732632423543772848170429916717", 30) * (sp.exp(a) - 1), True)),
+        activations.celu: lambda a, alpha=1: sp.Piecewise((a, a > 0), (alpha * (sp.exp(a / alpha) - 1), True)),
+        activations.clamp: lambda a, low, high: sp.Min(sp.Max(a, low), high),
     }
     for cls, definition in definitions.items():
         expr = expr.replace(lambda node, cls=cls: isinstance(node, cls), lambda node, d=definition: d(*node.args))

@@ -108,6 +108,7 @@ def elements_of(setup: Setup) -> tuple[dict[str, torch.Tensor], dict[str, Any], 
 
 
 def _symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor], value: float) -> SymbolicCheck:
+    from ..table.tensor_ops import NotExpanded
     from .expansion import expand
 
     rtol, atol = TOLERANCES[setup.dtype]
@@ -128,6 +129,8 @@ def _symbolic_check(setup: Setup, autograd: dict[str, torch.Tensor], value: floa
         scalar = expand(setup.parsed.expr, symbols, point) if tensors else setup.parsed.expr
     except RecursionError:
         raise DerivcliError("the expression is too deeply nested for the symbolic check") from None
+    except NotExpanded as reason:
+        return _skipped(setup, str(reason))
     size = derivative_size(scalar)
     if size > MAX_DERIVATIVE_SIZE:
         return _skipped(setup, f"SymPy's derivative would have about {size:,.0f} nodes (the limit is "

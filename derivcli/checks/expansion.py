@@ -14,7 +14,8 @@ from typing import Any
 import sympy as sp
 
 from ..errors import DerivcliError
-from ..table.sympy_forms import TensorFunction, detach, index
+from ..table.sympy_forms import TensorFunction
+from ..table.tensor_forms import TensorOp, detach, index
 
 
 def element_symbols(name: str, value: Any) -> Any:
@@ -60,15 +61,26 @@ def expand_elements(expr: sp.Basic, symbols: dict[str, Any], point: dict[sp.Symb
     return results[expr]
 
 
+def _at_point(value: Any, point: dict[sp.Symbol, float]) -> Any:
+    """The value with every element symbol replaced by its value at the point."""
+    import numpy as np
+
+    return np.vectorize(lambda element: sp.sympify(element).xreplace(point), otypes=[object])(value)
+
+
 def _apply(node: sp.Basic, args: list[Any], point: dict[sp.Symbol, float]) -> Any:
     """One node on expanded arguments: unchanged when nothing below it was expanded.  Scalar nodes
     (Add, sin, Piecewise pairs, …) apply element by element with broadcasting."""
     import numpy as np
 
     if isinstance(node, detach):  # the value stays, the derivative does not: freeze it at the point
-        return np.vectorize(lambda element: element.xreplace(point), otypes=[object])(args[0])
+        return _at_point(args[0], point)
     if isinstance(node, index):
         return node.on_elements(args[0])
+    if isinstance(node, TensorOp):  # indices (cross_entropy's classes, gather's) are read at the point
+        data = node.constant_operands(args[:len(node.operands)])
+        return node.on_elements(*(_at_point(arg, point) if position in data else arg
+                                  for position, arg in enumerate(args)))
     if isinstance(node, TensorFunction):
         return node.on_elements(*args)
     if all(new is old for new, old in zip(args, node.args)):

@@ -18,6 +18,7 @@ import torch
 from ..limits.budget import CHECK_SECONDS, OverBudget, time_budget
 from ..results import FAILING, MatrixCheck, worst
 from ..symbolic.budgeted import MAX_DERIVATIVE_SIZE, derivative_size
+from ..table.tensor_ops import NotExpanded
 from .compare import (
     TOLERANCES,
     element_pairs,
@@ -72,6 +73,8 @@ def _symbolic(method: str, setup: Setup, count: int,
             verdict, cause = _explained(setup, verdict)
     except OverBudget:
         return MatrixCheck(method, {}, math.nan, None, f"SymPy took more than {CHECK_SECONDS:g} s")
+    except NotExpanded as reason:
+        return MatrixCheck(method, {}, math.nan, None, str(reason))
     except _TooBig as error:
         return MatrixCheck(method, {}, math.nan, None, str(error))
     except (ArithmeticError, NotImplementedError, TypeError, ValueError) as error:

@@ -11,7 +11,7 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import reduce
+from functools import partial, reduce
 from typing import Any
 
 import sympy as sp
@@ -21,7 +21,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 from ..errors import DerivcliError
 from ..limits import memory
 from ..table.functions import torch_form_by_sympy_class
-from ..table.sympy_forms import TensorFunction, constant_tensor, index, sigmoid, softplus
+from ..table.sympy_forms import TensorFunction, sigmoid, softplus
+from ..table.tensor_forms import TensorOp, constant_tensor, index
 from ..table.torch_forms import broadcasts, checked_binary, elementwise, indexer
 
 Step = tuple[Callable[..., torch.Tensor], tuple[int, ...]]
@@ -225,6 +226,8 @@ class _Lowering:
             children = [pair.cond for pair in node.args]
         elif isinstance(node, index):
             children = [node.args[0]]
+        elif isinstance(node, TensorOp):
+            children = list(node.operands)  # the settings (dim=1, …) go to the torch form as keywords
         else:
             children = list(node.args)
         return [self.stable(child) for child in children]
@@ -256,6 +259,8 @@ class _Lowering:
             if cls in self.forms:
                 form = self.forms[cls]
                 tensor = isinstance(node, TensorFunction)
+                if isinstance(node, TensorOp) and node.settings:
+                    return partial(form, **node.settings)
                 return form if tensor or len(node.args) < 2 else elementwise(form, _name_of(node))
         raise DerivcliError(f"cannot evaluate {type(node).__name__} numerically: {_shorten(node)}")
 

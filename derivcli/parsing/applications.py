@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..table.functions import by_name
+from ..table.functions import FunctionSpec, by_name
+from .arguments import bind
 from .cursor import Cursor
 from .notation import KEYWORDS, LOG_BASE
-from .syntax import Call, Chain, Name, Node, Num, Power, Span, span_of
-from .tokens import Token
+from .syntax import Call, Chain, Flag, IfElse, Items, Keyword, Name, Node, Num, Power, Span, Text, Unary, span_of
+from .tokens import STRING_HINT, Token
 from .unicode import RADICALS
 
 
@@ -42,6 +43,12 @@ class FunctionSyntax(Cursor):
             call = self.call(name, canonical, extra)
             written = self.text[opened.end:self.previous.start]
             plain_call = name.text == canonical and exponent is None
+            if canonical == "where":
+                if exponent is not None:
+                    raise self.error("write a power of where(…) as where(…)**n", call.name_span)
+                condition, body, orelse = call.args
+                self.note(call.span, f"'{self.text[call.span[0]:call.span[1]]}' read as (a if condition else b)")
+                return IfElse(body, condition, orelse, call.span)
         else:
             start = self.token.start
             call = self.application(name, canonical, extra)
@@ -104,19 +111,85 @@ class FunctionSyntax(Cursor):
 
     def call(self, name: Token, canonical: str, extra: list[Node] | None = None) -> Call:
         opened = self.advance()
+        spec = by_name().get(canonical)
 
-        def arguments() -> list[Node]:
+        def arguments() -> tuple[list[Node], list[Keyword]]:
             args: list[Node] = []
+            keywords: list[Keyword] = []
             if not self.at(")"):
-                args.append(self.if_else())
+                self.argument(spec, args, keywords)
                 while self.at(","):
                     self.advance()
-                    args.append(self.if_else())
+                    self.argument(spec, args, keywords)
             self.expect(")", opened=opened)
-            return args
+            return args, keywords
 
-        args = self.inside(arguments)
-        return Call(canonical, args + (extra or []), (name.start, self.previous.end), (name.start, name.end))
+        args, keywords = self.inside(arguments)
+        call = Call(canonical, args + (extra or []), (name.start, self.previous.end), (name.start, name.end),
+                    keywords)
+        if spec is not None and (spec.signature or keywords):
+            bind(spec, call, self.text)  # a wrong setting is an error before anything heavy is imported
+        return call
+
+    def argument(self, spec: FunctionSpec | None, args: list[Node], keywords: list[Keyword]) -> None:
+        """One argument of a call: `name=value` (a setting), a quoted text, a list `[A, B]` where the
+        function takes one, or an expression."""
+        token = self.token
+        if token.kind == "SETTING":
+            self.advance()
+            self.advance()  # the '='
+            keywords.append(Keyword(token.text, self.setting_value(), (token.start, self.previous.end)))
+            return
+        if keywords:
+            raise self.error("an argument without a name cannot follow name=value arguments",
+                             hint="give the tensors first, then the settings, as in sum(X, dim=1)")
+        if token.kind == "STRING":
+            if spec is None or not any(param.kind == "text" for param in spec.signature):
+                raise self.string_error(token)
+            self.advance()
+            args.append(Text(token.text[1:-1], (token.start, token.end)))
+            return
+        position = len(args)
+        signature = spec.signature if spec is not None else ()
+        if self.at("[") and position < len(signature) and signature[position].kind == "tensors":
+            args.append(self.items())
+            return
+        args.append(self.if_else())
+
+    def setting_value(self) -> Node:
+        """A setting's value: a number (signed), True or False, or a quoted text."""
+        token = self.token
+        if token.kind == "NAME" and token.text in ("True", "False"):
+            self.advance()
+            return Flag(token.text == "True", (token.start, token.end))
+        if token.kind == "STRING":
+            self.advance()
+            return Text(token.text[1:-1], (token.start, token.end))
+        sign = self.advance() if self.at("-", "+") else None
+        number = self.token
+        if number.kind != "NUMBER":
+            raise self.error("a setting's value is a number, True, False or a quoted text",
+                             hint="as in sum(X, dim=1, keepdim=True)")
+        self.advance()
+        value: Node = Num(number.text, (number.start, number.end))
+        return value if sign is None else Unary(sign.text, value, (sign.start, number.end))
+
+    def items(self) -> Items:
+        """`[A, B, …]`: the tensors cat and stack join."""
+        opened = self.advance()
+
+        def elements() -> list[Node]:
+            found = [self.if_else()]
+            while self.at(","):
+                self.advance()
+                found.append(self.if_else())
+            self.expect("]", opened=opened)
+            return found
+
+        return Items(self.inside(elements), (opened.start, self.previous.end))
+
+    def string_error(self, token: Token) -> Exception:
+        return self.error(f"unexpected quoted string {token.text}", (token.start, token.start + 1), hint=STRING_HINT)
 
     def application(self, name: Token, canonical: str, extra: list[Node]) -> Call:
         """`sin x`: the argument is the implicit product that follows, stopping at the next function."""

@@ -13,7 +13,8 @@ from typing import Any
 
 from ..errors import DerivcliError
 from ..limits.spelling import nearest
-from ..table.functions import by_name
+from ..table.functions import FUNCTIONS, FunctionSpec, by_name
+from .arguments import bind
 from .limits import MAX_EXACT_BITS, MAX_EXACT_EXPONENT
 from .limits import magnitude as _magnitude
 from .limits import power_text as _power_text
@@ -142,6 +143,16 @@ class Builder:
         spec = by_name().get(node.name)
         if spec is None:
             raise self._unknown_function(node)
+        if node.name != spec.name and (spec.signature or node.keywords):
+            self.notes.append(f"'{node.name}' read as {spec.name} ({spec.description.split(';')[0]})")
+        if spec.signature:
+            return self._with_settings(spec, bind(spec, node, self.text))
+        if node.keywords:  # max(X, dim=1), min(X, dim=0, keepdim=True): over a dim of one tensor
+            if len(node.args) != 1:
+                raise self.error(f"{node.name}(…, dim=…) takes one tensor, got {len(node.args)} arguments", node.span,
+                                 hint=f"for the elementwise {node.name}imum leave dim out")
+            internal = next(entry for entry in FUNCTIONS if entry.name == f"a{spec.name}")
+            return self._with_settings(internal, {"input": node.args[0], **bind(spec, node, self.text)})
         low, high = spec.arity
         count = len(node.args)
         if count < low or (high is not None and count > high):
@@ -162,7 +173,7 @@ class Builder:
                                      _span(arg_node),
                                      hint=f"arguments above {spec.exact_arg_limit:g} are refused")
         if spec.name in ("max", "min") and count == 1:  # a reduction over one tensor's elements
-            constructor = _resolve_sympy(f"derivcli.table.sympy_forms.a{spec.name}")
+            constructor = _resolve_sympy(f"derivcli.table.tensor_forms.a{spec.name}")
         elif spec.name in ("max", "min") and count > 3:
             # SymPy compares every pair of arguments (36 s for 200 of them); torch needs no simplification.
             extremum = _resolve_sympy(spec.sympy)
@@ -193,6 +204,21 @@ class Builder:
             inner = self.text[literal.span[0] + 1:literal.span[1] - 1]
             raise self.error(f"square brackets make a tensor, not a call of {node.name}", (literal.span[0],
                              literal.span[1]), hint=f"use parentheses: {node.name}({inner})")
+
+    def _with_settings(self, spec: FunctionSpec, bound: dict[str, Any]) -> Any:
+        """A function with a signature: its tensors built, in order, and its settings (those differing from
+        the defaults) handed to the SymPy form's `make`."""
+        operands: list[Any] = []
+        settings: dict[str, Any] = {}
+        for param in spec.signature:
+            value = bound.get(param.name)
+            if param.kind == "tensor":
+                operands.append(None if value is None else self.number(value))
+            elif param.kind in ("tensors", "operands"):
+                operands += [self.number(item) for item in value or []]
+            elif value is not None and value != param.default:
+                settings[param.name] = value
+        return _resolve_sympy(spec.sympy).make(operands, settings)
 
     def build_log(self, arg: Any) -> Any:
         log = self.sp.log
@@ -242,7 +268,7 @@ class Builder:
             if op in ("@", "//", "%"):
                 left = collapse()
                 if op == "@":
-                    result = _resolve_sympy("derivcli.table.sympy_forms.matmul")(left, value)
+                    result = _resolve_sympy("derivcli.table.tensor_forms.matmul")(left, value)
                 else:
                     ratio = self._quotient(left, value)
                     if not ratio.free_symbols and _magnitude(ratio) > 1e300:
@@ -355,7 +381,7 @@ class Builder:
     def _postfix(self, node: Postfix) -> Any:
         base = self.number(node.base)
         if node.what == ".T":
-            return _resolve_sympy("derivcli.table.sympy_forms.transpose")(base)
+            return _resolve_sympy("derivcli.table.tensor_forms.transpose")(base)
         items: list[Any] = []
         for item in node.items:
             if isinstance(item, SliceItem):
@@ -365,7 +391,7 @@ class Builder:
                     raise self.error("a slice's step cannot be zero", item.span, hint="write x[::1] or x[::-1]")
             else:
                 items.append(self._integer(item))
-        from ..table.sympy_forms import encode_index, index
+        from ..table.tensor_forms import encode_index, index
 
         return index(base, *encode_index(items))
 
@@ -378,7 +404,7 @@ class Builder:
                 raise self.error("an inline tensor holds constants only", _span(element),
                                  hint="for a tensor of variables, bind a tensor variable (--w \"[1, 2]\")")
             elements.append(value)
-        from ..table.sympy_forms import constant_tensor
+        from ..table.tensor_forms import constant_tensor
 
         return constant_tensor.of(node.shape, elements)
 

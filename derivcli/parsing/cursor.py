@@ -25,6 +25,7 @@ class Cursor:
         tokens, self.wrt = notation.strip_wrapper(tokens, context, self.notes, text)
         if self.wrt:
             context = replace(context, wrt=context.wrt | frozenset(self.wrt))
+        tokens = _mark_settings(tokens)
         self.tokens, self.pieces, self.split_spans = notation.split_run_together(tokens, context, self.notes)
         self.index = 0
         self.depth = 0
@@ -90,3 +91,15 @@ class Cursor:
         """A name known to be a variable or constant, so that `x(y+1)` is a product, not a call."""
         return token.kind == "NAME" and (token.text in self.context.names or token.start in self.pieces
                                          or token.text in notation.greek_names() or token.text in notation.CONSTANTS)
+
+
+def _mark_settings(tokens: list[Token]) -> list[Token]:
+    """A name written as `name=` right after '(' or ',' names a setting (`sum(X, dim=1)`): a SETTING
+    token, so that run-together letters never split it (`dim` is not d*i*m)."""
+    marked = list(tokens)
+    for index in range(1, len(tokens) - 1):
+        token, before, after = tokens[index], tokens[index - 1], tokens[index + 1]
+        if token.kind == "NAME" and before.kind == "OP" and before.text in ("(", ",") and after.kind == "OP" \
+                and after.text == "=":
+            marked[index] = Token("SETTING", token.text, token.start, token.end)
+    return marked

@@ -73,6 +73,8 @@ class _Parser(FunctionSyntax):
                 hint = "an absolute value is |x|; a condition uses 'or'"
             elif token.kind == "NUMBER":
                 hint = "write * between them for a product"
+            elif token.kind == "STRING":
+                raise self.string_error(token)
             raise self.error(f"unexpected {self.describe(token)}", hint=hint)
         return Reading(node, self.notes, self.wrt)
 
@@ -266,6 +268,12 @@ class _Parser(FunctionSyntax):
 
     def atom(self) -> Node:
         token = self.token
+        if token.kind == "STRING":
+            raise self.string_error(token)
+        if token.kind == "SETTING":
+            equals = self.tokens[self.index + 1]
+            raise self.error("unexpected '='", (equals.start, equals.end),
+                             hint="compare with ==; name=value is a function's setting, as in sum(X, dim=1)")
         if token.kind == "NUMBER":
             self.advance()
             return Num(token.text, (token.start, token.end))

@@ -17,7 +17,9 @@ from .syntax import (
     Call,
     Chain,
     Compare,
+    Flag,
     IfElse,
+    Items,
     Name,
     Node,
     Num,
@@ -28,7 +30,9 @@ from .syntax import (
     Unary,
 )
 
-REDUCTIONS = frozenset({"sum", "mean", "prod", "norm", "logsumexp", "dot", "mse_loss", "cross_entropy"})
+REDUCTIONS = frozenset({"sum", "mean", "prod", "norm", "logsumexp", "var", "std", "dot", "det", "mse_loss",
+                        "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+                        "huber_loss", "smooth_l1_loss", "kl_div"})
 
 
 def rank(node: Node, ranks: Mapping[str, int]) -> int:
@@ -40,6 +44,8 @@ def rank(node: Node, ranks: Mapping[str, int]) -> int:
         return ranks.get(node.id, 0)
     if isinstance(node, TensorLiteral):
         return len(node.shape)
+    if isinstance(node, Items):
+        return max((rank(element, ranks) for element in node.elements), default=0)
     if isinstance(node, Unary):
         return rank(node.operand, ranks)
     if isinstance(node, Power):
@@ -55,8 +61,13 @@ def rank(node: Node, ranks: Mapping[str, int]) -> int:
     if isinstance(node, Call):
         spec = by_name().get(node.name)
         name = spec.name if spec is not None else node.name
+        settings = {keyword.name: keyword.value for keyword in node.keywords}
         if name in REDUCTIONS or name in ("max", "min") and len(node.args) == 1:
-            return 0
+            if "dim" in settings and not isinstance(settings.get("keepdim"), Flag):  # over one dim
+                return max(rank(node.args[0], ranks) - 1, 0)
+            return rank(node.args[0], ranks) if "dim" in settings or "reduction" in settings else 0
+        if name in ("reshape", "unsqueeze", "stack", "outer", "einsum"):
+            return max(rank(node.args[0], ranks), 1) + 1  # at least one more dimension: never a number
         args = [rank(arg, ranks) for arg in node.args]
         if name == "matmul" and len(args) == 2:
             return _matmul(*args)
@@ -87,7 +98,8 @@ def refuse_dimension_reading(call: Call, ranks: Mapping[str, int], source: str) 
     number = source[call.args[1].span[0]:call.args[1].span[1]]
     other = "maximum" if call.name == "max" else "minimum"
     raise DerivcliError(f"'{written}' reads two ways with a tensor: torch.{call.name}({first}, {number}), the {other} "
-                        f"over dimension {number}, which derivcli does not support yet, or the elementwise {other} "
-                        f"of {first} and {number}", span=call.span, source=source,
-                        hint=f"for the elementwise {other} write {call.name}({first}, {number}.0) or "
+                        f"over dimension {number}, or the elementwise {other} of {first} and {number}",
+                        span=call.span, source=source,
+                        hint=f"for the {other} over dimension {number} write {call.name}({first}, dim={number}); for "
+                             f"the elementwise {other} write {call.name}({first}, {number}.0) or "
                              f"{call.name.capitalize()}({first}, {number})")

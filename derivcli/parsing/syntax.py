@@ -30,6 +30,40 @@ class Call:
     args: list[Node]
     span: Span
     name_span: Span
+    keywords: list[Keyword] = field(default_factory=list)
+
+
+@dataclass
+class Keyword:
+    """`dim=1` in a call: a setting the function's table entry declares, its value a literal."""
+
+    name: str
+    value: Node
+    span: Span
+
+
+@dataclass
+class Text:
+    """A quoted string, only where a table entry takes text: einsum's equation, `reduction="sum"`."""
+
+    value: str
+    span: Span
+
+
+@dataclass
+class Flag:
+    """True or False, only as a setting's value (`keepdim=True`)."""
+
+    value: bool
+    span: Span
+
+
+@dataclass
+class Items:
+    """A list of tensors `[A, B]`, only as the argument of cat and stack."""
+
+    elements: list[Node]
+    span: Span
 
 
 @dataclass
@@ -104,7 +138,8 @@ class TensorLiteral:
     span: Span
 
 
-Node = Union[Num, Name, Call, Chain, Unary, Power, Compare, BoolOp, IfElse, Postfix, TensorLiteral]  # noqa: F821
+Node = Union[Num, Name, Call, Chain, Unary, Power, Compare, BoolOp, IfElse, Postfix, TensorLiteral, Text,  # noqa: F821
+             Flag, Items]
 
 
 def span_of(node: Node) -> Span:

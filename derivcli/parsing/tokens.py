@@ -18,7 +18,7 @@ from .syntax import ParseNote
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # NUMBER, NAME, OP, END
+    kind: str  # NUMBER, NAME, OP, STRING (quotes included), END
     text: str
     start: int
     end: int
@@ -28,9 +28,12 @@ _TOKEN = re.compile(
     r"(?P<space>[ \t\r\n]+)"
     r"|(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<string>\"[A-Za-z0-9_,.>\- ]*\"|'[A-Za-z0-9_,.>\- ]*')"
     r"|(?P<op>\*\*|//|<=|>=|==|!=|[-+*/%^@()\[\],:.<>|=])"
 )
-_KINDS = {"number": "NUMBER", "name": "NAME", "op": "OP"}
+_KINDS = {"number": "NUMBER", "name": "NAME", "op": "OP", "string": "STRING"}
+STRING_HINT = ('a quoted string is only an einsum equation or a setting\'s text, as einsum("ij,jk->ik", A, B) '
+               'or reduction="sum", of letters, digits, commas, "->" and "..."')
 
 
 def tokenize(text: str, known: frozenset[str] = frozenset(), notes: list[ParseNote] | None = None) -> list[Token]:
@@ -156,8 +159,8 @@ def _fraction_tokens(text: str, position: int, tokens: list[Token], notes: list[
 def _bad_character_error(text: str, column: int) -> DerivcliError:
     char = text[column]
     hints = {
-        "'": "strings are not part of expressions",
-        '"': "strings are not part of expressions",
+        "'": STRING_HINT,
+        '"': STRING_HINT,
         "!": "write factorial(n); 'not' negates a condition",
         "&": "write 'and'",
         ";": "give one expression",

@@ -35,7 +35,7 @@ class WrittenBuilder(Builder):
             else:  # @, // and %: as the evaluated build makes them, from the product so far
                 left = self._product(factors)
                 if op == "@":
-                    result = _resolve_sympy("derivcli.table.sympy_forms.matmul")(left, value)
+                    result = _resolve_sympy("derivcli.table.tensor_forms.matmul")(left, value)
                 else:
                     ratio = sp.Mul(left, sp.Pow(value, sp.S.NegativeOne, evaluate=False), evaluate=False)
                     quotient = _resolve_sympy("derivcli.table.sympy_forms.floor")(ratio, evaluate=False)

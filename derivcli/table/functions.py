@@ -17,9 +17,36 @@ from typing import Any
 SP = "sympy."
 CF = "sympy.codegen.cfunctions."
 OWN = "derivcli.table.sympy_forms."
+ACT = "derivcli.table.activations."
+TEN = "derivcli.table.tensor_forms."
+OPS = "derivcli.table.tensor_ops."
 T = "torch."
 NF = "torch.nn.functional."
 TF = "derivcli.table.torch_forms."
+TT = "derivcli.table.torch_tensor_ops."
+
+REST = ("operands", "ints")  # kinds that take every remaining positional argument
+
+
+@dataclass(frozen=True)
+class Param:
+    """One argument of a function that takes settings: a tensor expression (`tensor`; `tensors`, a list
+    `[A, B]`; `operands`, the rest), or a literal written in the text (`int`, `ints` the rest, `number`,
+    `bool`, `text` with its `choices`).  A literal is a setting, never a variable: it has no gradient."""
+
+    name: str
+    kind: str
+    default: Any = None  # None: required for a tensor, absent for a setting
+    choices: tuple[str, ...] = ()
+    required: bool = False
+
+    def text(self) -> str:
+        if self.kind in REST:
+            return f"{self.name}..."
+        if self.required or (self.kind in ("tensor", "tensors") and self.default is None):
+            return self.name
+        shown = f'"{self.default}"' if isinstance(self.default, str) else self.default
+        return f"{self.name}={shown}"
 
 
 @dataclass(frozen=True)
@@ -37,8 +64,16 @@ class FunctionSpec:
     tensor: bool = False  # works on whole tensors (reductions, matmul, losses), not element by element
     exact_arg_limit: float | None = None  # constant args above this would make SymPy compute huge numbers
     inverse: str | None = None  # the entry that inverts it (the parser reads sin^-1(x) as asin(x))
+    signature: tuple[Param, ...] = ()  # every argument in order, for a function that takes settings
+    keyword_only: tuple[Param, ...] = ()  # settings of a function read by arity otherwise (max(X, dim=1))
+
+    def keywords(self) -> tuple[Param, ...]:
+        """The arguments that may be given as name=value."""
+        return tuple(param for param in self.signature if param.kind not in REST) + self.keyword_only
 
     def arity_text(self) -> str:
+        if self.signature:
+            return ", ".join(param.text() for param in self.signature)
         low, high = self.arity
         if high is None:
             return f"{low}+"
@@ -47,6 +82,25 @@ class FunctionSpec:
 
 def _f(name: str, sympy: str, torch: str, description: str, **kw: Any) -> FunctionSpec:
     return FunctionSpec(name, sympy, torch, kw.pop("arity", (1, 1)), description, **kw)
+
+
+def _s(name: str, sympy: str, torch: str, description: str, *signature: Param, **kw: Any) -> FunctionSpec:
+    """A tensor function with a signature; its arity counts the positional arguments it can take."""
+    required = sum(1 for param in signature if param.required or param.kind in ("tensor", "tensors", "operands")
+                   and param.default is None)
+    most = None if any(param.kind in REST for param in signature) else len(signature)
+    return FunctionSpec(name, sympy, torch, kw.pop("arity", (required, most)), description, signature=signature,
+                        **{"tensor": True, **kw})
+
+
+def _t(name: str, default: Any = None) -> Param:
+    return Param(name, "tensor", default)
+
+
+X = _t("input")
+DIM = Param("dim", "int")
+KEEPDIM = Param("keepdim", "bool", False)
+REDUCTION = Param("reduction", "text", "mean", ("mean", "sum", "none"))
 
 
 POS = (0.05, 4.0)
@@ -105,10 +159,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     _f("floor", OWN + "floor", T + "floor", "largest integer <= x (derivative 0)", exact_arg_limit=1e300),
     _f("ceiling", OWN + "ceiling", T + "ceil", "smallest integer >= x (derivative 0)", aliases=("ceil",),
        exact_arg_limit=1e300),
-    _f("min", SP + "Min", TF + "minimum", "smallest argument; min(x) of one tensor: its smallest element",
-       arity=(1, None), aliases=("Min",)),
-    _f("max", SP + "Max", TF + "maximum", "largest argument; max(x) of one tensor: its largest element",
-       arity=(1, None), aliases=("Max",)),
+    _f("min", SP + "Min", TF + "minimum", "smallest argument; min(x) of one tensor: its smallest element, "
+       "min(X, dim=1) over a dim", arity=(1, None), aliases=("Min",), keyword_only=(DIM, KEEPDIM)),
+    _f("max", SP + "Max", TF + "maximum", "largest argument; max(x) of one tensor: its largest element, "
+       "max(X, dim=1) over a dim", arity=(1, None), aliases=("Max",), keyword_only=(DIM, KEEPDIM)),
     _f("erf", SP + "erf", T + "erf", "error function"),
     _f("erfc", SP + "erfc", T + "erfc", "complementary error function, 1 - erf(x)"),
     _f("gamma", SP + "gamma", TF + "gamma", "gamma function", domain=(0.1, 5.0), exact_arg_limit=1000),
@@ -136,28 +190,94 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
        "x clamped to [min, max]: hardtanh(x, min, max), defaults -1 and 1", arity=(1, 3)),
     _f("heaviside", SP + "Heaviside", TF + "heaviside", "step: 0 for x<0, 1/2 at 0, 1 for x>0",
        arity=(1, 2), aliases=("Heaviside", "step")),
+    _f("relu6", ACT + "relu6", NF + "relu6", "min(max(x, 0), 6); gradient 0 at 0 and 6, as torch"),
+    _f("hardsigmoid", ACT + "hardsigmoid", TF + "hardsigmoid", "relu6(x + 3)/6, as torch",
+       domain=(-5.0, 5.0)),
+    _f("hardswish", ACT + "hardswish", NF + "hardswish", "x*relu6(x + 3)/6, as torch", domain=(-5.0, 5.0)),
+    _f("selu", ACT + "selu", NF + "selu", "scale*(x for x > 0, alpha*(exp(x) - 1) else), torch's constants"),
+    _f("celu", ACT + "celu", TF + "celu", "x for x > 0, alpha*(exp(x/alpha) - 1) else; alpha defaults to 1",
+       arity=(1, 2)),
     # Tensor functions (whole vectors and matrices; scalar functions above apply element by element):
-    _f("dot", OWN + "dot", TF + "dot", "dot product of two vectors", arity=(2, 2), tensor=True),
-    _f("matmul", OWN + "matmul", TF + "matmul", "matrix product, also written a @ b", arity=(2, 2),
+    _f("dot", TEN + "dot", TF + "dot", "dot product of two vectors", arity=(2, 2), tensor=True),
+    _f("matmul", TEN + "matmul", TF + "matmul", "matrix product, also written a @ b", arity=(2, 2),
        tensor=True),
-    _f("sum", OWN + "tsum", T + "sum", "sum of all elements", tensor=True),
-    _f("mean", OWN + "mean", T + "mean", "mean of all elements", tensor=True),
-    _f("prod", OWN + "prod", T + "prod", "product of all elements", tensor=True),
-    _f("norm", OWN + "norm", TF + "norm", "Euclidean (Frobenius) norm", tensor=True),
-    _f("logsumexp", OWN + "logsumexp", TF + "logsumexp", "log(sum(exp(x))), stable", tensor=True),
-    _f("softmax", OWN + "softmax", TF + "softmax", "softmax along the last axis", tensor=True),
-    _f("log_softmax", OWN + "log_softmax", TF + "log_softmax", "log of softmax along the last axis, stable",
-       tensor=True),
-    _f("mse_loss", OWN + "mse_loss", TF + "mse_loss", "mean squared error (mean reduction, as torch)",
-       arity=(2, 2), tensor=True),
-    _f("cross_entropy", OWN + "cross_entropy", TF + "cross_entropy",
-       "cross entropy of logits against probabilities (or a class index)", arity=(2, 2), tensor=True),
-    _f("transpose", OWN + "transpose", TF + "transpose", "matrix transpose, also written W.T", tensor=True),
-    _f("detach", OWN + "detach", TF + "detach", "the value without its gradient (a constant)", tensor=True),
+    _s("sum", TEN + "tsum", TT + "reduce_sum", "sum of all elements, or over dim", X, DIM, KEEPDIM),
+    _s("mean", TEN + "mean", TT + "reduce_mean", "mean of all elements, or over dim", X, DIM, KEEPDIM),
+    _s("prod", TEN + "prod", TT + "reduce_prod", "product of all elements, or over dim", X, DIM, KEEPDIM),
+    _s("norm", TEN + "norm", TT + "norm", "p-norm of all elements (Euclidean/Frobenius), or over dim", X,
+       Param("p", "number", 2), DIM, KEEPDIM),
+    _s("logsumexp", TEN + "logsumexp", TT + "logsumexp", "log(sum(exp(x))), stable; of all elements or over dim",
+       X, DIM, KEEPDIM),
+    _s("var", OPS + "var", TT + "var", "variance (correction=1, as torch; unbiased=False is correction=0)", X,
+       DIM, Param("correction", "int", 1), KEEPDIM, Param("unbiased", "bool")),
+    _s("std", OPS + "std", TT + "std", "standard deviation (correction=1, as torch)", X, DIM,
+       Param("correction", "int", 1), KEEPDIM, Param("unbiased", "bool")),
+    _s("softmax", TEN + "softmax", TT + "softmax", "softmax along dim (the last by default)", X,
+       Param("dim", "int", -1)),
+    _s("log_softmax", TEN + "log_softmax", TT + "log_softmax", "log of softmax along dim (the last by default), "
+       "stable", X, Param("dim", "int", -1)),
+    _s("cumsum", OPS + "cumsum", TT + "cumsum", "running sums along dim", X, Param("dim", "int", required=True)),
+    _s("where", SP + "Piecewise", T + "where", "where(condition, a, b): a where the condition holds, else b "
+       "(read as a if condition else b)", _t("condition"), _t("a"), _t("b")),
+    _s("clamp", ACT + "clamp", TF + "clamp", "x limited to [min, max], either may be left out; gradient 1 "
+       "at the bounds, as torch", X, _t("min", "-inf"), _t("max", "inf"), aliases=("clip",), tensor=False,
+       arity=(2, 3)),
+    _s("einsum", OPS + "einsum", TT + "einsum", 'Einstein summation: einsum("ij,jk->ik", A, B)',
+       Param("equation", "text", required=True), Param("operands", "operands")),
+    _s("outer", OPS + "outer", TT + "outer", "outer product of two vectors", _t("input"), _t("vec2")),
+    _s("bmm", OPS + "bmm", TT + "bmm", "batched matrix product (b, n, m) @ (b, m, p)", _t("input"), _t("mat2")),
+    _s("reshape", OPS + "reshape", TT + "reshape", "the elements in a new shape: reshape(X, 2, 3); -1 is "
+       "inferred", X, Param("shape", "ints"), aliases=("view",)),
+    _s("cat", OPS + "cat", TT + "cat", "tensors joined along an existing dim: cat([A, B], dim=0)",
+       Param("tensors", "tensors"), Param("dim", "int", 0), aliases=("concat", "concatenate")),
+    _s("stack", OPS + "stack", TT + "stack", "tensors stacked along a new dim: stack([A, B], dim=0)",
+       Param("tensors", "tensors"), Param("dim", "int", 0)),
+    _s("unsqueeze", OPS + "unsqueeze", TT + "unsqueeze", "a new dimension of size 1 at dim", X,
+       Param("dim", "int", required=True)),
+    _s("tril", OPS + "tril", TT + "tril", "lower triangle (elements above the diagonal set to 0)", X,
+       Param("diagonal", "int", 0)),
+    _s("triu", OPS + "triu", TT + "triu", "upper triangle (elements below the diagonal set to 0)", X,
+       Param("diagonal", "int", 0)),
+    _s("gather", OPS + "gather", TT + "gather", "elements picked along dim by a tensor of indices", X,
+       Param("dim", "int", required=True), _t("index")),
+    _s("layer_norm", OPS + "layer_norm", TT + "layer_norm", "normalized over the last dim (no affine "
+       "parameters), eps=1e-5 as torch", X, Param("eps", "number", 1e-5)),
+    _s("mse_loss", TEN + "mse_loss", TT + "mse_loss", "mean squared error (mean reduction, as torch)", X,
+       _t("target"), REDUCTION),
+    _s("cross_entropy", TEN + "cross_entropy", TT + "cross_entropy", "cross entropy of logits (C,) or (N, C) "
+       "against class indices (a number, or (N,)) or probabilities (same shape); mean over N, as torch", X,
+       _t("target"), REDUCTION),
+    _s("nll_loss", OPS + "nll_loss", TT + "nll_loss", "negative log likelihood of log-probabilities (C,) or "
+       "(N, C) at class indices; mean over N, as torch", X, _t("target"), REDUCTION),
+    _s("binary_cross_entropy", OPS + "binary_cross_entropy", TT + "binary_cross_entropy", "binary cross "
+       "entropy of probabilities against targets (mean, as torch)", X, _t("target"), REDUCTION,
+       aliases=("bce",)),
+    _s("binary_cross_entropy_with_logits", OPS + "binary_cross_entropy_with_logits",
+       TT + "binary_cross_entropy_with_logits", "binary cross entropy of logits, stable (mean, as torch)", X,
+       _t("target"), REDUCTION, aliases=("bce_with_logits",)),
+    _s("huber_loss", OPS + "huber_loss", TT + "huber_loss", "squared below delta, linear above (mean, as "
+       "torch)", X, _t("target"), REDUCTION, Param("delta", "number", 1.0)),
+    _s("smooth_l1_loss", OPS + "smooth_l1_loss", TT + "smooth_l1_loss", "squared/beta below beta, linear "
+       "above (mean, as torch)", X, _t("target"), REDUCTION, Param("beta", "number", 1.0)),
+    _s("kl_div", OPS + "kl_div", TT + "kl_div", "KL divergence, torch's convention: input log-probabilities, "
+       'target probabilities; reduction "mean" (torch\'s default, the mean over every element; "batchmean" '
+       "is the true KL per row)", X, _t("target"),
+       Param("reduction", "text", "mean", ("mean", "batchmean", "sum", "none")), Param("log_target", "bool", False)),
+    _s("cosine_similarity", OPS + "cosine_similarity", TT + "cosine_similarity", "cosine of the angle "
+       "between x1 and x2 along dim (1, as torch)", _t("x1"), _t("x2"), Param("dim", "int", 1),
+       Param("eps", "number", 1e-8)),
+    _s("det", OPS + "det", TT + "det", "determinant of a square matrix (or a batch of them)", X),
+    _s("inverse", OPS + "inverse", TT + "inverse", "inverse of a square matrix (or a batch of them)", X,
+       aliases=("inv",)),
+    _s("solve", OPS + "solve", TT + "solve", "x with A @ x = b, for a square A", _t("A"), _t("B")),
+    _f("transpose", TEN + "transpose", TF + "transpose", "matrix transpose, also written W.T", tensor=True),
+    _f("detach", TEN + "detach", TF + "detach", "the value without its gradient (a constant)", tensor=True),
     # Produced by syntax (max(x) of one tensor, x[0]) or by SymPy inside derivatives:
-    _f("amax", OWN + "amax", TF + "amax", "largest element (max of one argument)", internal=True, tensor=True),
-    _f("amin", OWN + "amin", TF + "amin", "smallest element (min of one argument)", internal=True, tensor=True),
-    _f("index", OWN + "index", TF + "indexer", "x[i], W[i, j], x[a:b]", internal=True, tensor=True),
+    _s("amax", TEN + "amax", TT + "amax", "largest element, or over dim (max of one argument)", X, DIM, KEEPDIM,
+       internal=True),
+    _s("amin", TEN + "amin", TT + "amin", "smallest element, or over dim (min of one argument)", X, DIM, KEEPDIM,
+       internal=True),
+    _f("index", TEN + "index", TF + "indexer", "x[i], W[i, j], x[a:b]", internal=True, tensor=True),
     _f("sympy-abs", SP + "Abs", T + "abs", "SymPy's own Abs, from simplification (sqrt(x**2))", internal=True),
     _f("sympy-sign", SP + "sign", T + "sign", "SymPy's own sign, inside derivatives", internal=True),
     _f("polygamma", SP + "polygamma", TF + "polygamma", "n-th derivative of digamma", arity=(2, 2),

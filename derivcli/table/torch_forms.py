@@ -201,6 +201,30 @@ def hardtanh(x: torch.Tensor, low: torch.Tensor | None = None, high: torch.Tenso
     return torch.where(raised >= high_tensor, high_tensor, raised)
 
 
+def clamp(x: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """torch.clamp, bounds -inf and inf where left out (their gradient rules are torch's own)."""
+    low_value, high_value = _number(low), _number(high)
+    if low_value is not None and high_value is not None:
+        return torch.clamp(x, low_value, high_value)
+    return torch.clamp(x, low, high)
+
+
+def hardsigmoid(x: torch.Tensor) -> torch.Tensor:
+    """relu6(x + 3)/6, torch's definition; its gradient is exactly 1/6 inside (-3, 3), where torch's own
+    hardsigmoid backward uses 1/6 rounded to float32 even in float64 (0.16666667163...)."""
+    return F.hardtanh(x + 3, 0.0, 6.0) / 6
+
+
+def celu(x: torch.Tensor, alpha: torch.Tensor | None = None) -> torch.Tensor:
+    """x for x > 0, alpha*expm1(x/alpha) else; gradient 1 at 0, as torch's celu."""
+    value = 1.0 if alpha is None else _number(alpha)
+    if value is not None:
+        return F.celu(x, value)
+    assert alpha is not None
+    negative = torch.where(x > 0, torch.zeros_like(x), x)
+    return torch.where(x > 0, x, alpha * torch.expm1(negative / alpha))
+
+
 def heaviside(x: torch.Tensor, at_zero: torch.Tensor | None = None) -> torch.Tensor:
     """Step function with SymPy's convention (1/2 at 0 unless given); its derivative is 0."""
     half = torch.full_like(x, 0.5) if at_zero is None else at_zero.expand_as(x).to(x.dtype)
@@ -216,7 +240,7 @@ def zero(x: torch.Tensor, *_: torch.Tensor) -> torch.Tensor:
 
 
 # ----------------------------------------------------------------------------------------- tensors
-def _shape(t: torch.Tensor) -> str:
+def shape_text(t: torch.Tensor) -> str:
     if t.dim() == 0:
         return "a scalar"
     return "shape (" + ", ".join(map(str, t.shape)) + ("," if t.dim() == 1 else "") + ")"
@@ -228,63 +252,29 @@ def _fail(message: str) -> DerivcliError:
 
 def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     if a.dim() == 0 or b.dim() == 0:
-        raise _fail(f"'@' needs vectors or matrices, got {_shape(a)} @ {_shape(b)}; use * for scalars")
+        raise _fail(f"'@' needs vectors or matrices, got {shape_text(a)} @ {shape_text(b)}; use * for scalars")
     if a.shape[-1] != b.shape[-2 if b.dim() > 1 else 0]:
-        raise _fail(f"cannot multiply {_shape(a)} @ {_shape(b)}: inner sizes {a.shape[-1]} and "
+        raise _fail(f"cannot multiply {shape_text(a)} @ {shape_text(b)}: inner sizes {a.shape[-1]} and "
                     f"{b.shape[-2 if b.dim() > 1 else 0]} differ")
     rows = a.shape[-2] if a.dim() > 1 else 1
     columns = b.shape[-1] if b.dim() > 1 else 1
     batch = math.prod(torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])) if a.dim() > 2 or b.dim() > 2 else 1
-    memory.check(2 * batch * rows * columns, f"{_shape(a)} @ {_shape(b)} (a {rows:,} x {columns:,} result, "
+    memory.check(2 * batch * rows * columns, f"{shape_text(a)} @ {shape_text(b)} (a {rows:,} x {columns:,} result, "
                                              "and its gradient)")
     return torch.matmul(a, b)
 
 
 def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     if a.dim() != 1 or b.dim() != 1 or a.shape != b.shape:
-        raise _fail(f"dot needs two vectors of the same length, got {_shape(a)} and {_shape(b)}")
+        raise _fail(f"dot needs two vectors of the same length, got {shape_text(a)} and {shape_text(b)}")
     return torch.dot(a, b)
-
-
-def mse_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return torch.mean((a - broadcast_to(b, a, "mse_loss")) ** 2)
-
-
-def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Logits (C,) or (N, C) against probabilities of the same shape, or a class index for (C,)."""
-    log_p = torch.log_softmax(logits, dim=-1)
-    if target.dim() == 0 and logits.dim() == 1:
-        index = target.item()
-        if not (math.isfinite(index) and index == int(index) and 0 <= index < logits.shape[0]):
-            raise _fail(f"cross_entropy: class index {index:g} is not a whole number in 0..{logits.shape[0] - 1}")
-        return -log_p[int(index)]
-    if target.shape != logits.shape:
-        raise _fail(f"cross_entropy: target {_shape(target)} must match logits {_shape(logits)}")
-    rows = -(target * log_p).sum(dim=-1)
-    return rows.mean() if rows.dim() else rows
 
 
 def broadcast_to(value: torch.Tensor, like: torch.Tensor, what: str) -> torch.Tensor:
     """Scalars and same-shaped tensors combine with `like`; anything else is a shape error."""
     if value.shape == like.shape or value.numel() == 1:
         return value.expand_as(like) if value.shape != like.shape else value
-    raise _fail(f"{what}: {_shape(value)} does not match {_shape(like)}")
-
-
-def softmax(a: torch.Tensor) -> torch.Tensor:
-    return torch.softmax(a, dim=-1) if a.dim() else torch.ones_like(a)
-
-
-def log_softmax(a: torch.Tensor) -> torch.Tensor:
-    return torch.log_softmax(a, dim=-1) if a.dim() else torch.zeros_like(a)
-
-
-def norm(a: torch.Tensor) -> torch.Tensor:
-    return torch.linalg.vector_norm(a)
-
-
-def logsumexp(a: torch.Tensor) -> torch.Tensor:
-    return torch.logsumexp(a.reshape(-1), dim=0)
+    raise _fail(f"{what}: {shape_text(value)} does not match {shape_text(like)}")
 
 
 def transpose(a: torch.Tensor) -> torch.Tensor:
@@ -295,23 +285,15 @@ def detach(a: torch.Tensor) -> torch.Tensor:
     return a.detach()
 
 
-def amax(a: torch.Tensor) -> torch.Tensor:
-    return torch.amax(a) if a.dim() else a
-
-
-def amin(a: torch.Tensor) -> torch.Tensor:
-    return torch.amin(a) if a.dim() else a
-
-
 def indexer(items: tuple[Any, ...]) -> Any:
     """The torch form of x[items], with an error that names the shape when an index is out of range."""
 
     def take(a: torch.Tensor) -> torch.Tensor:
         if len(items) > a.dim():
-            raise _fail(f"too many indices ({len(items)}) for {_shape(a)}")
+            raise _fail(f"too many indices ({len(items)}) for {shape_text(a)}")
         for axis, item in enumerate(items):
             if isinstance(item, int) and not -a.shape[axis] <= item < a.shape[axis]:
-                raise _fail(f"index {item} is out of range for axis {axis} of {_shape(a)}")
+                raise _fail(f"index {item} is out of range for axis {axis} of {shape_text(a)}")
         if not any(isinstance(item, slice) and (item.step or 1) < 0 for item in items):
             return a[items]
         result = a  # torch has no negative steps: take such an axis's elements by their indices
@@ -335,7 +317,7 @@ def checked_binary(operation: Callable[[torch.Tensor, torch.Tensor], torch.Tenso
         result = args[0]
         for other in args[1:]:
             if not broadcasts(result, other):
-                raise _fail(f"cannot combine {_shape(result)} {symbol} {_shape(other)} elementwise")
+                raise _fail(f"cannot combine {shape_text(result)} {symbol} {shape_text(other)} elementwise")
             result = operation(result, other)
         return result
 
@@ -362,7 +344,7 @@ def elementwise(form: Callable[..., torch.Tensor], name: str) -> Callable[..., t
         for position, other in enumerate(args[1:], start=1):
             for first in args[:position]:
                 if not broadcasts(first, other):
-                    raise _fail(f"{name}: cannot combine {_shape(first)} with {_shape(other)} elementwise")
+                    raise _fail(f"{name}: cannot combine {shape_text(first)} with {shape_text(other)} elementwise")
         return form(*args)
 
     return checked
