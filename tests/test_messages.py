@@ -96,3 +96,17 @@ def test_dy_over_dx_alone_stays_a_quotient_of_two_variables():
 
     result = derivcli.grad("dy/dx", {"dy": 1.0, "dx": 2.0})
     assert result.value == 0.5 and result.gradient == {"dy": 0.5, "dx": -0.25}
+
+
+def test_plain_jacobian_names_the_columns_of_a_matrix_variable():
+    """d(W @ x)_i / dW_jk = δ_ij x_k: each row's numbers under the W[j, k] that the `columns` line names."""
+    code, out, err = run(["jacobian", "W @ x", "--W", "[[1, 2, 3], [4, 5, 6]]", "--x", "[7, 8, 9]", "--wrt", "W",
+                          "--format", "plain"])
+    assert code == 0, err
+    lines = [line.split("\t") for line in out.splitlines()]
+    columns = next(line[1:] for line in lines if line[0] == "columns")
+    assert columns == ["W[0, 0]", "W[0, 1]", "W[0, 2]", "W[1, 0]", "W[1, 1]", "W[1, 2]"]
+    x = [7.0, 8.0, 9.0]
+    for i in range(2):
+        row = next(line[1:] for line in lines if line[0] == f"df[{i}]/dW")
+        assert [float(v) for v in row] == [x[int(c[5])] if int(c[2]) == i else 0.0 for c in columns]

@@ -62,7 +62,7 @@ def test_lines_are_commands_and_let_binds_for_later_lines(tmp_path):
         "exit",
         "grad never --never 1",  # not read: exit left
     ]) + "\n", tmp_path)
-    assert session.returncode == 0
+    assert session.returncode == 2  # the unbound x's line failed
     assert session.stdout == ("x = 2\ntheta = pi/4\n" + plain(4.0, x=4.0) + plain(4.0, x=10.0)
                               + plain(6.0, x=3.0, y=2.0) + plain(25.0, x=10.0)
                               + plain(-0.37840125, x=-0.65364355) + "theta = pi/4\n")
@@ -81,7 +81,7 @@ def test_output_and_errors_are_the_clis_own(tmp_path, capsys):
     session = repl("\n".join(lines) + "\n", tmp_path)
     assert session.stdout == "".join(cli.out for cli in clis)
     assert session.stderr == "".join(cli.err for cli in clis)
-    assert session.returncode == 0  # at EOF, whatever the lines' own codes
+    assert session.returncode == 2  # at EOF, the worst line's: `grad "sin(x"` failed
 
 
 def test_bad_lines_are_one_error_each_and_the_session_goes_on(tmp_path):
@@ -108,7 +108,7 @@ def test_bad_lines_are_one_error_each_and_the_session_goes_on(tmp_path):
         "grad x --x 1 --no-such-option",
     ]
     session = repl("\n".join([*bad, "grad x^2 --x 3"]) + "\n", tmp_path)
-    assert session.returncode == 0
+    assert session.returncode == 2  # `repl < file` says that lines failed, as a script needs to know
     assert session.stdout == plain(9.0, x=6.0)  # the last line ran
     said = errors(session.stderr)
     assert len(said) == len(bad), said
@@ -150,14 +150,14 @@ def test_ctrl_c_cancels_the_running_command_and_the_session_goes_on(tmp_path):
         out, err = process.communicate("grad x^2 --x 3\n", timeout=120)
     finally:
         process.kill()
-    assert (out.removeprefix(plain(1.0, x=1.0)), err, process.returncode) == (plain(9.0, x=6.0), "", 0)
+    assert (out.removeprefix(plain(1.0, x=1.0)), err, process.returncode) == (plain(9.0, x=6.0), "", 2)  # (unlet)
 
 
 def test_torch_and_sympy_are_imported_once(tmp_path):
     """Python's -X importtime lists each module when it is first imported: torch and SymPy are imported by
     the time the first command has answered, and a second command (a new point) imports nothing."""
     session = repl("grad sin(x) --x 1\nunlet marker\ngrad sin(x) --x 2\n", tmp_path, "-X", "importtime")
-    assert session.returncode == 0 and session.stdout.count("value\t") == 2
+    assert session.returncode == 2 and session.stdout.count("value\t") == 2  # 2: the marker's error
     first, second = session.stderr.split("is not bound")
     modules = [[line.rpartition("|")[2].strip() for line in part.splitlines() if line.startswith("import time:")]
                for part in (first, second)]
@@ -222,23 +222,32 @@ def session(lines: str) -> int:
     return Shell(GROUP, [], History(None)).run(plain_reader(io.StringIO(lines)))
 
 
+def test_the_session_exits_with_its_worst_lines_code(capsys):
+    """`repl < file` is a script: 0 when every line ran, 1 when a check disagreed, 2 when a line failed."""
+    assert session("let x = 2\ngrad x^2\n") == 0
+    assert session("grad x^2 --x 1 --expect 3\ngrad x^2 --x 1\n") == 1
+    assert session("grad x^2 --x 1 --expect 3\ngrad x^ --x 1\ngrad x^2 --x 1\nexit\n") == 2
+    assert session("let 1x = 2\n") == 2
+    capsys.readouterr()
+
+
 def test_an_internal_error_or_a_commands_exit_does_not_end_the_session(monkeypatch, capsys):
     def broken(*args):
         raise RuntimeError("boom")
 
     monkeypatch.setattr("derivcli.render.emit_functions", broken)
-    assert session("functions\nlet x = 1\nlet\n") == 0
+    assert session("functions\nlet x = 1\nlet\n") == 2
     out, err = capsys.readouterr()
     assert err.startswith("error: internal error: RuntimeError: boom") and len(err.splitlines()) == 1
     assert out == "x = 1\n"
 
     monkeypatch.setattr("derivcli.render.emit_functions", lambda *args: sys.exit(4))
-    assert session("functions\nlet x = 1\nlet\n") == 0
+    assert session("functions\nlet x = 1\nlet\n") == 2
     assert capsys.readouterr() == ("x = 1\n", "")
 
     monkeypatch.setattr("derivcli.render.emit_functions", broken)
     monkeypatch.setenv("DERIVCLI_DEBUG", "1")  # the traceback, for a developer, and still the prompt again
-    assert session("functions\nlet x = 1\nlet\n") == 0
+    assert session("functions\nlet x = 1\nlet\n") == 2
     out, err = capsys.readouterr()
     assert "Traceback" in err and "RuntimeError: boom" in err and out == "x = 1\n"
 
@@ -251,7 +260,7 @@ def test_the_shells_global_options_reach_every_line(tmp_path, monkeypatch, capsy
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     monkeypatch.setattr("derivcli.inputs.files._no_files", False)  # restored afterwards, for the other tests
     monkeypatch.setattr("sys.stdin", io.StringIO(f"let y = @{value}\ngrad sum(x) --x @{value}\nhelp\n"))
-    assert main(["--no-files", "repl"]) == 0
+    assert main(["--no-files", "repl"]) == 2
     out, err = capsys.readouterr()
     said = errors(err)
     assert [line[:10] for line in said] == ["error: --y", "error: --x"]

@@ -27,7 +27,7 @@ from typing import IO, Any, NamedTuple
 import typer
 from typer._click.shell_completion import split_arg_string
 
-from ..errors import DerivcliError, printable
+from ..errors import DerivcliError, Exit, printable
 from ..inputs.bindings import parse_value
 from ..inputs.names import check_name
 from ..limits.spelling import nearest
@@ -62,7 +62,9 @@ REPL_EPILOG = ("""[bold]Examples[/]
                "Each line is a derivcli command without 'derivcli'; a line without a command is an expression for "
                "grad. Type help in the shell for its own words (let, unlet, exit). History is kept in "
                "$XDG_STATE_HOME/derivcli/history (default ~/.local/state/derivcli/history); Tab completion and line "
-               "editing need pip install 'derivcli\\[repl]'.")
+               "editing need pip install 'derivcli\\[repl]'.\n\n"
+               "Exit codes (derivcli repl < FILE runs a script): 0 every line ran, 1 a check disagreed, 2 a line "
+               "failed.")
 
 
 @app.command(cls=PlainCommand, epilog=REPL_EPILOG)
@@ -88,24 +90,29 @@ class Shell:
     loaded: threading.Thread = field(default_factory=lambda: threading.Thread(target=preload, daemon=True))
 
     def run(self, read: Callable[[], str]) -> int:
-        """Read and run lines until EOF or exit; nothing a line does ends the session."""
+        """Read and run lines until EOF or exit; nothing a line does ends the session.  The exit code is the
+        worst line's, as a script run through `repl < file` needs it: 2 if any line was an error, 1 if a check
+        disagreed, else 0."""
         self.loaded.start()
+        worst = 0
         while True:
             try:
                 line = read()
             except KeyboardInterrupt:  # Ctrl-C at the prompt drops the line
                 continue
             except EOFError:
-                return 0
+                return worst
             self.history.add(line)
             if line.split() in (["exit"], ["quit"]):
-                return 0
+                return worst
             try:
-                contained(functools.partial(self.execute, line))
+                code = contained(functools.partial(self.execute, line))
             except KeyboardInterrupt:  # between the edges of the command's own guard
                 report_error(DerivcliError("interrupted"))
+                code = Exit.INTERRUPTED
+            worst = max(worst, Exit.BAD_INPUT if code > Exit.CHECK_FAILED else code)
 
-    def execute(self, line: str) -> None:
+    def execute(self, line: str) -> int:
         if len(line) > MAX_LINE:
             raise DerivcliError(f"the line is longer than {MAX_LINE:,} characters",
                                 hint="put a big value in a file: let W = @w.json")
@@ -114,7 +121,7 @@ class Shell:
         except ValueError as error:  # an unbalanced quote
             raise DerivcliError(f"cannot split the line: {error}", hint="close the quote") from None
         if not words:
-            return
+            return 0
         head, rest = words[0], words[1:]
         if head == "let":
             self.loaded.join()
@@ -127,7 +134,8 @@ class Shell:
             raise DerivcliError("this is derivcli's shell already", hint="type help for what it takes")
         else:
             self.loaded.join()
-            main(self.command_line(words))
+            return main(self.command_line(words))
+        return 0
 
     def command_line(self, words: list[str]) -> list[str]:
         """The CLI's arguments for a line: the shell's global options, the line as a command, and a
@@ -190,15 +198,16 @@ def preload() -> None:
         import torch  # noqa: F401
 
 
-def contained(call: Callable[[], None]) -> None:
-    """One line's work: its errors are one line each (`guarded`), and neither a command's SystemExit nor the
-    traceback `guarded` lets through under DERIVCLI_DEBUG=1 ends the session."""
+def contained(call: Callable[[], int]) -> int:
+    """One line's work and its exit code: its errors are one line each (`guarded`), and neither a command's
+    SystemExit nor the traceback `guarded` lets through under DERIVCLI_DEBUG=1 ends the session."""
     try:
-        guarded(call)
-    except SystemExit:
-        pass
+        return guarded(call)
+    except SystemExit as exit:
+        return exit.code if isinstance(exit.code, int) else Exit.BAD_INPUT
     except Exception:
         traceback.print_exc()
+        return Exit.INTERNAL
 
 
 def command_words(group: Any, words: list[str]) -> list[str]:

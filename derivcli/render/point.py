@@ -216,7 +216,10 @@ def emit_jacobian(result: JacobianResult, fmt: str, out: TextIO, explain_parse: 
         lines = reading_lines(result.parse, explain_parse)
         lines.append(f"value\t{number(result.value)}")
         for name, block in result.jacobian.items():
-            for label, row in _jacobian_rows(block, result.output_shape, result.variable_shapes[name]):
+            shape = result.variable_shapes[name]
+            if len(shape) > 1:  # a matrix's entries go flat, row-major: a line names each column
+                lines.append("columns\t" + "\t".join(element_names(name, shape)))
+            for label, row in _jacobian_rows(block, result.output_shape, shape):
                 lines.append(f"d{label}/d{name}\t" + "\t".join(number(v) for v in row))
         lines += matrix_check_lines(result)
         out.write("".join(line + "\n" for line in lines))
