@@ -170,3 +170,11 @@ def test_a_real_process_draws_the_marks():
                             "2pi"], capture_output=True, text=True, env=env, timeout=120)
     assert shown.returncode == 0, shown.stderr
     assert "▲ max π/2" in shown.stdout and "▼ min 3π/2" in shown.stdout and "◇ inflection π" in shown.stdout
+
+
+def test_a_point_beyond_the_y_range_is_said_in_a_note():
+    """1/(x² + 1/1000): its maximum f(0) = 1000 is a spike the y range clips."""
+    data = analyzed_plot("1/(x^2 + 1/1000)", start="-1", end="1", samples=201)
+    assert data.y_range[1] < 1000
+    (note,) = [note for note in data.notes if note.startswith("not marked")]
+    assert "max x = 0 (f = 1000)" in note and "global max x = 0 (f = 1000)" in note

@@ -110,4 +110,9 @@ def analyzed_plot(expression: str, values: Mapping[str, str] | None = None, *, w
     data = plot_data(expression, point, wrt=result.variable, start=result.interval.start.x,
                      end=result.interval.end.x, samples=samples, dtype=dtype)
     data.analysis = result
+    low, high = data.y_range
+    beyond = [f"{KINDS[mark.kind][2]} {data.variable} = {mark.text} (f = {mark.y:.4g})"
+              for mark in marks_of(result).points if not low <= mark.y <= high]
+    if beyond:
+        data.notes.append("not marked, beyond the plot's y range: " + ", ".join(beyond))
     return data
