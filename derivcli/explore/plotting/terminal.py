@@ -267,8 +267,10 @@ def _marks_legend(marks: Marks, width: int, color: bool) -> list[str]:
             entries.append((glyph, f"{name} {', '.join(dict.fromkeys(places))}", "mark"))
     if marks.guides:
         entries.append(("⠁ ⠁", "asymptote " + ", ".join(guide.text for guide in marks.guides), "asymptote"))
-    if marks.runs:
-        entries.append(("↗ ↘", "rising, falling", None))
+    directions = [direction for direction in ARROWS if any(run.direction == direction for run in marks.runs)]
+    if directions:
+        entries.append((" ".join(ARROWS[direction] for direction in directions),
+                        ", ".join({"increasing": "rising", "decreasing": "falling"}[d] for d in directions), None))
     return [line for line in _fitted(entries, width, color, MARK_LEGEND_LINES) if line] if entries else []
 
 
