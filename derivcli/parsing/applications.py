@@ -151,6 +151,10 @@ class FunctionSyntax(Cursor):
             return
         position = len(args)
         signature = spec.signature if spec is not None else ()
+        if token.kind == "NAME" and token.text in ("True", "False") and signature:  # sum(X, 1, True)
+            self.advance()
+            args.append(Flag(token.text == "True", (token.start, token.end)))
+            return
         if self.at("[") and position < len(signature) and signature[position].kind == "tensors":
             args.append(self.items())
             return

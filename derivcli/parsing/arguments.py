@@ -41,9 +41,10 @@ def bind(spec: FunctionSpec, call: Call, source: str) -> dict[str, Any]:
         raise error(f"takes at most {len(spec.signature)} arguments ({spec.arity_text()})",
                     (positional[0].span[0], call.span[1]))
     for keyword in call.keywords:
+        if not accepted:
+            raise error("takes no settings (name=value arguments)", keyword.span)
         if keyword.name not in accepted:
-            names = ", ".join(accepted) or "none"
-            raise error(f"no setting '{keyword.name}'", keyword.span, hint=f"it accepts: {names}")
+            raise error(f"no setting '{keyword.name}'", keyword.span, hint=f"it accepts: {', '.join(accepted)}")
         if keyword.name in given:
             raise error(f"{keyword.name} is given twice", keyword.span)
         given[keyword.name], spans[keyword.name] = keyword.value, keyword.span

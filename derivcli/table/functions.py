@@ -45,6 +45,8 @@ class Param:
             return f"{self.name}..."
         if self.required or (self.kind in ("tensor", "tensors") and self.default is None):
             return self.name
+        if self.kind == "tensor":
+            return f"{self.name}=None"  # may be left out (clamp's bounds)
         shown = f'"{self.default}"' if isinstance(self.default, str) else self.default
         return f"{self.name}={shown}"
 
@@ -68,8 +70,10 @@ class FunctionSpec:
     keyword_only: tuple[Param, ...] = ()  # settings of a function read by arity otherwise (max(X, dim=1))
 
     def keywords(self) -> tuple[Param, ...]:
-        """The arguments that may be given as name=value."""
-        return tuple(param for param in self.signature if param.kind not in REST) + self.keyword_only
+        """The arguments that may be given as name=value: the settings, and the tensors that may be left out
+        (clamp's min and max), whose value then is a number."""
+        return tuple(param for param in self.signature if param.kind not in (*REST, "tensors")
+                     and not (param.kind == "tensor" and param.default is None)) + self.keyword_only
 
     def arity_text(self) -> str:
         if self.signature:
@@ -227,7 +231,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     _s("outer", OPS + "outer", TT + "outer", "outer product of two vectors", _t("input"), _t("vec2")),
     _s("bmm", OPS + "bmm", TT + "bmm", "batched matrix product (b, n, m) @ (b, m, p)", _t("input"), _t("mat2")),
     _s("reshape", OPS + "reshape", TT + "reshape", "the elements in a new shape: reshape(X, 2, 3); -1 is "
-       "inferred", X, Param("shape", "ints"), aliases=("view",)),
+       "inferred", X, Param("shape", "ints", required=True), aliases=("view",)),
     _s("cat", OPS + "cat", TT + "cat", "tensors joined along an existing dim: cat([A, B], dim=0)",
        Param("tensors", "tensors"), Param("dim", "int", 0), aliases=("concat", "concatenate")),
     _s("stack", OPS + "stack", TT + "stack", "tensors stacked along a new dim: stack([A, B], dim=0)",

@@ -94,6 +94,9 @@ class reshape(TensorOp):
     def elements(self, a: Any, shape: list[int] | None = None) -> Any:
         return objects(a).reshape(shape or [])
 
+    def _sympystr(self, printer: Any) -> str:
+        return f"reshape({', '.join([printer._print(self.operands[0]), *map(str, self.settings['shape'])])})"
+
 
 class cat(TensorOp):
     def elements(self, *arrays: Any, dim: int = 0) -> Any:
