@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from derivcli.serve.client import Cold
-from derivcli.serve.server import status
+from derivcli.serve.client import Cold, status
 
 SCRIPT = shutil.which("derivcli", path=str(Path(sys.executable).parent)) or shutil.which("derivcli")
 TIMEOUT = 120

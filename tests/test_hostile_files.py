@@ -23,7 +23,7 @@ import pytest
 from test_serve import SCRIPT, base_env, derivcli  # noqa: F401  (base_env: the fixture, derivcli from a snapshot)
 
 from derivcli.cli.repl import History
-from derivcli.serve import client, paths, protocol, server
+from derivcli.serve import client, own_files, paths, protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60
@@ -201,7 +201,7 @@ def test_a_log_that_is_not_a_regular_file_is_one_warning(tmp_path, capsys, kind)
     target = tmp_path / "precious"
     target.write_text("keep me\n")
     plant(tmp_path / paths.LOG, kind, target)
-    assert server._log(str(tmp_path)) is None
+    assert own_files.open_log(str(tmp_path)) is None
     assert capsys.readouterr().err == (f"warning: the server runs without a log: {tmp_path / paths.LOG} is "
                                        f"{KINDS[kind]}, not a regular file\n")
     assert target.read_text() == "keep me\n"
@@ -247,7 +247,7 @@ def test_a_fifo_log_leaves_the_server_without_a_log(base_env, tmp_path):  # noqa
                                   "regular file\n")
         warm = subprocess.run(derivcli("grad", "x**2", "--x", "3"), env=env, capture_output=True, timeout=TIMEOUT)
         assert (warm.returncode, warm.stdout, warm.stderr) == (0, ANSWER, b"")
-        assert server.status(str(directory / paths.SOCKET))[1]["served"] == 1  # answered warm
+        assert client.status(str(directory / paths.SOCKET))[1]["served"] == 1  # answered warm
     assert stat.S_ISFIFO((directory / paths.LOG).lstat().st_mode)
 
 

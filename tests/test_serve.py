@@ -29,7 +29,7 @@ from test_layout import VIEWS  # every command's table view
 from test_schemas import JSON_VIEWS  # every command's JSON
 
 from derivcli.serve import client, protocol
-from derivcli.serve.server import status
+from derivcli.serve.client import status
 
 MISSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
 BATCH = b"".join(json.dumps(request).encode() + b"\n" for request in [

@@ -37,14 +37,14 @@ def serve(
         "--idle-timeout", metavar="SECONDS", min=1, help="Stop after this long without a command.")] = 1800,
 ) -> int:
     """Keep torch and SymPy loaded, and answer derivcli commands without their start-up."""
-    from ..serve import client, paths, server
+    from ..serve import client, daemon, paths, server
 
     if background + status + stop > 1:
         raise DerivcliError("--background, --status and --stop go one at a time")
     path = paths.socket_path()
     if status or stop:
         try:
-            pid, state = server.status(path)
+            pid, state = client.status(path)
         except client.Cold as none:
             sys.stdout.write(f"{none}\n")
             return 1 if status else 0
@@ -54,9 +54,9 @@ def serve(
         return 0
     if background:
         try:
-            pid, state = server.status(path)
+            pid, state = client.status(path)
         except client.Cold:
-            pid, path = server.background(idle_timeout, _command_line())
+            pid, path = daemon.background(idle_timeout, _command_line())
             sys.stdout.write(f"derivcli server listening on {path} (pid {pid})\n")
             return 0
         if state.get("identity") != server.identity():
@@ -70,7 +70,7 @@ def serve(
         sys.stdout.write(f"derivcli server listening on {resident.path} (pid {os.getpid()}); Ctrl-C stops it\n")
         sys.stdout.flush()
 
-    server.serve(resident, ready)
+    daemon.serve(resident, ready)
     server.log("stopped")
     return 0
 

@@ -322,3 +322,11 @@ def _exit_code(message: dict[str, Any], received: set[int]) -> int:
 def _note(why: Exception) -> None:
     if os.environ.get("DERIVCLI_DEBUG"):
         sys.stderr.write(f"derivcli: running cold: {why}\n")
+
+
+def status(path: str) -> tuple[int, dict[str, Any]]:
+    """The listening server's pid and status (client.Cold if none answers)."""
+    pid, reply = query(path, {"op": "status"})
+    if not isinstance(reply.get("status"), dict):
+        raise Cold(f"the server on {path} does not answer")
+    return pid, reply["status"]

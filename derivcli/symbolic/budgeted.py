@@ -19,7 +19,6 @@ from typing import Any
 
 import sympy as sp
 
-from ..errors import DerivcliError
 from .formula_text import pretty_form
 
 SIMPLIFY_SECONDS = 3.0
