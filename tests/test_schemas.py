@@ -49,6 +49,7 @@ JSON_VIEWS = [  # every command's --json, with the options that add keys (the wa
     ("diff", ["diff", "x**2*sin(x)", "--wrt", "x", "--expect", "2x sin(x)"]),
     ("diff", ["diff", "sin(x)", "--wrt", "x", "--x", "pi/4", "--exact", "--expect", "cos(x)"]),
     ("minimize", ["minimize", "(x-1)**2", "--x", "3", "--steps", "5"]),
+    ("plot", ["plot", "abs(x - 1) + x^3/3 - x", "--analyze", "--from", "-3", "--to", "3", "--samples", "40"]),
     ("plot", ["plot", "log(x)", "--x", "2", "--from", "0.01", "--to", "5", "--samples", "50"]),
     ("graph", ["graph", "x**2 + sin(x)", "--x", "1"]),
     ("implicit", ["implicit", "x^2 + y^2 = 25", "--x", "3", "--y", "4"]),
