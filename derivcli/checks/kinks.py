@@ -20,6 +20,7 @@ from ..errors import DerivcliError
 from ..lowering.program import lower
 from ..results import element_label
 from ..symbolic.formula_text import formula
+from ..table.activations import KINKS
 from ..table.sympy_forms import NON_SMOOTH, NON_SMOOTH_NAMES, Abs, ceiling, floor, relu, sign
 
 if TYPE_CHECKING:
@@ -201,7 +202,9 @@ def _non_smooth_where(setup: Setup, node: sp.Basic, known: dict[sp.Basic, torch.
         return tied & bool(tied.sum() > 1)
     if isinstance(node, (floor, ceiling, sp.floor, sp.ceiling)):
         return None if value is None else torch.isfinite(value) & (value == value.round())
-    if name == "hardtanh":
+    if name in KINKS:  # relu6, hardsigmoid, hardswish, selu: at fixed points
+        return None if value is None else torch.stack([value == point for point in KINKS[name]]).any(dim=0)
+    if name == "hardtanh" or name == "clamp":
         bounds = [_value(setup, arg, known) for arg in node.args[1:]]
         if value is None or any(bound is None for bound in bounds):
             return None

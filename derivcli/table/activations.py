@@ -11,6 +11,9 @@ import sympy as sp
 
 from .sympy_forms import _Activation, _RealFunction
 
+# Where each activation of a fixed shape has a kink (clamp's are its bounds), for the kink finder.
+KINKS = {"relu6": (0.0, 6.0), "hardsigmoid": (-3.0, 3.0), "hardswish": (-3.0, 3.0), "selu": (0.0,)}
+
 # torch's SELU constants (torch.nn.functional.selu), to 30 digits
 SELU_ALPHA = sp.Float("1.67326324235437728481704299167", 30)
 SELU_SCALE = sp.Float("1.05070098735548049341933498529", 30)
