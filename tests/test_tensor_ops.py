@@ -352,3 +352,48 @@ def test_check_says_when_sympy_cannot_expand_an_operation(capsys: pytest.Capture
     leaf = torch.tensor(matrix, dtype=torch.float64, requires_grad=True)
     torch.linalg.det(leaf).backward()
     assert torch.allclose(torch.tensor(answer["gradient"]["M"], dtype=torch.float64), leaf.grad, rtol=1e-13)
+
+
+@pytest.mark.parametrize(("text", "x", "left", "right"), [
+    ("relu6(x)", 6.0, 1.0, 0.0), ("hardsigmoid(x)", -3.0, 0.0, 1 / 6), ("hardswish(x)", 3.0, 1.5, 1.0),
+    ("selu(x)", 0.0, 1.0507009873554805 * 1.6732632423543772, 1.0507009873554805), ("clamp(x, -1, 2)", 2.0, 1.0, 0.0),
+])
+def test_a_kink_of_the_new_activations_is_reported(text: str, x: float, left: float, right: float) -> None:
+    (kink,) = derivcli.grad(text, x=x).nondifferentiable
+    assert (kink.left, kink.right) == (pytest.approx(left, rel=1e-6), pytest.approx(right, rel=1e-6, abs=1e-9))
+
+
+# ------------------------------------------------------------------------------- real processes
+@pytest.mark.usefixtures("warm_env")  # a real process, answered by the shared warm server
+def test_settings_through_the_installed_script() -> None:
+    from servers import script
+
+    done = script("grad", "cross_entropy(X, c, reduction=\"sum\")", "--X", json.dumps(A), "--c", "[2, 0]",
+                  "--wrt", "X", "--check", "--json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    x = tensors(["A", "c"])
+    loss = ce(x, "sum")
+    (gradient,) = torch.autograd.grad(loss, [x["A"]])
+    assert answer["value"] == pytest.approx(loss.item(), rel=1e-14)
+    assert torch.allclose(torch.tensor(answer["gradient"]["X"], dtype=torch.float64), gradient, rtol=1e-13)
+    assert answer["check"]["verdicts"]["X"] == "agree"
+    wrong = script("grad", "sum(X, dim=2)", "--X", json.dumps(A))
+    assert wrong.returncode == 2 and wrong.stdout == ""
+    assert wrong.stderr.strip() == "error: sum: dim 2 is out of range for shape (2, 3) (dims -2 to 1)"
+
+
+def test_settings_through_batch(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    requests = [{"expression": "sum(softmax(X, dim=0)*X)", "point": {"X": A}},
+                {"expression": "sum(X, dims=0)", "point": {"X": A}}]
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(json.dumps(r) + "\n" for r in requests)))
+    main(["batch"])
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    x = tensors(["A"])
+    value = (F.softmax(x["A"], dim=0) * x["A"]).sum()
+    (gradient,) = torch.autograd.grad(value, [x["A"]])
+    assert first["value"] == pytest.approx(value.item(), rel=1e-14)
+    assert torch.allclose(torch.tensor(first["gradient"]["X"], dtype=torch.float64), gradient, rtol=1e-13)
+    assert "no setting 'dims'" in json.dumps(second)
