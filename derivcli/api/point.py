@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-
-from ..results import (
-    GradResult,
-    HessianResult,
-    JacobianResult,
-    element_names,
-    to_plain,
-)
-
-if TYPE_CHECKING:
-
-    pass
-
+from typing import Any
 
 from ..differentiate.setup import Setup, prepare
 from ..errors import DerivcliError
+from ..results import GradResult, HessianResult, JacobianResult, element_names, to_plain
+from .returned import to_flat
 
 
 def grad(
@@ -35,34 +24,49 @@ def grad(
     device: str = "cpu",
     expect: str | None = None,
     exact: Mapping[str, str] | None = None,
+    as_lists: bool = False,
     **bindings: Any,
 ) -> GradResult:
     """Value and gradient of a scalar `expression` at a point, by torch autograd.
 
-    Values are numbers, nested lists or tensors (vectors and matrices).  Variables not in `wrt` are held
-    constant.  `check` adds SymPy's derivative evaluated at the point, `fd` a finite-difference table
-    (along a fixed random direction for tensor variables).  `expect` checks a derivative worked out by
-    hand (a formula, or a number), `exact` gives exact values at a point written exactly (the values'
-    texts: {"x": "pi/3"}).  A variable whose name clashes with a keyword goes in `point`.
+    Values are numbers, nested lists, numpy arrays or torch tensors (vectors and matrices).  Each
+    derivative comes back in its variable's kind: a tensor for a tensor (in `dtype`, on `device`, never
+    copied into lists), a numpy array for an array, lists for lists, a float for a number; `as_lists`
+    gives lists for all (the JSON form).  The point in the result is given back the same way.
+
+    Variables not in `wrt` are held constant.  `check` adds SymPy's derivative evaluated at the point,
+    `fd` a finite-difference table (along a fixed random direction for tensor variables).  `expect`
+    checks a derivative worked out by hand (a formula, or a number), `exact` gives exact values at a point
+    written exactly (the values' texts: {"x": "pi/3"}).  A variable whose name clashes with a keyword goes
+    in `point`.
 
     >>> result = grad("u**2 + v**3 + u*v", u=2, v=4)
     >>> result.value, result.gradient
     (76.0, {'u': 8.0, 'v': 50.0})
     >>> grad("sum(x*x)", x=[0, 1, 2, 3]).gradient
     {'x': [0.0, 2.0, 4.0, 6.0]}
+    >>> import torch
+    >>> grad("sum(x*x)", x=torch.tensor([0.0, 1.0, 2.0])).gradient
+    {'x': tensor([0., 2., 4.], dtype=torch.float64)}
     """
-    import torch
-
     from ..checks.compare import DEFAULT_STEPS, finite_differences, symbolic_check
+    from ..checks.kinks import candidate_nodes
     from ..differentiate.autograd import gradient
+    from .returned import ArrayGradResult, all_finite, echo, in_kind, kind
 
-    setup = prepare(expression, {**(point or {}), **bindings}, wrt, dtype, device)
-    value_tensor, grads = gradient(setup.program, setup.inputs, setup.wrt_indices, setup.dtype, setup.device)
+    setup = prepare(expression, {**(point or {}), **bindings}, wrt, dtype, device, share=True)
+    candidates = {}
+
+    def look(slots: list[Any]) -> None:
+        candidates.update(candidate_nodes(setup, slots))
+
+    value_tensor, grads = gradient(setup.program, setup.inputs, setup.wrt_indices, setup.dtype, setup.device, look)
     value = float(value_tensor.detach())
-    derivatives = {name: to_plain(g) for name, g in zip(setup.wrt, grads)}
-    result = GradResult(
+    derivatives = {name: in_kind(setup.given[name], g, as_lists) for name, g in zip(setup.wrt, grads)}
+    arrays = not as_lists and any(kind(given) != "plain" for given in setup.given.values())
+    result = (ArrayGradResult if arrays else GradResult)(
         expression=setup.parsed.canonical,
-        point={name: to_plain(value_) for name, value_ in setup.values.items()},
+        point={name: echo(setup.given[name], value_, as_lists) for name, value_ in setup.values.items()},
         dtype=dtype,
         device=str(setup.device),
         value=value,
@@ -70,14 +74,14 @@ def grad(
         parse=setup.parse_info(),
         warnings=list(setup.warnings),
     )
-    if not (math.isfinite(value) and all(bool(torch.isfinite(g).all()) for g in grads)):
+    if not all_finite(value, grads):
         from ..checks.diagnosis import diagnose
 
         result.diagnosis = diagnose(setup, value_tensor, grads)
         explained = {d.of for d in result.diagnosis}
         result.warnings += [d.message() for d in result.diagnosis] + [
             warning for warning, of in _non_finite(value, derivatives) if of not in explained]
-    non_smooth, kinks = _look_for_kinks(setup, result, dict(zip(setup.wrt, grads)), check or fd)
+    non_smooth, kinks = _look_for_kinks(setup, result, dict(zip(setup.wrt, grads)), check or fd, candidates)
     if check:
         result.check = symbolic_check(setup, dict(zip(setup.wrt, grads)), value)
         result.check.kinks = kinks
@@ -95,7 +99,7 @@ def _answers(setup: Setup, result: GradResult, expect: str | None, exact: Mappin
     from ..checks.compare import TOLERANCES
     from ..learn import check_answers
 
-    tensors = [name for name in setup.wrt if isinstance(result.gradient[name], list)]
+    tensors = [name for name in setup.wrt if hasattr(setup.values[name], "dim")]
     if tensors:
         raise DerivcliError(f"--expect and --exact work with scalar variables; {tensors[0]} is a tensor")
     labels = {name: f"d/d{name}" for name in setup.wrt}
@@ -140,13 +144,13 @@ def jacobian(
         parse=setup.parse_info(),
         warnings=list(setup.warnings),
     )
-    if not all(math.isfinite(v) for v in _flat(plain_value)):
+    if not all(math.isfinite(v) for v in to_flat(plain_value)):
         from ..checks.diagnosis import diagnose
 
         result.diagnosis = diagnose(setup, value, [])
         result.warnings += [item.message() for item in result.diagnosis] or [
             "the value has non-finite entries at this point"]
-    if not all(math.isfinite(v) for block in result.jacobian.values() for v in _flat(block)):
+    if not all(math.isfinite(v) for block in result.jacobian.values() for v in to_flat(block)):
         result.warnings.append("the Jacobian has non-finite entries at this point")
     named = dict(zip(setup.wrt, blocks))
     _look_for_kinks(setup, result, named, check or fd)
@@ -170,24 +174,19 @@ def _matrix_findings(result: Any, what: str) -> None:
             result.warnings.append(message)
 
 
-def _look_for_kinks(setup: Setup, result: Any, autograd: dict[str, Any], checked: bool) -> tuple[bool, list[str]]:
+def _look_for_kinks(setup: Setup, result: Any, autograd: dict[str, Any], checked: bool,
+                    candidates: dict[Any, Any] | None = None) -> tuple[bool, list[str]]:
     """Record where f is not differentiable on the result, and warn, on every answer (a smooth Program
     costs a scan of its steps).  `nondifferentiable` is in the result where a kink is found, and always
-    with --check or --fd (`checked`).  Returns whether any node sits at its non-smooth point, and the
-    variables with a kink."""
+    with --check or --fd (`checked`).  `candidates`: `candidate_nodes`, where already found.  Returns
+    whether any node sits at its non-smooth point, and the variables with a kink."""
     from ..checks.kinks import candidate_nodes, find_kinks, unexamined
 
-    candidates = candidate_nodes(setup)
+    candidates = candidate_nodes(setup) if candidates is None else candidates
     kinks = find_kinks(setup, autograd, candidates)
     result.nondifferentiable = kinks if kinks or checked else None
     result.warnings += [kink.message() for kink in kinks] + unexamined(setup, candidates)
     return bool(candidates), list(dict.fromkeys(kink.variable.split("[")[0] for kink in kinks))
-
-
-def _flat(value: Any) -> list[float]:
-    if isinstance(value, list):
-        return [v for item in value for v in _flat(item)]
-    return [value]
 
 
 def non_finite_warnings(value: float, derivatives: dict[str, Any]) -> list[str]:
@@ -195,15 +194,19 @@ def non_finite_warnings(value: float, derivatives: dict[str, Any]) -> list[str]:
 
 
 def _non_finite(value: float, derivatives: dict[str, Any]) -> list[tuple[str, str]]:
-    """(warning, what it is about: "value" or "d/dx") for each non-finite result."""
+    """(warning, what it is about: "value" or "d/dx") for each non-finite result; derivatives of any kind
+    (floats, lists, tensors, numpy arrays)."""
+    from .returned import first_non_finite
+
     warnings = []
     if not math.isfinite(value):
         warnings.append((f"the value is {value} at this point (outside the function's domain, or a pole)", "value"))
     for name, derivative in derivatives.items():
-        bad = [v for v in _flat(derivative) if not math.isfinite(v)]
-        if bad:
-            warnings.append((f"the derivative with respect to {name} is {bad[0]} at this point"
-                             + (" (in some entries)" if isinstance(derivative, list) else ""), f"d/d{name}"))
+        bad = first_non_finite(derivative)
+        if bad is not None:
+            entries = isinstance(derivative, list) or bool(getattr(derivative, "ndim", 0))
+            warnings.append((f"the derivative with respect to {name} is {bad} at this point"
+                             + (" (in some entries)" if entries else ""), f"d/d{name}"))
     return warnings
 
 

@@ -10,6 +10,7 @@ answer at a point: a Program without a non-smooth step costs one scan of its ste
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -103,14 +104,16 @@ def _culprit(nodes: dict[sp.Basic, torch.Tensor], variable: torch.Tensor, positi
     return next(iter(nodes))
 
 
-def candidate_nodes(setup: Setup) -> dict[sp.Basic, torch.Tensor]:
+def candidate_nodes(setup: Setup, slots: Sequence[torch.Tensor] | None = None) -> dict[sp.Basic, torch.Tensor]:
     """The nodes of the expression that sit at their non-smooth point here, each with where (per element
-    of its argument), in evaluation order (an `if`'s branches right after it)."""
+    of its argument), in evaluation order (an `if`'s branches right after it).  `slots`: the Program's
+    values at this point where the caller has them (grad's own forward pass), else evaluated again."""
     steps = _non_smooth_steps(setup.program)
     if not steps:
         return {}
-    with torch.no_grad():
-        slots = setup.program.slots([value.detach() for value in setup.inputs], setup.dtype, setup.device)
+    if slots is None:
+        with torch.no_grad():
+            slots = setup.program.slots([value.detach() for value in setup.inputs], setup.dtype, setup.device)
     base = len(setup.program.variables) + len(setup.program.constants)
     values = {node: slots[base + position] for position, node in enumerate(setup.program.nodes)}
     values.update({setup.parsed.symbols[name]: slots[index] for index, name in enumerate(setup.program.variables)

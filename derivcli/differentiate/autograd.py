@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -33,11 +33,13 @@ def torch_device(name: str) -> torch.device:
 
 
 def make_inputs(point: dict[str, Any], variables: Sequence[str], wrt: Sequence[str], dtype: torch.dtype,
-                device: torch.device) -> list[torch.Tensor]:
+                device: torch.device, share: bool = False) -> list[torch.Tensor]:
     """One leaf tensor per variable (a vector or matrix stays one tensor); only the differentiated ones
-    record gradients."""
-    return [torch.as_tensor(point[name], dtype=dtype, device=device).clone().requires_grad_(name in wrt)
-            for name in variables]
+    record gradients.  Each is a copy, unless `share`: then a tensor already in the dtype and on the device
+    is used as it is (a new leaf over the same memory)."""
+    leaves = [torch.as_tensor(point[name], dtype=dtype, device=device) for name in variables]
+    return [(leaf.detach() if share else leaf.clone()).requires_grad_(name in wrt)
+            for name, leaf in zip(variables, leaves)]
 
 
 def scalar_output(value: torch.Tensor) -> torch.Tensor:
@@ -78,12 +80,19 @@ def jacobians(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Seq
 
 
 def gradient(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Sequence[int],
-             dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, list[torch.Tensor]]:
+             dtype: torch.dtype, device: torch.device,
+             look: Callable[[list[torch.Tensor]], None] | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """f and its gradient with respect to inputs[i] for i in wrt_indices.
 
     A function that does not depend on a variable (or a constant expression) has gradient 0 there.
+    `look` is shown every slot of the forward pass (detached) before the backward pass: what must be read
+    from them (the kink search) needs no second forward pass, and they are not kept through the backward.
     """
-    value = scalar_output(program(inputs, dtype=dtype, device=device))
+    slots = program.slots(inputs, dtype=dtype, device=device)
+    if look is not None:
+        look([slot.detach() for slot in slots])
+    value = scalar_output(slots[program.output])
+    del slots
     targets = [inputs[i] for i in wrt_indices]
     if not value.requires_grad or not targets:
         return value, [torch.zeros_like(t) for t in targets]

@@ -3,8 +3,9 @@ expression's variables, and make the leaf tensors."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,7 @@ class Setup:
     dtype: torch.dtype
     device: torch.device
     warnings: list[str]
+    given: dict[str, Any] = field(default_factory=dict)  # name -> the value as the caller gave it (its kind)
 
     @property
     def wrt_indices(self) -> list[int]:
@@ -76,8 +78,11 @@ class MissingValues(DerivcliError):
 
 
 def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None, dtype: str,
-            device: str) -> Setup:
-    """Parse, check the bindings against the expression's variables, lower, and make the leaf tensors."""
+            device: str, share: bool = False) -> Setup:
+    """Parse, check the bindings against the expression's variables, lower, and make the leaf tensors.
+
+    `share`: the leaves may share memory with the tensors given (no copy), for callers that never write
+    to them (`optimize` updates its leaves in place: it gets copies)."""
     from ..inputs.names import binding_names
     from .autograd import make_inputs, torch_device, torch_dtype
 
@@ -103,8 +108,9 @@ def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None
     for name, value in values.items():
         _refuse_overflow(name, value, dtype)
     _, program = compile_text(expression, extra, context)
-    inputs = make_inputs(values, variables, wrt_names, torch_type, torch_place)
-    return Setup(parsed, program, values, variables, wrt_names, inputs, dtype, torch_type, torch_place, warnings)
+    inputs = make_inputs(values, variables, wrt_names, torch_type, torch_place, share)
+    return Setup(parsed, program, values, variables, wrt_names, inputs, dtype, torch_type, torch_place, warnings,
+                 {names[name]: value for name, value in point.items()})
 
 
 def text_wrt(parsed: ParsedExpression, wrt: Sequence[str] | None) -> Sequence[str] | None:
@@ -117,22 +123,21 @@ def text_wrt(parsed: ParsedExpression, wrt: Sequence[str] | None) -> Sequence[st
     return list(parsed.wrt)
 
 
-LARGEST = {"float64": 1.7976931348623157e308, "float32": 3.4028234663852886e38}
+FLOAT32_LARGEST = 3.4028234663852886e38
 
 
 def _refuse_overflow(name: str, value: Any, dtype: str) -> None:
-    """A finite value the working dtype cannot hold (`--x 1e40 --dtype float32`) would silently become
-    inf: refuse it, naming the dtype.  (Infinity itself, written `inf`, is the user's to give.)"""
+    """A finite value float32 cannot hold (`--x 1e40 --dtype float32`) would silently become inf: refuse
+    it, naming the dtype.  (Infinity itself, written `inf`, is the user's to give; values are float64 already,
+    so float64 needs no look, and a tensor in float64 costs no pass over it.)"""
+    if dtype != "float32":
+        return
     import torch
 
-    largest = LARGEST.get(dtype)
-    if largest is None:
-        return
-    finite = torch.as_tensor(value, dtype=torch.float64)
-    finite = finite[torch.isfinite(finite)]
-    if finite.numel() and float(finite.abs().max()) > largest:
-        raise DerivcliError(f"the value of {name} overflows {dtype} (largest {dtype}: about {largest:.2g})",
-                            hint="use --dtype float64" if dtype == "float32" else "rescale the problem")
+    magnitude = torch.as_tensor(value, dtype=torch.float64).abs()
+    if bool(((magnitude > FLOAT32_LARGEST) & (magnitude != math.inf)).any()):
+        raise DerivcliError(f"the value of {name} overflows float32 (largest float32: about {FLOAT32_LARGEST:.2g})",
+                            hint="use --dtype float64")
 
 
 def _as_value(name: str, value: object) -> Any:
@@ -145,7 +150,13 @@ def _as_value(name: str, value: object) -> Any:
         from ..inputs.tensor_values import tensor_from_list
 
         return tensor_from_list(name, list(value))
-    if hasattr(value, "__array__") and hasattr(value, "tolist"):  # a numpy array
+    if _numeric_numpy(value):  # torch reads the array's memory: no pass through Python lists
+        array: Any = value
+        if not array.ndim:
+            return float(array)
+        shared = array.flags.writeable and min(array.strides) >= 0  # what torch can share (nothing writes to it)
+        return torch.as_tensor(array if shared else array.copy()).to(torch.float64)
+    if hasattr(value, "__array__") and hasattr(value, "tolist"):  # another array: its lists are checked
         from ..inputs.tensor_values import tensor_from_list
 
         nested = value.tolist()
@@ -163,3 +174,13 @@ def _as_value(name: str, value: object) -> Any:
     except OverflowError:  # an integer beyond float64 (JSON allows any number of digits)
         raise DerivcliError(f"the value of {name} overflows float64 (about {len(str(abs(value))):,} digits)",
                             hint="float64 holds numbers up to about 1.8e308") from None
+
+
+def _numeric_numpy(value: object) -> bool:
+    """A non-empty numpy array of integers or floats up to 64 bits, which torch reads as it is; empty ones,
+    booleans and objects go through the lists' checks and errors."""
+    import sys
+
+    numpy = sys.modules.get("numpy")
+    return (numpy is not None and isinstance(value, numpy.ndarray) and value.size > 0
+            and value.dtype.kind in "fiu" and value.dtype.itemsize <= 8 and value.dtype.isnative)

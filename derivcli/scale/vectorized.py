@@ -78,14 +78,23 @@ class Compiled:
         if _has_dask(values):
             return _lazy(self, values, gradient=True)
         inputs, kind, count = self._inputs(values)
+
+        def parts_of(start: int, length: int) -> tuple[torch.Tensor, ...]:
+            # a scalar held at every point still gets one derivative per point: give it one leaf per point
+            return self._gradient(*[_slice(value, start, length) if value.dim() else value.expand(length)
+                                    for value in inputs])
+
+        if count <= self.chunk:  # one chunk: its gradients are the answer, not copied into another array
+            parts = parts_of(0, count)
+            if progress is not None:
+                progress(count, count)
+            # (contiguous: autograd gives the gradient of sum(x) as one 1 broadcast over x, a view)
+            return {name: _as_kind(part.contiguous(), kind) for name, part in zip(self.wrt, parts)}
         grads = {name: torch.empty(count, dtype=self.dtype, device=self.device) for name in self.wrt}
 
         def one_chunk(start: int) -> int:
             length = min(self.chunk, count - start)
-            # a scalar held at every point still gets one derivative per point: give it one leaf per point
-            chunk = [_slice(value, start, length) if value.dim() else value.expand(length) for value in inputs]
-            parts = self._gradient(*chunk)
-            for name, part in zip(self.wrt, parts):
+            for name, part in zip(self.wrt, parts_of(start, length)):
                 grads[name][start:start + length] = part
             return start + length
 

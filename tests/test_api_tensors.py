@@ -1,0 +1,181 @@
+"""The API at torch's speed (issue 24.6): `derivcli.grad` gives tensors for tensors, numpy arrays for
+arrays and lists for lists, without copying inputs, without Python lists, with one sum per gradient as
+its only pass beyond the computation itself; non-finite results are still reported as before."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+import derivcli
+from derivcli.wire import dumps
+
+LOSS = "sum((relu(W @ x) - t)**2)"
+
+
+def tensors(n: int = 6) -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(1)
+    return {"W": torch.rand(n, n, dtype=torch.float64, generator=generator) - 0.5,
+            "x": torch.rand(n, dtype=torch.float64, generator=generator),
+            "t": torch.rand(n, dtype=torch.float64, generator=generator)}
+
+
+def by_hand(v: dict[str, torch.Tensor]) -> torch.Tensor:
+    leaf = v["W"].detach().requires_grad_(True)
+    return torch.autograd.grad(torch.sum((torch.relu(leaf @ v["x"]) - v["t"]) ** 2), leaf)[0]
+
+
+class DataOps(TorchDispatchMode):
+    """The torch operations (views left out) that read or write a tensor of at least `size` elements."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size, self.ops = size, Counter[str]()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+        out = func(*args, **(kwargs or {}))
+        seen = torch.utils._pytree.tree_leaves((args, kwargs, out))
+        if not func.is_view and any(isinstance(t, torch.Tensor) and t.numel() >= self.size for t in seen):
+            self.ops[str(func)] += 1
+        return out
+
+
+def test_a_tensor_gets_its_gradient_as_a_tensor_equal_to_torchs_own():
+    v = tensors()
+    result = derivcli.grad(LOSS, wrt=["W"], **v)
+    gradient = result.gradient["W"]
+    assert isinstance(gradient, torch.Tensor) and gradient.dtype == torch.float64
+    assert torch.equal(gradient, by_hand(v))
+    assert result.point["W"].data_ptr() == v["W"].data_ptr()  # the point as given, not a copy
+    assert not v["W"].requires_grad and gradient.data_ptr() != v["W"].data_ptr()
+
+
+def test_each_kind_comes_back_as_it_was_given():
+    result = derivcli.grad("sum(a*b) + c*d + e", a=np.array([1.0, 2.0]), b=[3.0, 4.0], c=torch.tensor(2.0),
+                           d=5, e=np.float32(1.5))
+    assert isinstance(result.gradient["a"], np.ndarray) and result.gradient["a"].tolist() == [3.0, 4.0]
+    assert result.gradient["b"] == [1.0, 2.0]
+    c = result.gradient["c"]
+    assert isinstance(c, torch.Tensor) and c.dim() == 0 and float(c) == 5.0
+    assert result.gradient["d"] == 2.0 and isinstance(result.gradient["d"], float)
+    assert result.gradient["e"] == 1.0 and isinstance(result.gradient["e"], float)
+    assert result.value == 3.0 + 8.0 + 10.0 + 1.5
+
+
+def test_as_lists_and_to_json_are_what_lists_give_number_for_number():
+    v = tensors()
+    lists = derivcli.grad(LOSS, wrt=["W"], **{name: value.tolist() for name, value in v.items()})
+    given = derivcli.grad(LOSS, wrt=["W"], **v)
+    assert dumps(given.to_json(explain_parse=True)) == dumps(lists.to_json(explain_parse=True))
+    plain = derivcli.grad(LOSS, wrt=["W"], as_lists=True, **v)
+    assert plain.gradient == lists.gradient and plain.point == lists.point
+    assert json.loads(dumps(plain.to_json())) == json.loads(dumps(lists.to_json()))
+
+
+def test_float32_is_computed_and_returned_in_float32():
+    v = {name: value.float() for name, value in tensors().items()}
+    gradient = derivcli.grad(LOSS, wrt=["W"], dtype="float32", **v).gradient["W"]
+    assert gradient.dtype == torch.float32
+    assert torch.allclose(gradient, by_hand({k: t.double() for k, t in v.items()}).float(), rtol=1e-5, atol=1e-6)
+
+
+def test_no_copy_no_lists_and_one_sum_beyond_hand_written_torch(monkeypatch):
+    """The passes over the 64x64 matrix: the same operations as the hand-written torch, plus the one sum
+    that shows every derivative finite; no copy of the input, no elementwise isfinite, no Python lists."""
+    v = tensors(64)
+    derivcli.grad(LOSS, wrt=["W"], **v)  # parsed and lowered once
+    monkeypatch.setattr(torch.Tensor, "tolist", lambda self: pytest.fail("a tensor went through Python lists"))
+    with DataOps(64 * 64) as ours:
+        derivcli.grad(LOSS, wrt=["W"], **v)
+    with DataOps(64 * 64) as theirs:
+        by_hand(v)
+    assert ours.ops - theirs.ops == Counter({"aten.sum.default": 1}), (ours.ops, theirs.ops)
+
+
+def test_an_elementwise_loss_copies_nothing_and_sums_each_gradient_once():
+    X, T = torch.randn(32, 32, dtype=torch.float64), torch.rand(32, 32, dtype=torch.float64)
+    derivcli.grad("mean((tanh(X) - T)**2)", X=X, T=T)
+    with DataOps(32 * 32) as ours:
+        result = derivcli.grad("mean((tanh(X) - T)**2)", X=X, T=T)
+    assert not {"aten.clone.default", "aten._to_copy.default", "aten.copy_.default", "aten.isfinite.default"
+                } & set(ours.ops), ours.ops
+    assert ours.ops["aten.sum.default"] == 2  # one per gradient (X and T)
+    leaf = X.detach().requires_grad_(True)
+    assert torch.allclose(result.gradient["X"], torch.autograd.grad(torch.mean((torch.tanh(leaf) - T) ** 2), leaf)[0],
+                          rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("kind", [torch.tensor, np.array, list])
+def test_non_finite_derivatives_are_reported_whatever_the_kind(kind):
+    result = derivcli.grad("sum(sqrt(x))", x=kind([0.0, 1.0, 4.0]))
+    assert result.warnings == derivcli.grad("sum(sqrt(x))", x=[0.0, 1.0, 4.0]).warnings
+    assert any("inf" in warning and "sqrt(x)" in warning for warning in result.warnings)
+    assert [diagnosis.of for diagnosis in result.diagnosis] == ["d/dx"]
+    nan = derivcli.grad("sum(x*log(x))", x=kind([0.0, 1.0]))
+    assert nan.warnings == derivcli.grad("sum(x*log(x))", x=[0.0, 1.0]).warnings and nan.warnings
+
+
+def test_a_gradient_whose_sum_overflows_is_still_finite_without_a_warning():
+    """The sum is a proof of finiteness, not a test of it: an overflowing sum is looked at element by
+    element (1e308 * cos(pi) twice sums to -inf; each is finite)."""
+    result = derivcli.grad("sum(1e308*sin(x))", x=torch.tensor([torch.pi, torch.pi], dtype=torch.float64))
+    assert torch.equal(result.gradient["x"], torch.full((2,), -1e308, dtype=torch.float64))
+    assert not result.warnings and not result.diagnosis
+
+
+def test_a_kink_is_found_from_the_forward_pass_as_before():
+    W = torch.tensor([[1.0, -1.0], [2.0, 0.5]], dtype=torch.float64)
+    x = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    given, lists = (derivcli.grad("sum(relu(W @ x))", W=a, x=b, wrt=["W"])
+                    for a, b in ((W, x), (W.tolist(), x.tolist())))
+    assert given.warnings == lists.warnings and any("not differentiable" in w for w in given.warnings)
+    assert [kink.to_json() for kink in given.nondifferentiable] == [kink.to_json() for kink in lists.nondifferentiable]
+
+
+def test_the_gradient_of_a_sum_is_memory_of_its_own():
+    """autograd gives d sum(x)/dx as one 1 seen everywhere; writing to the answer writes one element."""
+    gradient = derivcli.grad("sum(x)", x=torch.zeros(3, dtype=torch.float64)).gradient["x"]
+    gradient[0] = 5.0
+    assert gradient.tolist() == [5.0, 1.0, 1.0]
+    array = derivcli.grad("sum(x)", x=np.zeros(3)).gradient["x"]
+    array[0] = 5.0
+    assert array.tolist() == [5.0, 1.0, 1.0]
+    compiled = derivcli.compile("x").grad(x=torch.zeros(3, dtype=torch.float64))["x"]
+    compiled[0] = 5.0
+    assert compiled.tolist() == [5.0, 1.0, 1.0]
+
+
+def test_numpy_arrays_torch_cannot_share_are_read_all_the_same():
+    base = np.arange(6.0)
+    frozen = base.copy()
+    frozen.setflags(write=False)
+    for array in (frozen, base[::-1], base.astype(np.int32), base.astype(">f8")):
+        assert derivcli.grad("sum(x*x)", x=array).gradient["x"].tolist() == (2 * np.asarray(array, float)).tolist()
+    for array, message in ((np.array([True, False]), "not a number"), (np.array([]), "empty")):
+        with pytest.raises(derivcli.DerivcliError, match=message):
+            derivcli.grad("sum(x)", x=array)
+
+
+def test_float32_overflow_is_refused_and_infinity_is_the_users_to_give():
+    with pytest.raises(derivcli.DerivcliError, match="overflows float32"):
+        derivcli.grad("sum(x)", x=torch.tensor([1.0, 1e39], dtype=torch.float64), dtype="float32")
+    assert derivcli.grad("sum(x)", x=torch.tensor([1.0, float("inf")]), dtype="float32").value == float("inf")
+
+
+def test_expect_refuses_a_tensor_variable_of_any_kind():
+    for value in (torch.ones(2), np.ones(2), [1.0, 1.0]):
+        with pytest.raises(derivcli.DerivcliError, match="x is a tensor"):
+            derivcli.grad("sum(x)", x=value, expect="1")
+
+
+def test_minimize_still_works_on_its_own_copy_of_the_tensors_given():
+    from derivcli.explore.optimize import minimize
+
+    x = torch.tensor([3.0, -2.0], dtype=torch.float64)
+    result = minimize("sum(x**2)", {"x": x}, steps=5)
+    assert x.tolist() == [3.0, -2.0] and result.trace[-1].point["x"] != [3.0, -2.0]
