@@ -119,12 +119,13 @@ def grad(
             raise DerivcliError(f"{given} does not work with plain values from stdin ('-')",
                                 hint="add --json: each line's object then carries it")
         options = {"wrt": split_names(wrt), "check": check, "fd": fd,
-                   "fd_steps": parse_steps(fd_steps) if fd_steps else None, "dtype": dtype, "device": device}
+                   "fd_steps": parse_steps(fd_steps) if fd_steps else None, "dtype": dtype, "device": device,
+                   "as_lists": True}
         return stream_grad(expression, streamed, point, options, "json" if fmt_name == "json" else "plain",
                            explain_parse)
     result = compute_grad(expression, point, wrt=split_names(wrt), check=check, fd=fd,
                           fd_steps=parse_steps(fd_steps) if fd_steps else None, dtype=dtype, device=device,
-                          expect=expect, exact=binding_texts(ctx, var) if exact else None)
+                          expect=expect, exact=binding_texts(ctx, var) if exact else None, as_lists=True)
     emit_grad(result, fmt_name, sys.stdout, explain_parse)
     report_warnings(result.warnings)
     return Exit.CHECK_FAILED if result.failed else 0
