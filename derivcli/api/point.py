@@ -49,7 +49,8 @@ def grad(
     >>> grad("sum(x*x)", x=torch.tensor([0.0, 1.0, 2.0])).gradient
     {'x': tensor([0., 2., 4.], dtype=torch.float64)}
     """
-    from ..checks.compare import DEFAULT_STEPS, finite_differences, symbolic_check
+    from ..checks.compare import symbolic_check
+    from ..checks.differences import DEFAULT_STEPS, finite_differences
     from ..checks.kinks import candidate_nodes
     from ..differentiate.autograd import gradient
     from .returned import ArrayGradResult, all_finite, echo, in_kind, kind

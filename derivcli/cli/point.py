@@ -13,6 +13,7 @@ from .app import app
 from .commands import BindingCommand
 from .options import (
     DEVICE,
+    DIGITS,
     DTYPE,
     EXACT,
     EXPECT,
@@ -75,13 +76,14 @@ def grad(
     scheduler: SCHEDULER = None,
     dtype: DTYPE = "float64",
     device: DEVICE = "cpu",
+    digits: DIGITS = None,
     json_output: JSON = False,
     fmt: FORMAT = None,
     explain_parse: EXPLAIN = False,
 ) -> int:
     """Value and gradient of EXPRESSION at a point, by torch autograd."""
     from ..api import grad as compute_grad
-    from ..checks.compare import parse_steps
+    from ..checks.differences import parse_steps
     from ..render import emit_grad
 
     from_stdin = sorted(name for name, text in binding_texts(ctx, var).items() if text.strip() == STDIN)
@@ -143,6 +145,7 @@ def matrix_command(name: str, expression_help: str) -> Callable[..., int]:
         fd: MATRIX_FD = False,
         dtype: DTYPE = "float64",
         device: DEVICE = "cpu",
+        digits: DIGITS = None,
         json_output: JSON = False,
         fmt: FORMAT = None,
         explain_parse: EXPLAIN = False,

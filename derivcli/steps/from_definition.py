@@ -90,7 +90,7 @@ def _secants(result: DefinitionResult, expression: str, values: Mapping[str, Any
     """The table at the point: each h's slope from torch in float64, against autograd's f′(a)."""
     import torch
 
-    from ..checks.compare import carried_rounding
+    from ..checks.differences import carried_rounding
     from ..differentiate.autograd import along, gradient
     from ..differentiate.setup import prepare
     from ..results import to_plain
