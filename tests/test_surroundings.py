@@ -313,7 +313,7 @@ def test_points_output_that_cannot_be_written(tmp_path, where):
 
 def test_points_output_suffix_is_checked_before_the_work(tmp_path):
     (tmp_path / "p.csv").write_text("x\n1\n")
-    refused(run_main("grad", "x**2", "--points", str(tmp_path / "p.csv"), "--output", "/dev/full"), ".csv or .npy")
+    refused(run_main("grad", "x**2", "--points", str(tmp_path / "p.csv"), "--output", "/dev/full"), ".csv, .npy or .npz")
 
 
 def test_points_output_upper_case_npy_is_written_where_asked(tmp_path):
