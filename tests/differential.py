@@ -72,6 +72,16 @@ def _unary_table() -> None:
         "gelu": (lambda u: u / 2 * (1 + sp.erf(u / sp.sqrt(2))), ("gelu({u})",)),
         "softsign": (lambda u: u / (1 + sp.Abs(u)), ("softsign({u})", "({u})/(1 + |{u}|)")),
         "mish": (lambda u: u * sp.tanh(softplus(u)), ("mish({u})", "({u})*tanh(softplus({u}))")),
+        "relu6": (lambda u: sp.Min(sp.Max(u, 0), 6), ("relu6({u})", "hardtanh({u}, 0, 6)", "clamp({u}, 0, 6)",
+                                                        "clip({u}, max=6, min=0)", "min(max({u}, 0.0), 6.0)")),
+        "hardsigmoid": (lambda u: sp.Min(sp.Max(u + 3, 0), 6) / 6, ("hardsigmoid({u})", "relu6(({u}) + 3)/6",
+                                                                      "clamp(({u})/6 + 0.5, 0, 1)")),
+        "hardswish": (lambda u: u * sp.Min(sp.Max(u + 3, 0), 6) / 6, ("hardswish({u})", "({u})*relu6(({u}) + 3)/6",
+                                                                        "({u})*hardsigmoid({u})")),
+        "selu": (lambda u: sp.Float(SELU_SCALE, 40) * sp.Piecewise(
+            (u, u > 0), (sp.Float(SELU_ALPHA, 40) * (sp.exp(u) - 1), True)),
+                 ("selu({u})", f"{SELU_SCALE}*elu({{u}}, {SELU_ALPHA})")),
+        "celu": (lambda u: sp.Piecewise((u, u > 0), (sp.exp(u) - 1, True)), ("celu({u})", "celu({u}, 1)", "elu({u})")),
     }
     UNARY.update(table)
 
@@ -170,11 +180,18 @@ def sympy_of(tree: Tree) -> Any:
     return {"add": a + b, "sub": a - b, "mul": a * b, "div": a / b}[kind]
 
 
+# where each non-smooth function of the table has its kinks
+KINKS = {"abs": (0,), "softsign": (0,), "relu6": (0, 6), "hardsigmoid": (-3, 3), "hardswish": (-3, 3), "selu": (0,),
+         "celu": (0,)}
+SELU_ALPHA = "1.6732632423543772848170429916717"
+SELU_SCALE = "1.0507009873554804934193349852946"
+
+
 def kink_arguments(tree: Tree) -> Iterator[Any]:
-    """The SymPy arguments of every non-smooth node (abs, softsign's |u|): points near their zero are
-    left out, where a derivative is one-sided."""
-    if tree[0] == "fn" and tree[1] in ("abs", "softsign"):
-        yield sympy_of(tree[2])
+    """The SymPy arguments of every non-smooth node, less each kink (abs, softsign's |u|, relu6 at 0 and
+    6, …): points near their zero are left out, where a derivative is one-sided."""
+    if tree[0] == "fn" and tree[1] in KINKS:
+        yield from (sympy_of(tree[2]) - point for point in KINKS[tree[1]])
     for child in tree[1:]:
         if isinstance(child, tuple):
             yield from kink_arguments(child)
