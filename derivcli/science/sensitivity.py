@@ -136,7 +136,7 @@ def _global(setup: Any, ranges: dict[str, tuple[float, float]], samples: int, se
 
     import torch
 
-    from .propagation import sample_chunk
+    from .monte_carlo import sample_chunk
 
     if samples < 100:
         raise DerivcliError(f"--samples {samples}: at least 100", hint="10,000 is the default")
