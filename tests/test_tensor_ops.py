@@ -397,3 +397,12 @@ def test_settings_through_batch(capsys: pytest.CaptureFixture[str], monkeypatch:
     assert first["value"] == pytest.approx(value.item(), rel=1e-14)
     assert torch.allclose(torch.tensor(first["gradient"]["X"], dtype=torch.float64), gradient, rtol=1e-13)
     assert "no setting 'dims'" in json.dumps(second)
+
+
+def test_a_tie_of_max_over_a_dim_is_a_kink_with_the_gradient_split_as_torch_amax():
+    result = derivcli.grad("sum(max(X, dim=1))", X=[[1.0, 1.0], [0.0, 2.0]], check=True)
+    leaf = torch.tensor([[1.0, 1.0], [0.0, 2.0]], dtype=torch.float64, requires_grad=True)
+    torch.amax(leaf, dim=1).sum().backward()
+    assert result.gradient["X"] == leaf.grad.tolist() == [[0.5, 0.5], [0.0, 1.0]]
+    assert [kink.variable for kink in result.nondifferentiable] == ["X[0, 0]", "X[0, 1]"]
+    assert result.check is not None and result.check.agree

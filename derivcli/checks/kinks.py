@@ -201,6 +201,11 @@ def _non_smooth_where(setup: Setup, node: sp.Basic, known: dict[sp.Basic, torch.
     if name in ("amax", "amin"):
         if value is None or value.numel() < 2:
             return None
+        dim = getattr(node, "settings", {}).get("dim")  # max(X, dim=1): ties within each slice along dim
+        if dim is not None:
+            extreme = value.amax(dim=dim, keepdim=True) if name == "amax" else value.amin(dim=dim, keepdim=True)
+            tied = value == extreme
+            return tied & (tied.sum(dim=dim, keepdim=True) > 1)
         tied = value == (value.max() if name == "amax" else value.min())
         return tied & bool(tied.sum() > 1)
     if isinstance(node, (floor, ceiling, sp.floor, sp.ceiling)):

@@ -164,9 +164,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     _f("ceiling", OWN + "ceiling", T + "ceil", "smallest integer >= x (derivative 0)", aliases=("ceil",),
        exact_arg_limit=1e300),
     _f("min", SP + "Min", TF + "minimum", "smallest argument; min(x) of one tensor: its smallest element, "
-       "min(X, dim=1) over a dim", arity=(1, None), aliases=("Min",), keyword_only=(DIM, KEEPDIM)),
+       "min(X, dim=1) over a dim (a tie splits the gradient evenly, as torch.amin)", arity=(1, None),
+       aliases=("Min",), keyword_only=(DIM, KEEPDIM)),
     _f("max", SP + "Max", TF + "maximum", "largest argument; max(x) of one tensor: its largest element, "
-       "max(X, dim=1) over a dim", arity=(1, None), aliases=("Max",), keyword_only=(DIM, KEEPDIM)),
+       "max(X, dim=1) over a dim (a tie splits the gradient evenly, as torch.amax)", arity=(1, None),
+       aliases=("Max",), keyword_only=(DIM, KEEPDIM)),
     _f("erf", SP + "erf", T + "erf", "error function"),
     _f("erfc", SP + "erfc", T + "erfc", "complementary error function, 1 - erf(x)"),
     _f("gamma", SP + "gamma", TF + "gamma", "gamma function", domain=(0.1, 5.0), exact_arg_limit=1000),

@@ -38,10 +38,10 @@ def _reduction(name: str, whole: Callable[..., torch.Tensor], over: Callable[...
 reduce_sum = _reduction("sum", lambda a: torch.sum(a), lambda a, d, k: torch.sum(a, dim=d, keepdim=k))
 reduce_mean = _reduction("mean", lambda a: torch.mean(a), lambda a, d, k: torch.mean(a, dim=d, keepdim=k))
 reduce_prod = _reduction("prod", lambda a: torch.prod(a), lambda a, d, k: torch.prod(a, dim=d, keepdim=k))
-amax = _reduction("max", lambda a: torch.amax(a) if a.dim() else a,
-                  lambda a, d, k: torch.max(a, dim=d, keepdim=k).values)
-amin = _reduction("min", lambda a: torch.amin(a) if a.dim() else a,
-                  lambda a, d, k: torch.min(a, dim=d, keepdim=k).values)
+# max(X, dim=1) is torch.max(X, dim=1).values; at a tie (a kink, reported) its gradient is split evenly among
+# the tied elements as torch.amax splits it (and SymPy's Max, so --check agrees), not sent to one index
+amax = _reduction("max", lambda a: torch.amax(a) if a.dim() else a, lambda a, d, k: torch.amax(a, dim=d, keepdim=k))
+amin = _reduction("min", lambda a: torch.amin(a) if a.dim() else a, lambda a, d, k: torch.amin(a, dim=d, keepdim=k))
 logsumexp = _reduction("logsumexp", lambda a: torch.logsumexp(a.reshape(-1), dim=0),
                        lambda a, d, k: torch.logsumexp(a, dim=d, keepdim=k))
 norm = _reduction("norm", lambda a, p=2: torch.linalg.vector_norm(a, ord=p),
