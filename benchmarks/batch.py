@@ -14,7 +14,8 @@ import time
 import sympy as sp
 import torch
 
-from derivcli.scale.streams import batch_groups, settle_for_volume
+from derivcli.scale.streams import batch_groups
+from derivcli.scale.volume import settle_for_volume
 from derivcli.scale.workers import default_jobs
 
 ARGS = [arg for arg in sys.argv[1:] if not arg.startswith("--")]

@@ -23,9 +23,10 @@ import torch
 from distributed import Client, LocalCluster
 
 import derivcli
-from derivcli.cli.point import grad_at_points
 from derivcli.scale import cluster
-from derivcli.scale.streams import batch_groups, settle_for_volume
+from derivcli.scale.points import grad_at_points
+from derivcli.scale.streams import batch_groups
+from derivcli.scale.volume import settle_for_volume
 
 EXPRESSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
 
