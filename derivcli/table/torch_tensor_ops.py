@@ -94,6 +94,10 @@ def einsum(*operands: torch.Tensor, equation: str = "") -> torch.Tensor:
                     shapes = ", ".join(shape_text(o) for o in operands)
                     raise DerivcliError(f"einsum: '{letter}' is {sizes[letter]} in one operand and {size} in "
                                         f"another ({shapes})")
+    output = equation.replace(" ", "").partition("->")[2]
+    if "->" in equation and "..." not in equation:
+        size = math.prod(sizes.get(letter, 1) for letter in output)
+        memory.check(2 * size, f'einsum "{equation}" (a result of {size:,} elements, and its gradient)')
     try:
         return torch.einsum(equation, *operands)
     except RuntimeError as error:
@@ -242,8 +246,9 @@ def _pair(name: str, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def binary_cross_entropy(p: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
-    if bool(((p < 0) | (p > 1) | torch.isnan(p)).any()):
-        raise DerivcliError("binary_cross_entropy: the input must be probabilities in [0, 1]",
+    if not bool(((p > 0) & (p < 1)).all()):  # at 0 and 1 torch clamps the log at -100: its gradient is no
+        raise DerivcliError("binary_cross_entropy: the input must be probabilities strictly between 0 and 1 "
+                            "(torch clamps the log at 0 and 1, where its gradient is not the loss's derivative)",
                             hint="for logits use binary_cross_entropy_with_logits")
     return F.binary_cross_entropy(p, _pair("binary_cross_entropy", p, y), reduction=reduction)
 
