@@ -92,7 +92,7 @@ def test_every_view_and_batch_print_the_hessian_symmetric():
 
     data = json.loads(cli("hessian", SKEW, "--x", "1", "--y", "2", "--json").stdout)
     assert data["hessian"][0][1] == data["hessian"][1][0] == pytest.approx(SKEW_MIXED, rel=1e-15)
-    table = cli("hessian", SKEW, "--x", "1", "--y", "2", "--format", "table").stdout
+    table = cli("hessian", SKEW, "--x", "1", "--y", "2", "--format", "table", "--digits", "full").stdout
     shown = repr(data["hessian"][0][1])
     assert table.count(shown) == 2, table
     batch = CliRunner().invoke(app, ["batch"], input=json.dumps(

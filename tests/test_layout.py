@@ -84,15 +84,28 @@ def test_a_narrow_console_stacks_the_columns_as_key_value_lines():
                                                   "  rel error: 0.00e+00"]
 
 
-def test_a_large_matrix_is_summarized_with_its_first_and_last_three_rows_and_columns():
+def test_a_large_matrix_is_one_table_of_as_many_first_and_last_columns_as_fit():
+    """As torch prints a tensor at its linewidth: the first and last columns around a `…` column, as many
+    as fit each width, in one table; the first and last three of 20 rows around a `…` row."""
     matrix = [[float(100 * row + column) for column in range(30)] for row in range(20)]
-    console = Console(width=200, record=True, file=io.StringIO())
-    print_grid(console, "W", matrix)
-    text = console.export_text()
-    for row in (0, 1, 2, 17, 18, 19):
-        assert f"[{row}]" in text and all(f"{100 * row + column}.0" in text for column in (0, 1, 2, 27, 28, 29))
-    assert "[3]" not in text and "[26]" not in text and "350.0" not in text  # the middle is summarized
-    assert text.count("…") >= 7  # a row of them and a column of them
+    for width in (40, 80, 120, 200):
+        console = Console(width=width, record=True, file=io.StringIO())
+        print_grid(console, "W", matrix)
+        lines = console.export_text().splitlines()
+        assert sum(line.startswith("┏") for line in lines) == 1 and max(map(len, lines)) <= width
+        header = next(line for line in lines if line.startswith("┃"))
+        shown = [int(label[1:-1]) for label in re.findall(r"\[\d+\]", header)]
+        left = [index for index in shown if index < 15]
+        right = [index for index in shown if index >= 15]
+        assert left == list(range(len(left))) and right == list(range(30 - len(right), 30)), shown
+        assert "…" in header and 0 in shown and 29 in shown and len(left) - len(right) in (0, 1)
+        wider = len(lines[0]) + len(f" {100 * 19 + len(left)}.0 │")  # one more column would not fit
+        assert wider > width or len(shown) == 30
+        rows = {line.split()[1]: line for line in lines if line.startswith("│")}
+        assert list(rows) == ["[0]", "[1]", "[2]", "…", "[17]", "[18]", "[19]"]  # the middle rows summarized
+        for row in (0, 1, 2, 17, 18, 19):
+            assert [float(cell) for cell in rows[f"[{row}]"].split("│")[2:-1] if cell.strip() != "…"] == \
+                [100.0 * row + column for column in shown]
 
 
 # --------------------------------------------------------------------------- help at 80 columns

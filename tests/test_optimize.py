@@ -282,13 +282,27 @@ def numbers_in(text: str) -> list[str]:
     return re.findall(r"-?\d+\.\d+(?:e[-+]\d+)?", text)
 
 
+def significant(text: str) -> int:
+    """The significant digits a number is written with (1.50033 has 6, 0.0012 has 2, 4.0 has 1)."""
+    digits = text.lstrip("-").split("e")[0].replace(".", "").lstrip("0")
+    return len(digits.rstrip("0")) if "." in text else len(digits)
+
+
 @pytest.mark.parametrize("columns", [None, 80, 60])
 def test_a_tensor_point_is_printed_whole(columns, monkeypatch):
+    """Every entry of the final point, none cut: to 6 significant digits, and whole with --digits full."""
+    from derivcli.render.numbers import styled
+
     result = minimize(RELU_LOSS, RELU_POINT, wrt=["W"], lr=0.01, steps=3)
+    with styled(digits=None):
+        full = table(result, columns, monkeypatch)
+    final = full[full.index("final point"):full.index(result.stopped.split()[0])]
+    entries = [v for row in result.point["W"] for v in row]
+    assert numbers_in(final)[1:] == [repr(v) for v in entries]  # (the first is the value)
     text = table(result, columns, monkeypatch)
     final = text[text.index("final point"):text.index(result.stopped.split()[0])]
-    whole = [repr(v) for row in result.point["W"] for v in row]
-    assert numbers_in(final)[1:] == whole  # (the first is the value) every entry, none cut
+    shown = numbers_in(final)[1:]
+    assert [float(v) for v in shown] == pytest.approx(entries, rel=5e-6) and all(significant(v) <= 6 for v in shown)
     assert "…" not in text and all(len(line) <= (columns or 140) for line in text.splitlines())
     # at each step: in the table (to 6 digits) where its rows fit, or left to --format plain and --json
     assert ("┃ point" in text) == (columns != 60) != ("--format plain or --json" in text)
@@ -304,7 +318,7 @@ def test_a_scalar_point_wraps_between_numbers_only(monkeypatch):
     assert sorted(numbers_in(cells)) == sorted(f"{v:.6g}" for entry in result.trace for v in entry.point.values())
 
 
-def test_the_trace_has_6_significant_digits_and_fits_80_columns_with_the_final_point_whole(monkeypatch):
+def test_the_trace_and_the_final_point_have_6_significant_digits_and_fit_80_columns(monkeypatch):
     result = minimize(ROSENBROCK, {"x": -1.2, "y": 1}, optimizer="lbfgs", lr=1, steps=30, tol=0)
     text = table(result, 80, monkeypatch)
     lines = text.splitlines()
@@ -314,10 +328,15 @@ def test_the_trace_has_6_significant_digits_and_fits_80_columns_with_the_final_p
     for line in rows:
         entry = result.trace[int(line.split("│")[1])]
         value, point = line.split("│")[2].strip(), line.split("│")[3].strip()
-        assert value == f"{entry.value:.6g}" and float(value) == pytest.approx(entry.value, rel=5e-6)
-        assert point == f"x={entry.point['x']:.6g}, y={entry.point['y']:.6g}"
-    assert f"final point: x={result.point['x']!r}, y={result.point['y']!r}" in lines
-    assert f"final value: {result.value!r}" in lines
+        assert float(value) == pytest.approx(entry.value, rel=5e-6) and significant(value) <= 6
+        x, y = (part.split("=")[1] for part in point.split(", "))
+        assert [float(x), float(y)] == pytest.approx([entry.point["x"], entry.point["y"]], rel=5e-6)
+        assert significant(x) <= 6 and significant(y) <= 6
+    final = next(line for line in lines if line.startswith("final point: "))
+    x, y = (part.split("=")[1] for part in final.removeprefix("final point: ").split(", "))
+    assert [float(x), float(y)] == pytest.approx([result.point["x"], result.point["y"]], rel=5e-6)
+    value = next(line for line in lines if line.startswith("final value: ")).removeprefix("final value: ")
+    assert float(value) == pytest.approx(result.value, rel=5e-6) and significant(value) <= 6
 
 
 def test_help_lists_the_optimizers_and_the_default_tolerance():

@@ -39,9 +39,13 @@ class DerivcliGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         """Carry an EOFError from a library past typer, which would report it as an interrupt (exit 130), and
-        Ctrl-C, which typer turns into a silent exit 130: `guarded` says `error: interrupted`."""
+        Ctrl-C, which typer turns into a silent exit 130: `guarded` says `error: interrupted`.  The views'
+        number style is the command's own (a REPL line's --digits is not the next line's)."""
+        from ..render.numbers import fresh_style
+
         try:
-            return super().invoke(ctx)
+            with fresh_style():  # the command's --digits and bindings, for its views only
+                return super().invoke(ctx)
         except (EOFError, KeyboardInterrupt) as error:
             raise _Carried(error) from error
 

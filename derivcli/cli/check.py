@@ -11,7 +11,7 @@ from ..errors import DerivcliError, Exit
 from ..limits.spelling import nearest
 from .app import app
 from .commands import BindingCommand
-from .options import DEVICE, FORMAT, JSON, SEED, VAR, output_format, read_point, split_names
+from .options import DEVICE, DIGITS, FORMAT, JSON, SEED, VAR, output_format, read_point, split_names
 
 CHECK_EPILOG = ("""[bold]Examples[/]
 
@@ -56,6 +56,7 @@ def check(
         "--dtype", metavar="float32|float64|bfloat16",
         help="The precision your code runs in; the reference is float64 whatever it is.")] = "float32",
     device: DEVICE = "cpu",
+    digits: DIGITS = None,
     json_output: JSON = False,
     fmt: FORMAT = None,
 ) -> int:

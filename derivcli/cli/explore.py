@@ -13,6 +13,7 @@ from .app import app
 from .commands import BindingCommand, EquationCommand
 from .options import (
     DEVICE,
+    DIGITS,
     DTYPE,
     EXPLAIN,
     FORMAT,
@@ -60,6 +61,7 @@ def minimize(
     seed: SEED = None,
     dtype: DTYPE = "float64",
     device: DEVICE = "cpu",
+    digits: DIGITS = None,
     json_output: JSON = False,
     fmt: FORMAT = None,
     explain_parse: EXPLAIN = False,

@@ -11,6 +11,7 @@ from ..errors import DerivcliError, Exit
 from .app import app
 from .commands import BindingCommand
 from .options import (
+    DIGITS,
     EXACT,
     EXPLAIN,
     FORMAT,
@@ -49,6 +50,7 @@ def steps(
                              "1e-8.")] = False,
     exact: EXACT = False,
     var: VAR = None,
+    digits: DIGITS = None,
     json_output: JSON = False,
     fmt: FORMAT = None,
     explain_parse: EXPLAIN = False,

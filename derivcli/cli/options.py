@@ -26,6 +26,27 @@ def output_format(json_flag: bool, fmt: Optional[str]) -> str:
     return "table" if sys.stdout.isatty() else "plain"
 
 
+def _digits(value: Optional[str]) -> None:
+    """--digits N|full: the significant digits of a table's numbers, set for this command's views (plain
+    lines and JSON always give every digit)."""
+    from ..render.numbers import TABLE_DIGITS, set_style
+
+    if value is None:
+        set_style(digits=TABLE_DIGITS)
+    elif value.strip().lower() == "full":
+        set_style(digits=None)
+    elif value.strip().isdigit() and 1 <= int(value) <= 17:
+        set_style(digits=int(value))
+    else:
+        raise DerivcliError(f"--digits {value[:20]}: give a number of significant digits from 1 to 17, or full",
+                            hint="--digits full prints every digit, as plain output and JSON do")
+
+
+# the views' numbers: read by its callback (see _digits), which sets the style every table view follows
+DIGITS = Annotated[Optional[str], typer.Option(
+    "--digits", metavar="N|full", callback=_digits, expose_value=False, show_default=False,
+    help="Significant digits of the numbers in tables (default 6); full gives every digit, as plain output "
+         "and JSON always do.")]
 WRT = Annotated[Optional[list[str]], typer.Option(
     "--wrt", metavar="NAMES",
     help="Differentiate only these variables (comma-separated or repeated); the rest are constants.",
@@ -78,8 +99,10 @@ def read_point(ctx: typer.Context, var: Optional[list[str]], seed: Optional[int]
     """The bindings given as --NAME VALUE and --var NAME=VALUE, read into numbers and tensors (with
     `streams`, `-` stays STDIN: values to read line by line)."""
     from ..inputs.bindings import parse_value
+    from ..render.numbers import set_style
 
     raw = binding_texts(ctx, var)
+    set_style(written=raw)  # a table shows `x = pi/3 ≈ 1.0472`
     if seed is not None:
         import torch
 

@@ -12,7 +12,7 @@ import typer
 from ..errors import DerivcliError, Exit
 from .app import app
 from .commands import BindingCommand
-from .options import EXPLAIN, FORMAT, JSON, STDIN, VAR, WRT, binding_texts, output_format, report_warnings
+from .options import DIGITS, EXPLAIN, FORMAT, JSON, STDIN, VAR, WRT, binding_texts, output_format, report_warnings
 
 EXPRESSION = Annotated[str, typer.Argument(help="The formula, e.g. \"4*pi**2*L/T**2\".", show_default=False)]
 SEED = Annotated[Optional[int], typer.Option(
@@ -123,6 +123,7 @@ def propagate(
     coverage: Annotated[float, typer.Option(
         "--coverage", metavar="P", help="The Monte Carlo coverage interval's probability.")] = 0.95,
     seed: SEED = None,
+    digits: DIGITS = None,
     json_output: JSON = False,
     fmt: FORMAT = None,
     explain_parse: EXPLAIN = False,
@@ -167,6 +168,7 @@ def sensitivity(
     var: VAR = None,
     samples: Annotated[int, typer.Option("--samples", metavar="N", help="Samples over the ranges.")] = 10_000,
     seed: SEED = None,
+    digits: DIGITS = None,
     json_output: JSON = False,
     fmt: FORMAT = None,
     explain_parse: EXPLAIN = False,

@@ -12,6 +12,7 @@ from .app import app
 from .commands import BindingCommand, EquationCommand
 from .options import (
     DEVICE,
+    DIGITS,
     DTYPE,
     EXACT,
     EXPECT,
@@ -57,6 +58,7 @@ def diff(
     var: VAR = None,
     dtype: DTYPE = "float64",
     device: DEVICE = "cpu",
+    digits: DIGITS = None,
     json_output: JSON = False,
     fmt: FORMAT = None,
     explain_parse: EXPLAIN = False,
@@ -90,6 +92,7 @@ def taylor(
                                                               "several).", show_default=False)] = None,
     var: VAR = None,
     dtype: DTYPE = "float64",
+    digits: DIGITS = None,
     json_output: JSON = False,
     fmt: FORMAT = None,
     explain_parse: EXPLAIN = False,
@@ -125,6 +128,7 @@ def implicit(
     order: Annotated[int, typer.Option("--order", help="1 for dy/dx, 2 for d²y/dx², …")] = 1,
     latex: Annotated[bool, typer.Option("--latex", help="Print the derivative as LaTeX.")] = False,
     var: VAR = None,
+    digits: DIGITS = None,
     json_output: JSON = False,
     fmt: FORMAT = None,
 ) -> int:

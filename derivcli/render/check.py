@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..wire import dumps
 from .layout import console_for, print_fitting
-from .numbers import number, short, working_dtype
+from .numbers import in_working_dtype, number, short, working_dtype
 
 if TYPE_CHECKING:
     from ..gradcheck.result import CheckResult, ElementCheck, NameCheck, Origin
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 VERDICT_STYLES = {"agree": "green", "kink": "yellow"}  # the rest (DISAGREE, inaccurate, non-finite) fail: red
 
 
+@in_working_dtype
 def emit_check(result: CheckResult, fmt: str, out: TextIO) -> None:
     if fmt == "json":
         out.write(dumps(result.to_json()) + "\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .numbers import number
@@ -171,25 +173,53 @@ def summarized(count: int) -> list[int | None]:
 
 def print_grid(console: Any, title: str, value: Any, row_labels: list[str] | None = None,
                column_labels: list[str] | None = None) -> None:
-    """A vector or matrix as torch prints one, in a table: rows and columns labelled with their indices,
-    a long axis summarized as its first and last three entries around `…`, every number shown whole.
-    Higher ranks are one row per leading index (`[0, 1]`); the full data is in the JSON."""
+    """A vector or matrix in one table, as torch prints a tensor: rows and columns labelled with their
+    indices, as many of the first and last columns as fit the console around a `…` column (torch's
+    linewidth), the first and last three of a long row axis around a `…` row, numbers as the view writes
+    them.  Higher ranks are one row per leading index (`[0, 1]`); the full data is in plain output and JSON."""
+    from rich.cells import cell_len
+
     matrix = _as_rows(value)
     shape = _shape(value)
-    columns = len(matrix[0]) if matrix else 0
     row_labels = row_labels or (["[" + ", ".join(map(str, index)) + "]" for index in _indices(shape[:-1])]
                                 if len(shape) > 1 else [""])
-    column_labels = column_labels or [f"[{index}]" for index in range(columns)]
-    shown_columns = summarized(columns)
-    headers = ["", *(ELLIPSIS if index is None else column_labels[index] for index in shown_columns)]
-    rows = []
-    for row_index in summarized(len(matrix)):
-        if row_index is None:
-            rows.append([ELLIPSIS, *([ELLIPSIS] * len(shown_columns))])
-            continue
-        rows.append([row_labels[row_index], *(ELLIPSIS if index is None else number(matrix[row_index][index])
-                                              for index in shown_columns)])
-    print_fitting(console, headers, rows, ["left", *(["right"] * len(shown_columns))], title, most_tables=None)
+    count = len(matrix[0]) if matrix else 0
+    column_labels = column_labels or [f"[{index}]" for index in range(count)]
+    shown_rows = summarized(len(matrix))
+    labels = [ELLIPSIS if row is None else row_labels[row] for row in shown_rows]
+
+    @functools.cache
+    def column(index: int) -> list[str]:
+        return [column_labels[index], *(ELLIPSIS if row is None else number(matrix[row][index]) for row in shown_rows)]
+
+    label_width = max((cell_len(label) for label in labels), default=0)
+    shown_columns = _fitting_columns(console.width - 1 - (label_width + 3), count,
+                                     lambda index: max(map(cell_len, column(index))) + 3)
+    headers = ["", *(ELLIPSIS if index is None else column(index)[0] for index in shown_columns)]
+    rows = [[label, *(ELLIPSIS if index is None else column(index)[position + 1] for index in shown_columns)]
+            for position, label in enumerate(labels)]
+    print_fitting(console, headers, rows, ["left", *(["right"] * len(shown_columns))], title, most_tables=1)
+
+
+def _fitting_columns(budget: int, count: int, cost: Callable[[int], int]) -> list[int | None]:
+    """The columns of `count` that fit `budget`, taken from both ends in turn (first, last, second, …), with
+    None where the ones left out were (a `…` column, 4 wide); at least the first."""
+    left: list[int] = []
+    right: list[int] = []
+    low, high, used = 0, count - 1, 0
+    while low <= high:
+        index = low if len(left) <= len(right) else high
+        more = high > low  # columns would still be left out after this one: the `…` column needs room
+        if (left or right) and used + cost(index) + (4 if more else 0) > budget:
+            break
+        used += cost(index)
+        if index == low:
+            left.append(index)
+            low += 1
+        else:
+            right.insert(0, index)
+            high -= 1
+    return [*left, *([None] if low <= high else []), *right]
 
 
 def _shape(value: Any) -> list[int]:

@@ -52,7 +52,8 @@ def write_points(table: dict[str, Any], path: str | None, out: TextIO) -> None:
                 if kind == "npy":
                     np.save(binary, matrix.numpy())
                 else:  # one named array per column, as --points reads an .npz
-                    np.savez(binary, **{name: matrix[:, index].numpy() for index, name in enumerate(names)})
+                    arrays: dict[str, Any] = {name: matrix[:, index].numpy() for index, name in enumerate(names)}
+                    np.savez(binary, **arrays)
         else:
             with open(path, "w", encoding="utf-8") as handle:
                 _write_csv(names, matrix, handle)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..wire import dumps
@@ -18,7 +17,6 @@ SUMMARY_SIZE = 1000
 EDGE = SUMMARY_EDGE
 _LEFT_OUT = object()  # where a summarised dimension's middle entries were
 STATUS_STYLES = {"converged": "green", "diverged": "bold red"}  # stalled, max_steps: yellow
-TRACE_DIGITS = 6  # significant digits of the trace table's numbers: a row of two variables fits 80 columns
 
 
 @in_working_dtype
@@ -59,12 +57,12 @@ def emit_minimize(result: MinimizeResult, fmt: str, out: TextIO, explain_parse: 
 
 
 def _print_trace(console: Any, shown: list[TraceStep], elided: bool, tensors: bool) -> bool:
-    """Step, value, point and gradient norm, in a table that fits: numbers to TRACE_DIGITS significant
-    digits (the final point below is whole), a scalar point wraps between numbers only; a tensor point is
-    shown whole, its rows one under another, or (where they would not fit) left out of the table.  Says
-    whether the points were shown."""
-    rows = [[str(entry.step), _rounded(entry.value), point_text(entry.point, digits=TRACE_DIGITS),
-             short(entry.grad_norm)] for entry in shown]
+    """Step, value, point and gradient norm, in a table that fits: numbers to the table's significant
+    digits (--digits; 6 fit a row of two variables in 80 columns), a scalar point wraps between numbers
+    only; a tensor point is shown whole, its rows one under another, or (where they would not fit) left
+    out of the table.  Says whether the points were shown."""
+    rows = [[str(entry.step), number(entry.value), point_text(entry.point), short(entry.grad_norm)]
+            for entry in shown]
     if elided:
         rows.insert(12, [ELLIPSIS, "", "", ""])
     headers, justify = ["step", "value", "point", "gradient norm"], ["right", "right", "left", "right"]
@@ -75,33 +73,25 @@ def _print_trace(console: Any, shown: list[TraceStep], elided: bool, tensors: bo
     return points
 
 
-def point_text(point: dict[str, Any], width: int | None = None, digits: int | None = None) -> str:
-    """The variables as name=value, every number whole (or to `digits` significant digits): scalars on one
-    line; each tensor on lines of its own, as torch prints it (a matrix's rows one under another, filled to
-    `width`; past SUMMARY_SIZE entries each long dimension summarised as its first and last EDGE entries
-    around …)."""
+def point_text(point: dict[str, Any], width: int | None = None) -> str:
+    """The variables as name=value (numbers as the view writes them): scalars on one line; each tensor on
+    lines of its own, as torch prints it (a matrix's rows one under another, filled to `width`; past
+    SUMMARY_SIZE entries each long dimension summarised as its first and last EDGE entries around …)."""
     if not any(isinstance(value, list) for value in point.values()):
-        return number_map(point) if digits is None else ", ".join(f"{name}={_rounded(value, digits)}"
-                                                                   for name, value in point.items())
-    return "\n".join(f"{name}={_tensor_text(value, len(name) + 1, width, _size(value) > SUMMARY_SIZE, digits)}"
+        return number_map(point)
+    return "\n".join(f"{name}={_tensor_text(value, len(name) + 1, width, _size(value) > SUMMARY_SIZE)}"
                      for name, value in point.items())
 
 
-def _rounded(value: float, digits: int = TRACE_DIGITS) -> str:
-    """`digits` significant digits, zero without a sign (the trace is for watching the run, not its answer)."""
-    return f"{value + 0.0:.{digits}g}" if math.isfinite(value) else str(value)
-
-
-def _tensor_text(value: Any, indent: int, width: int | None, summarise: bool, digits: int | None = None) -> str:
+def _tensor_text(value: Any, indent: int, width: int | None, summarise: bool) -> str:
     if not isinstance(value, list):
-        return number(value) if digits is None else _rounded(value, digits)
+        return number(value)
     items = value if not summarise or len(value) <= 2 * EDGE else [*value[:EDGE], _LEFT_OUT, *value[-EDGE:]]
     if value and isinstance(value[0], list):
-        parts = [ELLIPSIS if item is _LEFT_OUT else _tensor_text(item, indent + 1, width, summarise, digits)
+        parts = [ELLIPSIS if item is _LEFT_OUT else _tensor_text(item, indent + 1, width, summarise)
                  for item in items]
         return "[" + (",\n" + " " * (indent + 1)).join(parts) + "]"
-    words = [ELLIPSIS if item is _LEFT_OUT else number(item) if digits is None else _rounded(item, digits)
-             for item in items]
+    words = [ELLIPSIS if item is _LEFT_OUT else number(item) for item in items]
     return "[" + _fill([word + "," for word in words[:-1]] + words[-1:], indent + 1, width) + "]"
 
 

@@ -1,51 +1,110 @@
-"""Numbers and labels as text: full precision in tables and lines, short forms for errors and steps."""
+"""Numbers and labels as text: full precision in plain lines and JSON, a few significant digits in tables
+(`--digits`), short forms for errors and steps."""
 
 from __future__ import annotations
 
 import functools
 import math
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-_WORKING_DTYPE: ContextVar[str] = ContextVar("derivcli_working_dtype", default="float64")
+TABLE_DIGITS = 6  # significant digits in a table, as torch and numpy print: a 20×30 gradient shows 6 columns at 80
 Emit = TypeVar("Emit", bound=Callable[..., None])
 
 
+@dataclass(frozen=True)
+class NumberStyle:
+    """How a view writes its numbers, one object set around it (as black's Mode): the dtype whose shortest
+    round-trip text is a number's full form, the significant digits a table rounds to (None: every digit),
+    whether the view is a table (plain lines and JSON always give every digit), and the bindings as the
+    user wrote them (a table says `x = pi/3 ≈ 1.0472`)."""
+
+    dtype: str = "float64"
+    digits: int | None = TABLE_DIGITS
+    table: bool = False
+    written: Mapping[str, str] = field(default_factory=dict)
+
+
+DEFAULT_STYLE = NumberStyle()  # frozen: each change is a new style
+_STYLE: ContextVar[NumberStyle] = ContextVar("derivcli_number_style", default=DEFAULT_STYLE)
+
+
 @contextmanager
-def working_dtype(dtype: str) -> Iterator[None]:
-    """Numbers printed inside are the shortest text that reads back as the same number in `dtype`
-    (float32's 0.1 is 0.1, not 0.10000000149011612)."""
-    token = _WORKING_DTYPE.set(dtype)
+def styled(**changes: Any) -> Iterator[None]:
+    """Numbers printed inside follow the style with these changes."""
+    token = _STYLE.set(replace(_STYLE.get(), **changes))
     try:
         yield
     finally:
-        _WORKING_DTYPE.reset(token)
+        _STYLE.reset(token)
+
+
+def working_dtype(dtype: str) -> Any:
+    """Numbers printed inside are the shortest text that reads back as the same number in `dtype`
+    (float32's 0.1 is 0.1, not 0.10000000149011612)."""
+    return styled(dtype=dtype)
+
+
+@contextmanager
+def fresh_style() -> Iterator[None]:
+    """One command's style, set by its options (`set_style`) and gone when it ends: a REPL line's --digits
+    is not the next line's."""
+    token = _STYLE.set(DEFAULT_STYLE)
+    try:
+        yield
+    finally:
+        _STYLE.reset(token)
+
+
+def set_style(**changes: Any) -> None:
+    """The command line's choices (--digits, the bindings as written), for the views of this command."""
+    _STYLE.set(replace(_STYLE.get(), **changes))
 
 
 def in_working_dtype(emit: Emit) -> Emit:
-    """A view of a result, printing its numbers in the result's own dtype."""
+    """A view of a result (`emit(result, fmt, out, ...)`): its numbers in the result's own dtype, rounded
+    to the style's digits where the view is a table."""
     @functools.wraps(emit)
-    def wrapper(result: Any, *args: Any, **kwargs: Any) -> None:
-        with working_dtype(getattr(result, "dtype", "float64")):
-            emit(result, *args, **kwargs)
+    def wrapper(result: Any, fmt: str, *args: Any, **kwargs: Any) -> None:
+        with styled(dtype=getattr(result, "dtype", "float64"), table=fmt == "table"):
+            emit(result, fmt, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
 def number(value: Any) -> str:
-    """Full precision: the shortest text that reads back as the same number in the working dtype, zero
-    without a sign; lists stay nested."""
+    """The shortest text that reads back as the same number in the working dtype, zero without a sign;
+    in a table, rounded to the style's significant digits where it has more.  Lists stay nested."""
     if isinstance(value, list):
         return "[" + ", ".join(number(item) for item in value) + "]"
     value = float(value)
     if value == 0:
         return "0.0"
-    if _WORKING_DTYPE.get() == "float32" and math.isfinite(value):
-        return _shortest_float32(value)
-    return repr(value)
+    style = _STYLE.get()
+    single = style.dtype == "float32" and math.isfinite(value)
+    full = _shortest_float32(value) if single else repr(value)
+    if not style.table or style.digits is None or not math.isfinite(value):
+        return full
+    rounded = f"{value:.{style.digits}g}"
+    if (_as_float32(float(rounded)) == _as_float32(value)) if single else float(rounded) == value:
+        return full
+    return rounded if any(mark in rounded for mark in ".e") else rounded + ".0"  # 0.9999999999999998: 1.0
+
+
+def binding_text(name: str, value: Any) -> str:
+    """`x = 1.5`; in a table, a value the user wrote as an expression shows as written too: `x = pi/3 ≈ 1.0472`."""
+    style = _STYLE.get()
+    written = style.written.get(name, "").strip()
+    try:
+        float(written)
+    except ValueError:
+        if style.table and written and not isinstance(value, list):
+            return f"{name} = {written} ≈ {number(value)}"
+    return f"{name} = {number(value)}"
 
 
 def _shortest_float32(value: float) -> str:

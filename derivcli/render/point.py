@@ -8,8 +8,16 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ..results import element_names
 from ..wire import dumps
 from .answers import answer_lines, print_answers
-from .layout import console_for, print_fitting, print_formula, print_grid, print_reading, reading_lines
-from .numbers import in_working_dtype, number, shape_text, short, step_text
+from .layout import (
+    console_for,
+    print_fitting,
+    print_formula,
+    print_grid,
+    print_reading,
+    reading_lines,
+    table_width,
+)
+from .numbers import binding_text, in_working_dtype, number, shape_text, short, step_text
 
 if TYPE_CHECKING:
     from ..results import DifferenceTable, GradResult, HessianResult, JacobianResult
@@ -68,7 +76,7 @@ def print_header(console: Any, result: Any, show_value: bool = True) -> None:
     """What every point view starts with: f, how it was read, and the point, the value and the dtype."""
     from rich.text import Text
 
-    at = ", ".join(f"{name} = {number(value)}" if not isinstance(value, list)
+    at = ", ".join(binding_text(name, value) if not isinstance(value, list)
                    else f"{name}: {shape_text(value)} tensor" for name, value in result.point.items())
     print_formula(console, "f", result.expression)
     print_reading(console, result.parse, result.expression)
@@ -96,7 +104,10 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
             cells += ["by element" if tensor else number(check.gradient[name]), short(check.abs_error[name]),
                       short(check.rel_error[name]), shown]
         rows.append(cells)
-    print_fitting(console, headers, rows, ["left", "right", "right", "right", "right", "center"])
+    justify = ["left", "right", "right", "right", "right", "center"]
+    if check is not None and table_width(headers, rows) > console.width:  # the verdict stays in the table
+        headers, justify, *rows = [cells[:4] + cells[5:] for cells in (headers, justify, *rows)]
+    print_fitting(console, headers, rows, justify)
     for name, value in result.gradient.items():
         if isinstance(value, list):
             print_grid(console, f"∂f/∂{name} (autograd)", value)
@@ -106,11 +117,11 @@ def _grad_table(result: GradResult, out: TextIO) -> None:
                 print_formula(console, f"∂f/∂{name}", formula, check.pretty.get(name))
         for name, errors in check.reference_error.items():
             ranked = sorted((error, method) for method, error in errors.items() if error is not None)
-            console.print(Text(f"∂f/∂{name} to 30 digits (SymPy, mpmath): {number(check.reference[name])}; "
+            console.print(Text(f"∂f/∂{name} by SymPy and mpmath (30 digits): {number(check.reference[name])}; "
                                "relative errors: " + ", ".join(f"{method.replace('_', ' ')} {short(error)}"
                                                                for error, method in ranked), style="dim"))
         if check.value_verdict != "agree" and check.value_reference is not None:
-            console.print(Text(f"f to 30 digits (SymPy, mpmath): {number(check.value_reference)}", style="dim"))
+            console.print(Text(f"f by SymPy and mpmath (30 digits): {number(check.value_reference)}", style="dim"))
         console.print(Text(_check_summary(check), style="yellow" if check.agree is None or check.kinks and not
                            check.failed else "green" if check.agree else "bold red"))
     if result.check is not None and result.check.skipped is not None:

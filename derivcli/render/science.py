@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ..science.uncertainty import rounded, two_significant
 from ..wire import dumps
 from .layout import console_for, print_fitting, print_formula, print_reading, reading_lines
-from .numbers import maybe_number, number
+from .numbers import binding_text, in_working_dtype, maybe_number, number
 
 if TYPE_CHECKING:
     from ..emit.code import EmittedCode
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..science.sensitivity import SensitivityResult
 
 
+@in_working_dtype
 def emit_propagation(result: PropagationResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
     if fmt == "json":
         out.write(dumps(result.to_json(explain_parse)) + "\n")
@@ -121,6 +122,7 @@ def _at(value: float, tolerance: float) -> str:
     return f"{value:.{places}f}"
 
 
+@in_working_dtype
 def emit_sensitivity(result: SensitivityResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
     if fmt == "json":
         out.write(dumps(result.to_json(explain_parse)) + "\n")
@@ -152,7 +154,7 @@ def _sensitivity_table(result: SensitivityResult, out: TextIO) -> None:
     if result.parse is not None:
         print_reading(console, result.parse, result.expression)
     if result.local is not None:
-        console.print(Text(f"at {', '.join(f'{name} = {number(v)}' for name, v in result.point.items())}:  "
+        console.print(Text(f"at {', '.join(binding_text(name, v) for name, v in result.point.items())}:  "
                            f"f = {maybe_number(result.value)}", style="dim"))
         rows = [[str(rank), row.name, number(row.value), number(row.derivative),
                  "undefined" if row.elasticity is None else f"{row.elasticity:.4g}"]

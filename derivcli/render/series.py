@@ -8,7 +8,7 @@ from ..results import derivative_key
 from ..wire import dumps
 from .answers import answer_lines, print_answers
 from .layout import console_for, print_fitting, print_formula, print_reading, reading_lines
-from .numbers import SUPERSCRIPTS, derivative_label, in_working_dtype, maybe_number, number, short
+from .numbers import SUPERSCRIPTS, binding_text, derivative_label, in_working_dtype, maybe_number, number, short
 
 if TYPE_CHECKING:
     from ..learn.implicit import ImplicitResult
@@ -42,7 +42,7 @@ def emit_diff(result: DiffResult, fmt: str, out: TextIO, explain_parse: bool = F
         shown = (result.latex if latex else result.derivative) or ""
         print_formula(console, what, shown, None if latex else result.pretty)
     if result.point is not None:
-        at = ", ".join(f"{name} = {number(value)}" for name, value in result.point.items())
+        at = ", ".join(binding_text(name, value) for name, value in result.point.items())
         console.print(Text(f"at {at}:  f = {maybe_number(result.value)}", style="dim"))
         console.print(Text.assemble((f"{what} = ", "bold"), maybe_number(result.derivative_value),
                                     (f"   by {result.method}", "dim")))
@@ -79,7 +79,7 @@ def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool
 
     console = console_for(out)
     console.print(Text.assemble(("f", "bold"), " = ", (result.expression, "cyan"),
-                                f"   around {result.variable} = {number(result.around)}"))
+                                f"   around {binding_text(result.variable, result.around)}"))
     print_reading(console, result.parse, result.expression)
     exact = result.exact_coefficients
     title = f"Taylor coefficients f⁽ᵏ⁾/k! to order {result.order}"
@@ -107,6 +107,7 @@ def emit_taylor(result: TaylorResult, fmt: str, out: TextIO, explain_parse: bool
         console.print(Text(f"note: {note}", style="yellow"))
 
 
+@in_working_dtype
 def emit_implicit(result: ImplicitResult, fmt: str, out: TextIO, latex: bool = False) -> None:
     if fmt == "json":
         out.write(dumps(result.to_json()) + "\n")
@@ -128,7 +129,7 @@ def emit_implicit(result: ImplicitResult, fmt: str, out: TextIO, latex: bool = F
             f"d{result.wrt}{'' if result.order == 1 else str(result.order).translate(SUPERSCRIPTS)}"
     print_formula(console, label, shown, None if latex else result.pretty)
     if result.point is not None:
-        at = ", ".join(f"{name} = {number(value)}" for name, value in result.point.items())
+        at = ", ".join(binding_text(name, value) for name, value in result.point.items())
         console.print(Text(f"at {at} (on the curve):", style="dim"))
         if result.value is not None:
             console.print(Text.assemble((f"{label} = ", "bold"), number(result.value)))
