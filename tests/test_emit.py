@@ -198,7 +198,7 @@ def table_expressions() -> list[tuple[str, dict[str, float]]]:
     domain (the table's own test interval)."""
     special = {"atan2": "atan2(y, x)", "log": "log(x*y, 3)", "root": "root(x*y, 3)", "min": "min(x, y, 0.7)",
                "max": "max(x, y)", "elu": "elu(x - y, 1.5)", "leaky_relu": "leaky_relu(x - y, 0.2)",
-               "hardtanh": "hardtanh(x*y, -0.5, 2)", "heaviside": "heaviside(x - y)*x"}
+               "hardtanh": "hardtanh(x*y, -0.5, 2)", "heaviside": "heaviside(x - y)*x", "clamp": "clamp(x*y, -0.5, 2)"}
     found = []
     for spec in FUNCTIONS:
         if spec.internal or spec.tensor:

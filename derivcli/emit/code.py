@@ -174,6 +174,7 @@ def _for_language(expr: Any, language: str) -> Any:
     import sympy as sp
     from sympy.codegen.cfunctions import expm1
 
+    from ..table import activations
     from ..table import sympy_forms as own
 
     def elu(x: Any, alpha: Any = sp.S.One) -> Any:
@@ -192,6 +193,9 @@ def _for_language(expr: Any, language: str) -> Any:
         sp.sech: lambda x: 1 / sp.cosh(x), sp.csch: lambda x: 1 / sp.sinh(x), sp.coth: lambda x: 1 / sp.tanh(x),
         sp.acoth: lambda x: sp.atanh(1 / x), sp.asech: lambda x: sp.acosh(1 / x),
         sp.acsch: lambda x: sp.asinh(1 / x),
+        **{kind: (lambda *args, kind=kind: kind(*args, evaluate=False).definition())
+           for kind in (activations.relu6, activations.hardsigmoid, activations.hardswish, activations.selu,
+                        activations.celu, activations.clamp)},
     }
     done: dict[Any, Any] = {}
 
