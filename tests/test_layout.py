@@ -139,6 +139,25 @@ def test_help_fits_80_columns_with_examples_whole_and_types_in_words(command):
             assert "\n" not in paragraph.strip(), paragraph
 
 
+@pytest.mark.parametrize("width", [40, 54, 58, 66])
+def test_help_never_cuts_an_option_name_on_a_narrow_terminal(width):
+    """Typer's table squeezes its name column first (`--fd-st…` at 40 columns); where it would, each option
+    goes on a line of its own with its description wrapped under it."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name in ["", *group.commands]:  # type: ignore[attr-defined]
+        source = group if not name else group.commands[name]  # type: ignore[attr-defined]
+        shown = CliRunner().invoke(app, [*([name] if name else []), "--help"],
+                                   env={"COLUMNS": str(width), "NO_COLOR": "1"}).stdout
+        assert max(len(line) for line in shown.splitlines()) <= width, (name, shown)
+        assert not re.search(r"--[a-z-]*…", shown), (name, shown)
+        written = set(re.findall(r"--[a-z][a-z-]*", shown))
+        assert {o for p in source.params for o in getattr(p, "opts", ()) if o.startswith("--")} <= written, name
+        if width == 40 and name == "grad":  # the narrow layout: a name, then its description indented under it
+            assert "│ --fd-steps TEXT" in shown and "│   Step sizes for --fd" in shown, shown
+
+
 @pytest.mark.parametrize("command", ["grad", "jacobian", "hessian", "diff", "taylor", "implicit", "minimize", "plot",
                                      "graph"])
 def test_expression_commands_show_their_usage_and_the_bindings(command):

@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import DerivcliError, Exit
-from .commands import name_types
+from .commands import name_types, print_help
 from .outcome import PROG, _Carried, guarded, report_error, silence_stdout, wants_json
 from .stdio import prepare_streams
 
@@ -35,7 +35,7 @@ class DerivcliGroup(TyperGroup):
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         name_types(self.get_params(ctx))
-        super().format_help(ctx, formatter)
+        print_help(self, ctx, lambda: super(DerivcliGroup, self).format_help(ctx, formatter))
 
     def invoke(self, ctx: Any) -> Any:
         """Carry an EOFError from a library past typer, which would report it as an interrupt (exit 130), and

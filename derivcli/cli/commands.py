@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from typer.core import TyperCommand
@@ -30,12 +31,24 @@ def name_types(params: list[Any]) -> None:
             param.metavar = TYPE_WORDS.get(param.bare_type(), param.bare_type().upper())
 
 
+def print_help(command: Any, ctx: Any, wide: Callable[[], None]) -> None:
+    """Typer's help (`wide`) where its table fits the terminal, else the narrow layout that never cuts an
+    option's name."""
+    from .narrow import console, is_narrow, print_narrow_help
+
+    out = console()
+    if is_narrow(command, ctx, out.width):
+        print_narrow_help(command, ctx, out)
+    else:
+        wide()
+
+
 class PlainCommand(TyperCommand):
     """A command without an expression (batch, functions): its help names types in words."""
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         name_types(self.get_params(ctx))
-        super().format_help(ctx, formatter)
+        print_help(self, ctx, lambda: super(PlainCommand, self).format_help(ctx, formatter))
 
 
 class BindingCommand(TyperCommand):
@@ -56,7 +69,7 @@ class BindingCommand(TyperCommand):
                         "list ([1, 2]), a constructor (rand(3, 4)), @file, or - to read values from stdin (grad).")
         self.params.insert(1, binding)
         try:
-            super().format_help(ctx, formatter)
+            print_help(self, ctx, lambda: super(BindingCommand, self).format_help(ctx, formatter))
         finally:
             self.params.remove(binding)
 

@@ -43,10 +43,10 @@ class ExpressionCommand(BindingCommand):
     def format_help(self, ctx: Any, formatter: Any) -> None:
         from typer.core import TyperCommand
 
-        from .commands import name_types
+        from .commands import name_types, print_help
 
         name_types(self.get_params(ctx))
-        TyperCommand.format_help(self, ctx, formatter)
+        print_help(self, ctx, lambda: TyperCommand.format_help(self, ctx, formatter))
 
 
 class PropagateCommand(BindingCommand):
