@@ -94,3 +94,14 @@ def test_a_repl_lines_digits_are_its_own(capsys):
     assert Shell(command(), [], History(None)).run(plain_reader(io.StringIO(lines))) == 0
     out = capsys.readouterr().out
     assert "2.7 " in out and "2.71828 " in out
+
+
+@pytest.mark.parametrize("digits", ["6", "full"])
+def test_the_check_verdict_stays_in_the_first_table_at_80_columns(digits, monkeypatch):
+    """Two 17-digit columns and the errors would push `check` into a table of its own: rel error goes first."""
+    argv = ["grad", "exp(-(x**2-x+1)/cos(log(x))**2)*y", "--x", "1", "--y", "2", "--check", "--format", "table"]
+    code, shown, err = run([*argv, "--digits", digits], monkeypatch)
+    assert code == 0, err
+    first = shown[shown.index("┏"):shown.index("┘") + 1]
+    assert "check" in first and first.count("agree") == 2 and shown.count("┏") == 1
+    assert all(len(line) <= 80 for line in shown.splitlines())
