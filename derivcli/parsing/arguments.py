@@ -9,10 +9,11 @@ table allows), never a computed value: it has no gradient, and nothing in it run
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import DerivcliError
-from ..table.functions import REST, FunctionSpec, Param
+from ..table.functions import REST, FunctionSpec, Param, resolve
 from .syntax import Call, Flag, Items, Node, Num, Span, Text, Unary
 
 EINSUM_TERM = re.compile(r"[A-Za-z]*(?:\.\.\.)?[A-Za-z]*\Z")
@@ -63,6 +64,22 @@ def bind(spec: FunctionSpec, call: Call, source: str) -> dict[str, Any]:
     if "equation" in bound:
         check_equation(bound["equation"], len(bound.get("operands", [])), spans["equation"], error)
     return bound
+
+
+def make_call(spec: FunctionSpec, bound: dict[str, Any], build: Callable[[Node], Any]) -> Any:
+    """The SymPy node of a function with a signature: its tensors built (`build`), in order, and its
+    settings (those differing from the defaults) handed to the SymPy form's `make`."""
+    operands: list[Any] = []
+    settings: dict[str, Any] = {}
+    for param in spec.signature:
+        value = bound.get(param.name)
+        if param.kind == "tensor":
+            operands.append(None if value is None else build(value))
+        elif param.kind in ("tensors", "operands"):
+            operands += [build(item) for item in value or []]
+        elif value is not None and value != param.default:
+            settings[param.name] = value
+    return resolve(spec.sympy).make(operands, settings)
 
 
 def _span(value: Any, whole: Span) -> Span:

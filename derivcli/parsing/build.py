@@ -13,8 +13,8 @@ from typing import Any
 
 from ..errors import DerivcliError
 from ..limits.spelling import nearest
-from ..table.functions import FUNCTIONS, FunctionSpec, by_name
-from .arguments import bind
+from ..table.functions import FUNCTIONS, by_name
+from .arguments import bind, make_call
 from .limits import MAX_EXACT_BITS, MAX_EXACT_EXPONENT
 from .limits import magnitude as _magnitude
 from .limits import power_text as _power_text
@@ -146,13 +146,13 @@ class Builder:
         if node.name != spec.name and (spec.signature or node.keywords):
             self.notes.append(f"'{node.name}' read as {spec.name} ({spec.description.split(';')[0]})")
         if spec.signature:
-            return self._with_settings(spec, bind(spec, node, self.text))
+            return make_call(spec, bind(spec, node, self.text), self.number)
         if node.keywords:  # max(X, dim=1), min(X, dim=0, keepdim=True): over a dim of one tensor
             if len(node.args) != 1:
                 raise self.error(f"{node.name}(…, dim=…) takes one tensor, got {len(node.args)} arguments", node.span,
                                  hint=f"for the elementwise {node.name}imum leave dim out")
             internal = next(entry for entry in FUNCTIONS if entry.name == f"a{spec.name}")
-            return self._with_settings(internal, {"input": node.args[0], **bind(spec, node, self.text)})
+            return make_call(internal, {"input": node.args[0], **bind(spec, node, self.text)}, self.number)
         low, high = spec.arity
         count = len(node.args)
         if count < low or (high is not None and count > high):
@@ -204,21 +204,6 @@ class Builder:
             inner = self.text[literal.span[0] + 1:literal.span[1] - 1]
             raise self.error(f"square brackets make a tensor, not a call of {node.name}", (literal.span[0],
                              literal.span[1]), hint=f"use parentheses: {node.name}({inner})")
-
-    def _with_settings(self, spec: FunctionSpec, bound: dict[str, Any]) -> Any:
-        """A function with a signature: its tensors built, in order, and its settings (those differing from
-        the defaults) handed to the SymPy form's `make`."""
-        operands: list[Any] = []
-        settings: dict[str, Any] = {}
-        for param in spec.signature:
-            value = bound.get(param.name)
-            if param.kind == "tensor":
-                operands.append(None if value is None else self.number(value))
-            elif param.kind in ("tensors", "operands"):
-                operands += [self.number(item) for item in value or []]
-            elif value is not None and value != param.default:
-                settings[param.name] = value
-        return _resolve_sympy(spec.sympy).make(operands, settings)
 
     def build_log(self, arg: Any) -> Any:
         log = self.sp.log
