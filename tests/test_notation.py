@@ -17,12 +17,15 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from servers import script
 
 import derivcli
 from derivcli.cli import main
 from derivcli.errors import DerivcliError
 from derivcli.parsing import Context, parse
 from derivcli.table.functions import FUNCTIONS
+
+pytestmark = pytest.mark.usefixtures("warm_env")  # the real processes here run warm (conftest)
 
 POINT = {"phi": 0.2, "x": 0.7, "y": 1.3, "theta": 0.4, "alpha": 1.1, "lambda": 0.9, "rho": 1.2, "v": 0.8, "Delta": 0.5,
          "mu": 0.6, "b": 3.0, "e": 2.5, "tg": 2.0, "xy": 1.7, "a": 0.3, "k": 2.0}
@@ -434,7 +437,7 @@ def test_old_inputs_keep_their_meaning():
 
 # ----------------------------------------------------------------------------------- the CLI's way
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "derivcli", *args], capture_output=True, text=True, timeout=120)
+    return script(*args)
 
 
 def test_explain_parse_in_every_command_says_each_reading():
