@@ -87,6 +87,10 @@ def test_a_value_written_as_an_expression_shows_as_written_in_a_table(monkeypatc
     assert plain.splitlines() == [f"value\t{math.sin(x)!r}", f"d/dx\t{math.cos(x)!r}"]  # every digit, no pi/3
     _, literal, _ = run(["grad", "sin(x)", "--x", "1.5", "--format", "table"], monkeypatch)
     assert "at x = 1.5 " in literal and "≈" not in literal
+    _, half, _ = run(["grad", "sin(x)", "--x", "1/2", "--format", "table"], monkeypatch)
+    assert "at x = 1/2 = 0.5 " in half  # the fraction exactly: no ≈
+    _, third, _ = run(["grad", "sin(x)", "--x", "1/3", "--format", "table"], monkeypatch)
+    assert "at x = 1/3 ≈ 0.333333 " in third
 
 
 def test_a_repl_lines_digits_are_its_own(capsys):

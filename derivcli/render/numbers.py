@@ -96,14 +96,21 @@ def number(value: Any) -> str:
 
 
 def binding_text(name: str, value: Any) -> str:
-    """`x = 1.5`; in a table, a value the user wrote as an expression shows as written too: `x = pi/3 ≈ 1.0472`."""
+    """`x = 1.5`; in a table, a value the user wrote as an expression shows as written too: `x = pi/3 ≈ 1.0472`
+    (`x = 1/2 = 0.5` where the number is the fraction exactly)."""
+    from fractions import Fraction
+
     style = _STYLE.get()
     written = style.written.get(name, "").strip()
     try:
         float(written)
     except ValueError:
         if style.table and written and not isinstance(value, list):
-            return f"{name} = {written} ≈ {number(value)}"
+            try:
+                exact = Fraction(written.replace(" ", "")) == Fraction(float(value))
+            except (ValueError, ZeroDivisionError, OverflowError):  # not a fraction (pi/3), or not finite
+                exact = False
+            return f"{name} = {written} {'=' if exact else '≈'} {number(value)}"
     return f"{name} = {number(value)}"
 
 
