@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import derivcli
+from derivcli.errors import DerivcliError
 from derivcli.cli import app
 
 MISSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
@@ -138,9 +139,13 @@ def test_slow_simplification_falls_back_to_the_cse_form_in_time():
         assert "x0 = " in result.derivative and "unsimplified" in result.notes[0]
 
 
-def test_huge_symbolic_formula_is_refused_with_a_note():
-    result = derivcli.diff("*".join(f"sin({k}x)" for k in range(1, 700)), "x", 1)
-    assert result.derivative is None and "too large" in result.notes[0]
+def test_huge_symbolic_formula_is_refused_without_a_point_and_noted_with_one():
+    product = "*".join(f"sin({k}x)" for k in range(1, 700))
+    with pytest.raises(DerivcliError, match="too large to build") as refused:
+        derivcli.diff(product, "x", 1)
+    assert "give a point" in (refused.value.hint or "")
+    result = derivcli.diff(product, "x", 1, x=0.001)
+    assert result.derivative is None and "too large" in result.notes[0] and result.derivative_value is not None
 
 
 # --------------------------------------------------------------------------- diff: high orders
