@@ -235,7 +235,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     _s("reshape", OPS + "reshape", TT + "reshape", "the elements in a new shape: reshape(X, 2, 3); -1 is "
        "inferred", X, Param("shape", "ints", required=True), aliases=("view",)),
     _s("cat", OPS + "cat", TT + "cat", "tensors joined along an existing dim: cat([A, B], dim=0)",
-       Param("tensors", "tensors"), Param("dim", "int", 0), aliases=("concat", "concatenate")),
+       Param("tensors", "tensors"), Param("dim", "int", 0)),
     _s("stack", OPS + "stack", TT + "stack", "tensors stacked along a new dim: stack([A, B], dim=0)",
        Param("tensors", "tensors"), Param("dim", "int", 0)),
     _s("unsqueeze", OPS + "unsqueeze", TT + "unsqueeze", "a new dimension of size 1 at dim", X,
