@@ -17,8 +17,9 @@ Python's objects alike (the inputs, made before, are not counted).  Ratio derivc
 
 Targets: time <= 1.5, peak memory <= 1.2.  On a machine whose cores other processes keep busy, torch's
 own intra-op threads wait for each other at every operation (benchmarks/loaded.py), which drowns both
-columns in noise: `--threads 1` measures the work itself (the load average is printed with the results).
-Usage: python benchmarks/api_tensors.py [repeats] [--threads N]
+columns in noise: `--threads 1` measures the work itself, and `--cpu` (one torch thread) times it by the
+calling thread's CPU time, which a preempted call does not accumulate (the load average is printed).
+Usage: python benchmarks/api_tensors.py [repeats] [--threads N] [--cpu]
 """
 
 from __future__ import annotations
@@ -80,16 +81,16 @@ def agree(case: str, v: dict[str, torch.Tensor]) -> None:
     assert torch.allclose(ours.reshape(theirs.shape), theirs, rtol=1e-12, atol=0), case
 
 
-def timings(case: str, v: dict[str, torch.Tensor], repeats: int) -> dict[str, float]:
+def timings(case: str, v: dict[str, torch.Tensor], repeats: int, clock: Callable[[], float]) -> dict[str, float]:
     runs = variants(case, v)
     for run in runs.values():
         run()
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
-            start = time.perf_counter()
+            start = clock()
             run()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -122,20 +123,24 @@ def peak(case: str, variant: str) -> int:
 
 
 def main(arguments: list[str]) -> None:
+    cpu = "--cpu" in arguments
     if "--threads" in arguments:
         at = arguments.index("--threads")
         torch.set_num_threads(int(arguments[at + 1]))
         del arguments[at:at + 2]
+    if cpu:
+        arguments.remove("--cpu")
+        torch.set_num_threads(1)  # the work then runs on the calling thread, whose CPU time is the clock
     repeats = int(arguments[0]) if arguments else 30
     v = inputs()
     print(f"{SIZE}x{SIZE}, float64, {torch.get_num_threads()} torch threads, load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; time: median of {repeats} interleaved rounds; "
-          "peak: resident bytes added by one call (child process per variant)")
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; time ({'CPU' if cpu else 'wall-clock'}): median of "
+          f"{repeats} interleaved rounds; peak: resident bytes added by one call (child process per variant)")
     print(f"{'case':8} {'torch ms':>9} {'derivcli ms':>11} {'ratio':>6} {'torch MiB':>9} {'derivcli MiB':>12} "
           f"{'ratio':>6}")
     for case in CASES:
         agree(case, v)
-        medians = timings(case, v, repeats)
+        medians = timings(case, v, repeats, time.thread_time if cpu else time.perf_counter)
         peaks = {variant: statistics.median(peak(case, variant) for _ in range(3)) for variant in medians}
         print(f"{case:8} {medians['torch'] * 1e3:9.3f} {medians['derivcli'] * 1e3:11.3f} "
               f"{medians['derivcli'] / medians['torch']:6.2f} {peaks['torch'] / 2**20:9.2f} "
