@@ -87,13 +87,13 @@ class Shell:
     prefix: list[str]
     history: History
     bindings: dict[str, str] = field(default_factory=dict)
-    loaded: threading.Thread = field(default_factory=lambda: threading.Thread(target=preload, daemon=True))
+    loaded: threading.Event = field(default_factory=threading.Event)  # set once torch and SymPy are imported
 
     def run(self, read: Callable[[], str]) -> int:
         """Read and run lines until EOF or exit; nothing a line does ends the session.  The exit code is the
         worst line's, as a script run through `repl < file` needs it: 2 if any line was an error, 1 if a check
         disagreed, else 0."""
-        self.loaded.start()
+        threading.Thread(target=preload, args=(self.loaded,), daemon=True).start()
         worst = 0
         while True:
             try:
@@ -124,7 +124,7 @@ class Shell:
             return 0
         head, rest = words[0], words[1:]
         if head == "let":
-            self.loaded.join()
+            self.loaded.wait()
             self.let(rest)
         elif head == "unlet":
             self.unlet(rest)
@@ -133,7 +133,7 @@ class Shell:
         elif head == "repl":
             raise DerivcliError("this is derivcli's shell already", hint="type help for what it takes")
         else:
-            self.loaded.join()
+            self.loaded.wait()
             return main(self.command_line(words))
         return 0
 
@@ -188,14 +188,18 @@ class Shell:
             "A line without a command is an expression, for grad with the bindings: x^2 sin(x) --x 2\n"]))
 
 
-def preload() -> None:
+def preload(done: threading.Event) -> None:
     """Import torch and SymPy (and numpy, which torch imports) on a thread of their own: Ctrl-C reaches only
     the main thread, and an import of torch cut short leaves it half-loaded, so that importing it again
-    crashes the interpreter.  Lines that need them wait for the thread (a wait Ctrl-C does cancel); a failed
-    import is left for the command's own import to report."""
-    with suppress(Exception):
-        import sympy  # noqa: F401
-        import torch  # noqa: F401
+    crashes the interpreter.  Lines that need them wait for `done` (a wait Ctrl-C does cancel; not
+    Thread.join, which Python 3.11 ends for good when Ctrl-C cuts it, the thread still importing, and the
+    main thread then imported torch beside it); a failed import is left for the command's own to report."""
+    try:
+        with suppress(Exception):
+            import sympy  # noqa: F401
+            import torch  # noqa: F401
+    finally:
+        done.set()
 
 
 def contained(call: Callable[[], int]) -> int:
