@@ -5,15 +5,25 @@ Each command reads its options and `--NAME VALUE` bindings, calls the library an
 torch and SymPy are imported only inside the commands that compute, so `--help` and tab completion stay
 fast.  The modules: `app` (the group, `main`, `run`), `commands` (the command that reads bindings before
 torch loads), `options` (declared once, shared), one module per command family (`point`, `series`,
-`learn`, `analyze`, `explore`, `check`, `science`, `batch`, `repl`, `serve`), `outcome`, `stdio` (safe
-streams) and `completion`.
+`learn`, `analyze`, `explore`, `check`, `science`, `batch`, `repl`, `serve`; each found and imported here,
+its HELP_RANK placing it in help), `outcome`, `stdio` (safe streams), `narrow` (help at 40 columns) and
+`completion`.
 """
 
 from __future__ import annotations
 
-# isort: off
-from . import point, series, learn, analyze, explore, check, science, batch, repl, serve  # noqa: F401  (registers the commands, in help's order)
-# isort: on
+import importlib
+import math
+import pkgutil
+import sys
+
 from .app import app, main, run
 
 __all__ = ["app", "main", "run"]
+
+# Every module here is imported, so a command module registers its commands by being here: adding a command
+# touches no list.  Help lists them by each module's HELP_RANK, then in the order the module defines them.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+app.registered_commands.sort(key=lambda command: getattr(sys.modules[command.callback.__module__], "HELP_RANK",
+                                                         math.inf))

@@ -11,6 +11,7 @@ from .app import app
 from .commands import BindingCommand
 from .options import EXPLAIN, FORMAT, JSON, VAR, binding_texts, output_format, report_warnings
 
+HELP_RANK = 40  # its place among the commands in `derivcli --help`
 
 @app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
 

@@ -12,6 +12,8 @@ from .app import app
 from .commands import PlainCommand
 from .options import INPUT, SCHEDULER, output_format
 
+HELP_RANK = 80  # its place among the commands in `derivcli --help`
+
 BATCH_EPILOG = ("""[bold]Examples[/]
 
   derivcli batch < requests.ndjson > results.ndjson

@@ -13,6 +13,8 @@ from .app import app
 from .commands import BindingCommand
 from .options import DEVICE, DIGITS, FORMAT, JSON, SEED, VAR, output_format, read_point, split_names
 
+HELP_RANK = 60  # its place among the commands in `derivcli --help`
+
 CHECK_EPILOG = ("""[bold]Examples[/]
 
   derivcli check model.py:MLP --input "randn(8, 10)"

@@ -28,6 +28,7 @@ from .options import (
     split_names,
 )
 
+HELP_RANK = 50  # its place among the commands in `derivcli --help`
 
 @app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
 

@@ -24,6 +24,7 @@ from .options import (
     split_names,
 )
 
+HELP_RANK = 30  # its place among the commands in `derivcli --help`
 
 @app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
 

@@ -34,6 +34,8 @@ from .options import (
     split_names,
 )
 
+HELP_RANK = 10  # its place among the commands in `derivcli --help`
+
 GRAD_EPILOG = """[bold]Examples[/]
 
   derivcli grad "exp(-(x**2-x+1)/cos(log(x))**2)" --x 1 --check --fd

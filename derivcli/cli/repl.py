@@ -39,6 +39,8 @@ from .commands import PlainCommand
 from .completion import END, candidates, read_line
 from .outcome import guarded, report_error
 
+HELP_RANK = 90  # its place among the commands in `derivcli --help`
+
 PROMPT = "derivcli> "
 MAX_LINE = 65_536  # past this, splitting the line costs more than the work (a big value belongs in @file)
 MAX_ENTRIES = 1_000  # history kept: the newest lines, each at most MAX_ENTRY characters

@@ -14,6 +14,8 @@ from .app import app
 from .commands import BindingCommand
 from .options import DIGITS, EXPLAIN, FORMAT, JSON, STDIN, VAR, WRT, binding_texts, output_format, report_warnings
 
+HELP_RANK = 70  # its place among the commands in `derivcli --help`
+
 EXPRESSION = Annotated[str, typer.Argument(help="The formula, e.g. \"4*pi**2*L/T**2\".", show_default=False)]
 SEED = Annotated[Optional[int], typer.Option(
     "--seed", help="Seed of the random samples, for a reproducible run (the one used is in --json).",

@@ -27,6 +27,7 @@ from .options import (
     split_names,
 )
 
+HELP_RANK = 20  # its place among the commands in `derivcli --help`
 
 @app.command(cls=BindingCommand, epilog="""[bold]Examples[/]
 

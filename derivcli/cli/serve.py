@@ -12,6 +12,8 @@ from ..errors import DerivcliError
 from .app import app
 from .commands import PlainCommand
 
+HELP_RANK = 100  # its place among the commands in `derivcli --help`
+
 SERVE_EPILOG = """[bold]Examples[/]
 
   derivcli serve --background
