@@ -24,7 +24,7 @@ PYTHON_WORDS = frozenset({"for", "in", "is", "import", "def", "class", "return",
                           "finally", "assert", "async", "await", "break", "continue", "elif", "nonlocal"})
 CONSTANTS = {"pi": "pi", "e": "E", "E": "E"}
 # torch's functions with digits in their names that the table does not have, and how to write each
-TORCH_ONLY = {"relu6": "hardtanh(x, 0, 6)", "exp2": "2**x", "logaddexp2": "log2(2**x + 2**y)",
+TORCH_ONLY = {"exp2": "2**x", "logaddexp2": "log2(2**x + 2**y)",
               "deg2rad": "x*pi/180", "rad2deg": "x*180/pi", "xlog1py": "x*log1p(y)"}
 LOG_BASE = re.compile(r"log_([0-9]+(?:\.[0-9]+)?|[A-Za-z][A-Za-z0-9]*)\Z")
 

@@ -19,10 +19,18 @@ def emit_functions(specs: list[FunctionSpec], fmt: str, out: TextIO) -> None:
     if fmt == "plain":
         out.write("".join(f"{s.name}\t{s.arity_text()}\t{s.description}\t{','.join(s.aliases)}\n" for s in specs))
         return
-    rows = [[s.name, s.arity_text(), s.description, ", ".join(s.aliases), s.sympy.rpartition(".")[2],
-             s.torch.replace("derivcli.table.torch_forms.", "derivcli:")] for s in specs]
+    rows = [[s.name, s.arity_text(), s.description, ", ".join(s.aliases), s.sympy.rpartition(".")[2], _torch_form(s)]
+            for s in specs]
     print_fitting(console_for(out), ["name", "args", "description", "aliases", "SymPy form", "torch form"], rows,
-                  ["left"] * 6, "derivcli functions", units=[[1, 2, 3], [4, 5]], wrapping=frozenset({2, 3}))
+                  ["left"] * 6, "derivcli functions", units=[[1, 2, 3], [4, 5]], wrapping=frozenset({1, 2, 3}))
+
+
+def _torch_form(spec: FunctionSpec) -> str:
+    """torch's own function by its name; derivcli's own as `derivcli` (of the same name) or `derivcli:NAME`."""
+    if not spec.torch.startswith("derivcli."):
+        return spec.torch
+    name = spec.torch.rpartition(".")[2]
+    return "derivcli" if name == spec.name else f"derivcli:{name}"
 
 
 def write_points(table: dict[str, Any], path: str | None, out: TextIO) -> None:
