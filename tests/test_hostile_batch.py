@@ -27,7 +27,7 @@ import pytest
 
 from derivcli.cli import main
 from derivcli.errors import DerivcliError
-from derivcli.inputs import files
+from derivcli.inputs import points
 from derivcli.limits import memory
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
@@ -160,9 +160,9 @@ def test_parquet_columns_that_are_not_numbers_are_refused_from_the_footer(tmp_pa
     lists = pa.ListArray.from_arrays(pa.array([0, 3]), pa.array([1.0, 2.0, 3.0]))
     pq.write_table(pa.table({"y": np.arange(1.0, 2.0), "x": lists}), tmp_path / "lists.parquet")
     with pytest.raises(DerivcliError, match=r"the column 'x' of .*strings.parquet holds dictionary<values=string"):
-        files.read_points(str(tmp_path / "strings.parquet"))
+        points.read_points(str(tmp_path / "strings.parquet"))
     with pytest.raises(DerivcliError, match=r"the column 'x' of .*lists.parquet holds list<element: double>"):
-        files.read_points(str(tmp_path / "lists.parquet"))
+        points.read_points(str(tmp_path / "lists.parquet"))
     # and through a real process under an address-space limit: one line, small peak (it aborted at 2.3 GB)
     code, err, peak = run_limited([sys.executable, "-m", "derivcli", "grad", "x", "--points",
                                    str(tmp_path / "strings.parquet")])
@@ -176,7 +176,7 @@ def test_parquet_numbers_are_held_against_the_budget_and_read_exactly(tmp_path, 
 
     xs, ys = np.linspace(-1, 1, 50_000), np.arange(50_000, dtype=np.int32)
     pq.write_table(pa.table({"x": xs, "y": ys}), tmp_path / "points.parquet")
-    columns = files.read_points(str(tmp_path / "points.parquet"))
+    columns = points.read_points(str(tmp_path / "points.parquet"))
     assert np.array_equal(columns["x"].numpy(), xs) and np.array_equal(columns["y"].numpy(), ys.astype(float))
     code, _, err = run_main("--max-memory", "1MB", "grad", "x*y", "--points", str(tmp_path / "points.parquet"))
     assert code == 2
@@ -191,10 +191,10 @@ def test_a_footer_that_declares_more_than_its_rows_hold_is_refused(parquet):
                                  metadata=SimpleNamespace(num_row_groups=1, row_group=lambda index: group,
                                                           num_rows=10, num_columns=1))
     with pytest.raises(DerivcliError, match="declares 10 values in 2,147,483,648 bytes for 10 rows"):
-        files._hold_parquet("p.parquet", table_file)
+        points._hold_parquet("p.parquet", table_file)
     chunk.total_uncompressed_size, chunk.num_values = 80, 11  # more values than rows
     with pytest.raises(DerivcliError, match="declares 11 values"):
-        files._hold_parquet("p.parquet", table_file)
+        points._hold_parquet("p.parquet", table_file)
 
 
 # --------------------------------------------------------------------------------- SymPy's children

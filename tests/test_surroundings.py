@@ -313,7 +313,8 @@ def test_points_output_that_cannot_be_written(tmp_path, where):
 
 def test_points_output_suffix_is_checked_before_the_work(tmp_path):
     (tmp_path / "p.csv").write_text("x\n1\n")
-    refused(run_main("grad", "x**2", "--points", str(tmp_path / "p.csv"), "--output", "/dev/full"), ".csv, .npy or .npz")
+    refused(run_main("grad", "x**2", "--points", str(tmp_path / "p.csv"), "--output", "/dev/full"),
+            ".csv, .npy or .npz")
 
 
 def test_points_output_upper_case_npy_is_written_where_asked(tmp_path):
@@ -519,7 +520,7 @@ def test_batch_requests_and_streamed_lines_never_read_files(tmp_path, monkeypatc
         raise AssertionError("a file was read")
 
     monkeypatch.setattr(files, "read_value_file", never)
-    monkeypatch.setattr(files, "_open_regular", never)
+    monkeypatch.setattr(files, "open_regular", never)
     path = f"@{tmp_path / 'v.json'}"
     requests = [json.dumps({"expression": "sum(x)", "point": {"x": value}}) for value in (path, [path], " " + path)]
     answers = list(streams.batch(requests))

@@ -41,7 +41,7 @@ def write_points(table: dict[str, Any], path: str | None, out: TextIO) -> None:
     import torch
 
     from ..errors import DerivcliError
-    from ..inputs.files import output_kind
+    from ..inputs.points import output_kind
     from ..limits import memory
 
     kind = output_kind(path) if path is not None else "csv"

@@ -228,9 +228,10 @@ def _header(path: str) -> list[str]:
     import csv
     import zipfile
 
-    from ..inputs.files import MAX_LINE_CHARS, _open_regular, parquet_file
+    from ..inputs.files import open_regular
+    from ..inputs.points import MAX_LINE_CHARS, parquet_file
 
-    with _open_regular("--points", path) as handle:
+    with open_regular("--points", path) as handle:
         suffix = os.path.splitext(path)[1].lower()
         try:
             if suffix == ".npy":
@@ -272,7 +273,7 @@ def _partition(expression: str, path: str, fixed: dict[str, object], wrt: list[s
     """On a worker: one partition through `grad --points` (-> its point count, and its text when it
     goes to stdout).  A bad partition's error comes back as the answer, for the client to report: raised
     here, it would also fill the worker's log."""
-    from ..inputs.files import _count_lines
+    from ..inputs.points import count_lines
     from ..limits import memory
     from .points import grad_at_points
 
@@ -291,7 +292,7 @@ def _partition(expression: str, path: str, fixed: dict[str, object], wrt: list[s
 
         return int(np.load(target, mmap_mode="r").shape[0]), ""
     with open(target, "rb") as handle:
-        return _count_lines(handle) - 1, ""
+        return count_lines(handle) - 1, ""
 
 
 # -------------------------------------------------------------------------------------------- batch
@@ -324,13 +325,13 @@ def batch_on_cluster(scheduler: Optional[str], inputs: Optional[list[str]], jobs
 
 def _input_lines(patterns: list[str]) -> Iterator[list[str]]:
     """The lines of every --input file in order, each bounded as stdin's are (streams.available_lines)."""
-    from ..inputs.files import _open_regular, check_files_allowed
+    from ..inputs.files import check_files_allowed, open_regular
     from .streams import available_lines
 
     check_files_allowed("--input")
     paths = [path for pattern in patterns for path in _partitions("--input", pattern)]
     for path in paths:
-        with _open_regular("--input", path) as handle:
+        with open_regular("--input", path) as handle:
             try:
                 yield from available_lines(handle)
             except OSError as error:

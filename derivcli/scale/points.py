@@ -13,7 +13,7 @@ def grad_at_points(expression: str, path: str, fixed: dict[str, object], wrt: li
                    output: Optional[str], torch_compile: bool, dtype: str, device: str, as_json: bool = False) -> int:
     """--points: every point of a file in one vectorized pass per chunk, as a table of columns (CSV or
     .npy), or with --json as NDJSON: one grad object per point."""
-    from ..inputs.files import output_kind, read_points
+    from ..inputs.points import output_kind, read_points
     from ..render import write_points, write_points_json
     from ..render.progress import progress_bar
     from .vectorized import Compiled
