@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 import derivcli
-from derivcli.errors import DerivcliError
 from derivcli.cli import app
+from derivcli.errors import DerivcliError
 
 MISSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
 

@@ -23,7 +23,7 @@ from ..limits import memory
 from ..table.functions import torch_form_by_sympy_class
 from ..table.sympy_forms import TensorFunction, sigmoid, softplus
 from ..table.tensor_forms import TensorOp, constant_tensor, index
-from ..table.torch_forms import broadcasts, checked_binary, elementwise, indexer
+from ..table.torch_forms import broadcasts, checked_binary, elementwise, indexer, signed_sum
 
 Step = tuple[Callable[..., torch.Tensor], tuple[int, ...]]
 
@@ -226,6 +226,8 @@ class _Lowering:
             children = [pair.cond for pair in node.args]
         elif isinstance(node, index):
             children = [node.args[0]]
+        elif isinstance(node, sp.Add):
+            children = [_negated(arg) if _negated(arg) is not None else arg for arg in node.args]
         elif isinstance(node, TensorOp):
             children = list(node.operands)  # the settings (dim=1, …) go to the torch form as keywords
         else:
@@ -240,7 +242,8 @@ class _Lowering:
 
     def function(self, node: sp.Basic) -> Callable[..., torch.Tensor]:
         if isinstance(node, sp.Add):
-            return _add
+            negative = tuple(_negated(arg) is not None for arg in node.args)
+            return signed_sum(negative) if any(negative) else _add
         if isinstance(node, sp.Mul):
             count = len(self.fraction(node)[0])
             return lambda *args: _fraction(args[:count], args[count:])
@@ -307,6 +310,13 @@ def _split_fraction(factors: Sequence[sp.Basic]) -> tuple[list[sp.Basic], list[s
         else:
             numerator.append(factor)
     return numerator, denominator
+
+
+def _negated(term: sp.Basic) -> sp.Basic | None:
+    """b for a sum's term -b (SymPy's (-1)*b), to be subtracted; None for any other term."""
+    if isinstance(term, sp.Mul) and term.args[0] is sp.S.NegativeOne:
+        return sp.Mul(*term.args[1:])
+    return None
 
 
 def _name_of(node: sp.Basic) -> str:

@@ -324,6 +324,23 @@ def checked_binary(operation: Callable[[torch.Tensor, torch.Tensor], torch.Tenso
     return combine
 
 
+def signed_sum(negative: tuple[bool, ...]) -> Callable[..., torch.Tensor]:
+    """A sum whose terms marked negative are subtracted, left to right as `checked_binary`'s + adds them:
+    SymPy writes a - b as a + (-1)*b, whose product costs torch a pass over the data; a - b gives the same
+    bits (negation is exact) and the same gradient."""
+
+    def combine(*terms: torch.Tensor) -> torch.Tensor:
+        result = -terms[0] if negative[0] else terms[0]
+        for term, minus in zip(terms[1:], negative[1:]):
+            if not broadcasts(result, term):
+                raise _fail(f"cannot combine {shape_text(result)} {'-' if minus else '+'} {shape_text(term)} "
+                            "elementwise")
+            result = result - term if minus else result + term
+        return result
+
+    return combine
+
+
 def broadcasts(a: torch.Tensor, b: torch.Tensor) -> bool:
     """README's broadcast rule: equal shapes, a scalar on one side, or one shape broadcasting to the
     other; never a result bigger than both ((3,) with (2, 1) -> (2, 3))."""
