@@ -539,3 +539,23 @@ def test_an_eof_error_from_a_library_is_a_bug_not_an_interrupt(monkeypatch):
     outcome = run_main("grad", "x", "--x", "1")
     assert outcome.code == 3 and outcome.err.startswith("error: internal error: EOFError: ran out of input"), outcome
     assert len(outcome.err.splitlines()) == 1
+
+
+class _FailingStdin(io.TextIOBase):
+    """A stdin whose reads fail as a terminal's do once it has gone away (EIO)."""
+
+    def __iter__(self):
+        raise OSError(5, "Input/output error")
+
+    def read(self, size=-1):
+        raise OSError(5, "Input/output error")
+
+    def fileno(self):
+        raise OSError(5, "Input/output error")
+
+
+@pytest.mark.parametrize("argv", [["grad", "x", "--x", "-"], ["grad", "x", "--x", "1", "--y", "-"], ["batch"]])
+def test_a_stdin_that_fails_to_read_is_one_error_line(monkeypatch, argv):
+    monkeypatch.setattr(sys, "stdin", _FailingStdin())
+    outcome = run_main(*argv)
+    assert outcome.code == 2 and outcome.err == "error: cannot read stdin: input/output error; pipe the values in\n"

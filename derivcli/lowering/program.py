@@ -76,9 +76,10 @@ class Program:
         return values
 
 
-def lower(expr: sp.Basic, variables: Sequence[str]) -> Program:
-    """Lower a SymPy expression over the named variables into a torch Program."""
-    return _Lowering(list(variables)).run(expr)
+def lower(expr: sp.Basic, variables: Sequence[str], every_node: bool = False) -> Program:
+    """Lower a SymPy expression over the named variables into a torch Program.  `every_node` keeps a step for
+    each node of the tree, a - b's (-1)*b too (steps shows each node's number), instead of subtracting b."""
+    return _Lowering(list(variables), every_node).run(expr)
 
 
 def evaluate_constant(expr: sp.Expr) -> float:
@@ -138,8 +139,9 @@ def _one_plus(node: sp.Basic) -> sp.Basic | None:
 
 
 class _Lowering:
-    def __init__(self, variables: list[str]) -> None:
+    def __init__(self, variables: list[str], every_node: bool = False) -> None:
         self.variables = variables
+        self.every_node = every_node
         self.forms = torch_form_by_sympy_class()
         self.stable_nodes: dict[sp.Basic, sp.Basic] = {}
         self.fractions: dict[sp.Basic, tuple[list[sp.Basic], list[sp.Basic]]] = {}
@@ -226,7 +228,7 @@ class _Lowering:
             children = [pair.cond for pair in node.args]
         elif isinstance(node, index):
             children = [node.args[0]]
-        elif isinstance(node, sp.Add):
+        elif isinstance(node, sp.Add) and not self.every_node:
             children = [_negated(arg) if _negated(arg) is not None else arg for arg in node.args]
         elif isinstance(node, TensorOp):
             children = list(node.operands)  # the settings (dim=1, …) go to the torch form as keywords
@@ -242,7 +244,7 @@ class _Lowering:
 
     def function(self, node: sp.Basic) -> Callable[..., torch.Tensor]:
         if isinstance(node, sp.Add):
-            negative = tuple(_negated(arg) is not None for arg in node.args)
+            negative = tuple(not self.every_node and _negated(arg) is not None for arg in node.args)
             return signed_sum(negative) if any(negative) else _add
         if isinstance(node, sp.Mul):
             count = len(self.fraction(node)[0])

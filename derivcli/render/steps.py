@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ..wire import dumps
 from .answers import answer_lines, print_answers
 from .layout import console_for, print_fitting, print_formula, print_reading, reading_lines
-from .numbers import in_working_dtype, maybe_number, number, short, step_text
+from .numbers import binding_text, in_working_dtype, maybe_number, number, short, step_text
 
 if TYPE_CHECKING:
     from ..steps import StepsResult, StepView
@@ -175,7 +175,7 @@ def _table(result: StepsResult, out: TextIO, latex: bool) -> None:
                   result.expression)
     print_reading(console, result.parse, result.expression)
     if result.point is not None:
-        at = ", ".join(f"{name} = {number(value)}" for name, value in result.point.items())
+        at = ", ".join(binding_text(name, value) for name, value in result.point.items())
         console.print(Text(f"at {at}", style="dim"))
     width = console.width if console.is_terminal and not latex else None  # 2-D fractions: a terminal's only
     if _depth(result.root) * TREE_GUIDE + NARROWEST_LABEL > console.width:
@@ -307,7 +307,7 @@ def _board(result: DefinitionResult, out: TextIO, latex: bool) -> None:
     console.print(Text.assemble(("f′(x) = ", "bold"), result.derivative.latex if latex else result.derivative.pretty))
     console.print(Text(f"verified: {_definition_verdict(result)}", style="green" if result.verified else "bold red"))
     if result.point is not None:
-        at = ", ".join(f"{name} = {number(value)}" for name, value in result.point.items())
+        at = ", ".join(binding_text(name, value) for name, value in result.point.items())
         console.print(Text(f"at {at}: the secant slopes (f(x + {h}) − f(x))/{h}", style="bold"))
         rows = [[step_text(row.h), number(row.slope), short(row.error), row.regime] for row in result.secants]
         print_fitting(console, [h, "slope", "error vs autograd", "regime"], rows, ["right", "right", "right", "left"])

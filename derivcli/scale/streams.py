@@ -11,12 +11,14 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import DerivcliError, Exit
 from ..limits import memory
 from ..limits.spelling import nearest
 from ..wire import TooLong, error_record
+
+T = TypeVar("T")
 
 STDIN = "-"
 BATCH_KEYS = {"expression", "point", "wrt", "command", "order", "check", "fd", "dtype", "formula", "corr", "k"}
@@ -38,7 +40,7 @@ def grad_stream(expression: str, name: str, lines: Iterable[str], point: Mapping
     """(line number, the line, GradResult or DerivcliError) for each non-blank input line."""
     from ..api import grad
 
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(stdin_read(lines), start=1):
         if not line.strip():
             continue
         try:
@@ -74,7 +76,22 @@ def batch_groups(groups: Iterable[list[str]], jobs: int = 1) -> Iterator[dict[st
 MAX_LINE = 1 << 20  # bytes of one request line; past it the line is skipped, not read into memory
 
 
+def stdin_read(items: Iterable[T]) -> Iterator[T]:
+    """What is read from stdin, as it comes; a read that fails (EIO: the terminal went away; a stream that
+    cannot be read) is one error line, not an internal error."""
+    try:
+        yield from items
+    except OSError as error:
+        raise DerivcliError(f"cannot read stdin: {(error.strerror or str(error)).lower()}",
+                            hint="pipe the values in") from None
+
+
 def available_lines(stream: Any) -> Iterator[list[str]]:
+    """Groups of complete lines as they become available (`_available_lines`), a failing read one error."""
+    return stdin_read(_available_lines(stream))
+
+
+def _available_lines(stream: Any) -> Iterator[list[str]]:
     """Groups of complete lines, each group all that was available when read: a file arrives in big
     groups (answered in vectorized runs), a line typed into a pipe alone (answered at once).  A line past
     MAX_LINE is skipped to its end and stands as `TooLong`, so one huge line costs neither memory nor

@@ -60,7 +60,7 @@ class _Graph:
 
     def __init__(self, setup: Setup) -> None:
         self.setup = setup
-        program = setup.program
+        program = lower(setup.parsed.computed, setup.program.variables, every_node=True)  # a step per node
         slots = program.slots(setup.inputs, setup.dtype, setup.device)
         base = len(slots) - len(program.steps)
         self.tensors: dict[sp.Basic, torch.Tensor] = {}
