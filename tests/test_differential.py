@@ -18,8 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -153,26 +151,12 @@ def test_the_command_line_answers_every_spelling_as_the_api(corpus, api):
     assert comparable(record["value"], record["gradient"]) == api[texts[-1], json.dumps(point)]
 
 
-@pytest.fixture(scope="module")
-def warm_env() -> Iterator[dict[str, str]]:
-    """A warm server of its own, in a private runtime directory, stopped at the end (and by its idle
-    timeout if the run is cut short)."""
-    runtime = Path(tempfile.mkdtemp(prefix="derivcli-fuzz-"))
-    runtime.chmod(0o700)
-    env = {name: value for name, value in os.environ.items() if name != "DERIVCLI_NO_SERVER"}
-    env["XDG_RUNTIME_DIR"] = str(runtime)
-    started = subprocess.run([SCRIPT, "serve", "--background", "--idle-timeout", "60"], env=env,
-                             capture_output=True, text=True, timeout=120)
-    assert started.returncode == 0, started.stderr
-    try:
-        yield env
-    finally:
-        subprocess.run([SCRIPT, "serve", "--stop"], env=env, capture_output=True, timeout=120)
-        shutil.rmtree(runtime, ignore_errors=True)
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the warm server is Linux only")
 def test_the_warm_server_answers_as_the_api(corpus, api, warm_env):
+    from derivcli.serve.client import status
+
+    socket = str(Path(warm_env["XDG_RUNTIME_DIR"]) / "derivcli" / "server.sock")
+    served = status(socket)[1]["served"]
     tried = 0
     for _, point, _, texts in corpus[::50]:
         key = (texts[-1], json.dumps(point))
@@ -183,10 +167,7 @@ def test_the_warm_server_answers_as_the_api(corpus, api, warm_env):
         record = json.loads(done.stdout)
         assert comparable(record["value"], record["gradient"]) == api[key], texts[-1]
         tried += 1
-    assert tried >= 5
-    state = subprocess.run([SCRIPT, "serve", "--status"], env=warm_env, capture_output=True, text=True,
-                           timeout=60)
-    assert state.returncode == 0, state.stderr
+    assert tried >= 5 and status(socket)[1]["served"] == served + tried  # every one answered warm
 
 
 def test_check_catches_every_wrong_number_it_is_shown(corpus, wrong_sin):
