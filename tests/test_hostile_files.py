@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from test_serve import SCRIPT, base_env, derivcli  # noqa: F401  (base_env: the fixture, derivcli from a snapshot)
 
-from derivcli.cli.repl import History
+from derivcli.cli.repl_history import History
 from derivcli.serve import client, own_files, paths, protocol
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,8 @@ import pytest
 
 from derivcli.cli import main
 from derivcli.cli.app import command
-from derivcli.cli.repl import History, Shell, plain_reader
+from derivcli.cli.repl import Shell, plain_reader
+from derivcli.cli.repl_history import History
 from derivcli.render.numbers import number, styled
 
 

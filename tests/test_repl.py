@@ -21,7 +21,9 @@ import pytest
 import typer
 
 from derivcli.cli import app, main
-from derivcli.cli.repl import MAX_ENTRIES, MAX_LINE, History, Shell, completions, history_path, plain_reader
+from derivcli.cli.repl import MAX_LINE, Shell, plain_reader
+from derivcli.cli.repl_history import MAX_ENTRIES, History, history_path
+from derivcli.cli.repl_words import completions
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUP = typer.main.get_command(app)

@@ -6,53 +6,39 @@ and stay loaded, so later lines answer at once.  A line that starts with no comm
 `grad`.  `let` keeps bindings, added to each command whose expression uses them, found as tab completion
 reads a line (`completion.read_line`).  prompt_toolkit (the `repl` extra) gives line editing, Tab and
 history on a terminal; without it, or off a terminal, lines are read plainly.  History is kept either way.
+This module is the command and its loop; `repl_words` tells command lines from expressions and offers Tab's
+candidates, `repl_history` keeps the history file.
 """
 
 from __future__ import annotations
 
 import functools
-import os
-import re
 import shlex
 import sys
-import tempfile
 import threading
 import traceback
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 import typer
-from typer._click.shell_completion import split_arg_string
 
-from ..errors import DerivcliError, Exit, printable
+from ..errors import DerivcliError, Exit
 from ..inputs.bindings import parse_value
 from ..inputs.names import check_name
-from ..limits.spelling import nearest
 from ..parsing import CONSTANT_NAMES
-from ..serve.paths import Unsafe, open_own, tighten_own_dir
-from ..table.functions import by_name
 from .app import app, main
 from .commands import PlainCommand
-from .completion import END, candidates, read_line
+from .completion import read_line
 from .outcome import guarded, report_error
+from .repl_history import History, history_path
+from .repl_words import SHELL_WORDS, command_words, completions
 
 HELP_RANK = 90  # its place among the commands in `derivcli --help`
 
 PROMPT = "derivcli> "
 MAX_LINE = 65_536  # past this, splitting the line costs more than the work (a big value belongs in @file)
-MAX_ENTRIES = 1_000  # history kept: the newest lines, each at most MAX_ENTRY characters
-MAX_ENTRY = 16_384
-HISTORY_TAIL = 2 << 20  # bytes of the history file read at the start: its end, however big the file is
-SHELL_WORDS = {  # the shell's own words, beside derivcli's commands
-    "let": ("let NAME = VALUE", "bind a variable for the lines that follow; 'let' alone lists the bindings"),
-    "unlet": ("unlet NAME...", "forget bindings"),
-    "help": ("help [COMMAND]", "this list, or a command's options"),
-    "exit": ("exit, quit", "leave (Ctrl-D too)"),
-    "quit": ("exit, quit", "leave (Ctrl-D too)"),
-}
 REPL_EPILOG = ("""[bold]Examples[/]
 
   derivcli repl
@@ -216,83 +202,6 @@ def contained(call: Callable[[], int]) -> int:
         return Exit.INTERNAL
 
 
-def command_words(group: Any, words: list[str]) -> list[str]:
-    """A line as the CLI's arguments: a command line as it is; anything else is an expression for grad, its
-    words up to the first --option."""
-    if is_command(group, words[0]):
-        return words
-    cut = first_option(words)
-    return ["grad", "--", " ".join(words[:cut]), *words[cut:]]
-
-
-def is_command(group: Any, head: str) -> bool:
-    """Whether a line starting with `head` is a command line: a command, a global --option, or a misspelt
-    command (left to the CLI's 'did you mean')."""
-    return head in group.commands or head.startswith("--") or bool(
-        head.isalpha() and nearest(head, group.commands) is not None)
-
-
-def first_option(words: list[str]) -> int:
-    """Where a bare expression's words end: the first --option, or the end."""
-    return next((index for index, word in enumerate(words) if word.startswith("--") and len(word) > 2), len(words))
-
-
-class Offer(NamedTuple):
-    """One Tab candidate: the text, how many characters before the cursor it replaces, and what it is."""
-
-    text: str
-    replace: int
-    help: str
-
-
-def completions(group: Any, text: str, known: frozenset[str]) -> list[Offer]:
-    """What Tab offers at the end of `text` (the line up to the cursor), with the names `known` bound by let:
-    the commands and the shell's words first; then what `completion.candidates` finds for the command line
-    (options, their values, the expression's variables as --NAME); in the expression, the variables, the
-    bindings and the function names that continue its last name."""
-    words = split_arg_string(text + END)
-    args, incomplete = words[:-1], words[-1][:-len(END)]
-    if not text.endswith(incomplete):  # a word with quotes or escapes inside
-        return []
-    if not args:
-        firsts = [offer for offer in offers(candidates(group, [], incomplete), incomplete) if offer.text != "repl"]
-        shells = [Offer(word, len(incomplete), meaning) for word, (_, meaning) in SHELL_WORDS.items()
-                  if word.startswith(incomplete)]
-        expression = [] if incomplete.startswith("-") else in_expression(group, incomplete, known)
-        return firsts + shells + expression
-    if args[0] in ("let", "unlet", "help"):
-        names = {"unlet": sorted(known), "help": [] if args[1:] else list(group.commands)}.get(args[0], [])
-        return [Offer(name, len(incomplete), "") for name in names if name.startswith(incomplete)]
-    if not is_command(group, args[0]):
-        if first_option([*args, incomplete]) > len(args):  # still in the expression
-            return in_expression(group, " ".join([*args, incomplete]), known)
-        args = command_words(group, args)
-    line = read_line(group, args, known)
-    found = offers(candidates(group, args, incomplete, known), incomplete)
-    at_expression = (line is not None and line.binds and line.expression is None and line.awaiting is None
-                     and (line.positional or not incomplete.startswith("-")))
-    return found or (in_expression(group, incomplete, known) if at_expression else [])
-
-
-def offers(items: list[Any], incomplete: str) -> list[Offer]:
-    """`completion.candidates`' items, each in place of the word being completed."""
-    return [Offer(item.value, len(incomplete), item.help or "") for item in items]
-
-
-def in_expression(group: Any, expression: str, known: frozenset[str]) -> list[Offer]:
-    """Names that continue the last name in `expression` (the text so far): its variables as the parser
-    reads it, the let bindings, then the functions and their aliases."""
-    last = re.search(r"[A-Za-z][A-Za-z0-9_]*\Z", expression)
-    if last is None:
-        return []
-    line = read_line(group, ["grad", "--", expression], known)
-    variables = [] if line is None else line.variables
-    names = {**{name: "variable" for name in variables}, **{name: "bound by let" for name in sorted(known)},
-             **{name: spec.description for name, spec in sorted(by_name().items())}}
-    return [Offer(name, len(last.group()), meaning) for name, meaning in names.items()
-            if name.startswith(last.group()) and name != last.group()]
-
-
 def terminal_reader(shell: Shell, input: Any = None, output: Any = None) -> Callable[[], str] | None:
     """prompt_toolkit's prompt, with the history and Tab completion; None without prompt_toolkit."""
     try:
@@ -337,90 +246,3 @@ def plain_reader(stream: IO[str]) -> Callable[[], str]:
         return line.removesuffix("\n")
 
     return read
-
-
-def history_path() -> Path | None:
-    """`$XDG_STATE_HOME/derivcli/history` (a relative XDG_STATE_HOME is ignored, as the XDG spec says), else
-    `~/.local/state/derivcli/history`; None without a home."""
-    state = os.environ.get("XDG_STATE_HOME", "")
-    try:
-        base = Path(state) if os.path.isabs(state) else Path.home() / ".local" / "state"
-    except RuntimeError:
-        return None
-    return base / "derivcli" / "history"
-
-
-class History:
-    """The lines of earlier sessions, oldest first, in a file only the user can read (0600, in a 0700
-    directory; a looser mode is tightened), bounded: only its last HISTORY_TAIL bytes are read, and past
-    2 * MAX_ENTRIES lines it is rewritten with the newest MAX_ENTRIES.  The file and its directory are
-    opened as derivcli's own (`serve.paths.open_own`): not through a link, never blocking on a FIFO, a
-    regular file of the user's.  A history that cannot be kept is one warning, and the session goes on
-    without it."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.entries: list[str] = []
-        self.lines = 0  # in the file
-        if path is None:
-            return
-        try:
-            tighten_own_dir(str(path.parent))
-            descriptor = open_own(str(path), os.O_RDONLY)
-            with open(descriptor, "rb") as file:
-                start = max(0, os.fstat(descriptor).st_size - HISTORY_TAIL)
-                file.seek(start)
-                lines = file.read(HISTORY_TAIL).decode("utf-8", errors="replace").splitlines()
-        except FileNotFoundError:
-            return
-        except (OSError, Unsafe) as error:
-            self._give_up(error)
-            return
-        # Past the tail, the file is longer than it should be: the first line added rewrites it.
-        self.lines = 2 * MAX_ENTRIES if start else len(lines)
-        self.entries = [line for line in lines[1 if start else 0:] if worth_keeping(line)][-MAX_ENTRIES:]
-
-    def add(self, line: str) -> None:
-        entry = line.strip()
-        if self.path is None or not worth_keeping(entry) or self.entries[-1:] == [entry]:
-            return
-        self.entries = [*self.entries[-(MAX_ENTRIES - 1):], entry]
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tighten_own_dir(str(self.path.parent))
-            if self.lines + 1 > 2 * MAX_ENTRIES:
-                self._rewrite(self.path)
-            else:
-                self._append(self.path, entry)
-        except (OSError, Unsafe) as error:
-            self._give_up(error)
-
-    def _append(self, path: Path, entry: str) -> None:
-        descriptor = open_own(str(path), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-        with open(descriptor, "a", encoding="utf-8") as file:
-            file.write(entry + "\n")
-        self.lines += 1
-
-    def _rewrite(self, path: Path) -> None:
-        """The newest entries, written to a new file that then replaces the history (never a file that the
-        history's name pointed to: a link is replaced, not followed)."""
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".history.")  # 0600
-        try:
-            with open(descriptor, "w", encoding="utf-8") as file:
-                file.write("".join(entry + "\n" for entry in self.entries))
-            os.replace(temporary, path)
-        except OSError:
-            os.unlink(temporary)
-            raise
-        self.lines = len(self.entries)
-
-    def _give_up(self, error: OSError | Unsafe) -> None:
-        why = str(error) if isinstance(error, Unsafe) else f"{error.strerror or error}: {self.path}"
-        sys.stderr.write(f"warning: history is not kept: {printable(why)}\n")
-        self.path = None
-
-
-def worth_keeping(entry: str) -> bool:
-    """A line to keep in the history: not blank, not too long, nothing but printable characters and tabs
-    (the same test for lines added and lines read back: a planted line of escape codes is not recalled)."""
-    return bool(entry) and len(entry) <= MAX_ENTRY and entry.replace("\t", " ").isprintable()
