@@ -9,7 +9,7 @@ import typer
 
 from .app import app
 from .commands import BindingCommand
-from .options import EXPLAIN, FORMAT, JSON, VAR, binding_texts, output_format, report_warnings
+from .options import EXPLAIN, FORMAT, FUNCTION, JSON, VAR, binding_texts, output_format, report_warnings
 
 HELP_RANK = 40  # its place among the commands in `derivcli --help`
 
@@ -32,7 +32,7 @@ HELP_RANK = 40  # its place among the commands in `derivcli --help`
                                          "the linear approximation's error 0.1 away.")
 def analyze(
     ctx: typer.Context,
-    expression: Annotated[str, typer.Argument(help="A function of one variable.", show_default=False)],
+    expression: FUNCTION,
     start: Annotated[Optional[str], typer.Option(
         "--from", metavar="NUMBER", help="Left end of the interval (a constant such as -pi; default -10).",
         show_default=False)] = None,

@@ -17,6 +17,7 @@ from .options import (
     DTYPE,
     EXPLAIN,
     FORMAT,
+    FUNCTION,
     JSON,
     SEED,
     VAR,
@@ -101,7 +102,7 @@ def minimize(
                                          "inflection points, asymptotes, and where f rises and falls.")
 def plot(
     ctx: typer.Context,
-    expression: Annotated[str, typer.Argument(help="A function of one variable.", show_default=False)],
+    expression: FUNCTION,
     start: Annotated[Optional[str], typer.Option("--from", metavar="NUMBER",
                                                  help="Left end of the interval (a constant such as -pi too).",
                                                  show_default=False)] = None,

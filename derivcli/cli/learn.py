@@ -14,6 +14,7 @@ from .options import (
     DIGITS,
     EXACT,
     EXPLAIN,
+    EXPRESSION,
     FORMAT,
     JSON,
     VAR,
@@ -41,7 +42,7 @@ HELP_RANK = 30  # its place among the commands in `derivcli --help`
                                          "derivative within 1 s (past that it is shown as the steps built it).")
 def steps(
     ctx: typer.Context,
-    expression: Annotated[str, typer.Argument(help="The expression (plain or LaTeX).", show_default=False)],
+    expression: EXPRESSION,
     wrt: Annotated[Optional[str], typer.Option(
         "--wrt", help="The variable to differentiate by (when there are several).", show_default=False)] = None,
     latex: Annotated[bool, typer.Option("--latex", help="Print the formulas as LaTeX.")] = False,

@@ -42,6 +42,9 @@ def _digits(value: Optional[str]) -> None:
                             hint="--digits full prints every digit, as plain output and JSON do")
 
 
+# the expression a command reads: any (steps, diff), or a function of one variable (analyze, plot)
+EXPRESSION = Annotated[str, typer.Argument(help="The expression (plain or LaTeX).", show_default=False)]
+FUNCTION = Annotated[str, typer.Argument(help="A function of one variable.", show_default=False)]
 # the views' numbers: read by its callback (see _digits), which sets the style every table view follows
 DIGITS = Annotated[Optional[str], typer.Option(
     "--digits", metavar="N|full", callback=_digits, expose_value=False, show_default=False,

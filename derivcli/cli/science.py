@@ -16,23 +16,10 @@ from .options import DIGITS, EXPLAIN, FORMAT, JSON, STDIN, VAR, WRT, binding_tex
 
 HELP_RANK = 70  # its place among the commands in `derivcli --help`
 
-EXPRESSION = Annotated[str, typer.Argument(help="The formula, e.g. \"4*pi**2*L/T**2\".", show_default=False)]
+FORMULA = Annotated[str, typer.Argument(help="The formula, e.g. \"4*pi**2*L/T**2\".", show_default=False)]
 SEED = Annotated[Optional[int], typer.Option(
     "--seed", help="Seed of the random samples, for a reproducible run (the one used is in --json).",
     show_default=False)]
-
-
-def _texts(ctx: Any) -> dict[str, str]:
-    """The bindings as written, --NAME VALUE and --var NAME=VALUE (before typer has read --var)."""
-    from ..inputs.bindings import parse_var_options
-
-    return {**ctx.meta.get("bindings", {}), **parse_var_options(ctx.params.get("var") or [])}
-
-
-def _refuse_stdin(texts: dict[str, str]) -> None:
-    streamed = [name for name, text in texts.items() if text.strip() == STDIN]
-    if streamed:
-        raise DerivcliError(f"--{streamed[0]} -: values from stdin work with 'derivcli grad'")
 
 
 class ExpressionCommand(BindingCommand):
@@ -51,40 +38,59 @@ class ExpressionCommand(BindingCommand):
         print_help(self, ctx, lambda: TyperCommand.format_help(self, ctx, formatter))
 
 
-class PropagateCommand(BindingCommand):
-    """Bindings are measurements (`--g 9.81±0.02`), read by `uncertainty` before torch or SymPy loads."""
+class MeasuredCommand(BindingCommand):
+    """A command whose bindings may be more than values (a measurement, a range), each read by `read_own`
+    where it is one, else as a value, before torch or SymPy loads; none comes from stdin."""
 
     @staticmethod
-    def _check_values(ctx: Any) -> None:
-        from ..inputs.bindings import plan_value
-        from ..science.uncertainty import has_uncertainty, read_correlation, read_distribution, read_measured
+    def read_own(name: str, text: str) -> bool:
+        """Read `text` if it is this command's own kind of binding; False for a plain value (here, all are)."""
+        return False
 
-        texts = _texts(ctx)
-        _refuse_stdin(texts)
+    @classmethod
+    def _check_values(cls, ctx: Any) -> None:
+        from ..inputs.bindings import parse_var_options, plan_value
+
+        texts = {**ctx.meta.get("bindings", {}), **parse_var_options(ctx.params.get("var") or [])}
+        streamed = [name for name, text in texts.items() if text.strip() == STDIN]
+        if streamed:
+            raise DerivcliError(f"--{streamed[0]} -: values from stdin work with 'derivcli grad'")
         for name, text in texts.items():
-            if has_uncertainty(text):
-                read_measured(name, text)
-            else:
+            if not cls.read_own(name, text):
                 plan_value(name, text)
+
+
+class PropagateCommand(MeasuredCommand):
+    """Bindings are measurements (`--g 9.81±0.02`), read by `uncertainty`; --corr and --dist are read too."""
+
+    @staticmethod
+    def read_own(name: str, text: str) -> bool:
+        from ..science.uncertainty import has_uncertainty, read_measured
+
+        if not has_uncertainty(text):
+            return False
+        read_measured(name, text)
+        return True
+
+    @classmethod
+    def _check_values(cls, ctx: Any) -> None:
+        from ..science.uncertainty import read_correlation, read_distribution
+
+        super()._check_values(ctx)
         for text in ctx.params.get("corr") or []:
             read_correlation(text)
         for text in ctx.params.get("dist") or []:
             read_distribution(text)
 
 
-class SensitivityCommand(BindingCommand):
-    """Bindings are values or ranges (`--x 0:2`), each read before torch or SymPy loads."""
+class SensitivityCommand(MeasuredCommand):
+    """Bindings are values or ranges (`--x 0:2`)."""
 
     @staticmethod
-    def _check_values(ctx: Any) -> None:
-        from ..inputs.bindings import plan_value
+    def read_own(name: str, text: str) -> bool:
         from ..science.sensitivity import read_range
 
-        texts = _texts(ctx)
-        _refuse_stdin(texts)
-        for name, text in texts.items():
-            if read_range(name, text) is None:
-                plan_value(name, text)
+        return read_range(name, text) is not None
 
 
 @app.command(cls=PropagateCommand, epilog="""[bold]Examples[/]
@@ -102,7 +108,7 @@ class SensitivityCommand(BindingCommand):
    "Monte Carlo check of GUM Supplement 1 (exit 1 when it differs).")
 def propagate(
     ctx: typer.Context,
-    expression: EXPRESSION,
+    expression: FORMULA,
     var: VAR = None,
     corr: Annotated[Optional[list[str]], typer.Option(
         "--corr", metavar="A,B=R", help="The correlation coefficient of two inputs (repeat for more pairs).",
@@ -166,7 +172,7 @@ def propagate(
    "uniform samples, and the upper bound it gives on each input's total Sobol' index.")
 def sensitivity(
     ctx: typer.Context,
-    expression: EXPRESSION,
+    expression: FORMULA,
     var: VAR = None,
     samples: Annotated[int, typer.Option("--samples", metavar="N", help="Samples over the ranges.")] = 10_000,
     seed: SEED = None,
@@ -207,7 +213,7 @@ def sensitivity(
    "subexpressions of the value and every derivative computed once.")
 def emit(
     ctx: typer.Context,
-    expression: EXPRESSION,
+    expression: FORMULA,
     wrt: WRT = None,
     lang: Annotated[str, typer.Option("--lang", metavar="python|numpy|torch|jax|c",
                                       help="The language of the code.")] = "python",

@@ -17,6 +17,7 @@ from .options import (
     EXACT,
     EXPECT,
     EXPLAIN,
+    EXPRESSION,
     FORMAT,
     JSON,
     VAR,
@@ -43,7 +44,7 @@ HELP_RANK = 20  # its place among the commands in `derivcli --help`
                                          "unsimplified, with common subexpressions named).")
 def diff(
     ctx: typer.Context,
-    expression: Annotated[str, typer.Argument(help="The expression (plain or LaTeX).", show_default=False)],
+    expression: EXPRESSION,
     wrt: Annotated[Optional[list[str]], typer.Option(
         "--wrt", help="The variable; several (x,y,y or repeated) for a mixed partial.", show_default=False)] = None,
     order: Annotated[int, typer.Option("--order", help="How many times to differentiate (at most 200).")] = 1,
