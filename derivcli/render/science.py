@@ -5,6 +5,7 @@ at full precision."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..science.uncertainty import rounded, two_significant
@@ -18,19 +19,30 @@ if TYPE_CHECKING:
     from ..science.sensitivity import SensitivityResult
 
 
-@in_working_dtype
-def emit_propagation(result: PropagationResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
+def _emit(result: Any, fmt: str, out: TextIO, explain_parse: bool, plain: Callable[[Any], list[str]],
+          table: Callable[[Any, Any], None]) -> None:
+    """propagate's and sensitivity's views: JSON; tab-separated lines after how the input was read; or a
+    table under the formula and its reading."""
     if fmt == "json":
         out.write(dumps(result.to_json(explain_parse)) + "\n")
     elif fmt == "plain":
-        out.write("".join(line + "\n" for line in _propagation_plain(result, explain_parse)))
+        lines = reading_lines(result.parse, explain_parse) if result.parse is not None else []
+        out.write("".join(line + "\n" for line in lines + plain(result)))
     else:
-        _propagation_table(result, out)
+        console = console_for(out)
+        print_formula(console, "f", result.expression)
+        if result.parse is not None:
+            print_reading(console, result.parse, result.expression)
+        table(result, console)
 
 
-def _propagation_plain(result: PropagationResult, explain_parse: bool) -> list[str]:
-    lines = reading_lines(result.parse, explain_parse) if result.parse is not None else []
-    lines += [f"value\t{number(result.value)}", f"uncertainty\t{number(result.uncertainty)}"]
+@in_working_dtype
+def emit_propagation(result: PropagationResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
+    _emit(result, fmt, out, explain_parse, _propagation_plain, _propagation_table)
+
+
+def _propagation_plain(result: PropagationResult) -> list[str]:
+    lines = [f"value\t{number(result.value)}", f"uncertainty\t{number(result.uncertainty)}"]
     if result.expanded is not None and result.k is not None:
         lines.append(f"expanded\t{number(result.expanded)}\t{number(result.k)}")
     if result.output_covariance is not None:
@@ -52,13 +64,9 @@ def _propagation_plain(result: PropagationResult, explain_parse: bool) -> list[s
     return lines
 
 
-def _propagation_table(result: PropagationResult, out: TextIO) -> None:
+def _propagation_table(result: PropagationResult, console: Any) -> None:
     from rich.text import Text
 
-    console = console_for(out)
-    print_formula(console, "f", result.expression)
-    if result.parse is not None:
-        print_reading(console, result.parse, result.expression)
     if isinstance(result.value, list):
         _tensor_outputs(console, result)
         return
@@ -124,16 +132,11 @@ def _at(value: float, tolerance: float) -> str:
 
 @in_working_dtype
 def emit_sensitivity(result: SensitivityResult, fmt: str, out: TextIO, explain_parse: bool = False) -> None:
-    if fmt == "json":
-        out.write(dumps(result.to_json(explain_parse)) + "\n")
-    elif fmt == "plain":
-        out.write("".join(line + "\n" for line in _sensitivity_plain(result, explain_parse)))
-    else:
-        _sensitivity_table(result, out)
+    _emit(result, fmt, out, explain_parse, _sensitivity_plain, _sensitivity_table)
 
 
-def _sensitivity_plain(result: SensitivityResult, explain_parse: bool) -> list[str]:
-    lines = reading_lines(result.parse, explain_parse) if result.parse is not None else []
+def _sensitivity_plain(result: SensitivityResult) -> list[str]:
+    lines: list[str] = []
     if result.local is not None:
         lines.append(f"value\t{maybe_number(result.value)}")
         lines += [f"input\t{row.name}\t{number(row.value)}\t{number(row.derivative)}\t{maybe_number(row.elasticity)}"
@@ -146,13 +149,9 @@ def _sensitivity_plain(result: SensitivityResult, explain_parse: bool) -> list[s
     return lines
 
 
-def _sensitivity_table(result: SensitivityResult, out: TextIO) -> None:
+def _sensitivity_table(result: SensitivityResult, console: Any) -> None:
     from rich.text import Text
 
-    console = console_for(out)
-    print_formula(console, "f", result.expression)
-    if result.parse is not None:
-        print_reading(console, result.parse, result.expression)
     if result.local is not None:
         console.print(Text(f"at {', '.join(binding_text(name, v) for name, v in result.point.items())}:  "
                            f"f = {maybe_number(result.value)}", style="dim"))
