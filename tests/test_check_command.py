@@ -42,52 +42,46 @@ def vector(x):
     return torch.exp(-x * x) * x
 
 
-class WrongSin(torch.autograd.Function):
-    """sin, whose backward is 1% off in element 123 alone."""
+class Sin(torch.autograd.Function):
+    """sin, whose backward passes cos(x) * grad through `wrong`: each subclass below gets it wrong its own way."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return x.sin()
 
-    @staticmethod
-    def backward(ctx, grad):
+    @classmethod
+    def backward(cls, ctx, grad):
         (x,) = ctx.saved_tensors
-        result = grad * x.cos()
-        result.view(-1)[123] *= 1.01
+        return cls.wrong(grad * x.cos(), x)
+
+    @staticmethod
+    def wrong(result, x):
         return result
+
+
+def off_in_element_123(result, x):
+    result.view(-1)[123] *= 1.01
+    return result
+
+
+class WrongSin(Sin):
+    """1% off in element 123 alone."""
+    wrong = staticmethod(off_in_element_123)
 
 
 def wrong_sin_sum(x):
     return WrongSin.apply(x).sum()
 
 
-class SlightlyOff(torch.autograd.Function):
-    """sin, whose backward is 1e-3 too large everywhere."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x.sin()
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * x.cos() * (1 + 1e-3)
+class SlightlyOff(Sin):
+    """1e-3 too large everywhere."""
+    wrong = staticmethod(lambda result, x: result * (1 + 1e-3))
 
 
-class OffInFloat32(torch.autograd.Function):
-    """sin, whose backward is 1e-3 too large only when it runs in float32."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x.sin()
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * x.cos() * (1 + 1e-3 if x.dtype == torch.float32 else 1)
+class OffInFloat32(Sin):
+    """1e-3 too large only when it runs in float32."""
+    wrong = staticmethod(lambda result, x: result * (1 + 1e-3 if x.dtype == torch.float32 else 1))
 
 
 class Doubled(torch.autograd.Function):
