@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sympy import Add, Float, Function, Mul, Number, NumberSymbol, Pow, Rational, S
+from sympy import Add, Basic, Expr, Float, Function, Mul, Number, NumberSymbol, Pow, Rational, S
 from sympy.core.exprtools import decompose_power
 from sympy.core.sorting import default_sort_key
 from sympy.printing.precedence import PRECEDENCE, precedence
@@ -25,7 +25,7 @@ from sympy.printing.str import StrPrinter
 
 def formula(expr: Any) -> str:
     """`str(expr)`, faster."""
-    return _PRINTER.doprint(expr)
+    return FormulaPrinter().doprint(expr)
 
 
 def _sign(number: Any) -> int | None:
@@ -50,11 +50,35 @@ def _precedence(item: Any) -> int:
     return precedence(item)
 
 
+_VALUES: dict[Any, float] = {}  # number -> complex(number).real, for the numbers of ordering keys
+
+
+def _float(number: Any) -> float | None:
+    """`complex(number).real`, as SymPy's term order computes it (through evalf, which is not always
+    Python's correctly rounded 1/q), once per distinct number: for a rational or float number, or a power
+    of integers left unevaluated (written `x/q`); None for any other number (and a non-real one)."""
+    if not isinstance(number, (Rational, Float)) and not (
+            isinstance(number, Pow) and number.base.is_Integer and number.exp.is_Integer):
+        return None
+    value = _VALUES.get(number)
+    if value is None:
+        try:
+            exact = complex(number)
+        except (TypeError, ValueError):  # 0**-1
+            return None
+        if exact.imag:
+            return None
+        if len(_VALUES) >= 4096:
+            _VALUES.clear()
+        value = _VALUES[number] = exact.real
+    return value
+
+
 def _not_a_number(arg: Any) -> bool:
     return not isinstance(arg, (Number, NumberSymbol))
 
 
-def _ordered_terms(expr: Any) -> list[Any] | None:
+def _ordered_terms(expr: Any, sort_key: Any) -> list[Any] | None:
     """`expr.as_ordered_terms()` (lex order of the terms' monomials, then coefficients) when every
     coefficient is a rational or float number; None to leave the ordering to SymPy."""
     args = Add.make_args(expr)
@@ -71,18 +95,25 @@ def _ordered_terms(expr: Any) -> list[Any] | None:
     terms, gens = [], set()
     for term in args:
         coeff, rest = term.as_coeff_Mul()
-        if _sign(coeff) is None:
+        value = _float(coeff)
+        if value is None:
             return None
         powers = {}
         if rest is not S.One:
             for factor in Mul.make_args(rest):
-                if factor.is_number or not factor.is_commutative:
+                if factor.is_number:  # SymPy multiplies it into the coefficient, as complex numbers
+                    number = _float(factor)
+                    if number is None:
+                        return None
+                    value *= number
+                    continue
+                if not factor.is_commutative:
                     return None
                 base, exponent = decompose_power(factor)
                 powers[base] = exponent
                 gens.add(base)
-        terms.append((term, float(coeff), powers))
-    index = {gen: i for i, gen in enumerate(sorted(gens, key=default_sort_key))}
+        terms.append((term, value, powers))
+    index = {gen: i for i, gen in enumerate(sorted(gens, key=sort_key))}
 
     def key(entry: tuple[Any, float, dict[Any, int]]) -> tuple[Any, ...]:
         _, coeff, powers = entry
@@ -95,7 +126,51 @@ def _ordered_terms(expr: Any) -> list[Any] | None:
 
 
 class FormulaPrinter(StrPrinter):
-    """StrPrinter with the number questions answered from the numbers' values (see the module text)."""
+    """StrPrinter with the number questions answered from the numbers' values (see the module text).
+    One printer prints one expression: it remembers the sort keys of that expression's parts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys: dict[int, tuple[Any, Any]] = {}  # id(part) -> (part, its sort key): the parts stay alive
+
+    def sort_key(self, expr: Any) -> Any:
+        """`expr.sort_key()`, SymPy's own steps, but each sum ordered by `_ordered_terms` and each part's
+        key computed once: SymPy orders a sum inside a key through `complex()` of every coefficient."""
+        known = self._keys.get(id(expr))
+        if known is not None:
+            return known[1]
+        if not isinstance(expr, Expr) or expr.is_Atom or type(expr).sort_key is not Expr.sort_key:
+            key = expr.sort_key()
+        else:
+            coeff, rest = expr.as_coeff_Mul()
+            exponent = S.One
+            if rest.is_Pow:
+                rest, exponent = rest.as_base_exp()
+                if rest is S.Exp1:
+                    rest, exponent = Function("exp")(exponent), S.One
+            if rest.is_Dummy:
+                args: tuple[Any, ...] = (rest.sort_key(),)
+            elif rest.is_Atom:
+                args = (str(rest),)
+            else:
+                parts = (self._terms(rest) if rest.is_Add else self._factors(rest) if rest.is_Mul else rest.args)
+                args = tuple(self.sort_key(part) if isinstance(part, Basic) else default_sort_key(part)
+                             for part in parts)
+            key = rest.class_key(), (len(args), args), self.sort_key(exponent), coeff
+        self._keys[id(expr)] = (expr, key)
+        return key
+
+    def _terms(self, expr: Any) -> list[Any]:
+        """`expr.as_ordered_terms()`."""
+        terms = _ordered_terms(expr, self.sort_key)
+        return expr.as_ordered_terms() if terms is None else terms
+
+    def _factors(self, expr: Any) -> list[Any]:
+        """`expr.as_ordered_factors()`: commutative factors without a number among them, sorted by key."""
+        factors = expr.args
+        if factors[0].is_Number or not all(factor.is_commutative for factor in factors):
+            return list(expr.as_ordered_factors())
+        return sorted(factors, key=self.sort_key)
 
     def parenthesize(self, item: Any, level: int, strict: bool = False) -> str:
         item_precedence = _precedence(item)
@@ -105,7 +180,7 @@ class FormulaPrinter(StrPrinter):
 
     def _print_Add(self, expr: Any, order: Any = None) -> str:
         """StrPrinter._print_Add, with the faster ordering and precedence."""
-        terms = _ordered_terms(expr) if order is None and self.order is None else None
+        terms = _ordered_terms(expr, self.sort_key) if order is None and self.order is None else None
         if terms is None:
             terms = self._as_ordered_terms(expr, order=order)
         pieces = []
@@ -127,7 +202,7 @@ class FormulaPrinter(StrPrinter):
                 or not all(factor.is_commutative for factor in factors)):
             return super()._print_Mul(expr)
         prec = _precedence(expr)
-        ordered = sorted(factors, key=lambda factor: factor.sort_key())
+        ordered = sorted(factors, key=self.sort_key)
         numerator: list[Any] = []
         denominator: list[Any] = []
         if isinstance(coeff, Rational):
@@ -172,9 +247,6 @@ def _reciprocal(power: Any) -> Any:
     else:
         factors[0] = -factors[0]
     return power.func(base, Mul._from_args(factors), evaluate=False)
-
-
-_PRINTER = FormulaPrinter()
 
 
 PRETTY_MAX_OPS = 120  # past this a 2-D form is wider than any terminal
