@@ -3,13 +3,15 @@
 JSON has no NaN or infinity, and writing them as `null` loses which one it was; derivcli writes them as
 the strings "NaN", "Infinity" and "-Infinity" (the Protocol Buffers JSON convention), so a reader can
 tell an undefined value from an overflow.  An error is an object of its own, the same on stdout with
---json and in a batch or stream record: {"message", "column", "hint", "exit_code"}.
+--json and in a batch or stream record: {"message", "column", "hint", "exit_code"}.  A number's full text
+(`number_text`) is here too, below every stage that writes one (analyze's points, render's views).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import struct
 from typing import Any
 
 from .errors import DerivcliError, Exit
@@ -28,6 +30,30 @@ def wire_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [wire_value(item) for item in value]
     return value
+
+
+def number_text(value: float, dtype: str = "float64") -> str:
+    """The shortest text that reads back as the same number in `dtype` (float32's 0.1 is 0.1, not
+    0.10000000149011612), zero without a sign: every full-precision number derivcli writes as text."""
+    value = float(value)
+    if value == 0:
+        return "0.0"
+    if dtype == "float32" and math.isfinite(value):
+        single = as_float32(value)
+        for digits in range(1, 10):  # 9 significant digits always read back as the same float32
+            text = repr(float(f"{single:.{digits}g}"))
+            if as_float32(float(text)) == single:
+                return text
+        return repr(single)
+    return repr(value)
+
+
+def as_float32(value: float) -> float:
+    """`value` rounded to float32 (itself where it is beyond float32's range: not a float32 at all)."""
+    try:
+        return float(struct.unpack("f", struct.pack("f", value))[0])
+    except OverflowError:
+        return value
 
 
 def dumps(data: Any) -> str:

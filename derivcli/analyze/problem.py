@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DerivcliError
+from ..wire import number_text
 from .result import Spot
 
 DEFAULT_INTERVAL = ("-10", "10")  # when neither --from nor --to is given (said in the output)
@@ -32,7 +33,7 @@ def spot(x: float, exact: Any = None) -> Spot:
 
     if exact is not None:
         return Spot(x, exact.text, textbook(exact.expr), True, exact.expr)
-    return Spot(x, repr(x + 0.0), f"{x:.10g}", False)  # the shortest text that reads back (no -0.0)
+    return Spot(x, number_text(x), f"{x:.10g}", False)
 
 
 class Problem:

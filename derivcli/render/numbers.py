@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import functools
 import math
-import struct
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
+
+from ..wire import as_float32, number_text
 
 TABLE_DIGITS = 6  # significant digits in a table, as torch and numpy print: a 20×30 gradient shows 6 columns at 80
 Emit = TypeVar("Emit", bound=Callable[..., None])
@@ -82,15 +83,12 @@ def number(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(number(item) for item in value) + "]"
     value = float(value)
-    if value == 0:
-        return "0.0"
     style = _STYLE.get()
-    single = style.dtype == "float32" and math.isfinite(value)
-    full = _shortest_float32(value) if single else repr(value)
-    if not style.table or style.digits is None or not math.isfinite(value):
+    full = number_text(value, style.dtype)
+    if value == 0 or not style.table or style.digits is None or not math.isfinite(value):
         return full
     rounded = f"{value:.{style.digits}g}"
-    if (_as_float32(float(rounded)) == _as_float32(value)) if single else float(rounded) == value:
+    if (as_float32(float(rounded)) == as_float32(value)) if style.dtype == "float32" else float(rounded) == value:
         return full
     return rounded if any(mark in rounded for mark in ".e") else rounded + ".0"  # 0.9999999999999998: 1.0
 
@@ -112,22 +110,6 @@ def binding_text(name: str, value: Any) -> str:
                 exact = False
             return f"{name} = {written} {'=' if exact else '≈'} {number(value)}"
     return f"{name} = {number(value)}"
-
-
-def _shortest_float32(value: float) -> str:
-    single = _as_float32(value)
-    for digits in range(1, 10):  # 9 significant digits always read back as the same float32
-        text = repr(float(f"{single:.{digits}g}"))
-        if _as_float32(float(text)) == single:
-            return text
-    return repr(single)
-
-
-def _as_float32(value: float) -> float:
-    try:
-        return float(struct.unpack("f", struct.pack("f", value))[0])
-    except OverflowError:  # beyond float32: not a float32 value at all
-        return value
 
 
 def shape_text(value: Any) -> str:
