@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sympy import Add, Basic, Expr, Float, Function, Mul, Number, NumberSymbol, Pow, Rational, S
+from sympy import Add, Basic, Expr, Float, Function, Integer, Mul, Number, NumberSymbol, Pow, Rational, S
 from sympy.core.exprtools import decompose_power
 from sympy.core.sorting import default_sort_key
 from sympy.printing.precedence import PRECEDENCE, precedence
@@ -57,6 +57,8 @@ def _float(number: Any) -> float | None:
     """`complex(number).real`, as SymPy's term order computes it (through evalf, which is not always
     Python's correctly rounded 1/q), once per distinct number: for a rational or float number, or a power
     of integers left unevaluated (written `x/q`); None for any other number (and a non-real one)."""
+    if isinstance(number, Integer):  # exact, or rounded once to nearest, both ways
+        return float(number)
     if not isinstance(number, (Rational, Float)) and not (
             isinstance(number, Pow) and number.base.is_Integer and number.exp.is_Integer):
         return None
