@@ -8,7 +8,6 @@ batch of points (inputs broadcast), and its output carries torch autograd's grap
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial, reduce
@@ -23,7 +22,8 @@ from ..limits import memory
 from ..table.functions import torch_form_by_sympy_class
 from ..table.sympy_forms import TensorFunction, sigmoid, softplus
 from ..table.tensor_forms import TensorOp, constant_tensor, index
-from ..table.torch_forms import broadcasts, checked_binary, elementwise, indexer, signed_sum
+from ..table.torch_forms import elementwise, indexer, signed_sum
+from .forms import PiecewiseForm, add, checked_pow, fraction, power, shorten, to_float
 
 Step = tuple[Callable[..., torch.Tensor], tuple[int, ...]]
 
@@ -145,6 +145,7 @@ class _Lowering:
         self.forms = torch_form_by_sympy_class()
         self.stable_nodes: dict[sp.Basic, sp.Basic] = {}
         self.fractions: dict[sp.Basic, tuple[list[sp.Basic], list[sp.Basic]]] = {}
+        self.variable_nodes: dict[sp.Basic, bool] = {}
 
     def stable(self, node: sp.Basic) -> sp.Basic:
         """The node, or its `stable_form` (the walk lowers each node's stable form in its place)."""
@@ -213,10 +214,31 @@ class _Lowering:
             return ("constant", _frozen(node.nested(to_float)))
         if node.is_Number or isinstance(node, sp.NumberSymbol) or node in (sp.zoo, sp.oo, -sp.oo, sp.nan):
             return ("constant", to_float(node))
-        folded = _exact_constant(node)
+        folded = None if self.has_variables(node) else _exact_constant(node)
         if folded is not None:
             return ("constant", folded)
         return None
+
+    def has_variables(self, node: sp.Basic) -> bool:
+        """`bool(node.free_symbols)`, each node answered once from its arguments' answers (SymPy gathers
+        the sets afresh at every node the walk asks: quadratic in the depth), iteratively."""
+        known = self.variable_nodes
+        stack = [node]
+        while stack:
+            top = stack[-1]
+            if top in known:
+                stack.pop()
+            elif not top.args or not _gathers(type(top)):  # a symbol, or a class with a rule of its own
+                known[top] = bool(top.free_symbols)
+                stack.pop()
+            else:
+                waiting = [arg for arg in top.args if arg not in known]
+                if waiting:
+                    stack.extend(waiting)
+                else:
+                    known[top] = any(known[arg] for arg in top.args)
+                    stack.pop()
+        return known[node]
 
     def children(self, node: sp.Basic) -> list[sp.Basic]:
         if isinstance(node, sp.Mul):
@@ -245,15 +267,15 @@ class _Lowering:
     def function(self, node: sp.Basic) -> Callable[..., torch.Tensor]:
         if isinstance(node, sp.Add):
             negative = tuple(not self.every_node and _negated(arg) is not None for arg in node.args)
-            return signed_sum(negative) if any(negative) else _add
+            return signed_sum(negative) if any(negative) else add
         if isinstance(node, sp.Mul):
             count = len(self.fraction(node)[0])
-            return lambda *args: _fraction(args[:count], args[count:])
+            return lambda *args: fraction(args[:count], args[count:])
         if isinstance(node, sp.Pow):
-            return _power(node.exp) if node.exp.is_Number else _checked_pow
+            return power(node.exp) if node.exp.is_Number else checked_pow
         if isinstance(node, sp.Piecewise):
             branches = [lower(pair.expr, self.variables) for pair in node.args]
-            return _PiecewiseForm(branches)
+            return PiecewiseForm(branches)
         if isinstance(node, index):
             return indexer(node.items())
         several = len(node.args) > 1
@@ -267,16 +289,28 @@ class _Lowering:
                 if isinstance(node, TensorOp) and node.settings:
                     return partial(form, **node.settings)
                 return form if tensor or len(node.args) < 2 else elementwise(form, _name_of(node))
-        raise DerivcliError(f"cannot evaluate {type(node).__name__} numerically: {_shorten(node)}")
+        raise DerivcliError(f"cannot evaluate {type(node).__name__} numerically: {shorten(node)}")
+
+
+_GATHERS: dict[type, bool] = {}
+
+
+def _gathers(cls: type) -> bool:
+    """Whether the class's free symbols are Basic's: the union of its arguments' (looked up along the
+    MRO: a SymPy function class's metaclass has a `free_symbols` of its own)."""
+    known = _GATHERS.get(cls)
+    if known is None:
+        rule = next(klass.__dict__["free_symbols"] for klass in cls.__mro__ if "free_symbols" in klass.__dict__)
+        known = _GATHERS[cls] = rule is sp.Basic.__dict__["free_symbols"]
+    return known
 
 
 def _exact_constant(node: sp.Basic) -> float | None:
-    """A constant subexpression's value, rounded once from 30 correct digits: `1 - erf(5)` computed in
+    """A constant (variable-free) subexpression's value, rounded once from 30 correct digits: `1 - erf(5)` computed in
     float64 keeps 4 of its digits, and `log(1 - erf(5))*x` would carry the loss into every answer.  None for
     what is not a finite real number to SymPy (held constants, 1/0, comparisons, tensors): torch computes
     those as IEEE does."""
-    if not isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Function)) or isinstance(node, TensorFunction) \
-            or node.free_symbols:
+    if not isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Function)) or isinstance(node, TensorFunction):
         return None
     try:
         value = node.evalf(30)
@@ -323,100 +357,3 @@ def _negated(term: sp.Basic) -> sp.Basic | None:
 
 def _name_of(node: sp.Basic) -> str:
     return getattr(node, "display_name", type(node).__name__.lower())
-
-
-_add = checked_binary(operator.add, "+")
-_checked_pow = elementwise(torch.pow, "**")
-_multiply = checked_binary(operator.mul, "*")
-_divide = checked_binary(operator.truediv, "/")
-
-
-def _fraction(numerator: Sequence[torch.Tensor], denominator: Sequence[torch.Tensor]) -> torch.Tensor:
-    top = _multiply(*numerator) if numerator else None
-    if not denominator:
-        assert top is not None
-        return top
-    bottom = _multiply(*denominator)
-    return 1 / bottom if top is None else _divide(top, bottom)
-
-
-def _power(exponent: sp.Number) -> Callable[[torch.Tensor], torch.Tensor]:
-    if exponent == sp.Rational(1, 2):
-        return torch.sqrt
-    if exponent == sp.Rational(-1, 2):
-        return torch.rsqrt
-    if exponent == -1:
-        return torch.reciprocal
-    if exponent.is_Integer and abs(exponent) < 2**53:
-        whole = int(exponent)
-        return lambda base: torch.pow(base, whole)
-    value = to_float(exponent)
-    return lambda base: torch.pow(base, value)
-
-
-class _PiecewiseForm:
-    """`a if c else b`: each branch runs on inputs masked to where it is taken, so a branch that is NaN
-    where it is not taken (sqrt(x) for x < 0) cannot poison the gradient (the "double where")."""
-
-    def __init__(self, branches: list[Program]) -> None:
-        self.branches = branches
-
-    def __call__(self, *args: torch.Tensor) -> torch.Tensor:
-        count = len(self.branches)
-        conditions, inputs = args[:count], args[count:]
-        taken = torch.zeros((), dtype=torch.bool, device=conditions[0].device)
-        masks = []
-        for condition in conditions:
-            masks.append(condition & ~taken)
-            taken = taken | condition
-        result: torch.Tensor | None = None
-        for condition in conditions[1:]:
-            if not broadcasts(conditions[0], condition):
-                raise DerivcliError(f"'if' conditions of shapes {tuple(conditions[0].shape)} and "
-                                    f"{tuple(condition.shape)} cannot be combined elementwise")
-        for mask, branch in zip(reversed(masks), reversed(self.branches)):
-            masked = [torch.where(mask, value, value.detach()) if value.requires_grad and _fits(mask, value)
-                      else value for value in inputs]
-            value = branch(masked, dtype=_float_dtype(inputs), device=mask.device)
-            if not broadcasts(value, mask) or result is not None and not broadcasts(value, result):
-                other = mask if result is None else result
-                raise DerivcliError(f"'a if c else b': cannot combine {tuple(value.shape)} with "
-                                    f"{tuple(other.shape)} elementwise")
-            if result is None:
-                result = torch.where(mask, value, torch.full_like(value, math.nan))
-            else:
-                result = torch.where(mask, value, result)
-        assert result is not None
-        return result
-
-
-def _fits(mask: torch.Tensor, value: torch.Tensor) -> bool:
-    """Whether masking `value` keeps its shape (an input of another shape is left alone: if a branch
-    uses it, the branch's shape check names the mismatch)."""
-    try:
-        return torch.broadcast_shapes(mask.shape, value.shape) == value.shape
-    except RuntimeError:
-        return False
-
-
-def _float_dtype(inputs: Sequence[torch.Tensor]) -> torch.dtype:
-    return next((value.dtype for value in inputs if value.is_floating_point()), torch.float64)
-
-
-def to_float(number: sp.Basic) -> float:
-    """A SymPy constant as a float: infinities and NaN as such, overflow as ±inf."""
-    if number is sp.zoo or number is sp.oo:
-        return math.inf
-    if number is sp.nan:
-        return math.nan
-    try:
-        return float(number)
-    except OverflowError:
-        return math.inf if number.is_positive else -math.inf
-    except TypeError as error:
-        raise DerivcliError(f"the constant {_shorten(number)} is not a real number") from error
-
-
-def _shorten(node: sp.Basic) -> str:
-    text = str(node)
-    return text if len(text) <= 60 else text[:57] + "..."
