@@ -6,8 +6,8 @@ torch and SymPy are imported only inside the commands that compute, so `--help` 
 fast.  The modules: `app` (the group, `main`, `run`), `commands` (the command that reads bindings before
 torch loads), `options` (declared once, shared), one module per command family (`point`, `series`,
 `learn`, `analyze`, `explore`, `check`, `science`, `batch`, `repl`, `serve`; each found and imported here,
-its HELP_RANK placing it in help), `outcome`, `stdio` (safe streams), `narrow` (help at 40 columns) and
-`completion`.
+its HELP_RANK placing it in help), `repl_words` and `repl_history` (the shell's words and Tab offers, its
+history), `outcome`, `stdio` (safe streams), `narrow` (help at 40 columns) and `completion`.
 """
 
 from __future__ import annotations
