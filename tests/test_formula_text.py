@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from derivcli.errors import DerivcliError
 from derivcli.parsing import parse
-from derivcli.parsing.build import with_sign_facts
+from derivcli.parsing.literals import with_sign_facts
 from derivcli.symbolic.formula_text import formula
 from derivcli.table.sympy_forms import power
 

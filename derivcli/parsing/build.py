@@ -8,18 +8,19 @@ Constants SymPy would make complex or infinite are held for torch to compute (`s
 from __future__ import annotations
 
 import math
-import re
+from functools import cache
 from typing import Any
 
 from ..errors import DerivcliError
 from ..limits.spelling import nearest
-from ..table.functions import FUNCTIONS, by_name
+from ..table.functions import FUNCTIONS, by_name, resolve
 from .arguments import bind, make_call
 from .limits import MAX_EXACT_BITS, MAX_EXACT_EXPONENT
 from .limits import magnitude as _magnitude
 from .limits import power_text as _power_text
 from .limits import raised_constants as _raised_constants
 from .limits import short as _short
+from .literals import number_literal
 from .notation import CONSTANTS, TORCH_ONLY, torch_only_error
 from .ranks import refuse_dimension_reading
 from .syntax import (
@@ -40,37 +41,6 @@ from .syntax import (
     Unary,
 )
 from .syntax import span_of as _span
-
-_SIGN_FACTS: dict[tuple[type, int], dict[str, bool]] = {}
-
-
-def with_sign_facts(number: Any) -> Any:
-    """The number, told its sign-derived assumptions up front.
-
-    The first question SymPy asks of a fresh number (`is_zero`, when it multiplies; `is_extended_negative`,
-    when it prints) goes through its general inference engine, twice, at ~40 µs a time: half the cost of
-    building and printing `x**2 + 17*sin(x)` when 17 is new.  The answers follow from the class and the
-    sign, so they are deduced once per (class, sign) and copied into the number's fact base, which is only
-    a cache of true facts: anything not told is still asked and deduced as before.  Where SymPy's fact
-    base is not as expected, the number is left alone.
-    """
-    from sympy import Rational
-
-    defaults: Any = getattr(type(number), "default_assumptions", None)
-    untouched = defaults is not None and getattr(number, "_assumptions", None) is defaults
-    if not isinstance(number, Rational) or not untouched:  # already asked something: nothing to save
-        return number
-    sign = (number.p > 0) - (number.p < 0)
-    key = (type(number), sign)
-    facts = _SIGN_FACTS.get(key)
-    if facts is None:
-        known = defaults.copy()
-        known.deduce_all_facts({"zero": sign == 0, "extended_negative": sign < 0, "extended_positive": sign > 0})
-        facts = _SIGN_FACTS[key] = dict(known)
-    told = type(defaults)()
-    told.update(facts)
-    number._assumptions = told
-    return number
 
 
 class Builder:
@@ -106,21 +76,10 @@ class Builder:
         return value
 
     def _num(self, node: Num) -> Any:
-        sp = self.sp
-        value = float(node.text)
-        if value == float("inf"):
+        value = number_literal(node.text)
+        if value is None:
             raise self.error(f"number {node.text} is too large (beyond float64)", node.span)
-        if re.fullmatch(r"\d+", node.text):
-            return with_sign_facts(sp.Integer(int(node.text)))
-        mantissa, _, exponent = node.text.lower().partition("e")
-        if exponent and abs(int(exponent)) > 400:
-            return sp.Integer(0)  # underflows to zero in float64 (overflow was caught above)
-        whole, _, fraction = mantissa.partition(".")
-        numerator = int((whole + fraction) or "0")
-        power = int(exponent or 0) - len(fraction)
-        # Decimal literals are exact rationals: 0.1 is 1/10, so x**0.5 is sqrt(x) to SymPy.
-        return with_sign_facts(sp.Integer(numerator) * sp.Integer(10) ** power if power >= 0
-                               else sp.Rational(numerator, 10 ** -power))
+        return value
 
     def _name(self, node: Name) -> Any:
         sp = self.sp
@@ -401,9 +360,9 @@ class Builder:
 
 
 
+@cache
 def _resolve_sympy(path: str) -> Any:
-    from ..table.functions import resolve
-
+    """The table's object for a dotted path, looked up once."""
     return resolve(path)
 
 
