@@ -112,7 +112,7 @@ def baseline_rubi(lines: list[str]) -> None:
         inputs = [torch.tensor(float(request["point"]["x"]), dtype=torch.float64, requires_grad=True)]
         value = function(*inputs)
         grads = torch.autograd.grad(value, inputs, allow_unused=True, materialize_grads=True)
-        json.dumps({"value": float(value), "gradient": [float(g) for g in grads]})
+        json.dumps({"value": float(value.detach()), "gradient": [float(g) for g in grads]})
 
 
 if __name__ == "__main__":
