@@ -129,11 +129,13 @@ def _ordered_terms(expr: Any, sort_key: Any) -> list[Any] | None:
 
 class FormulaPrinter(StrPrinter):
     """StrPrinter with the number questions answered from the numbers' values (see the module text).
-    One printer prints one expression: it remembers the sort keys of that expression's parts."""
+    One printer prints one expression: it remembers the sort keys and term orders of that expression's
+    parts (a sum is ordered for its key and again for its text)."""
 
     def __init__(self) -> None:
         super().__init__()
         self._keys: dict[int, tuple[Any, Any]] = {}  # id(part) -> (part, its sort key): the parts stay alive
+        self._orders: dict[int, tuple[Any, list[Any]]] = {}  # id(sum) -> (sum, its ordered terms)
 
     def sort_key(self, expr: Any) -> Any:
         """`expr.sort_key()`, SymPy's own steps, but each sum ordered by `_ordered_terms` and each part's
@@ -164,8 +166,14 @@ class FormulaPrinter(StrPrinter):
 
     def _terms(self, expr: Any) -> list[Any]:
         """`expr.as_ordered_terms()`."""
+        known = self._orders.get(id(expr))
+        if known is not None:
+            return known[1]
         terms = _ordered_terms(expr, self.sort_key)
-        return expr.as_ordered_terms() if terms is None else terms
+        if terms is None:
+            terms = expr.as_ordered_terms()
+        self._orders[id(expr)] = (expr, terms)
+        return terms
 
     def _factors(self, expr: Any) -> list[Any]:
         """`expr.as_ordered_factors()`: commutative factors without a number among them, sorted by key."""
@@ -182,9 +190,7 @@ class FormulaPrinter(StrPrinter):
 
     def _print_Add(self, expr: Any, order: Any = None) -> str:
         """StrPrinter._print_Add, with the faster ordering and precedence."""
-        terms = _ordered_terms(expr, self.sort_key) if order is None and self.order is None else None
-        if terms is None:
-            terms = self._as_ordered_terms(expr, order=order)
+        terms = self._terms(expr) if order is None and self.order is None else self._as_ordered_terms(expr, order)
         pieces = []
         for term in terms:
             text = self._print(term)
