@@ -22,3 +22,42 @@ def test_batch_answers_match_the_saved_records() -> None:
     assert len(answers) == len(RECORDS)
     differing = [(record["request"], answer) for record, answer in zip(RECORDS, answers) if answer != record["answer"]]
     assert not differing, differing[:3]
+
+
+def _corpus_trees() -> list[object]:
+    """The SymPy trees (as simplified, and as written) of the corpus's expressions that parse."""
+    from derivcli.errors import DerivcliError
+    from derivcli.parsing import parse
+
+    trees = []
+    for record in RECORDS[::3]:
+        try:
+            parsed = parse(json.loads(record["request"])["expression"])
+        except DerivcliError:
+            continue
+        trees += [parsed.expr] + ([parsed.written] if parsed.written is not None else [])
+    return trees
+
+
+def test_the_printers_sort_keys_and_term_orders_are_sympys() -> None:
+    from sympy import Add, preorder_traversal
+
+    from derivcli.symbolic.formula_text import FormulaPrinter
+
+    for tree in _corpus_trees():
+        printer = FormulaPrinter()
+        for node in preorder_traversal(tree):
+            assert printer.sort_key(node) == node.sort_key(), node
+            if isinstance(node, Add):
+                assert printer._terms(node) == node.as_ordered_terms(), node
+
+
+def test_the_lowerings_variable_test_is_free_symbols() -> None:
+    from sympy import preorder_traversal
+
+    from derivcli.lowering.program import _Lowering
+
+    for tree in _corpus_trees():
+        lowering = _Lowering([])
+        for node in preorder_traversal(tree):
+            assert lowering.has_variables(node) == bool(node.free_symbols), node
