@@ -72,6 +72,7 @@ class Request:
         keys = {"op", "identity", "argv", "cwd", "env", "umask", "limits", "cpus", "niceness", "streams"}
         if set(message) != keys:
             raise ProtocolError("not a run request")
+        self.message = message  # what a spare is handed, to check again
         self.identity = _strings(message["identity"], "identity")
         self.argv = message["argv"]
         if not isinstance(self.argv, list) or not self.argv or not all(_text(arg) for arg in self.argv):

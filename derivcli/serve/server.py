@@ -3,7 +3,8 @@ command in a child forked for it (copy-on-write: the imports are shared, nothing
 
 The server is one thread and one loop over non-blocking sockets: it accepts a connection only from its
 own user (SO_PEERCRED), reads one bounded request within REQUEST_SECONDS, checks that the client is the
-same build (`protocol.identity`), and forks.  The child takes the client's surroundings (its standard
+same build (`protocol.identity`), and hands it to the spare, a child forked and rehearsed while the server was
+idle (`spare`), or forks one for it.  The child (`child`) takes the client's surroundings (its standard
 streams as descriptors 0, 1 and 2, working directory, environment, umask, limits, CPUs, niceness), says
 `running`, waits for the client's go (a client that gave up runs the command itself), and runs the
 ordinary entry point (`derivcli.cli.run`) with every bound a cold run has.  The
@@ -21,26 +22,17 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from ..errors import DerivcliError, Exit
+from ..errors import DerivcliError
+from ..limits.processes import die_with_parent
 from . import paths
-from .client import REPLY_SECONDS, peer
+from .child import CommandLine, run_command
+from .client import peer
 from .connection import Connection, Request, fresh_randomness
 from .own_files import private_directory, take_lock
 from .protocol import ProtocolError, encode, identity
-
-
-@dataclass(frozen=True)
-class CommandLine:
-    """What the server runs, handed to it by the `serve` command: the CLI's `run` (a command in a child,
-    ending its process) and `main` (argv -> exit code, for the warm-up).  The server never imports the CLI,
-    which imports the server to start it."""
-
-    run: Callable[[], None]
-    main: Callable[[list[str]], int]
+from .spare import REHEARSAL, Spare, receive, rehearse
 
 START_SECONDS = 120.0  # for a background server to import and warm up; past it, it is killed and an error said
 STOP_SECONDS = 10.0  # commands still running when the server is stopped get this long, then are killed
@@ -75,6 +67,8 @@ class Server:
         self.selector = selectors.DefaultSelector()
         self.listener: socket.socket | None = None
         self.wakeup = socket.socketpair()
+        self.spare: Spare | None = None
+        self.spares = True  # until a spare ends while it waits: then every command gets a fork of its own
 
     def listen(self) -> None:
         """Bind the socket (0600, replacing a stale one: the lock says no server owns it) and start
@@ -107,6 +101,9 @@ class Server:
 
     def serve_forever(self) -> None:
         while True:
+            if self.spare is None and self.spares and self.listener is not None and not any(
+                    connection.child for connection in self.connections):  # no command to compete with
+                self._prepare_spare()
             for key, _ in self.selector.select(self._timeout()):
                 key.data()
             now = time.monotonic()
@@ -157,7 +154,11 @@ class Server:
             self._kill_all()
 
     def _stop_listening(self) -> None:
-        """Close the listener and remove its socket, if the path is still ours."""
+        """Close the listener and remove its socket, if the path is still ours; end the spare."""
+        if self.spare is not None:
+            self.selector.unregister(self.spare.pidfd)
+            self.spare.end()
+            self.spare = None
         if self.listener is None:
             return
         self.selector.unregister(self.listener)
@@ -249,16 +250,27 @@ class Server:
             self._reply(connection, {"fallback": f"the server is another build ({', '.join(differs)} differ)"})
             self._drop(connection)
             return
-        for stream in (sys.stdout, sys.stderr):  # nothing of the server's may reach the client's streams
-            stream.flush()
-        try:
-            pid = os.fork()
-        except OSError as error:
-            self._reply(connection, {"fallback": f"cannot fork: {error.strerror or error}"})
-            self._drop(connection)
-            return
-        if pid == 0:
-            self._child(connection, request)
+        assert connection.sock is not None
+        spare, self.spare = self.spare, None
+        if spare is not None:
+            self.selector.unregister(spare.pidfd)
+            if spare.hand_over(request.message, connection.sock, connection.descriptors):
+                pid = spare.pid
+                spare.close()
+            else:
+                spare.end()
+                spare = None
+        if spare is None:
+            for stream in (sys.stdout, sys.stderr):  # nothing of the server's may reach the client's streams
+                stream.flush()
+            try:
+                pid = os.fork()
+            except OSError as error:
+                self._reply(connection, {"fallback": f"cannot fork: {error.strerror or error}"})
+                self._drop(connection)
+                return
+            if pid == 0:
+                self._child(connection, request)
         try:
             os.setpgid(pid, pid)  # the child does it too: whichever runs first, signals find the group
         except OSError:
@@ -300,65 +312,81 @@ class Server:
             self.connections.discard(connection)
             self.last_active = time.monotonic()
 
+    def _prepare_spare(self) -> None:
+        """Fork and rehearse the spare that the next command is handed to (`spare`); without one, each
+        command gets a child forked for it."""
+        ours, theirs = socket.socketpair()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        try:
+            pid = os.fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            self.spares = False
+            return
+        if pid == 0:
+            ours.close()
+            self._spare(theirs)
+        theirs.close()
+        try:
+            os.setpgid(pid, pid)  # the spare does it too, as a child does
+        except OSError:
+            pass
+        ours.setblocking(False)
+        self.spare = Spare(pid, ours)
+        self.selector.register(self.spare.pidfd, selectors.EVENT_READ, self._spare_ended)
+
+    def _spare_ended(self) -> None:
+        """The spare ended while it waited (killed, out of memory): every command gets a fork of its own
+        from now on."""
+        assert self.spare is not None
+        self.selector.unregister(self.spare.pidfd)
+        self.spare.end()
+        self.spare, self.spares = None, False
+        log("the spare child ended: each command now gets a child forked for it")
+
     def _child(self, connection: Connection, request: Request) -> NoReturn:
-        """The forked child: leave the server behind, take the client's surroundings, run the command."""
-        code: int = Exit.INTERNAL
-        try:
-            signal.set_wakeup_fd(-1)
-            for number in SIGNALS:
-                signal.signal(number, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            os.setpgid(0, 0)
-            from ..limits.processes import die_with_parent
+        """A child forked for a command: leave the server behind, take the client's surroundings, run it."""
+        def take() -> tuple[socket.socket, Request]:
+            self._leave(connection)
+            assert connection.sock is not None
+            return connection.sock, request
 
-            die_with_parent(os.getppid())
-            for other in self.connections - {connection}:  # the server's descriptors, none of them the child's
-                other.close()
-                if other.pidfd is not None:
-                    os.close(other.pidfd)
-            self.selector.close()
-            if self.listener is not None:
-                self.listener.close()
-            for end in self.wakeup:
-                end.close()
-            os.close(self.lock)
-            sock = connection.sock
-            assert sock is not None
-            sock.settimeout(REPLY_SECONDS)  # the client reads at once; one that does not has given up
-            try:
-                request.enter()
-                reply: dict[str, Any] = {"running": os.getpid()}
-            except (OSError, ValueError, LookupError) as error:
-                reply = {"fallback": f"cannot take the command's surroundings: {error}"}
-            try:
-                sock.sendall(encode(reply))
-            except OSError:  # the client is gone, or gave up and runs the command itself
-                os._exit(0)
-            sock.close()
-            if "fallback" in reply or not request.go():  # the client runs it: its streams are not ours to touch
-                os._exit(0)
-            fresh_randomness()
-            self.command_line.run()  # ends the process (os._exit once its output is flushed)
-        except SystemExit as exit:  # what a cold interpreter makes of it
-            code = exit.code if isinstance(exit.code, int) else 0 if exit.code is None else 1
-            if not isinstance(exit.code, (int, type(None))):
-                sys.stderr.write(f"{exit.code}\n")
-        except KeyboardInterrupt:  # the client's Ctrl-C, forwarded before the command had begun
-            code = Exit.INTERRUPTED
-            try:
-                sys.stderr.write("error: interrupted\n")
-            except BaseException:
-                pass
-        except BaseException as error:  # a bug: one line, never the server's traceback
-            try:
-                sys.stderr.write(f"error: internal error: {type(error).__name__}: {error}\n")
-            except BaseException:
-                pass
-        try:
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+        run_command(take, self.command_line)
 
+    def _spare(self, channel: socket.socket) -> NoReturn:
+        """The spare: leave the server behind, rehearse (its first run's page faults happen now, not while a
+        client waits), then take the command the server hands over and run it."""
+        def take() -> tuple[socket.socket, Request]:
+            self._leave(None)
+            rehearse(self.command_line.main, REHEARSAL)
+            fresh_randomness()  # reseeded again for the command: this reads the sources torch's lazy seeding
+            return receive(channel)  # quotes (the stack it records), so that the command need not
+
+        run_command(take, self.command_line)
+
+    def _leave(self, keep: Connection | None) -> None:
+        """In a child: the server's signal handling and descriptors left behind (all but `keep`'s), its own
+        process group, and death with the server."""
+        signal.set_wakeup_fd(-1)
+        for number in SIGNALS:
+            signal.signal(number, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.setpgid(0, 0)
+        die_with_parent(os.getppid())
+        for other in self.connections - {keep}:  # the server's descriptors, none of them the child's
+            other.close()
+            if other.pidfd is not None:
+                os.close(other.pidfd)
+        if self.spare is not None:
+            self.spare.close()
+        self.selector.close()
+        if self.listener is not None:
+            self.listener.close()
+        for end in self.wakeup:
+            end.close()
+        os.close(self.lock)
 
 def _noted(number: int, frame: object) -> None:
     """A handler that only lets the wakeup descriptor wake the loop."""
