@@ -19,11 +19,12 @@ Importing derivcli is cheap: torch and SymPy load on the first computation.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .errors import DerivcliError
 
+TYPE_CHECKING = False  # not typing's: importing typing would cost every command line, a warm one too, ~3 ms
 if TYPE_CHECKING:
+    from typing import Any
+
     from .api import diff, grad, hessian, jacobian, taylor
     from .scale.vectorized import Compiled
 

@@ -18,15 +18,18 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import struct
 import sys
 import time
-from typing import Any
 
 from ..errors import Exit
 from .paths import Unsafe, check_private, socket_path
 from .protocol import MAX_REPLY, MAX_REQUEST, FrameReader, ProtocolError, encode, identity
+
+TYPE_CHECKING = False  # typing itself costs a warm answer ~3 ms
+if TYPE_CHECKING:
+    from _socket import socket
+    from typing import Any
 
 NO_SERVER = "DERIVCLI_NO_SERVER"
 COMPLETE = "_DERIVCLI_COMPLETE"
@@ -57,8 +60,10 @@ def answer_warm(argv: list[str]) -> int | None:
         _note(why)
         return None
     try:
-        with connection:
+        try:
             return _converse(connection, argv, deadline)
+        finally:
+            connection.close()
     except Cold as why:
         _note(why)
         return None
@@ -76,7 +81,7 @@ def must_run_cold(args: list[str]) -> None:
         raise Cold(f"{NO_SERVER} is set")
     if COMPLETE in os.environ:
         raise Cold("shell completion runs here")
-    if not sys.platform.startswith("linux") or not hasattr(socket, "send_fds"):
+    if not sys.platform.startswith("linux"):
         raise Cold("the warm server needs Linux")
     words = args[:args.index("--")] if "--" in args else args
     if "--help" in words or "-h" in words:
@@ -90,7 +95,7 @@ def must_run_cold(args: list[str]) -> None:
         raise Cold("serve runs here")
 
 
-def connect(path: str) -> socket.socket:
+def connect(path: str) -> socket:
     """A connection to the server on `path`, after checking that the directory, the socket and the process
     listening are this user's; Cold otherwise."""
     try:
@@ -100,7 +105,11 @@ def connect(path: str) -> socket.socket:
         raise Cold(f"no server is listening on {path}") from None
     except (Unsafe, OSError) as error:
         raise Cold(str(error)) from None
-    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # _socket, not socket.py's wrapper (its imports cost a warm answer), and only here: what runs cold (help,
+    # Tab) imports no socket at all
+    from _socket import AF_UNIX, SOCK_STREAM, socket
+
+    connection = socket(AF_UNIX, SOCK_STREAM)
     connection.settimeout(REPLY_SECONDS)
     try:
         connection.connect(path)
@@ -114,15 +123,16 @@ def connect(path: str) -> socket.socket:
     return connection
 
 
-def peer(connection: socket.socket) -> tuple[int, int, int]:
+def peer(connection: socket) -> tuple[int, int, int]:
     """(pid, uid, gid) of the process at the other end (SO_PEERCRED)."""
+    from _socket import SO_PEERCRED, SOL_SOCKET
+
     credentials = struct.Struct("3i")
-    pid, uid, gid = credentials.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                                             credentials.size))
+    pid, uid, gid = credentials.unpack(connection.getsockopt(SOL_SOCKET, SO_PEERCRED, credentials.size))
     return pid, uid, gid
 
 
-def receive(connection: socket.socket, reader: FrameReader, deadline: float) -> dict[str, Any]:
+def receive(connection: socket, reader: FrameReader, deadline: float) -> dict[str, Any]:
     """The next message, complete by `deadline` (time.monotonic()); EOFError if the server hung up first,
     TimeoutError past the deadline (however the bytes trickle in)."""
     while (message := reader.pop()) is None:
@@ -141,16 +151,20 @@ def query(path: str, message: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """(the server's pid, its reply) to one message, for `serve --status` and `--stop`; Cold if none
     answers."""
     deadline = time.monotonic() + REPLY_SECONDS
-    with connect(path) as connection:
+    connection = connect(path)
+    try:
         pid, _, _ = peer(connection)
-        try:
-            connection.sendall(encode(message))
-            return pid, receive(connection, FrameReader(MAX_REPLY), deadline)
-        except (OSError, EOFError, ProtocolError) as error:
-            raise Cold(f"the server on {path} does not answer ({error or type(error).__name__})") from None
+        connection.sendall(encode(message))
+        return pid, receive(connection, FrameReader(MAX_REPLY), deadline)
+    except (OSError, EOFError, ProtocolError) as error:
+        raise Cold(f"the server on {path} does not answer ({error or type(error).__name__})") from None
+    finally:
+        connection.close()
 
 
-def _converse(connection: socket.socket, argv: list[str], deadline: float) -> int:
+def _converse(connection: socket, argv: list[str], deadline: float) -> int:
+    from _socket import SCM_RIGHTS, SOL_SOCKET
+
     request, descriptors = _request(argv)
     reader = FrameReader(MAX_REPLY)
     received: set[int] = set()
@@ -161,7 +175,8 @@ def _converse(connection: socket.socket, argv: list[str], deadline: float) -> in
     try:
         try:
             connection.settimeout(max(deadline - time.monotonic(), 0.001))
-            sent = socket.send_fds(connection, [request], [*descriptors, waiting])
+            sent = connection.sendmsg([request], [(SOL_SOCKET, SCM_RIGHTS, struct.pack(f"{len(descriptors) + 1}i",
+                                                                                     *descriptors, waiting))])
             os.close(waiting)
             waiting = -1
             if sent < len(request):
@@ -219,7 +234,7 @@ def _command_process(pid: Any, server: int) -> int:
     return command
 
 
-def _last_message(connection: socket.socket, reader: FrameReader, command: int) -> dict[str, Any]:
+def _last_message(connection: socket, reader: FrameReader, command: int) -> dict[str, Any]:
     """The server's word on how the command ended: waited for while the command's process lives, then for
     END_SECONDS; Lost if it does not come."""
     import select
@@ -288,7 +303,7 @@ def _in_the_background(descriptor: int) -> bool:
         return False
 
 
-def _forwarding(connection: socket.socket, received: set[int]) -> Any:
+def _forwarding(connection: socket, received: set[int]) -> Any:
     def forward(number: int, frame: object) -> None:
         received.add(number)
         try:
