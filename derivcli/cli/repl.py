@@ -20,20 +20,20 @@ import traceback
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import typer
 
 from ..errors import DerivcliError, Exit
-from ..inputs.bindings import parse_value
-from ..inputs.names import check_name
-from ..parsing import CONSTANT_NAMES
 from .app import app, main
 from .commands import PlainCommand
-from .completion import read_line
 from .outcome import guarded, report_error
-from .repl_history import History, history_path
-from .repl_words import SHELL_WORDS, command_words, completions
+
+if TYPE_CHECKING:
+    from .repl_history import History
+
+# The shell's own modules (the parser's names, its words, its history) are imported where the shell uses
+# them: every `derivcli --help`, Tab and cold command imports this module to register `repl`.
 
 HELP_RANK = 90  # its place among the commands in `derivcli --help`
 
@@ -58,6 +58,8 @@ REPL_EPILOG = ("""[bold]Examples[/]
 @app.command(cls=PlainCommand, epilog=REPL_EPILOG)
 def repl(ctx: typer.Context) -> int:
     """An interactive shell: derivcli commands without 'derivcli', let bindings, history, Tab completion."""
+    from .repl_history import History, history_path
+
     root = ctx.find_root()
     prefix = [*(["--max-memory", root.params["max_memory"]] if root.params.get("max_memory") else []),
               *(["--no-files"] if root.params.get("no_files") else [])]
@@ -128,6 +130,9 @@ class Shell:
     def command_line(self, words: list[str]) -> list[str]:
         """The CLI's arguments for a line: the shell's global options, the line as a command, and a
         `--var NAME=VALUE` for each binding the expression uses that the line does not give itself."""
+        from .completion import read_line
+        from .repl_words import command_words
+
         argv = command_words(self.group, words)
         line = read_line(self.group, argv, frozenset(self.bindings))
         used = [] if line is None else [name for name in line.variables
@@ -137,6 +142,10 @@ class Shell:
     def let(self, words: list[str]) -> None:
         """`let x = 2`: the value is checked as the command line checks it, then kept as written, for each
         later command to read (a `rand(3)` draws again unless the command has --seed)."""
+        from ..inputs.bindings import parse_value
+        from ..inputs.names import check_name
+        from ..parsing import CONSTANT_NAMES
+
         if not words:
             sys.stdout.write("".join(f"{name} = {value}\n" for name, value in self.bindings.items()))
             return
@@ -150,6 +159,8 @@ class Shell:
         self.bindings[spelled] = value.strip()
 
     def unlet(self, words: list[str]) -> None:
+        from ..inputs.names import check_name
+
         if not words:
             raise DerivcliError("unlet needs a name", hint="write unlet x; let alone lists the bindings")
         names = [check_name(word) for word in words]
@@ -161,6 +172,8 @@ class Shell:
 
     def help(self, words: list[str]) -> None:
         """`help grad` is `grad --help`; `help` lists the commands and the shell's words."""
+        from .repl_words import SHELL_WORDS
+
         if words[:1] and words[0] in self.group.commands:
             main([*self.prefix, words[0], "--help"])
             return
@@ -204,6 +217,8 @@ def contained(call: Callable[[], int]) -> int:
 
 def terminal_reader(shell: Shell, input: Any = None, output: Any = None) -> Callable[[], str] | None:
     """prompt_toolkit's prompt, with the history and Tab completion; None without prompt_toolkit."""
+    from .repl_words import completions
+
     try:
         from prompt_toolkit import PromptSession
         from prompt_toolkit.completion import Completer, Completion
