@@ -32,7 +32,7 @@ from .client import peer
 from .connection import Connection, Request, fresh_randomness
 from .own_files import private_directory, take_lock
 from .protocol import ProtocolError, encode, identity
-from .spare import REHEARSAL, Spare, receive, rehearse
+from .spare import HAND_OVER_BYTES, REHEARSAL, Spare, receive, rehearse
 
 START_SECONDS = 120.0  # for a background server to import and warm up; past it, it is killed and an error said
 STOP_SECONDS = 10.0  # commands still running when the server is stopped get this long, then are killed
@@ -251,10 +251,12 @@ class Server:
             self._drop(connection)
             return
         assert connection.sock is not None
-        spare, self.spare = self.spare, None
+        handed = encode(request.message)
+        spare = self.spare if len(handed) <= HAND_OVER_BYTES else None  # a bigger one: a fork, the spare kept
         if spare is not None:
+            self.spare = None
             self.selector.unregister(spare.pidfd)
-            if spare.hand_over(request.message, connection.sock, connection.descriptors):
+            if spare.hand_over(handed, connection.sock, connection.descriptors):
                 pid = spare.pid
                 spare.close()
             else:
@@ -313,8 +315,7 @@ class Server:
             self.last_active = time.monotonic()
 
     def _prepare_spare(self) -> None:
-        """Fork and rehearse the spare that the next command is handed to (`spare`); without one, each
-        command gets a child forked for it."""
+        """Fork and rehearse the spare the next command is handed to (`spare`); without one, it gets a fork."""
         ours, theirs = socket.socketpair()
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
@@ -338,8 +339,7 @@ class Server:
         self.selector.register(self.spare.pidfd, selectors.EVENT_READ, self._spare_ended)
 
     def _spare_ended(self) -> None:
-        """The spare ended while it waited (killed, out of memory): every command gets a fork of its own
-        from now on."""
+        """The spare ended while it waited (killed, out of memory): each command gets a fork from now on."""
         assert self.spare is not None
         self.selector.unregister(self.spare.pidfd)
         self.spare.end()
@@ -361,8 +361,8 @@ class Server:
         def take() -> tuple[socket.socket, Request]:
             self._leave(None)
             rehearse(self.command_line.main, REHEARSAL)
-            fresh_randomness()  # reseeded again for the command: this reads the sources torch's lazy seeding
-            return receive(channel)  # quotes (the stack it records), so that the command need not
+            fresh_randomness()  # reseeded again for the command: this reads the sources whose lines torch's
+            return receive(channel)  # lazy seeding records, so that the command need not
 
         run_command(take, self.command_line)
 

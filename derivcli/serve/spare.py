@@ -14,10 +14,9 @@ import os
 import signal
 import socket
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from .connection import Request
-from .protocol import MAX_REQUEST, FrameReader, encode
+from .protocol import MAX_REQUEST, FrameReader
 
 HAND_OVER_BYTES = 1 << 16  # a request sent to the spare at once (a socket pair's buffer holds it); larger: a fork
 DESCRIPTORS = 5  # the client's connection, its three streams and the go pipe
@@ -33,12 +32,9 @@ class Spare:
         self.channel = channel
         self.pidfd = os.pidfd_open(pid)
 
-    def hand_over(self, message: dict[str, Any], sock: socket.socket, descriptors: list[int]) -> bool:
-        """Send the request, the client's connection and its descriptors, all at once; False if they could
-        not be (the spare is then of no use: `end` it)."""
-        data = encode(message)
-        if len(data) > HAND_OVER_BYTES:
-            return False
+    def hand_over(self, data: bytes, sock: socket.socket, descriptors: list[int]) -> bool:
+        """Send the request (an encoded frame of at most HAND_OVER_BYTES), the client's connection and its
+        descriptors, all at once; False if they could not be (the spare is then of no use: `end` it)."""
         try:
             return socket.send_fds(self.channel, [data], [sock.fileno(), *descriptors]) == len(data)
         except OSError:
