@@ -14,9 +14,7 @@ import random
 import sys
 import time
 
-ARGS = sys.argv[1:]
-COUNT = int(next((arg for arg in ARGS if arg.isdigit() and ARGS[ARGS.index(arg) - 1] != "--seed"), 600))
-SEED = int(ARGS[ARGS.index("--seed") + 1]) if "--seed" in ARGS else 27
+SEED = 27
 
 POSITIVE = ["exp", "sqrt", "log"]  # functions of a positive argument
 ANY = ["sin", "cos", "atan", "tanh", "sinh", "cosh"]
@@ -77,23 +75,30 @@ def rubi_requests(count: int, seed: int = SEED) -> list[str]:
 
 
 def main() -> None:
-    sys.argv = sys.argv[:1] + [str(COUNT)]
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Batch throughput on Rubi-sized expressions")
+    parser.add_argument("count", nargs="?", type=int, default=600, help="distinct expressions per run")
+    parser.add_argument("--seed", type=int, default=SEED)
+    options = parser.parse_args()
+    count, seed = options.count, options.seed
+    sys.argv = sys.argv[:1] + [str(count)]  # batch.py reads its count from the command line
     import batch
 
     from derivcli.scale.volume import settle_for_volume
     from derivcli.scale.workers import default_jobs
 
-    lines = rubi_requests(3 * COUNT + 16)
-    warm, corpus = lines[:16], [lines[16:16 + COUNT], lines[16 + COUNT:16 + 2 * COUNT], lines[16 + 2 * COUNT:]]
+    lines = rubi_requests(3 * count + 16, seed)
+    warm, corpus = lines[:16], [lines[16:16 + count], lines[16 + count:16 + 2 * count], lines[16 + 2 * count:]]
     batch.ours(warm), baseline_rubi(warm)
     settle_for_volume()
     sizes = sorted(len(json.loads(line)["expression"]) for line in corpus[0])
-    print(f"{default_jobs()} workers by default; {COUNT} distinct expressions each run, median "
-          f"{sizes[len(sizes) // 2]} characters (seed {SEED})")
+    print(f"{default_jobs()} workers by default; {count} distinct expressions each run, median "
+          f"{sizes[len(sizes) // 2]} characters (seed {seed})")
     theirs, mine, shared = (batch.rate(run, part) for run, part in
                             zip((baseline_rubi, batch.ours, batch.ours_in_workers), corpus))
     batch.report("rubi", theirs, mine, shared)
-    simple = [batch.distinct_requests(first) for first in (0, COUNT, 2 * COUNT)]
+    simple = [batch.distinct_requests(first) for first in (0, count, 2 * count)]
     theirs, mine, shared = (batch.rate(run, part) for run, part in
                             zip((batch.baseline, batch.ours, batch.ours_in_workers), simple))
     batch.report("simple", theirs, mine, shared)
