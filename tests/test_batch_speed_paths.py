@@ -52,12 +52,12 @@ def test_the_printers_sort_keys_and_term_orders_are_sympys() -> None:
                 assert printer._terms(node) == node.as_ordered_terms(), node
 
 
-def test_the_lowerings_variable_test_is_free_symbols() -> None:
+def test_the_variable_test_of_building_and_lowering_is_free_symbols() -> None:
     from sympy import preorder_traversal
 
-    from derivcli.lowering.program import _Lowering
+    from derivcli.symbolic.variables import HasVariables
 
     for tree in _corpus_trees():
-        lowering = _Lowering([])
+        has_variables = HasVariables()
         for node in preorder_traversal(tree):
-            assert lowering.has_variables(node) == bool(node.free_symbols), node
+            assert has_variables(node) == bool(node.free_symbols), node

@@ -19,6 +19,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ..errors import DerivcliError
 from ..limits import memory
+from ..symbolic.variables import HasVariables
 from ..table.functions import torch_form_by_sympy_class
 from ..table.sympy_forms import TensorFunction, sigmoid, softplus
 from ..table.tensor_forms import TensorOp, constant_tensor, index
@@ -145,7 +146,7 @@ class _Lowering:
         self.forms = torch_form_by_sympy_class()
         self.stable_nodes: dict[sp.Basic, sp.Basic] = {}
         self.fractions: dict[sp.Basic, tuple[list[sp.Basic], list[sp.Basic]]] = {}
-        self.variable_nodes: dict[sp.Basic, bool] = {}
+        self.has_variables = HasVariables()
 
     def stable(self, node: sp.Basic) -> sp.Basic:
         """The node, or its `stable_form` (the walk lowers each node's stable form in its place)."""
@@ -219,27 +220,6 @@ class _Lowering:
             return ("constant", folded)
         return None
 
-    def has_variables(self, node: sp.Basic) -> bool:
-        """`bool(node.free_symbols)`, each node answered once from its arguments' answers (SymPy gathers
-        the sets afresh at every node the walk asks: quadratic in the depth), iteratively."""
-        known = self.variable_nodes
-        stack = [node]
-        while stack:
-            top = stack[-1]
-            if top in known:
-                stack.pop()
-            elif not top.args or not _gathers(type(top)):  # a symbol, or a class with a rule of its own
-                known[top] = bool(top.free_symbols)
-                stack.pop()
-            else:
-                waiting = [arg for arg in top.args if arg not in known]
-                if waiting:
-                    stack.extend(waiting)
-                else:
-                    known[top] = any(known[arg] for arg in top.args)
-                    stack.pop()
-        return known[node]
-
     def children(self, node: sp.Basic) -> list[sp.Basic]:
         if isinstance(node, sp.Mul):
             numerator, denominator = self.fraction(node)
@@ -290,19 +270,6 @@ class _Lowering:
                     return partial(form, **node.settings)
                 return form if tensor or len(node.args) < 2 else elementwise(form, _name_of(node))
         raise DerivcliError(f"cannot evaluate {type(node).__name__} numerically: {shorten(node)}")
-
-
-_GATHERS: dict[type, bool] = {}
-
-
-def _gathers(cls: type) -> bool:
-    """Whether the class's free symbols are Basic's: the union of its arguments' (looked up along the
-    MRO: a SymPy function class's metaclass has a `free_symbols` of its own)."""
-    known = _GATHERS.get(cls)
-    if known is None:
-        rule = next(klass.__dict__["free_symbols"] for klass in cls.__mro__ if "free_symbols" in klass.__dict__)
-        known = _GATHERS[cls] = rule is sp.Basic.__dict__["free_symbols"]
-    return known
 
 
 def _exact_constant(node: sp.Basic) -> float | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import DerivcliError
 from ..limits.spelling import nearest
+from ..symbolic.variables import HasVariables
 from ..table.functions import FUNCTIONS, by_name, resolve
 from .arguments import bind, make_call
 from .limits import MAX_EXACT_BITS, MAX_EXACT_EXPONENT
@@ -55,6 +56,7 @@ class Builder:
         self.symbols: dict[str, sympy.Symbol] = {}
         self.notes: list[str] = []
         self.spans: dict[Any, tuple[int, int]] = {}
+        self.has_variables = HasVariables()  # asked of every call's arguments: once per node
 
     def error(self, message: str, span: tuple[int, int], hint: str | None = None) -> DerivcliError:
         return DerivcliError(message, span=span, source=self.text, hint=hint)
@@ -127,7 +129,7 @@ class Builder:
             self.notes.append("log(x, b) read as the logarithm of x to base b")
         if spec.exact_arg_limit is not None:
             for arg, arg_node in zip(args, node.args):
-                if not arg.free_symbols and _magnitude(arg) > spec.exact_arg_limit:
+                if not self.has_variables(arg) and _magnitude(arg) > spec.exact_arg_limit:
                     raise self.error(f"{node.name}({_short(arg)}) is too large to compute exactly",
                                      _span(arg_node),
                                      hint=f"arguments above {spec.exact_arg_limit:g} are refused")
@@ -148,7 +150,7 @@ class Builder:
                     return value
             # log(x, b) = log(x)/log(b), as SymPy writes it (torch's log takes one argument)
             return self._bounded(self._quotient(self.build_log(args[0]), self.build_log(args[1])), node.span)
-        if isinstance(constructor, type) and any(arg.free_symbols for arg in args):
+        if isinstance(constructor, type) and any(self.has_variables(arg) for arg in args):
             # SymPy's automatic evaluation of f(non-constant) only rewrites, and can take minutes doing it
             # (tan of a tanh of a tan asks whether its argument is real: 197 s); torch needs none of it.
             return constructor(*args, evaluate=False)
@@ -234,7 +236,7 @@ class Builder:
         sp = self.sp
         if bottom is sp.S.One:
             return top
-        if not bottom.free_symbols and bottom.is_zero:
+        if not self.has_variables(bottom) and bottom.is_zero:
             held = _resolve_sympy("derivcli.table.sympy_forms.held")
             if top.free_symbols:
                 return sp.Mul(top, held(sp.Pow(bottom, -1, evaluate=False)))
