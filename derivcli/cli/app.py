@@ -114,7 +114,14 @@ def command() -> Any:
     """The click group built from the app, once per process: building it takes ~40 ms, which each command
     the warm server's children answer would pay again."""
     _evaluate_annotations()
-    return typer.main.get_command(app)
+    read = typer.main.get_params_from_function
+    # typer reads each function's parameters twice (its click parameters, then only their names for the
+    # callback): read once
+    typer.main.get_params_from_function = functools.cache(read)
+    try:
+        return typer.main.get_command(app)
+    finally:
+        typer.main.get_params_from_function = read
 
 
 def _evaluate_annotations() -> None:

@@ -9,7 +9,6 @@ from typing import Any, NamedTuple
 from typer._click.shell_completion import split_arg_string
 
 from ..limits.spelling import nearest
-from ..table.functions import by_name
 from .completion import END, candidates, read_line
 
 SHELL_WORDS = {  # the shell's own words, beside derivcli's commands
@@ -87,6 +86,8 @@ def offers(items: list[Any], incomplete: str) -> list[Offer]:
 def in_expression(group: Any, expression: str, known: frozenset[str]) -> list[Offer]:
     """Names that continue the last name in `expression` (the text so far): its variables as the parser
     reads it, the let bindings, then the functions and their aliases."""
+    from ..table.functions import by_name  # here: every --help and Tab imports this module, few need the table
+
     last = re.search(r"[A-Za-z][A-Za-z0-9_]*\Z", expression)
     if last is None:
         return []
