@@ -1,19 +1,19 @@
 """Tab cost: one completion request of each kind (commands, an option's values, the expression's
-variables) against `python -c "import typer"`, the least a Typer app's completion can cost.
+variables) against the same request to a minimal two-command Typer app (`timing.MINIMAL_APP`: a command
+name, an option name), the least a Typer app's completion costs.
 
-All run alternately in the same loop (the machine's load affects them alike); prints the median of
-each and its ratio to importing typer.  Usage: python benchmarks/completion.py [runs]
+All run alternately in the same loop (the machine's load affects them alike); prints the machine's state,
+the median of each and its ratio to the minimal app's.  Usage: python benchmarks/completion.py [runs]
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from timing import interleaved_medians
+from timing import cache_bytecode, interleaved_medians, machine, minimal_app
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 11
 SCRIPT = shutil.which("derivcli", path=str(Path(sys.executable).parent)) or "derivcli"
@@ -22,6 +22,8 @@ LINES = {  # what a shell hands over on Tab: the line up to the cursor
     "values": "derivcli grad x --dtype ",
     "variables": 'derivcli grad "sin(x)*y" --wrt ',
 }
+MINIMAL = {"minimal: commands": ("minimal he", "1"), "minimal: options": ("minimal bye --", "2")}
+AGAINST = {"commands": "minimal: commands", "values": "minimal: options", "variables": "minimal: options"}
 
 
 def request(line: str) -> list[str]:
@@ -30,20 +32,22 @@ def request(line: str) -> list[str]:
 
 
 def main() -> None:
-    commands = {"import typer": [sys.executable, "-c", "import typer"],
-                **{kind: request(line) for kind, line in LINES.items()}}
-    # An installed derivcli runs from bytecode: let every process cache its own (outside the tree), even
-    # where PYTHONDONTWRITEBYTECODE is set, or each request would compile derivcli from source.
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    with tempfile.TemporaryDirectory(prefix="derivcli-pycache-") as cache:
-        os.environ["PYTHONPYCACHEPREFIX"] = cache
+    with tempfile.TemporaryDirectory(prefix="derivcli-completion-") as directory:
+        cache_bytecode(directory)
+        minimal = minimal_app(directory)
+        commands = {**{kind: ["env", f"COMP_WORDS={words}", f"COMP_CWORD={word}", "_MINIMAL_COMPLETE=complete_bash",
+                              *minimal] for kind, (words, word) in MINIMAL.items()},
+                    **{kind: request(line) for kind, line in LINES.items()}}
         interleaved_medians(commands, 1, check=True)  # writes the bytecode
+        print(f"before: {machine()}")
         median = interleaved_medians(commands, RUNS, check=True)
-    baseline = median["import typer"]
-    print(f"import typer        : {baseline:.3f} s (median of {RUNS})")
+        print(f"after : {machine()}")
+    for kind in MINIMAL:
+        print(f"{kind:<20}: {median[kind]:.3f} s (median of {RUNS})")
+    ratios = {kind: median[kind] / median[AGAINST[kind]] for kind in LINES}
     for kind, line in LINES.items():
-        print(f"{kind:<20}: {median[kind]:.3f} s  ratio {median[kind] / baseline:.2f}  ({line!r})")
-    print(f"worst ratio         : {max(median[kind] for kind in LINES) / baseline:.2f} (target 1.5)")
+        print(f"{kind:<20}: {median[kind]:.3f} s  ratio {ratios[kind]:.2f} to {AGAINST[kind]}  ({line!r})")
+    print(f"worst ratio         : {max(ratios.values()):.2f} (target 1.2)")
 
 
 if __name__ == "__main__":
