@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sympy import Add, Basic, Expr, Float, Function, Integer, Mul, Number, NumberSymbol, Pow, Rational, S
+from sympy import Add, Basic, Expr, Float, Function, Mul, Number, NumberSymbol, Pow, Rational, S
 from sympy.core.exprtools import decompose_power
 from sympy.core.sorting import default_sort_key
 from sympy.printing.precedence import PRECEDENCE, precedence
@@ -53,12 +53,25 @@ def _precedence(item: Any) -> int:
 _VALUES: dict[Any, float] = {}  # number -> complex(number).real, for the numbers of ordering keys
 
 
+def _coefficient(coeff: Any, numbers: list[Any]) -> float | None:
+    """A term's coefficient as its ordering key: float(coeff) for a term of the coefficient and
+    non-numbers (a simplified term); where numbers stand among the factors (`x/q` as written), SymPy's
+    own product of their values (`_float`), factor by factor, as its `as_terms` multiplies them."""
+    if not numbers:
+        return float(coeff)
+    value = _float(coeff)
+    for number in numbers:
+        factor = _float(number)
+        if value is None or factor is None:
+            return None
+        value *= factor
+    return value
+
+
 def _float(number: Any) -> float | None:
     """`complex(number).real`, as SymPy's term order computes it (through evalf, which is not always
     Python's correctly rounded 1/q), once per distinct number: for a rational or float number, or a power
     of integers left unevaluated (written `x/q`); None for any other number (and a non-real one)."""
-    if isinstance(number, Integer):  # exact, or rounded once to nearest, both ways
-        return float(number)
     if not isinstance(number, (Rational, Float)) and not (
             isinstance(number, Pow) and number.base.is_Integer and number.exp.is_Integer):
         return None
@@ -97,23 +110,22 @@ def _ordered_terms(expr: Any, sort_key: Any) -> list[Any] | None:
     terms, gens = [], set()
     for term in args:
         coeff, rest = term.as_coeff_Mul()
-        value = _float(coeff)
+        if _sign(coeff) is None:
+            return None
+        parts = Mul.make_args(rest) if rest is not S.One else ()
+        numbers = [factor for factor in parts if factor.is_number]
+        value = _coefficient(coeff, numbers)
         if value is None:
             return None
         powers = {}
-        if rest is not S.One:
-            for factor in Mul.make_args(rest):
-                if factor.is_number:  # SymPy multiplies it into the coefficient, as complex numbers
-                    number = _float(factor)
-                    if number is None:
-                        return None
-                    value *= number
-                    continue
-                if not factor.is_commutative:
-                    return None
-                base, exponent = decompose_power(factor)
-                powers[base] = exponent
-                gens.add(base)
+        for factor in parts:
+            if factor.is_number:
+                continue
+            if not factor.is_commutative:
+                return None
+            base, exponent = decompose_power(factor)
+            powers[base] = exponent
+            gens.add(base)
         terms.append((term, value, powers))
     index = {gen: i for i, gen in enumerate(sorted(gens, key=sort_key))}
 
