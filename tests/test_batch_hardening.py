@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -63,8 +64,18 @@ def answered_batch(jobs: int) -> subprocess.Popen[str]:
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write("".join(good(i) + "\n" for i in range(300)))
     process.stdin.flush()
-    for _ in range(300):
-        assert process.stdout.readline()
+    answered: list[str] = []
+
+    def read() -> None:
+        while len(answered) < 300 and (line := process.stdout.readline()):
+            answered.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(60)  # a batch that stops answering fails the test instead of hanging the suite
+    if len(answered) < 300:
+        process.kill()
+        pytest.fail(f"the batch answered {len(answered)} of 300 lines within 60 s")
     return process
 
 
