@@ -79,10 +79,6 @@ class celu(_Activation):
     nargs = (1, 2)
     defaults = (sp.S.One,)
 
-    @classmethod
-    def eval(cls, *args: sp.Expr) -> sp.Expr | None:
-        return cls(*args, evaluate=False).definition() if cls._numbers(args) else None
-
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         x, alpha = self.parameters
         if argindex == 1:

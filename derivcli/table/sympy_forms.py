@@ -188,6 +188,14 @@ class _Activation(_RealFunction):
         return (*self.args, *self.defaults[len(self.args) - 1:])
 
     @classmethod
+    def eval(cls, *args: sp.Expr) -> sp.Expr | None:
+        """At numbers SymPy can compare, the definition's value (the kink decided); else the node stays."""
+        return cls(*args, evaluate=False).definition() if cls._numbers(args) else None
+
+    def definition(self) -> sp.Expr:
+        raise NotImplementedError
+
+    @classmethod
     def _numbers(cls, args: tuple[sp.Expr, ...]) -> bool:
         """Whether every argument is a real number SymPy can compare (so a kink can be decided)."""
         return all(arg.is_number and arg.is_comparable for arg in args)
@@ -231,10 +239,6 @@ class elu(_Activation):
     nargs = (1, 2)
     defaults = (sp.S.One,)
 
-    @classmethod
-    def eval(cls, *args: sp.Expr) -> sp.Expr | None:
-        return cls(*args, evaluate=False).definition() if cls._numbers(args) else None
-
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         x, alpha = self.parameters
         if argindex == 1:
@@ -251,10 +255,6 @@ class leaky_relu(_Activation):
 
     nargs = (1, 2)
     defaults = (sp.Rational(1, 100),)
-
-    @classmethod
-    def eval(cls, *args: sp.Expr) -> sp.Expr | None:
-        return cls(*args, evaluate=False).definition() if cls._numbers(args) else None
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         x, slope = self.parameters
@@ -274,10 +274,6 @@ class hardtanh(_Activation):
 
     nargs = (1, 2, 3)
     defaults = (sp.S.NegativeOne, sp.S.One)
-
-    @classmethod
-    def eval(cls, *args: sp.Expr) -> sp.Expr | None:
-        return cls(*args, evaluate=False).definition() if cls._numbers(args) else None
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         x, lo, hi = self.parameters
