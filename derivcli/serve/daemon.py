@@ -43,7 +43,7 @@ def warm_up(main: Callable[[list[str]], int]) -> None:
 def _child_imports() -> None:
     """Import here what each child would otherwise import for itself, on every command: the modules it takes
     the client's surroundings with, and those behind reseeding torch's and NumPy's generators (torch's
-    per-device ones, numpy.random: ~20 ms a command)."""
+    per-device ones, numpy.random): ~20 ms a command."""
     import codecs  # noqa: F401
     import resource  # noqa: F401
     import select  # noqa: F401
@@ -51,8 +51,6 @@ def _child_imports() -> None:
     import torch.cuda  # noqa: F401
     import torch.mtia  # noqa: F401
     import torch.xpu  # noqa: F401
-
-    from ..limits import processes  # noqa: F401
 
     if "numpy" in sys.modules:
         import numpy.random  # noqa: F401

@@ -4,8 +4,8 @@ of its first run (~15 ms: every object a command touches sits on a page shared w
 
 The server hands a validated `run` request to the spare over a private socket pair, with the client's
 connection and descriptors attached; the spare checks it again and runs it as a freshly forked child would
-(`Server._run`).  A spare that cannot take a request (gone, or the request too big to hand over at once) is
-ended, and the command gets a child forked for it as before.
+(`child.run_command`).  A request too big to hand over at once gets a child forked for it, as before, and
+the spare waits on; a spare that cannot take a request is ended, and the command gets a fork too.
 """
 
 from __future__ import annotations
