@@ -139,14 +139,19 @@ def _one_plus(node: sp.Basic) -> sp.Basic | None:
     return None
 
 
+MAX_BRANCH_NESTING = 100  # `a if c else …` inside one another: each level lowers its branches again
+
+
 class _Lowering:
-    def __init__(self, variables: list[str], every_node: bool = False) -> None:
+    def __init__(self, variables: list[str], every_node: bool = False, nesting: int = 0,
+                 has_variables: HasVariables | None = None) -> None:
         self.variables = variables
         self.every_node = every_node
+        self.nesting = nesting
         self.forms = torch_form_by_sympy_class()
         self.stable_nodes: dict[sp.Basic, sp.Basic] = {}
         self.fractions: dict[sp.Basic, tuple[list[sp.Basic], list[sp.Basic]]] = {}
-        self.has_variables = HasVariables()
+        self.has_variables = has_variables or HasVariables()  # a branch's lowering shares its parent's answers
 
     def stable(self, node: sp.Basic) -> sp.Basic:
         """The node, or its `stable_form` (the walk lowers each node's stable form in its place)."""
@@ -254,7 +259,11 @@ class _Lowering:
         if isinstance(node, sp.Pow):
             return power(node.exp) if node.exp.is_Number else checked_pow
         if isinstance(node, sp.Piecewise):
-            branches = [lower(pair.expr, self.variables) for pair in node.args]
+            if self.nesting >= MAX_BRANCH_NESTING:  # refused at once: lowering 700 of them took seconds
+                raise DerivcliError(f"the expression nests more than {MAX_BRANCH_NESTING} conditions (if/else) "
+                                    "inside one another")
+            branches = [_Lowering(self.variables, self.every_node, self.nesting + 1, self.has_variables).run(pair.expr)
+                        for pair in node.args]
             return PiecewiseForm(branches)
         if isinstance(node, index):
             return indexer(node.items())
