@@ -212,7 +212,10 @@ def oracle(tree: Tree, point: dict[str, float], limit: float = 1e8) -> Truth | N
     import mpmath
     import sympy as sp
 
-    expr = sympy_of(tree)
+    try:
+        expr = sympy_of(tree)
+    except TypeError:  # SymPy cannot order a non-real constant (relu6 of acos(3/2)): no real function here
+        return None
     names = sorted(point)
     symbols = [sp.Symbol(n, real=True) for n in names]
     exact = {s: sp.Float(mpmath.mpf(point[n]), 60) for s, n in zip(symbols, names)}
