@@ -129,7 +129,13 @@ SUPERSCRIPTS = {2: "²", 3: "³", -1: "⁻¹", -2: "⁻²"}
 
 def spell(tree: Tree, rng: random.Random | None) -> str:
     """The tree as text: with `rng`, each node written in one of its equivalent spellings; without, the
-    first (Python's own) everywhere."""
+    first (Python's own) everywhere.  In a text with braces or a backslash (read as LaTeX) a subscript of
+    two digits is braced, as a LaTeX writer must (`log_10` there reads two ways, and derivcli says so)."""
+    text = _spelled(tree, rng)
+    return text.replace("log_10(", "log_{10}(") if any(mark in text for mark in "{}\\") else text
+
+
+def _spelled(tree: Tree, rng: random.Random | None) -> str:
 
     def pick(options: Sequence[str]) -> str:
         return options[0] if rng is None else rng.choice(options)
@@ -140,20 +146,20 @@ def spell(tree: Tree, rng: random.Random | None) -> str:
     if kind == "num":
         return pick(("(1/2)", "0.5")) if tree[1] == "0.5" else tree[1]
     if kind == "fn":
-        return pick(UNARY[tree[1]][1]).format(u=spell(tree[2], rng))
+        return pick(UNARY[tree[1]][1]).format(u=_spelled(tree[2], rng))
     if kind == "pow":
         base, n = tree[1], tree[2]
-        inner = spell(base, rng)
+        inner = _spelled(base, rng)
         options = [f"({inner})**{n}" if n > 0 else f"({inner})**({n})", f"({inner})^({n})",
                    f"({inner}){SUPERSCRIPTS[n]}"]
         if n > 0:
             options.append(f"({inner})^{n}")
         if base[0] == "fn" and n > 0 and base[1] in ("sin", "cos", "tan", "sinh", "cosh", "log"):
-            argument = spell(base[2], rng)
+            argument = _spelled(base[2], rng)
             options += [f"{base[1]}^{n}({argument})", f"{base[1]}{SUPERSCRIPTS[n]}({argument})",
                         f"{base[1]}^{{{n}}}({argument})"]
         return pick(options)
-    a, b = spell(tree[1], rng), spell(tree[2], rng)
+    a, b = _spelled(tree[1], rng), _spelled(tree[2], rng)
     if kind == "add":
         return pick((f"({a} + {b})", f"({a}+{b})"))
     if kind == "sub":
