@@ -316,8 +316,7 @@ def checked_binary(operation: Callable[[torch.Tensor, torch.Tensor], torch.Tenso
     def combine(*args: torch.Tensor) -> torch.Tensor:
         result = args[0]
         for other in args[1:]:
-            if not broadcasts(result, other):
-                raise _fail(f"cannot combine {shape_text(result)} {symbol} {shape_text(other)} elementwise")
+            _check(result, other, symbol)
             result = operation(result, other)
         return result
 
@@ -327,18 +326,27 @@ def checked_binary(operation: Callable[[torch.Tensor, torch.Tensor], torch.Tenso
 def signed_sum(negative: tuple[bool, ...]) -> Callable[..., torch.Tensor]:
     """A sum whose terms marked negative are subtracted, left to right as `checked_binary`'s + adds them:
     SymPy writes a - b as a + (-1)*b, whose product costs torch a pass over the data; a - b gives the same
-    bits (negation is exact) and the same gradient."""
+    bits (negation is exact) and the same gradient.  A sum SymPy starts with a negative term (-t + u, its
+    order) starts as u - t: addition of two numbers commutes exactly, so only a pass is saved."""
 
     def combine(*terms: torch.Tensor) -> torch.Tensor:
-        result = -terms[0] if negative[0] else terms[0]
-        for term, minus in zip(terms[1:], negative[1:]):
-            if not broadcasts(result, term):
-                raise _fail(f"cannot combine {shape_text(result)} {'-' if minus else '+'} {shape_text(term)} "
-                            "elementwise")
+        first = 1
+        if negative[0] and len(terms) > 1 and not negative[1]:
+            _check(terms[1], terms[0], "-")
+            result, first = terms[1] - terms[0], 2
+        else:
+            result = -terms[0] if negative[0] else terms[0]
+        for term, minus in zip(terms[first:], negative[first:]):
+            _check(result, term, "-" if minus else "+")
             result = result - term if minus else result + term
         return result
 
     return combine
+
+
+def _check(a: torch.Tensor, b: torch.Tensor, symbol: str) -> None:
+    if not broadcasts(a, b):
+        raise _fail(f"cannot combine {shape_text(a)} {symbol} {shape_text(b)} elementwise")
 
 
 def broadcasts(a: torch.Tensor, b: torch.Tensor) -> bool:
