@@ -124,3 +124,16 @@ def test_one_spelling_helper_ranks_slips_by_edits_with_vowels_counting_half():
     assert nearest("x", ["xy", "y"]) is None and nearest("wdith", ["width", "wrt"]) == "width"
     assert nearest("sin", ["sin", "sen"]) == "sen"  # never the name itself
     assert nearest("zzzz", ["steps", "order"]) is None
+
+
+def test_a_caret_power_alone_is_no_news_but_other_readings_are_said():
+    """`x^2` is read as README says `^` is: a table does not say so for every power; `2x^2` still shows
+    the product it was read as."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["grad", "x^2 + cbrt(x)^2", "--x", "1", "--format", "table"]) == 0
+    assert "read '" not in out.getvalue()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["grad", "2x^2", "--x", "1", "--format", "table"]) == 0
+    assert "read '2x^2' as 2*x**2" in out.getvalue()

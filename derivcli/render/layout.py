@@ -23,7 +23,8 @@ def print_reading(console: Any, parse: ParseInfo, expression: str) -> None:
     """The table view's "read as" line, with every note, wherever the text was not read as written."""
     from rich.text import Text
 
-    if parse.notes or parse.source.replace(" ", "") != expression.replace(" ", ""):
+    as_typed = parse.source.replace("^", "**").replace(" ", "")  # `^` for a power is what README says: no news
+    if parse.notes or as_typed != expression.replace(" ", ""):
         headline = f"read {parse.source!r} as {expression}"
         restating = f"{parse.source!r} read as {expression}"  # a note on the whole text says it once, here
         said = next((note for note in parse.notes if note.startswith(restating)), None)
