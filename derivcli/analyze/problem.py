@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import DerivcliError
+from ..inputs.names import check_wrt
 from ..wire import number_text
 from .result import Spot
 
@@ -106,9 +107,7 @@ def constant(text: str, option: str) -> Any:
 def _variable(variables: list[str], wrt: str | None, values: Mapping[str, str]) -> str:
     """--wrt, else the one variable without a value, else the only variable (its value is the tangent's point)."""
     if wrt is not None:
-        if variables and wrt not in variables:
-            raise DerivcliError(f"--wrt {wrt}: '{wrt}' is not a variable of the expression",
-                                hint=f"its variables are {', '.join(variables)}")
+        check_wrt(wrt, variables)
         return wrt
     free = [name for name in variables if name not in values]
     if len(free) == 1 or (not free and len(variables) == 1):

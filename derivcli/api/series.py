@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DerivcliError
+from ..inputs.names import check_wrt
 from ..results import (
     DiffResult,
     ParseInfo,
@@ -121,9 +122,7 @@ def _formula(parsed: ParsedExpression, sequence: list[str], result: DiffResult) 
     from ..symbolic.budgeted import nth_derivative, presented
 
     for name in sequence:
-        if name not in parsed.symbols and parsed.variables:  # (a constant's derivative is 0 by any name)
-            raise DerivcliError(f"--wrt {name}: '{name}' is not a variable of the expression",
-                                hint=f"its variables are {', '.join(parsed.variables)}")
+        check_wrt(name, parsed.variables)
     derivative, why = nth_derivative(parsed.expr, [parsed.symbols.get(name, sp.Symbol(name)) for name in sequence])
     if derivative is None:
         result.notes.append(why or "SymPy's formula was not built")

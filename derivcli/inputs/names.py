@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ..errors import DerivcliError
 from .tensor_values import clip
@@ -34,3 +34,10 @@ def binding_names(point: Iterable[str]) -> dict[str, str]:
             raise DerivcliError(f"'{spelled}' is given twice (as {twice[0]} and {name})", hint="give it once")
         names[name] = spelled
     return names
+
+
+def check_wrt(name: str, variables: Sequence[str]) -> None:
+    """--wrt NAME must name a variable of the expression (of a constant, any name: its derivative is 0)."""
+    if variables and name not in variables:
+        raise DerivcliError(f"--wrt {name}: '{name}' is not a variable of the expression",
+                            hint=f"its variables are {', '.join(variables)}")

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import DerivcliError
+from ..inputs.names import check_wrt
 
 
 def read(expression: str, wrt: str | Sequence[str] | None, values: Mapping[str, Any]) -> tuple[Any, str, Any]:
@@ -29,9 +30,7 @@ def variable(parsed: Any, wrt: Sequence[str] | None) -> str:
     if len(names) > 1:
         raise DerivcliError("steps differentiates by one variable at a time", hint=f"give one of {', '.join(names)}")
     if names:
-        if names[0] not in parsed.symbols and parsed.variables:
-            raise DerivcliError(f"--wrt {names[0]}: '{names[0]}' is not a variable of the expression",
-                                hint=f"its variables are {', '.join(parsed.variables)}")
+        check_wrt(names[0], parsed.variables)
         return names[0]
     if len(parsed.variables) > 1:
         raise DerivcliError("say which variable to differentiate with --wrt",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ...errors import DerivcliError
+from ...inputs.names import check_wrt
 from ...results import ParseInfo
 from .ranges import LARGEST, Clip, shape_for_drawing
 
@@ -151,9 +152,7 @@ def plot_data(
 
 def _axis_variable(variables: Sequence[str], values: Mapping[str, Any], wrt: str | None) -> str:
     if wrt is not None:
-        if variables and wrt not in variables:
-            raise DerivcliError(f"--wrt {wrt}: '{wrt}' is not a variable of the expression",
-                                hint=f"its variables are {', '.join(variables)}")
+        check_wrt(wrt, variables)
         return wrt
     unbound = [name for name in variables if name not in values]
     if len(unbound) == 1:
