@@ -220,7 +220,7 @@ def oracle(tree: Tree, point: dict[str, float], limit: float = 1e8) -> Truth | N
 
     try:
         expr = sympy_of(tree)
-    except TypeError:  # SymPy cannot order a non-real constant (relu6 of acos(3/2)): no real function here
+    except (TypeError, ValueError):  # SymPy cannot order a non-real part (relu6 of acos(3/2)): no real function
         return None
     names = sorted(point)
     symbols = [sp.Symbol(n, real=True) for n in names]

@@ -94,9 +94,9 @@ def api(corpus: list[Case]) -> dict[tuple[str, str], Any]:
 
 def comparable(value: Any, gradient: dict[str, Any]) -> tuple[Any, ...]:
     """Numbers as the wire writes them (NaN as text), so that equal answers compare equal."""
-    def number(n: Any) -> Any:
-        return n if isinstance(n, str) or math.isfinite(n) else repr(n)
-    return (number(value), tuple(sorted((k, number(v)) for k, v in gradient.items())))
+    from derivcli.wire import wire_value
+
+    return (wire_value(value), tuple(sorted((k, wire_value(v)) for k, v in gradient.items())))
 
 
 def test_every_spelling_is_the_truth_or_an_error(corpus):
