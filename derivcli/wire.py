@@ -76,3 +76,29 @@ def error_record(line: int, error: DerivcliError | str, exit_code: int = Exit.BA
 
 class TooLong(str):
     """A line of a stream or batch longer than its bound: it gets an error record in its place."""
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "number": {"oneOf": [{"type": "number"}, {"enum": ["NaN", "Infinity", "-Infinity"]}]},
+    "tensor": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "array", "items": {"$ref": "#/$defs/tensor"}}]},
+    "by_name": {"type": "object", "additionalProperties": {"$ref": "#/$defs/tensor"}},
+    "warnings": {"type": "array", "items": {"type": "string"}},
+    "error_object": {
+        "type": "object", "required": ["message", "column", "hint", "exit_code"], "additionalProperties": False,
+        "properties": {
+            "message": {"type": "string"}, "column": {"type": ["integer", "null"], "minimum": 1},
+            "hint": {"type": ["string", "null"]}, "exit_code": {"type": "integer", "minimum": 1},
+        },
+    },
+    "error": {
+        "type": "object", "required": ["error"], "additionalProperties": False,
+        "properties": {"error": {"$ref": "#/$defs/error_object"}},
+    },
+    "record_error": {
+        "type": "object", "required": ["line", "error"], "additionalProperties": False,
+        "properties": {"line": {"type": "integer", "minimum": 1}, "error": {"$ref": "#/$defs/error_object"}},
+    },
+}
+JSON_OUTPUTS = ("error", "record_error")

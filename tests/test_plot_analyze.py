@@ -10,13 +10,11 @@ import math
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-import jsonschema
 import pytest
+from test_schemas import validate
 from typer.testing import CliRunner
 
-import derivcli
 from derivcli.analyze.report import analyze
 from derivcli.cli import app
 from derivcli.explore.plotting import terminal_plot
@@ -24,7 +22,6 @@ from derivcli.explore.plotting.marks import KINDS, analyzed_plot, marks_of
 
 needs_matplotlib = pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None,
                                       reason="matplotlib is not installed")
-SCHEMA = json.loads((Path(derivcli.__file__).parent / "schemas" / "derivcli.schema.json").read_text())
 ROOT3 = math.sqrt(3)
 
 
@@ -142,9 +139,8 @@ def test_json_carries_analyzes_own_json():
     plotted = json.loads(cli("plot", "x e^-x", "--analyze", "--samples", "5", "--json").stdout)
     alone = json.loads(cli("analyze", "x e^-x", "--json").stdout)
     assert plotted["analysis"] == alone and plotted["interval"] == [-10.0, 10.0]
-    validator = jsonschema.Draft202012Validator
-    validator({"$ref": "#/$defs/plot", "$defs": SCHEMA["$defs"]}).validate(plotted)
-    validator({"$ref": "#/$defs/analyze", "$defs": SCHEMA["$defs"]}).validate(plotted["analysis"])
+    validate(plotted, "plot")
+    validate(plotted["analysis"], "analyze")
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -9,7 +9,6 @@ import math
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from servers import script
@@ -295,9 +294,8 @@ def test_a_tensor_input_has_a_row_per_element():
 def test_batch_requests_carry_uncertainties():
     """A `propagate` request in a batch answers as the API does, bit for bit; a bad measurement is its own
     error record and the next line still answers; every record validates as a batch record."""
-    import jsonschema
+    from test_schemas import validate
 
-    import derivcli
     from derivcli.scale.streams import batch
 
     requests = [{"command": "propagate", "expression": "4*pi**2*L/T**2", "point": {"L": "1.000±0.002", "T": "2.007(3)"},
@@ -311,6 +309,5 @@ def test_batch_requests_carry_uncertainties():
     assert bad["line"] == 2 and "uncertainty after ± is missing" in bad["error"]["message"]
     both = propagate("x*y", {"x": Measured(2.0, 0.1), "y": Measured(3.0, 0.2)}, correlations=[("x", "y", 0.5)])
     assert product["uncertainty"] == both.uncertainty
-    schema = json.loads((Path(derivcli.__file__).parent / "schemas" / "derivcli.schema.json").read_text())
     for record in (pendulum, bad, product):
-        jsonschema.Draft202012Validator({"$ref": "#/$defs/batch_record", "$defs": schema["$defs"]}).validate(record)
+        validate(record, "batch_record")

@@ -1,19 +1,22 @@
 """The JSON contract: every command's --json, every --points --json line, stream and batch record, and
-every error object validates against derivcli/schemas/derivcli.schema.json."""
+every error object validates against derivcli/schemas/derivcli.schema.json, which is built from the shapes
+the modules declare beside their to_json (tests/schema_build.py)."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
 import pytest
+from schema_build import SHIPPED, build, declarations, text
 from typer.testing import CliRunner
 
-import derivcli
 from derivcli.cli import app
 
-SCHEMA = json.loads((Path(derivcli.__file__).parent / "schemas" / "derivcli.schema.json").read_text())
+SCHEMA = json.loads(SHIPPED.read_text())
+TESTS = Path(__file__).parent
 MISSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
 
 
@@ -29,6 +32,24 @@ def lines_of(argv: list[str], stdin: str | None = None, code: int = 0) -> list[d
 
 def test_the_schema_is_a_valid_json_schema():
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+def test_the_shipped_schema_is_built_from_the_modules():
+    """A shape changed or added beside its to_json reaches the file scripts read, or this fails."""
+    assert SHIPPED.read_text() == text(build()), (
+        "derivcli/schemas/derivcli.schema.json is stale: rebuild it with "
+        "`.venv/bin/python tests/schema_build.py > derivcli/schemas/derivcli.schema.json`")
+
+
+def test_every_whole_output_is_validated_by_a_test():
+    """A command's JSON_OUTPUTS is checked against real output somewhere: a JSON_VIEWS row here, or
+    `validate(data, "NAME")` in the command's own tests."""
+    sources = "\n".join(path.read_text() for path in TESTS.glob("test_*.py"))
+    outputs = [name for values in declarations().values() for name in values.get("JSON_OUTPUTS", ())]
+    assert len(outputs) >= 19
+    unchecked = [name for name in outputs
+                 if not re.search(rf'(validate(_as)?\(.*"{name}"\)|^    \("{name}", \[)', sources, re.MULTILINE)]
+    assert not unchecked, f"no test validates these outputs: {unchecked}"
 
 
 JSON_VIEWS = [  # every command's --json, with the options that add keys (the warm server's tests reuse them)

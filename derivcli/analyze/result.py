@@ -246,3 +246,167 @@ class AnalysisResult:
         return data
 
 
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "analyze": {
+        "type": "object",
+        "required": [
+            "expression", "variable", "interval", "domain", "domain_exact", "zeros", "y_intercept", "critical_points",
+            "nondifferentiable", "inflection_points", "sign_charts", "increasing", "decreasing", "concave_up",
+            "concave_down", "asymptotes", "extrema", "tangent", "notes", "warnings",
+        ],
+        "properties": {
+            "expression": {"type": "string"}, "variable": {"type": "string"},
+            "interval": {
+                "allOf": [
+                    {"$ref": "#/$defs/analyze/$defs/span"},
+                    {"type": "object", "required": ["default"], "properties": {"default": {"type": "boolean"}}},
+                ],
+            },
+            "domain": {"type": "array", "items": {"$ref": "#/$defs/analyze/$defs/span"}},
+            "domain_exact": {"type": "boolean"},
+            "zeros": {"type": "array", "items": {"$ref": "#/$defs/analyze/$defs/spot"}},
+            "y_intercept": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/analyze/$defs/amount"}]},
+            "critical_points": {
+                "type": "array",
+                "items": {
+                    "allOf": [
+                        {"$ref": "#/$defs/analyze/$defs/spot"}, {"$ref": "#/$defs/analyze/$defs/amount"},
+                        {
+                            "type": "object",
+                            "required": ["kind", "derivative", "first_test", "second_derivative", "second_test"],
+                            "properties": {
+                                "kind": {"enum": ["minimum", "maximum", "neither"]},
+                                "derivative": {"enum": ["zero", "undefined"]},
+                                "first_test": {
+                                    "type": "object", "required": ["left", "right"],
+                                    "properties": {
+                                        "left": {"$ref": "#/$defs/analyze/$defs/sign"},
+                                        "right": {"$ref": "#/$defs/analyze/$defs/sign"},
+                                    },
+                                },
+                                "second_derivative": {"oneOf": [{"type": "number"}, {"type": "null"}]},
+                                "second_test": {"enum": ["minimum", "maximum", "inconclusive", None]},
+                            },
+                        },
+                    ],
+                },
+            },
+            "nondifferentiable": {
+                "type": "array",
+                "items": {
+                    "allOf": [
+                        {"$ref": "#/$defs/analyze/$defs/spot"}, {"$ref": "#/$defs/analyze/$defs/amount"},
+                        {
+                            "type": "object", "required": ["kind", "left", "right"],
+                            "properties": {
+                                "kind": {"enum": ["corner", "cusp", "vertical tangent", "jump"]},
+                                "left": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]},
+                                "right": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]},
+                            },
+                        },
+                    ],
+                },
+            },
+            "inflection_points": {
+                "type": "array",
+                "items": {
+                    "allOf": [
+                        {"$ref": "#/$defs/analyze/$defs/spot"}, {"$ref": "#/$defs/analyze/$defs/amount"},
+                        {
+                            "type": "object", "required": ["concavity"],
+                            "properties": {"concavity": {"type": "object", "required": ["left", "right"]}},
+                        },
+                    ],
+                },
+            },
+            "sign_charts": {
+                "type": "object", "required": ["f'", "f''"],
+                "additionalProperties": {"$ref": "#/$defs/analyze/$defs/chart"},
+            },
+            "increasing": {"type": "array", "items": {"$ref": "#/$defs/analyze/$defs/span"}},
+            "decreasing": {"type": "array", "items": {"$ref": "#/$defs/analyze/$defs/span"}},
+            "concave_up": {"type": "array", "items": {"$ref": "#/$defs/analyze/$defs/span"}},
+            "concave_down": {"type": "array", "items": {"$ref": "#/$defs/analyze/$defs/span"}},
+            "asymptotes": {
+                "type": "array",
+                "items": {
+                    "type": "object", "required": ["kind", "equation", "side"],
+                    "properties": {
+                        "kind": {"enum": ["vertical", "horizontal", "oblique"]}, "equation": {"type": "string"},
+                        "side": {"type": "string"}, "at": {"type": "number"},
+                        "left": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]},
+                        "right": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]}, "slope": {"type": "number"},
+                        "intercept": {"type": "number"},
+                    },
+                },
+            },
+            "extrema": {
+                "type": "object", "required": ["maximum", "minimum"],
+                "properties": {
+                    "maximum": {"$ref": "#/$defs/analyze/$defs/extreme"},
+                    "minimum": {"$ref": "#/$defs/analyze/$defs/extreme"},
+                },
+            },
+            "tangent": {
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "allOf": [
+                            {"$ref": "#/$defs/analyze/$defs/spot"},
+                            {
+                                "type": "object", "required": ["value", "slope", "tangent", "normal", "approximation"],
+                                "properties": {
+                                    "value": {"type": "number"}, "slope": {"type": "number"},
+                                    "tangent": {"type": "string"}, "normal": {"type": "string"},
+                                    "approximation": {"type": "object", "required": ["at", "f", "linear", "error"]},
+                                },
+                            },
+                        ],
+                    },
+                ],
+            },
+            "notes": {"type": "array", "items": {"type": "string"}}, "warnings": {"$ref": "#/$defs/warnings"},
+            "as_written": {"type": "string"}, "parse": {"type": "object"},
+        },
+        "$defs": {
+            "spot": {
+                "type": "object", "required": ["x", "text", "exact"],
+                "properties": {"x": {"type": "number"}, "text": {"type": "string"}, "exact": {"type": "boolean"}},
+            },
+            "amount": {
+                "type": "object", "required": ["value", "value_text"],
+                "properties": {"value": {"$ref": "#/$defs/number"}, "value_text": {"type": ["string", "null"]}},
+            },
+            "span": {
+                "type": "object", "required": ["from", "to", "from_text", "to_text", "closed", "text"],
+                "properties": {
+                    "from": {"type": "number"}, "to": {"type": "number"}, "from_text": {"type": "string"},
+                    "to_text": {"type": "string"},
+                    "closed": {"type": "array", "items": {"type": "boolean"}, "minItems": 2, "maxItems": 2},
+                    "text": {"type": "string"},
+                },
+            },
+            "sign": {"enum": ["+", "-", "0", None]},
+            "chart": {
+                "type": "object", "required": ["of", "points", "signs", "text"],
+                "properties": {
+                    "of": {"enum": ["f'", "f''"]},
+                    "points": {"type": "array", "items": {"$ref": "#/$defs/analyze/$defs/spot"}},
+                    "signs": {"type": "array", "items": {"$ref": "#/$defs/analyze/$defs/sign"}},
+                    "text": {"type": "string"},
+                },
+            },
+            "extreme": {
+                "type": "object", "required": ["at", "value", "value_text", "why_not"],
+                "properties": {
+                    "at": {"type": "array", "items": {"$ref": "#/$defs/analyze/$defs/spot"}},
+                    "value": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]},
+                    "value_text": {"type": ["string", "null"]}, "why_not": {"type": ["string", "null"]},
+                },
+            },
+        },
+    },
+}
+JSON_OUTPUTS = ("analyze",)

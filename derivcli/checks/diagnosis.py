@@ -360,3 +360,29 @@ def _text_of(true: sp.Basic) -> str:
 
 def _short(number: float) -> str:
     return f"{number:.12g}"
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "verdict": {
+        "description": (
+            "A number judged against its 30-digit truth: agree (within the dtype's tolerance), DISAGREE (off it, and "
+            "off SymPy's formula in the same dtype), inaccurate (off it, as the formula is: precision lost alike), "
+            "non-finite (NaN or infinite where the truth is finite), kink (f has no derivative here), undefined (the "
+            "truth is not finite either). DISAGREE, inaccurate and non-finite exit 1."
+        ),
+        "enum": ["agree", "DISAGREE", "inaccurate", "non-finite", "kink", "undefined"],
+    },
+    "precision_loss": {
+        "description": "The step of f where the working dtype leaves the truth: the cause of a failing verdict.",
+        "type": "object", "required": ["kind", "node", "column", "computed", "true", "true_text", "relative_error"],
+        "additionalProperties": False,
+        "properties": {
+            "kind": {"enum": ["overflow", "underflow", "cancellation", "inaccurate operation", "amplified rounding"]},
+            "node": {"type": "string"}, "column": {"type": ["integer", "null"], "minimum": 1},
+            "computed": {"$ref": "#/$defs/number"}, "true": {"$ref": "#/$defs/number"}, "true_text": {"type": "string"},
+            "relative_error": {"$ref": "#/$defs/number"},
+        },
+    },
+}

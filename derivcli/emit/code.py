@@ -333,3 +333,20 @@ def _c_function(name: str, params: list[str], count: int, hessian: bool, body: l
         else:
             lines.append(f"    const double {symbol} = {text};")
     return [*lines, "}", ""]
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "emit": {
+        "type": "object", "required": ["expression", "language", "variables", "wrt", "hessian", "name", "code"],
+        "properties": {
+            "expression": {"type": "string"}, "language": {"enum": ["python", "numpy", "torch", "jax", "c"]},
+            "variables": {"type": "array", "items": {"type": "string"}},
+            "wrt": {"type": "array", "items": {"type": "string"}}, "hessian": {"type": "boolean"},
+            "name": {"type": "string"}, "code": {"type": "string"},
+        },
+        "additionalProperties": False,
+    },
+}
+JSON_OUTPUTS = ("emit",)

@@ -303,3 +303,16 @@ class _Recorder:
 
     def __exit__(self, *exc: object) -> None:
         self.mode.__exit__(*exc)
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "graph": {
+        "allOf": [{"$ref": "#/$defs/at_point"}], "required": ["root", "node_count", "notes"],
+        "properties": {
+            "root": {"type": "object", "required": ["id", "name", "children"]}, "node_count": {"type": "integer"},
+        },
+    },
+}
+JSON_OUTPUTS = ("graph",)

@@ -350,3 +350,30 @@ def _divergence(value: float, grad_norm: float, first_value: float, step: int) -
     if value - first_value > limit:
         return f"the value grew from {first_value:.6g} to {value:.6g} by step {step}"
     return ""
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "minimize": {
+        "type": "object",
+        "required": [
+            "expression", "optimizer", "dtype", "start", "point", "value", "steps", "converged", "status", "stopped",
+            "trace", "warnings",
+        ],
+        "properties": {
+            "tol": {"$ref": "#/$defs/number"}, "tol_default": {"type": "boolean"}, "start": {"$ref": "#/$defs/by_name"},
+            "point": {"$ref": "#/$defs/by_name"}, "held": {"$ref": "#/$defs/by_name"},
+            "value": {"$ref": "#/$defs/number"}, "grad_norm": {"$ref": "#/$defs/number"}, "status": {"type": "string"},
+            "trace": {
+                "type": "array",
+                "items": {
+                    "type": "object", "required": ["step", "value", "point", "grad_norm"],
+                    "properties": {"point": {"$ref": "#/$defs/by_name"}},
+                },
+            },
+            "warnings": {"$ref": "#/$defs/warnings"},
+        },
+    },
+}
+JSON_OUTPUTS = ("minimize",)

@@ -139,3 +139,137 @@ class CheckResult:
                 "verdict": self.verdict, "names": {name.name: name.to_json() for name in self.names},
                 "origin": None if self.origin is None else self.origin.to_json(),
                 "evaluations": self.evaluations, "notes": self.notes}
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "check_verdict": {
+        "description": (
+            "An input's or parameter's gradient against the float64 reference: agree (within the dtype's tolerance), "
+            "DISAGREE (the same code run in float64 is off the reference: the backward computes the wrong thing; or "
+            "outside a kink's left and right derivatives), inaccurate (only the dtype under test is off, by more than "
+            "its tolerance), non-finite (autograd's number, the output or the reference is NaN or infinite), kink (f "
+            "has a left and a right derivative here and autograd gives one of them or a value between). DISAGREE, "
+            "inaccurate and non-finite exit 1."
+        ),
+        "enum": ["agree", "DISAGREE", "inaccurate", "non-finite", "kink"],
+    },
+    "check_element": {
+        "type": "object",
+        "required": [
+            "index", "verdict", "autograd", "reference", "abs_error", "rel_error", "tolerance", "autograd_dtype",
+            "one_sided",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "index": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+            "verdict": {"$ref": "#/$defs/check_verdict"}, "autograd": {"$ref": "#/$defs/number"},
+            "reference": {"$ref": "#/$defs/number"}, "abs_error": {"$ref": "#/$defs/number"},
+            "rel_error": {"$ref": "#/$defs/number"}, "tolerance": {"$ref": "#/$defs/number"},
+            "autograd_dtype": {
+                "enum": ["float64", "float32", "bfloat16"],
+                "description": (
+                    "whose autograd number it is: the dtype under test's, or float64's where only the float64 run is "
+                    "off"
+                ),
+            },
+            "one_sided": {
+                "oneOf": [
+                    {"type": "null"},
+                    {"type": "array", "items": {"$ref": "#/$defs/number"}, "minItems": 2, "maxItems": 2},
+                ],
+                "description": "[left, right] derivatives at a kink",
+            },
+        },
+    },
+    "check_name": {
+        "type": "object",
+        "description": (
+            "One input or parameter: its worst element (the numbers are null where none could be named; with a "
+            "projection's numbers where only a projection shows a kink)."
+        ),
+        "required": [
+            "kind", "shape", "verdict", "worst_index", "autograd", "reference", "abs_error", "rel_error", "tolerance",
+            "autograd_dtype", "one_sided", "no_gradient",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "kind": {"enum": ["input", "parameter"]},
+            "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+            "verdict": {"$ref": "#/$defs/check_verdict"},
+            "worst_index": {"oneOf": [{"type": "null"}, {"type": "array", "items": {"type": "integer", "minimum": 0}}]},
+            "autograd": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/number"}]},
+            "reference": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/number"}]},
+            "abs_error": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/number"}]},
+            "rel_error": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/number"}]},
+            "tolerance": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/number"}]},
+            "autograd_dtype": {"oneOf": [{"type": "null"}, {"enum": ["float64", "float32", "bfloat16"]}]},
+            "one_sided": {
+                "oneOf": [
+                    {"type": "null"},
+                    {"type": "array", "items": {"$ref": "#/$defs/number"}, "minItems": 2, "maxItems": 2},
+                ],
+            },
+            "no_gradient": {"type": "boolean", "description": "autograd gave None (taken as zeros)"},
+            "elements": {
+                "type": "array", "items": {"$ref": "#/$defs/check_element"},
+                "description": "with --full: every element",
+            },
+        },
+    },
+    "check_origin": {
+        "type": "object", "description": "The first operation that made a NaN or an infinity from finite inputs.",
+        "required": ["phase", "operation", "produced", "inputs", "module", "module_type", "where"],
+        "additionalProperties": False,
+        "properties": {
+            "phase": {"enum": ["forward", "backward"]}, "operation": {"type": "string"},
+            "produced": {"enum": ["NaN", "inf", "-inf"]},
+            "inputs": {
+                "type": "array",
+                "items": {
+                    "type": "object", "required": ["shape", "dtype"], "additionalProperties": False,
+                    "properties": {
+                        "shape": {"type": "array", "items": {"type": "integer", "minimum": 0}},
+                        "dtype": {"type": "string"},
+                    },
+                },
+            },
+            "module": {
+                "type": ["string", "null"],
+                "description": "the module's path in the model ('' for the model itself), null outside a module",
+            },
+            "module_type": {"type": ["string", "null"]},
+            "where": {"type": ["string", "null"], "description": "FILE:LINE in the user's code"},
+        },
+    },
+    "check_command": {
+        "type": "object",
+        "description": "derivcli check TARGET: the gradient of the user's own callable against a float64 reference.",
+        "required": [
+            "target", "callable", "dtype", "device", "order", "outputs", "projection", "verdict", "names", "origin",
+            "evaluations", "notes",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "target": {"type": "string"}, "callable": {"enum": ["function", "autograd.Function", "module"]},
+            "dtype": {"enum": ["float64", "float32", "bfloat16"]}, "device": {"type": "string"},
+            "order": {"enum": [1, 2]},
+            "outputs": {"type": "array", "items": {"type": "array", "items": {"type": "integer", "minimum": 0}}},
+            "projection": {
+                "type": ["string", "null"],
+                "description": (
+                    "how a non-scalar output is reduced (sum(out * r), r fixed and random), null for a scalar"
+                ),
+            },
+            "verdict": {"$ref": "#/$defs/check_verdict"},
+            "names": {"type": "object", "additionalProperties": {"$ref": "#/$defs/check_name"}},
+            "origin": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/check_origin"}]},
+            "evaluations": {
+                "type": "integer", "minimum": 0, "description": "runs of the user's code in float64 for the reference",
+            },
+            "notes": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+}
+JSON_OUTPUTS = ("check_command",)

@@ -68,3 +68,17 @@ def _evaluate(formulas: dict[str, sp.Expr], expr: sp.Expr, by: dict[str, list[sp
               substitution: dict[Any, sp.Expr]) -> dict[str, str]:
     formulas = {**formulas, **{label: sp.diff(expr, *symbols) for label, symbols in by.items()}}
     return {label: str(sp.simplify(formula.subs(substitution))) for label, formula in formulas.items()}
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "exact": {
+        "type": "object", "required": ["point", "values", "skipped"],
+        "properties": {
+            "point": {"type": "object", "additionalProperties": {"type": "string"}},
+            "values": {"type": "object", "additionalProperties": {"type": "string"}},
+            "skipped": {"type": ["string", "null"]},
+        },
+    },
+}

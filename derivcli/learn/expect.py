@@ -333,3 +333,30 @@ def _distinct_texts(yours: float | str, truth: float | str) -> tuple[str, str]:
             if texts[0] != texts[1]:
                 return texts
     return _number_text(yours), _number_text(truth)
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "expect": {
+        "type": "object", "required": ["formula", "agree", "method", "counterexample"],
+        "properties": {
+            "formula": {"type": "string"}, "agree": {"type": "boolean"},
+            "method": {"enum": ["symbolic", "points", "the value at the point"]},
+            "counterexample": {
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object", "required": ["point", "yours", "derivative"],
+                        "properties": {
+                            "point": {"type": "object", "additionalProperties": {"type": "number"}},
+                            "yours": {"type": ["number", "string"]}, "derivative": {"type": ["number", "string"]},
+                        },
+                    },
+                ],
+            },
+            "points": {"type": "integer", "minimum": 1}, "breakpoints": {"type": "array", "items": {"type": "string"}},
+            "note": {"type": "string"},
+        },
+    },
+}

@@ -149,3 +149,22 @@ def _at_point(result: ImplicitResult, curve: Any, derivative: Any, symbols: Mapp
         x0, y0, slope = float(point[result.wrt]), float(point[result.dependent]), result.value
         sign = "-" if slope < 0 else "+"
         result.tangent = f"{result.dependent} = {y0!r} {sign} {abs(slope)!r}*({result.wrt} - {x0!r})"
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "implicit": {
+        "type": "object",
+        "required": [
+            "equation", "curve", "wrt", "dependent", "order", "derivative", "latex", "notes", "point", "residual",
+            "value", "tangent", "warnings",
+        ],
+        "properties": {
+            "point": {"oneOf": [{"$ref": "#/$defs/by_name"}, {"type": "null"}]},
+            "value": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]}, "tangent": {"type": ["string", "null"]},
+            "warnings": {"$ref": "#/$defs/warnings"},
+        },
+    },
+}
+JSON_OUTPUTS = ("implicit",)

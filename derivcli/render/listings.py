@@ -98,3 +98,22 @@ def write_points_json(expression: str, point: dict[str, Any], f: Any, grads: dic
                                 "dtype": dtype, "value": value, "gradient": gradient,
                                 "warnings": non_finite_warnings(value, gradient)}) + "\n")
         out.write("".join(lines))
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "functions": {
+        "type": "array",
+        "items": {
+            "type": "object", "required": ["name", "aliases", "arity", "description", "sympy", "torch"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string"}, "aliases": {"type": "array", "items": {"type": "string"}},
+                "arity": {"type": "string"}, "description": {"type": "string"}, "sympy": {"type": "string"},
+                "torch": {"type": "string"},
+            },
+        },
+    },
+}
+JSON_OUTPUTS = ("functions",)

@@ -214,3 +214,82 @@ class MatrixCheck:
             return {"method": self.method, "skipped": self.skipped, "agree": None}
         return {"method": self.method, "values": dict(self.values), "max_abs_error": self.max_abs_error,
                 "tolerance": self.tolerance, "verdict": self.verdict, "cause": self.cause, "agree": self.agree}
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "check": {
+        "oneOf": [
+            {
+                "type": "object", "required": ["skipped", "agree"], "additionalProperties": False,
+                "properties": {"skipped": {"type": "string"}, "agree": {"type": "null"}},
+            },
+            {
+                "type": "object",
+                "required": [
+                    "derivatives", "gradient", "verdicts", "reference", "reference_error", "closest", "value_reference",
+                    "value_verdict", "cause", "agree",
+                ],
+                "properties": {
+                    "verdicts": {"type": "object", "additionalProperties": {"$ref": "#/$defs/verdict"}},
+                    "reference": {"$ref": "#/$defs/by_name"},
+                    "value_reference": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/number"}]},
+                    "value_verdict": {"$ref": "#/$defs/verdict"},
+                    "cause": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/precision_loss"}]},
+                    "agree": {
+                        "type": ["boolean", "null"],
+                        "description": (
+                            "true where every derivative agrees (a kink's variable left out, and warned), false where "
+                            "a number fails, null where there is nothing to compare"
+                        ),
+                    },
+                },
+            },
+        ],
+    },
+    "fd_verdict": {
+        "type": "object",
+        "required": ["agree", "verdict", "best_h", "error", "expected_error", "plateau", "estimate", "method"],
+        "additionalProperties": False,
+        "properties": {
+            "agree": {"type": ["boolean", "null"]},
+            "verdict": {"enum": ["agree", "DISAGREE", "non-finite", "kink", "not finite"]},
+            "best_h": {"$ref": "#/$defs/number"}, "error": {"$ref": "#/$defs/number"},
+            "expected_error": {"$ref": "#/$defs/number"},
+            "plateau": {
+                "oneOf": [
+                    {"type": "null"}, {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+                ],
+            },
+            "estimate": {"$ref": "#/$defs/number"}, "method": {"enum": ["central", "richardson"]},
+        },
+    },
+    "finite_differences": {
+        "type": "object", "required": ["rows", "verdicts", "agree"],
+        "properties": {
+            "agree": {"type": ["boolean", "null"]},
+            "verdicts": {"type": "object", "additionalProperties": {"$ref": "#/$defs/fd_verdict"}},
+        },
+    },
+    "matrix_check": {
+        "oneOf": [
+            {
+                "type": "object", "required": ["method", "skipped", "agree"], "additionalProperties": False,
+                "properties": {"method": {"type": "string"}, "skipped": {"type": "string"}, "agree": {"type": "null"}},
+            },
+            {
+                "type": "object",
+                "required": ["method", "values", "max_abs_error", "tolerance", "verdict", "cause", "agree"],
+                "additionalProperties": False,
+                "properties": {
+                    "method": {"enum": ["symbolic", "finite differences"]}, "values": {"$ref": "#/$defs/by_name"},
+                    "max_abs_error": {"$ref": "#/$defs/number"},
+                    "tolerance": {"oneOf": [{"type": "null"}, {"$ref": "#/$defs/number"}]},
+                    "verdict": {"enum": ["agree", "DISAGREE", "inaccurate", "non-finite", "undefined"]},
+                    "cause": {"type": ["string", "null"]}, "agree": {"type": ["boolean", "null"]},
+                },
+            },
+        ],
+    },
+}

@@ -78,3 +78,19 @@ class ParseInfo:
 
     def to_json(self) -> dict[str, Any]:
         return {"input": self.source, "read_as": self.read_as, "notes": self.notes, "as_written": self.as_written}
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "at_point": {
+        "type": "object", "required": ["expression", "point", "dtype", "warnings"],
+        "properties": {
+            "expression": {"type": "string"}, "point": {"$ref": "#/$defs/by_name"},
+            "dtype": {"enum": ["float64", "float32"]}, "warnings": {"$ref": "#/$defs/warnings"},
+            "as_written": {"type": "string"}, "parse": {"type": "object"},
+            "diagnosis": {"type": "array", "items": {"type": "object"}},
+            "nondifferentiable": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+}

@@ -125,3 +125,36 @@ class HessianResult:
         return at_point(self, explain_parse, variables=self.variables, value=self.value,
                         gradient=self.gradient_by_variable(), hessian=self.hessian,
                         eigenvalues=self.eigenvalues, verdict=self.verdict, **_verdicts(self))
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "grad": {
+        "allOf": [{"$ref": "#/$defs/at_point"}], "required": ["value", "gradient"],
+        "properties": {
+            "value": {"$ref": "#/$defs/number"}, "gradient": {"$ref": "#/$defs/by_name"},
+            "check": {"$ref": "#/$defs/check"}, "finite_differences": {"$ref": "#/$defs/finite_differences"},
+            "expect": {"$ref": "#/$defs/expect"}, "exact": {"$ref": "#/$defs/exact"},
+        },
+    },
+    "jacobian": {
+        "allOf": [{"$ref": "#/$defs/at_point"}], "required": ["value", "jacobian"],
+        "properties": {
+            "value": {"$ref": "#/$defs/tensor"}, "jacobian": {"$ref": "#/$defs/by_name"},
+            "check": {"$ref": "#/$defs/matrix_check"}, "finite_differences": {"$ref": "#/$defs/matrix_check"},
+        },
+    },
+    "hessian": {
+        "allOf": [{"$ref": "#/$defs/at_point"}],
+        "required": ["variables", "value", "gradient", "hessian", "eigenvalues", "verdict"],
+        "properties": {
+            "variables": {"type": "array", "items": {"type": "string"}}, "value": {"$ref": "#/$defs/number"},
+            "gradient": {"$ref": "#/$defs/by_name"},
+            "hessian": {"type": "array", "items": {"type": "array", "items": {"$ref": "#/$defs/number"}}},
+            "eigenvalues": {"type": "array", "items": {"$ref": "#/$defs/number"}}, "verdict": {"type": "string"},
+            "check": {"$ref": "#/$defs/matrix_check"}, "finite_differences": {"$ref": "#/$defs/matrix_check"},
+        },
+    },
+}
+JSON_OUTPUTS = ("grad", "jacobian", "hessian")

@@ -107,3 +107,42 @@ class TaylorResult:
         if explain_parse:
             data["parse"] = self.parse.to_json()
         return data
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "diff": {
+        "type": "object", "required": ["expression", "wrt", "order", "derivative", "latex", "notes", "warnings"],
+        "properties": {
+            "expression": {"type": "string"}, "wrt": {"type": "array", "items": {"type": "string"}},
+            "order": {"type": "integer"}, "derivative": {"type": ["string", "null"]},
+            "latex": {"type": ["string", "null"]}, "notes": {"type": "array", "items": {"type": "string"}},
+            "warnings": {"$ref": "#/$defs/warnings"}, "point": {"$ref": "#/$defs/by_name"},
+            "value": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]},
+            "derivative_value": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]},
+            "forms": {"type": "object", "additionalProperties": {"type": ["string", "null"]}},
+            "expect": {"$ref": "#/$defs/expect"}, "exact": {"$ref": "#/$defs/exact"},
+        },
+    },
+    "taylor": {
+        "type": "object",
+        "required": ["expression", "variable", "around", "point", "order", "coefficients", "polynomial", "warnings"],
+        "properties": {
+            "point": {"$ref": "#/$defs/by_name"}, "around": {"$ref": "#/$defs/number"},
+            "coefficients": {"type": "array", "items": {"$ref": "#/$defs/number"}},
+            "sympy_coefficients": {"oneOf": [{"type": "array", "items": {"$ref": "#/$defs/number"}}, {"type": "null"}]},
+            "exact_coefficients": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]},
+            "polynomial": {"type": "string"},
+            "singularity": {
+                "type": "object", "required": ["kind", "series", "statement"],
+                "properties": {
+                    "kind": {"enum": ["removable", "pole", "branch point", "not smooth", "other"]},
+                    "series": {"type": "string"}, "statement": {"type": "string"},
+                },
+            },
+            "warnings": {"$ref": "#/$defs/warnings"},
+        },
+    },
+}
+JSON_OUTPUTS = ("diff", "taylor")

@@ -350,3 +350,16 @@ def ending_when_reader_leaves(stream: Any) -> Iterator[None]:
         watcher.join()
         os.close(stop_reading)
         os.close(stop_writing)
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "batch_record": {
+        "anyOf": [
+            {"$ref": "#/$defs/record_error"}, {"$ref": "#/$defs/grad"}, {"$ref": "#/$defs/jacobian"},
+            {"$ref": "#/$defs/hessian"}, {"$ref": "#/$defs/diff"}, {"$ref": "#/$defs/propagate"},
+            {"$ref": "#/$defs/error"},
+        ],
+    },
+}

@@ -149,3 +149,29 @@ def monte_carlo_findings(check: MonteCarlo) -> list[str]:
         found.append("the Monte Carlo check cannot tell at this number of samples whether first order is good "
                      "enough (GUM-S1 §8); give more with --mc")
     return found
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "propagate_monte_carlo": {
+        "type": "object",
+        "required": [
+            "samples", "seed", "distributions", "mean", "uncertainty", "coverage", "interval", "interval_error",
+            "linear_interval", "tolerance", "differences", "verdict", "nonfinite",
+        ],
+        "properties": {
+            "samples": {"type": "integer", "minimum": 100}, "seed": {"type": "integer"},
+            "distributions": {"type": "object", "additionalProperties": {"enum": ["normal", "uniform", "triangular"]}},
+            "mean": {"$ref": "#/$defs/number"}, "uncertainty": {"$ref": "#/$defs/number"},
+            "coverage": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+            "interval": {"type": "array", "items": {"$ref": "#/$defs/number"}, "minItems": 2, "maxItems": 2},
+            "interval_error": {"type": "array", "items": {"$ref": "#/$defs/number"}, "minItems": 2, "maxItems": 2},
+            "linear_interval": {"type": "array", "items": {"$ref": "#/$defs/number"}, "minItems": 2, "maxItems": 2},
+            "tolerance": {"$ref": "#/$defs/number"},
+            "differences": {"type": "array", "items": {"$ref": "#/$defs/number"}, "minItems": 2, "maxItems": 2},
+            "verdict": {"enum": ["agree", "differ", "inconclusive"]}, "nonfinite": {"type": "integer", "minimum": 0},
+        },
+        "additionalProperties": False,
+    },
+}

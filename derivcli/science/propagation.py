@@ -319,3 +319,60 @@ def _untrusted(second: SecondOrder, u: float) -> str:
             "order is not to be trusted here (check with --mc N)")
 
 
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "propagate_budget_row": {
+        "type": "object", "required": ["name", "value", "uncertainty", "sensitivity", "contribution", "share"],
+        "properties": {
+            "name": {"type": "string"}, "value": {"$ref": "#/$defs/number"}, "uncertainty": {"$ref": "#/$defs/number"},
+            "sensitivity": {"$ref": "#/$defs/number"}, "contribution": {"$ref": "#/$defs/number"},
+            "share": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]},
+        },
+        "additionalProperties": False,
+    },
+    "propagate_second_order": {
+        "type": "object",
+        "required": ["uncertainty", "hessian_term", "third_derivative_term", "change", "first_order_trusted"],
+        "properties": {
+            "uncertainty": {"$ref": "#/$defs/number"}, "hessian_term": {"$ref": "#/$defs/number"},
+            "third_derivative_term": {"$ref": "#/$defs/number"}, "change": {"$ref": "#/$defs/number"},
+            "first_order_trusted": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    },
+    "propagate": {
+        "type": "object",
+        "required": [
+            "expression", "point", "uncertainties", "value", "uncertainty", "rounded", "budget", "correlated",
+            "covariance", "k", "expanded", "output_covariance", "second_order", "monte_carlo", "warnings",
+        ],
+        "properties": {
+            "expression": {"type": "string"}, "point": {"$ref": "#/$defs/by_name"},
+            "uncertainties": {"type": "object", "additionalProperties": {"$ref": "#/$defs/number"}},
+            "value": {"$ref": "#/$defs/tensor"}, "uncertainty": {"$ref": "#/$defs/tensor"},
+            "rounded": {"oneOf": [{"type": "string"}, {"type": "array"}]},
+            "budget": {"type": "array", "items": {"$ref": "#/$defs/propagate_budget_row"}},
+            "correlated": {"type": "boolean"},
+            "covariance": {
+                "oneOf": [
+                    {"type": "null"},
+                    {"type": "array", "items": {"type": "array", "items": {"$ref": "#/$defs/number"}}},
+                ],
+            },
+            "k": {"oneOf": [{"type": "number"}, {"type": "null"}]},
+            "expanded": {"oneOf": [{"$ref": "#/$defs/tensor"}, {"type": "null"}]},
+            "output_covariance": {
+                "oneOf": [
+                    {"type": "null"},
+                    {"type": "array", "items": {"type": "array", "items": {"$ref": "#/$defs/number"}}},
+                ],
+            },
+            "second_order": {"oneOf": [{"$ref": "#/$defs/propagate_second_order"}, {"type": "null"}]},
+            "monte_carlo": {"oneOf": [{"$ref": "#/$defs/propagate_monte_carlo"}, {"type": "null"}]},
+            "warnings": {"$ref": "#/$defs/warnings"}, "parse": {"type": "object"},
+        },
+        "additionalProperties": False,
+    },
+}
+JSON_OUTPUTS = ("propagate",)

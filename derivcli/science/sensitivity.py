@@ -178,3 +178,66 @@ def _global(setup: Any, ranges: dict[str, tuple[float, float]], samples: int, se
         result.warnings.append(f"f or a derivative is NaN or infinite at {samples - kept:,} of {samples:,} samples "
                                "(left out): the ranges reach outside f's domain")
     return result
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "sensitivity": {
+        "type": "object", "required": ["expression", "point", "value", "local", "global", "warnings"],
+        "properties": {
+            "expression": {"type": "string"}, "point": {"$ref": "#/$defs/by_name"},
+            "value": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]},
+            "local": {
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "type": "array",
+                        "items": {
+                            "type": "object", "required": ["name", "value", "derivative", "elasticity"],
+                            "properties": {
+                                "name": {"type": "string"}, "value": {"$ref": "#/$defs/number"},
+                                "derivative": {"$ref": "#/$defs/number"},
+                                "elasticity": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]},
+                            },
+                            "additionalProperties": False,
+                        },
+                    },
+                ],
+            },
+            "global": {
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object", "required": ["samples", "seed", "mean", "variance", "nonfinite", "inputs"],
+                        "properties": {
+                            "samples": {"type": "integer"}, "seed": {"type": "integer"},
+                            "mean": {"$ref": "#/$defs/number"}, "variance": {"$ref": "#/$defs/number"},
+                            "nonfinite": {"type": "integer", "minimum": 0},
+                            "inputs": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object", "required": ["name", "range", "dgsm", "sobol_bound"],
+                                    "properties": {
+                                        "name": {"type": "string"},
+                                        "range": {
+                                            "type": "array", "items": {"$ref": "#/$defs/number"}, "minItems": 2,
+                                            "maxItems": 2,
+                                        },
+                                        "dgsm": {"$ref": "#/$defs/number"},
+                                        "sobol_bound": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]},
+                                    },
+                                    "additionalProperties": False,
+                                },
+                            },
+                        },
+                        "additionalProperties": False,
+                    },
+                ],
+            },
+            "warnings": {"$ref": "#/$defs/warnings"}, "parse": {"type": "object"},
+        },
+        "additionalProperties": False,
+    },
+}
+JSON_OUTPUTS = ("sensitivity",)

@@ -114,3 +114,56 @@ def _secants(result: DefinitionResult, expression: str, values: Mapping[str, Any
     result.point = {key: to_plain(number) for key, number in setup.values.items()}
     result.value, result.gradient = f_a, slope
     result.warnings += setup.warnings
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "steps_definition": {
+        "type": "object", "required": ["expression", "wrt", "step", "definition", "warnings"],
+        "properties": {
+            "expression": {"type": "string"}, "wrt": {"type": "string"}, "step": {"type": "string"},
+            "definition": {
+                "type": "object", "required": ["terms", "derivative", "latex", "verified"],
+                "properties": {
+                    "terms": {
+                        "type": "array",
+                        "items": {
+                            "type": "object", "required": ["term", "lines"],
+                            "properties": {
+                                "term": {"type": "string"},
+                                "lines": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object", "required": ["text", "latex", "reason", "check"],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "text": {"type": "string"}, "latex": {"type": "string"},
+                                            "reason": {"type": "string"},
+                                            "check": {"enum": ["the definition", "equal", "limit", "FAILED", None]},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                    "derivative": {"type": "string"}, "latex": {"type": "string"}, "verified": {"type": "boolean"},
+                },
+            },
+            "point": {"$ref": "#/$defs/by_name"}, "value": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]},
+            "gradient": {"$ref": "#/$defs/by_name"},
+            "secants": {
+                "type": "array",
+                "items": {
+                    "type": "object", "required": ["h", "slope", "error", "regime"], "additionalProperties": False,
+                    "properties": {
+                        "h": {"type": "number"}, "slope": {"$ref": "#/$defs/number"},
+                        "error": {"$ref": "#/$defs/number"}, "regime": {"enum": ["truncation", "round-off"]},
+                    },
+                },
+            },
+            "warnings": {"$ref": "#/$defs/warnings"}, "parse": {"type": "object"},
+        },
+    },
+}
+JSON_OUTPUTS = ("steps_definition",)

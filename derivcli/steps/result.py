@@ -202,3 +202,56 @@ class StepsResult:
         if explain_parse:
             data["parse"] = self.parse.to_json()
         return data
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "steps": {
+        "type": "object",
+        "required": ["expression", "wrt", "steps", "derivative", "latex", "verified", "checks", "notes", "warnings"],
+        "properties": {
+            "unsimplified": {"type": "string"}, "expression": {"type": "string"}, "wrt": {"type": "string"},
+            "steps": {"$ref": "#/$defs/steps/$defs/step"}, "derivative": {"type": "string"},
+            "latex": {"type": "string"}, "verified": {"type": ["boolean", "null"]}, "exact": {"$ref": "#/$defs/exact"},
+            "checks": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}},
+            "notes": {"type": "array", "items": {"type": "string"}}, "warnings": {"$ref": "#/$defs/warnings"},
+            "point": {"$ref": "#/$defs/by_name"}, "dtype": {"enum": ["float64", "float32"]},
+            "value": {"oneOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]}, "gradient": {"$ref": "#/$defs/by_name"},
+            "as_written": {"type": "string"}, "parse": {"type": "object"},
+        },
+        "$defs": {
+            "step": {
+                "type": "object", "required": ["rule", "statement", "expression", "result", "wrt", "substeps"],
+                "additionalProperties": False,
+                "properties": {
+                    "rule": {"type": "string"}, "statement": {"type": ["string", "null"]},
+                    "expression": {"type": "string"}, "result": {"type": "string"}, "wrt": {"type": "string"},
+                    "let": {"type": "object", "additionalProperties": {"type": "string"}}, "note": {"type": "string"},
+                    "check": {
+                        "type": "object", "required": ["method", "ok", "detail"], "additionalProperties": False,
+                        "properties": {
+                            "method": {
+                                "enum": ["identical", "numeric", "simplified", "autograd", "unchecked", "FAILED"],
+                            },
+                            "ok": {"type": ["boolean", "null"]}, "detail": {"type": ["string", "null"]},
+                        },
+                    },
+                    "at_point": {
+                        "type": "object", "required": ["value", "derivative", "upstream", "source"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "value": {"oneOf": [{"$ref": "#/$defs/tensor"}, {"type": "null"}]},
+                            "derivative": {"oneOf": [{"$ref": "#/$defs/tensor"}, {"type": "null"}]},
+                            "upstream": {"oneOf": [{"$ref": "#/$defs/tensor"}, {"type": "null"}]},
+                            "source": {"enum": ["autograd", "formula"]},
+                        },
+                    },
+                    "latex": {"type": "object"},
+                    "substeps": {"type": "array", "items": {"$ref": "#/$defs/steps/$defs/step"}},
+                },
+            },
+        },
+    },
+}
+JSON_OUTPUTS = ("steps",)

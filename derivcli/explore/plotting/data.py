@@ -242,3 +242,21 @@ def _finite_or_nan(values: torch.Tensor) -> list[float]:
 
 def _nan_for_inf(values: list[float]) -> list[float]:
     return [v if math.isfinite(v) else math.nan for v in values]
+
+
+# The wire contract of this module's to_json: tests/schema_build.py gathers every module's into
+# derivcli/schemas/derivcli.schema.json (its $defs; JSON_OUTPUTS also join its root).
+JSON_SCHEMA = {
+    "plot": {
+        "type": "object",
+        "required": ["expression", "variable", "point", "value", "slope", "interval", "x", "f", "df", "warnings"],
+        "properties": {
+            "point": {"$ref": "#/$defs/by_name"}, "value": {"$ref": "#/$defs/number"},
+            "x": {"type": "array", "items": {"$ref": "#/$defs/number"}},
+            "f": {"type": "array", "items": {"$ref": "#/$defs/number"}},
+            "df": {"type": "array", "items": {"$ref": "#/$defs/number"}}, "analysis": {"$ref": "#/$defs/analyze"},
+            "warnings": {"$ref": "#/$defs/warnings"},
+        },
+    },
+}
+JSON_OUTPUTS = ("plot",)
