@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 import derivcli
 from derivcli.cli import app
 from derivcli.errors import DerivcliError
-from derivcli.learn.breakpoints import compare_at_points, sample
+from derivcli.learn.breakpoints import compare_at_points, sample, value_at
 from derivcli.parsing import parse
 
 pytestmark = pytest.mark.usefixtures("warm_env")  # the real processes here run warm (conftest)
@@ -94,6 +94,21 @@ def test_points_span_the_scales_and_both_sides_of_each_breakpoint():
     narrow = derivative + sp.Heaviside(x - 10**6) * sp.Heaviside(10**6 + 1 - x)
     found = compare_at_points(derivative, narrow, parsed.expr, 8.0)
     assert found.counterexample is not None and 10**6 < found.counterexample["point"]["x"] < 10**6 + 1
+
+
+def test_step_functions_of_an_argument_sympy_cannot_sign_have_their_value():
+    """At a rational point SymPy cannot sign 27*sigmoid(tan(…))/5 - 27/10 exactly, so it left DiracDelta,
+    Heaviside and sign of it standing and evalf gave no number anywhere: every step under a sign() went
+    unchecked.  An argument clearly away from 0 now gives the value; one at 0 still gives none."""
+    x = sp.Symbol("x", real=True)
+    inner = sp.Rational(27, 5) * sp.tan(sp.tanh(x / (sp.tanh(x) + 2))) - sp.Rational(27, 10)
+    at = {x: sp.Rational(1, 2)}
+    assert sp.N(inner.xreplace(at)) < 0
+    assert float(value_at(x * sp.DiracDelta(inner), at)) == 0
+    assert float(value_at(x + sp.Heaviside(inner), at)) == 0.5
+    assert float(value_at(x + sp.Heaviside(-inner), at)) == 1.5
+    assert float(value_at(x * sp.sign(inner), at)) == -0.5
+    assert value_at(sp.DiracDelta(x - sp.Rational(1, 2)), at) is None  # on the breakpoint: no number
 
 
 def test_breakpoints_in_two_variables_are_surfaces():

@@ -115,12 +115,27 @@ def compare(derivative: sp.Expr, answer: sp.Expr, point: Point) -> Literal[True]
     return dict(zip(("yours", "derivative"), plain_numbers(yours_again, truth_again)))
 
 
+def _signed(expression: sp.Expr, digits: int) -> sp.Expr:
+    """DiracDelta, Heaviside and sign of an argument that is a number clearly away from 0, replaced by their
+    value.  SymPy leaves them standing where it cannot sign an exact argument (DiracDelta(27*sigmoid(tan(
+    …))/5 - 27/10) at a rational point), and then evalf gives no number at any point."""
+    def settle(node: sp.Expr) -> sp.Expr:
+        argument = sp.N(node.args[0], digits)
+        if not (argument.is_Number and argument.is_real and abs(argument) > sp.Float(10, digits) ** (5 - digits)):
+            return node
+        if isinstance(node, sp.DiracDelta):
+            return sp.S.Zero
+        positive = argument > 0
+        return sp.S.One if positive else sp.S.Zero if isinstance(node, sp.Heaviside) else sp.S.NegativeOne
+    return expression.replace(lambda node: isinstance(node, (sp.DiracDelta, sp.Heaviside, sp.sign)), settle)
+
+
 def value_at(expression: sp.Expr, point: dict[Any, Any], digits: int = DIGITS) -> sp.Float | None:
     """The expression at the point to `digits` digits, or None where that is not a finite real number (an
     unevaluated DiracDelta(0) is no number).  Python floats in the point are taken exactly."""
     exact = {symbol: sp.Float(value, digits) if isinstance(value, float) else value for symbol, value in point.items()}
     try:
-        value = sp.N(expression.xreplace(exact), digits)
+        value = sp.N(_signed(expression.xreplace(exact), digits), digits)
     except (TypeError, ValueError, ZeroDivisionError, OverflowError):
         return None
     if not value.is_Number or not value.is_real or not value.is_finite:
