@@ -1,15 +1,24 @@
 """The faster batch paths of issue 27 answer exactly as the batch path did before them: every record of a
 fixed corpus (simple shapes, Rubi-like expressions, a vectorized run, other commands, errors), saved from
-the code before that work (tests/data/make_batch_records.py), compared as JSON text, bit for bit."""
+the code before that work (tests/data/make_batch_records.py), compared as JSON text, bit for bit on a
+machine whose torch rounds as the one that saved them did (its fingerprint is in the file), and elsewhere
+with every text the same and every number within 1e-6, relative (torch's transcendental functions differ
+in the last place between CPUs)."""
 
 from __future__ import annotations
 
 import json
+import math
+import sys
 from pathlib import Path
+from typing import Any
 
 from derivcli.scale.streams import batch_groups
 
-RECORDS = json.loads((Path(__file__).parent / "data" / "batch_records.json").read_text())
+DATA = Path(__file__).parent / "data"
+SAVED = json.loads((DATA / "batch_records.json").read_text())
+RECORDS = SAVED["records"]
+LAST_PLACES = 1e-6  # on another machine: how far a number may move with torch's last bits (relative)
 
 
 def test_batch_answers_match_the_saved_records() -> None:
@@ -21,7 +30,34 @@ def test_batch_answers_match_the_saved_records() -> None:
     answers = [json.dumps(answer, sort_keys=True) for answer in batch_groups(groups, 1)]
     assert len(answers) == len(RECORDS)
     differing = [(record["request"], answer) for record, answer in zip(RECORDS, answers) if answer != record["answer"]]
-    assert not differing, differing[:3]
+    if SAVED["machine"] == _fingerprint():
+        assert not differing, differing[:3]
+    else:
+        saved = {record["request"]: json.loads(record["answer"]) for record in RECORDS}
+        moved = [(request, answer) for request, answer in differing
+                 if not _within_last_places(json.loads(answer), saved[request])]
+        assert not moved, moved[:3]
+        assert len(differing) <= len(RECORDS) // 10, f"{len(differing)} answers moved in their last places"
+
+
+def _fingerprint() -> str:
+    sys.path.insert(0, str(DATA))
+    try:
+        from make_batch_records import machine_fingerprint
+    finally:
+        sys.path.remove(str(DATA))
+    return machine_fingerprint()
+
+
+def _within_last_places(answer: Any, saved: Any) -> bool:
+    """The same JSON but for numbers that differ by at most LAST_PLACES, relative."""
+    if isinstance(answer, float) and isinstance(saved, float):
+        return math.isclose(answer, saved, rel_tol=LAST_PLACES, abs_tol=1e-300)
+    if isinstance(answer, dict) and isinstance(saved, dict):
+        return answer.keys() == saved.keys() and all(_within_last_places(answer[k], saved[k]) for k in answer)
+    if isinstance(answer, list) and isinstance(saved, list):
+        return len(answer) == len(saved) and all(map(_within_last_places, answer, saved))
+    return bool(answer == saved)
 
 
 def _corpus_trees() -> list[object]:

@@ -22,9 +22,12 @@ from derivcli.render.layout import print_fitting, print_grid
 
 GOLDEN = Path(__file__).parent / "golden"
 WIDTHS = [40, 80, 120, 200]
-MISSION = "exp(-(x**2-x+1)/cos(log(x))**2)"
+# The finite-difference table's round-off rows carry the last bits of every operation: exp, cos, log … round
+# differently on different CPUs (one ulp), so its view is of an expression of + - * / alone, which IEEE
+# arithmetic rounds alike everywhere.
+RATIONAL = "(x**2 - x + 1)/(x**3 + 3*x)"
 VIEWS = {
-    "grad-check-fd": ["grad", MISSION, "--x", "1", "--check", "--fd"],
+    "grad-check-fd": ["grad", RATIONAL, "--x", "1.5", "--check", "--fd"],
     "grad-tensor": ["grad", "sum(W**3)", "--W", json.dumps([[(30 * row + column) / 100 for column in range(30)]
                                                            for row in range(20)])],
     "grad-mse": ["grad", "mse_loss(sigmoid(x @ w.T), 1)", "--x", "[[0.5, -1.2, 2.0]]", "--w", "[[0.3, 0.1, -0.7]]"],

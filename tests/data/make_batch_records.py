@@ -1,9 +1,15 @@
 """Regenerate batch_records.json: a fixed corpus of batch requests (simple shapes, Rubi-like expressions
 from benchmarks/rubi.py, a vectorized run, other commands) with the answer records `derivcli batch` gave.
 
-The file was written by the batch path as it stood before the speed work of issue 27 (commit 60c3016), so
+The file was written by the batch path as it stood before the speed work of issue 27 (commit 60c3016:
+`PYTHONPATH=<a worktree of it> .venv/bin/python tests/data/make_batch_records.py`), so
 tests/test_batch_speed_paths.py holds today's answers to those, bit for bit.  Rerunning this script with
 today's code only reproduces the file while no answer has changed.
+
+Bits are a machine's: torch's tanh, exp, … differ in the last place between CPUs (one ulp of tanh(11.1)
+moves the gradient of tanh(16x - y)**2 by 2e-7, relative, through 1 - tanh²).  So the file also holds
+`machine_fingerprint()` of the machine that wrote it: on a machine with the same fingerprint the test
+compares bit for bit; on another, texts exactly and numbers to 1e-6, relative.
 """
 
 from __future__ import annotations
@@ -46,6 +52,23 @@ def requests() -> list[str]:
     return lines
 
 
+def machine_fingerprint() -> str:
+    """A digest of the bits torch's transcendental functions give here, 0-d and vectorized: equal on two
+    machines when their kernels round alike."""
+    import hashlib
+
+    import torch
+
+    arguments = torch.tensor([k / 7 - 3 for k in range(43)] + [11.102, 0.145, 0.542, 0.707], dtype=torch.float64)
+    digest = hashlib.sha256()
+    for function in (torch.tanh, torch.exp, torch.log1p, torch.sin, torch.cos, torch.atan, torch.sinh, torch.cosh,
+                     torch.sigmoid, torch.erf, torch.asin, torch.acos, torch.sqrt):
+        for argument in (arguments, arguments / 4):
+            digest.update(function(argument).numpy().tobytes())
+            digest.update(b"".join(function(value).numpy().tobytes() for value in argument))
+    return digest.hexdigest()[:16]
+
+
 def main() -> None:
     from derivcli.scale.streams import batch_groups
 
@@ -53,8 +76,9 @@ def main() -> None:
     groups = [lines[i:i + 100] for i in range(0, len(lines), 100)]
     answers = [json.dumps(answer, sort_keys=True) for answer in batch_groups(groups, 1)]
     assert len(answers) == len(lines)
-    (HERE / "batch_records.json").write_text(json.dumps([{"request": line, "answer": answer}
-                                                         for line, answer in zip(lines, answers)], indent=0) + "\n")
+    records = [{"request": line, "answer": answer} for line, answer in zip(lines, answers)]
+    (HERE / "batch_records.json").write_text(json.dumps({"machine": machine_fingerprint(), "records": records},
+                                                        indent=0) + "\n")
 
 
 if __name__ == "__main__":
