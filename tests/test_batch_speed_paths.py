@@ -97,3 +97,14 @@ def test_the_variable_test_of_building_and_lowering_is_free_symbols() -> None:
         has_variables = HasVariables()
         for node in preorder_traversal(tree):
             assert has_variables(node) == bool(node.free_symbols), node
+
+
+def test_on_another_machine_only_the_last_places_of_numbers_may_move() -> None:
+    """The comparison used where the saved records come from a CPU that rounds otherwise."""
+    saved = {"expression": "tanh(16*x - y)**2", "gradient": {"x": 2.9116236513030813e-08}, "value": 0.9999999990901176,
+             "warnings": []}
+    assert _within_last_places({**saved, "gradient": {"x": 2.911624361845816e-08}, "value": 0.9999999990901174}, saved)
+    assert not _within_last_places({**saved, "gradient": {"x": 2.9117e-08}}, saved)  # 3e-5: not a last place
+    assert not _within_last_places({**saved, "expression": "tanh(16*x - y)^2"}, saved)  # texts are exact
+    assert not _within_last_places({**saved, "warnings": ["w"]}, saved)
+    assert not _within_last_places({key: value for key, value in saved.items() if key != "warnings"}, saved)
