@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import math
-import pkgutil
+import os
 import sys
 
 from .app import app, main, run
@@ -23,7 +23,9 @@ __all__ = ["app", "main", "run"]
 
 # Every module here is imported, so a command module registers its commands by being here: adding a command
 # touches no list.  Help lists them by each module's HELP_RANK, then in the order the module defines them.
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+# (The directory read by name, in pkgutil.iter_modules' sorted order: pkgutil costs `--help` 4 ms.)
+for _file in sorted(os.listdir(__path__[0])):
+    if _file.endswith(".py") and _file != "__init__.py":
+        importlib.import_module(f"{__name__}.{_file[:-3]}")
 app.registered_commands.sort(key=lambda command: getattr(sys.modules[command.callback.__module__], "HELP_RANK",
                                                          math.inf))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from ..errors import printable
@@ -80,6 +79,8 @@ class History:
     def _rewrite(self, path: Path) -> None:
         """The newest entries, written to a new file that then replaces the history (never a file that the
         history's name pointed to: a link is replaced, not followed)."""
+        import tempfile  # (here: `derivcli --help` imports this module, and tempfile costs it 2 ms)
+
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".history.")  # 0600
         try:
             with open(descriptor, "w", encoding="utf-8") as file:
