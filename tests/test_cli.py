@@ -295,6 +295,25 @@ def test_every_help_has_a_worked_example(command):
     assert "Example" in result.stdout and "derivcli " in result.stdout
 
 
+@pytest.mark.parametrize("args", [["--help"], ["-h"], []])
+@pytest.mark.parametrize("columns", ["40", "80", "200"])
+def test_the_help_listing_built_without_parameters_is_the_whole_groups(args, columns, monkeypatch, capsys):
+    """`derivcli --help` is shown from a group whose commands carry no parameters (app.listing): it must
+    print what the whole group prints, at every width, colours included."""
+    from derivcli.cli.app import command, listing, main
+    from derivcli.cli.outcome import PROG
+
+    monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    code = main(args)
+    listed = capsys.readouterr()
+    assert code == int(command().main(args=args, prog_name=PROG, standalone_mode=False))
+    assert listed == capsys.readouterr() and "grad" in listed.out and "\x1b[" in listed.out
+    assert not any(cmd.params for cmd in listing().commands.values())
+    assert command().commands["grad"].params and listing().commands.keys() == command().commands.keys()
+
+
 def test_functions_listing_json():
     data = json.loads(run("functions", "--json").stdout)
     names = {entry["name"] for entry in data}

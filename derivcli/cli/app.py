@@ -106,7 +106,42 @@ def _main(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (for tests and embedding)."""
-    return int(command().main(args=argv, prog_name=PROG, standalone_mode=False))
+    group = listing() if _asks_for_the_list(sys.argv[1:] if argv is None else list(argv)) else command()
+    return int(group.main(args=argv, prog_name=PROG, standalone_mode=False))
+
+
+def _asks_for_the_list(args: list[str]) -> bool:
+    """`derivcli --help` (or `-h`, or nothing at all), not a Tab completion (which also comes with no
+    arguments, its words in the environment)."""
+    return args in (["--help"], ["-h"]) or (not args and f"_{PROG.upper()}_COMPLETE" not in os.environ)
+
+
+@functools.cache
+def listing() -> Any:
+    """The group as `derivcli --help` shows it: its own options, and each command as the list shows it (its
+    name, help and panel) without its parameters, which typer reads from the function and that list never
+    shows: most of the 9 ms building the whole group costs.  test_cli holds both to the same help text."""
+    import copy
+
+    _evaluate_annotations()
+    build = typer.main.get_command_from_info
+
+    def as_listed(command_info: Any, **settings: Any) -> Any:
+        callback = command_info.callback
+
+        def listed() -> None:  # the command's name and docstring, no parameters
+            pass
+
+        listed.__name__, listed.__doc__ = callback.__name__, callback.__doc__
+        shown = copy.copy(command_info)
+        shown.callback = listed
+        return build(shown, **settings)
+
+    typer.main.get_command_from_info = as_listed
+    try:
+        return typer.main.get_command(app)
+    finally:
+        typer.main.get_command_from_info = build
 
 
 @functools.cache
