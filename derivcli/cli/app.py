@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Optional
 
 import typer
@@ -121,10 +121,32 @@ def listing() -> Any:
     """The group as `derivcli --help` shows it: its own options, and each command as the list shows it (its
     name, help and panel) without its parameters, which typer reads from the function and that list never
     shows: most of the 9 ms building the whole group costs.  test_cli holds both to the same help text."""
-    import copy
+    return _group("get_command_from_info", _as_listed, every_command=False)
 
-    _evaluate_annotations()
-    build = typer.main.get_command_from_info
+
+@functools.cache
+def command() -> Any:
+    """The click group built from the app, once per process: building it takes ~40 ms, which each command
+    the warm server's children answer would pay again.  typer reads each function's parameters twice (its
+    click parameters, then only their names for the callback): read once."""
+    return _group("get_params_from_function", functools.cache, every_command=True)
+
+
+def _group(reader: str, replace: Callable[[Any], Any], every_command: bool) -> Any:
+    """typer's group built from the app with its function `reader` replaced by `replace(reader)` meanwhile,
+    the annotations it will read evaluated first (the group's own, and every command's where it reads them)."""
+    _evaluate_annotations(every_command)
+    original = getattr(typer.main, reader)
+    setattr(typer.main, reader, replace(original))
+    try:
+        return typer.main.get_command(app)
+    finally:
+        setattr(typer.main, reader, original)
+
+
+def _as_listed(build: Callable[..., Any]) -> Callable[..., Any]:
+    """typer's get_command_from_info, given each command's name and docstring but no parameters."""
+    import copy
 
     def as_listed(command_info: Any, **settings: Any) -> Any:
         callback = command_info.callback
@@ -137,35 +159,17 @@ def listing() -> Any:
         shown.callback = listed
         return build(shown, **settings)
 
-    typer.main.get_command_from_info = as_listed
-    try:
-        return typer.main.get_command(app)
-    finally:
-        typer.main.get_command_from_info = build
+    return as_listed
 
 
-@functools.cache
-def command() -> Any:
-    """The click group built from the app, once per process: building it takes ~40 ms, which each command
-    the warm server's children answer would pay again."""
-    _evaluate_annotations()
-    read = typer.main.get_params_from_function
-    # typer reads each function's parameters twice (its click parameters, then only their names for the
-    # callback): read once
-    typer.main.get_params_from_function = functools.cache(read)
-    try:
-        return typer.main.get_command(app)
-    finally:
-        typer.main.get_params_from_function = read
-
-
-def _evaluate_annotations() -> None:
-    """Evaluate the commands' annotations (strings, under `from __future__ import annotations`) once, here:
-    typer reads each function's through both `inspect.signature` and `get_type_hints`, which compile and
-    evaluate every string again: a third of the time `--help` and Tab spend building the group."""
+def _evaluate_annotations(every_command: bool) -> None:
+    """Evaluate the annotations (strings, under `from __future__ import annotations`) of the group's callback
+    and, with `every_command`, of each command, once, here: typer reads each function's through both
+    `inspect.signature` and `get_type_hints`, which compile and evaluate every string again: a third of the
+    time `--help` and Tab spend building the group."""
     import inspect
 
-    callbacks = [info.callback for info in app.registered_commands]
+    callbacks = [info.callback for info in app.registered_commands] if every_command else []
     if app.registered_callback is not None:
         callbacks.append(app.registered_callback.callback)
     for callback in callbacks:
