@@ -58,10 +58,10 @@ if "--one-shape" in sys.argv:
     SHAPES = SHAPES[:1]
 
 
-def distinct_requests(first: int) -> list[str]:
-    """COUNT simple expressions of the SHAPES, none seen before in this process (from `first` on)."""
+def distinct_requests(first: int, count: int = COUNT) -> list[str]:
+    """`count` simple expressions of the SHAPES, none seen before in this process (from `first` on)."""
     return [json.dumps({"expression": SHAPES[k % len(SHAPES)].format(k=first + k // len(SHAPES) + 2),
-                        "point": {"x": 0.5, "y": 2}}) for k in range(COUNT)]
+                        "point": {"x": 0.5, "y": 2}}) for k in range(count)]
 
 
 def main() -> None:

@@ -16,19 +16,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import rubi  # noqa: E402
-from batch import SHAPES  # noqa: E402
+from batch import distinct_requests  # noqa: E402
 
 from derivcli.scale.streams import batch_groups  # noqa: E402
 from derivcli.scale.volume import GEN0_ALLOCATIONS, settle_for_volume  # noqa: E402
 
 SIMPLE, RUBI = 400, 60  # requests per round
-
-
-def simple(first: int) -> list[str]:
-    import json
-
-    return [json.dumps({"expression": SHAPES[k % len(SHAPES)].format(k=first + k // len(SHAPES) + 2),
-                        "point": {"x": 0.5, "y": 2}}) for k in range(SIMPLE)]
 
 
 def per_second(lines: list[str]) -> float:
@@ -39,7 +32,7 @@ def per_second(lines: list[str]) -> float:
 
 
 def main(rounds: int) -> None:
-    list(batch_groups([simple(10**6)[:50]], 1))  # imports and first-call costs
+    list(batch_groups([distinct_requests(10**6, 50)], 1))  # imports and first-call costs
     settle_for_volume()
     settings = {"python's 700": (700, *gc.get_threshold()[1:]), f"derivcli's {GEN0_ALLOCATIONS:,}": gc.get_threshold()}
     rates: dict[str, dict[str, list[float]]] = {name: {"simple": [], "rubi": []} for name in settings}
@@ -47,7 +40,7 @@ def main(rounds: int) -> None:
     for _ in range(rounds):
         for name, threshold in settings.items():
             gc.set_threshold(*threshold)
-            rates[name]["simple"].append(per_second(simple(first)))
+            rates[name]["simple"].append(per_second(distinct_requests(first, SIMPLE)))
             rates[name]["rubi"].append(per_second(rubi.rubi_requests(RUBI, seed=1000 + first)))
             first += 1000  # every expression distinct, as in a real batch
     medians = {name: {kind: statistics.median(values) for kind, values in kinds.items()}
