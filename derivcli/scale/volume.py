@@ -15,7 +15,7 @@ def settle_for_volume() -> None:
     The youngest generation is then collected every GEN0_ALLOCATIONS allocations instead of Python's 700:
     a distinct request allocates thousands of short-lived SymPy objects, nearly none in cycles, and each
     collection walked the survivors of the request in flight.  Measured by benchmarks/gc_threshold.py
-    (both settings alternating in one process): 6–15% more simple and 6–13% more Rubi-sized requests per
+    (both settings alternating in one process): 5–15% more simple and 5–13% more Rubi-sized requests per
     second.  The count is of container objects made and not yet freed, so what waits is the garbage in
     cycles among 10,000 objects: a few MB at most."""
     import gc
