@@ -38,12 +38,15 @@ def __getattr__(name: str) -> Any:
     if name in ("diff", "grad", "hessian", "jacobian", "taylor"):
         from . import api
 
-        return getattr(api, name)
-    if name == "Compiled":
+        found = getattr(api, name)
+    elif name == "Compiled":
         from .scale.vectorized import Compiled
 
-        return Compiled
-    raise AttributeError(f"module 'derivcli' has no attribute {name!r}")
+        found = Compiled
+    else:
+        raise AttributeError(f"module 'derivcli' has no attribute {name!r}")
+    globals()[name] = found  # found here from now on: a loop calling derivcli.grad pays this once
+    return found
 
 
 def __dir__() -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 from ..differentiate.setup import Setup, prepare
 from ..errors import DerivcliError
 from ..results import GradResult, HessianResult, JacobianResult, element_names, to_plain
-from .returned import to_flat
+from .returned import ArrayGradResult, all_finite, echo, in_kind, kind, to_flat
 
 
 def grad(
@@ -49,11 +49,8 @@ def grad(
     >>> grad("sum(x*x)", x=torch.tensor([0.0, 1.0, 2.0])).gradient
     {'x': tensor([0., 2., 4.], dtype=torch.float64)}
     """
-    from ..checks.compare import symbolic_check
-    from ..checks.differences import DEFAULT_STEPS, finite_differences
-    from ..checks.kinks import candidate_nodes
+    from ..checks.kinks import candidate_nodes, watched_nodes
     from ..differentiate.autograd import gradient
-    from .returned import ArrayGradResult, all_finite, echo, in_kind, kind
 
     setup = prepare(expression, {**(point or {}), **bindings}, wrt, dtype, device, share=True)
     candidates = {}
@@ -61,17 +58,17 @@ def grad(
     def look(slots: list[Any]) -> None:
         candidates.update(candidate_nodes(setup, slots))
 
-    value_tensor, grads = gradient(setup.program, setup.inputs, setup.wrt_indices, setup.dtype, setup.device, look)
+    value_tensor, grads = gradient(setup.program, setup.inputs, setup.wrt_indices, setup.dtype, setup.device,
+                                   look if watched_nodes(setup.program) else None)
     value = float(value_tensor.detach())
-    derivatives = {name: in_kind(setup.given[name], g, as_lists) for name, g in zip(setup.wrt, grads)}
-    arrays = not as_lists and any(kind(given) != "plain" for given in setup.given.values())
-    result = (ArrayGradResult if arrays else GradResult)(
+    forms = {name: "plain" if as_lists else kind(given) for name, given in setup.given.items()}
+    result = (GradResult if all(form == "plain" for form in forms.values()) else ArrayGradResult)(
         expression=setup.parsed.canonical,
-        point={name: echo(setup.given[name], value_, as_lists) for name, value_ in setup.values.items()},
+        point={name: echo(forms[name], setup.given[name], value_) for name, value_ in setup.values.items()},
         dtype=dtype,
         device=str(setup.device),
         value=value,
-        gradient=derivatives,
+        gradient={name: in_kind(forms[name], g) for name, g in zip(setup.wrt, grads)},
         parse=setup.parse_info(),
         warnings=list(setup.warnings),
     )
@@ -81,13 +78,17 @@ def grad(
         result.diagnosis = diagnose(setup, value_tensor, grads)
         explained = {d.of for d in result.diagnosis}
         result.warnings += [d.message() for d in result.diagnosis] + [
-            warning for warning, of in _non_finite(value, derivatives) if of not in explained]
+            warning for warning, of in _non_finite(value, result.gradient) if of not in explained]
     non_smooth, kinks = _look_for_kinks(setup, result, dict(zip(setup.wrt, grads)), check or fd, candidates)
     if check:
+        from ..checks.compare import symbolic_check
+
         result.check = symbolic_check(setup, dict(zip(setup.wrt, grads)), value)
         result.check.kinks = kinks
         result.warnings += result.check.findings
     if fd:
+        from ..checks.differences import DEFAULT_STEPS, finite_differences
+
         result.finite_differences = finite_differences(setup, dict(zip(setup.wrt, grads)), value,
                                                        fd_steps or DEFAULT_STEPS, kinks, non_smooth)
     if expect is not None or exact is not None:
@@ -184,6 +185,9 @@ def _look_for_kinks(setup: Setup, result: Any, autograd: dict[str, Any], checked
     from ..checks.kinks import candidate_nodes, find_kinks, unexamined
 
     candidates = candidate_nodes(setup) if candidates is None else candidates
+    if not candidates:  # the common case, on every call: nothing sits at its non-smooth point
+        result.nondifferentiable = [] if checked else None
+        return False, []
     kinks = find_kinks(setup, autograd, candidates)
     result.nondifferentiable = kinks if kinks or checked else None
     result.warnings += [kink.message() for kink in kinks] + unexamined(setup, candidates)

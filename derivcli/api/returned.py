@@ -28,9 +28,8 @@ def kind(value: Any) -> str:
     return "plain"
 
 
-def in_kind(given: Any, computed: torch.Tensor, as_lists: bool) -> Any:
-    """`computed` (a derivative with respect to the variable given as `given`) in `given`'s kind."""
-    form = "plain" if as_lists else kind(given)
+def in_kind(form: str, computed: torch.Tensor) -> Any:
+    """`computed` (a derivative with respect to a variable given in the kind `form`) in that kind."""
     if form == "plain":
         return to_plain(computed)
     # autograd gives d sum(x)/dx as one 1 seen at every element (stride 0): a caller writing to it, or to
@@ -39,10 +38,11 @@ def in_kind(given: Any, computed: torch.Tensor, as_lists: bool) -> Any:
     return own if form == "tensor" else own.cpu().numpy()
 
 
-def echo(given: Any, value: Any, as_lists: bool) -> Any:
+def echo(form: str, given: Any, value: Any) -> Any:
     """The point's value in the result: a tensor or array as it was given (not copied), else as read."""
-    return to_plain(value) if as_lists or kind(given) == "plain" else (
-        given.detach() if kind(given) == "tensor" else given)
+    if form == "plain":
+        return to_plain(value)
+    return given.detach() if form == "tensor" and given.requires_grad else given
 
 
 def plain(value: Any) -> Any:

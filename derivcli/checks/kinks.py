@@ -107,19 +107,53 @@ def _culprit(nodes: dict[sp.Basic, torch.Tensor], variable: torch.Tensor, positi
 def candidate_nodes(setup: Setup, slots: Sequence[torch.Tensor] | None = None) -> dict[sp.Basic, torch.Tensor]:
     """The nodes of the expression that sit at their non-smooth point here, each with where (per element
     of its argument), in evaluation order (an `if`'s branches right after it).  `slots`: the Program's
-    values at this point where the caller has them (grad's own forward pass), else evaluated again."""
-    steps = _non_smooth_steps(setup.program)
+    values at this point where the caller has them (grad's own forward pass, still on autograd's graph:
+    each is detached as it is read), else evaluated again."""
+    program = setup.program
+    steps = watched_nodes(program)
     if not steps:
         return {}
     if slots is None:
         with torch.no_grad():
-            slots = setup.program.slots([value.detach() for value in setup.inputs], setup.dtype, setup.device)
-    base = len(setup.program.variables) + len(setup.program.constants)
-    values = {node: slots[base + position] for position, node in enumerate(setup.program.nodes)}
-    values.update({setup.parsed.symbols[name]: slots[index] for index, name in enumerate(setup.program.variables)
-                   if name in setup.parsed.symbols})
-    found = {node: _non_smooth_where(setup, node, values) for node in dict.fromkeys(steps)}
+            slots = program.slots([value.detach() for value in setup.inputs], setup.dtype, setup.device)
+    values = _SlotValues(program, slots)
+    found = {node: _non_smooth_where(setup, node, values) for node in steps}
     return {node: where for node, where in found.items() if where is not None and bool(where.any())}
+
+
+def watched_nodes(program: Any) -> tuple[sp.Basic, ...]:
+    """The Program's nodes of a kind that has non-smooth points (its `if` branches' too), found by a scan
+    of its steps once per Program: a smooth one (most) then costs the kink search nothing."""
+    if "non_smooth" not in program.memo:
+        program.memo["non_smooth"] = tuple(dict.fromkeys(_non_smooth_steps(program)))
+    return program.memo["non_smooth"]  # type: ignore[no-any-return]
+
+
+class _SlotValues:
+    """The value of a node, or of a variable's symbol, in the forward pass's slots (`node in values`,
+    `values[node]`), by a map from node to slot made once per Program."""
+
+    def __init__(self, program: Any, slots: Sequence[torch.Tensor]) -> None:
+        if "slot_of" not in program.memo:
+            base = len(program.variables) + len(program.constants)
+            program.memo["slot_of"] = {node: base + position for position, node in enumerate(program.nodes)}
+        self.slot_of: dict[sp.Basic, int] = program.memo["slot_of"]
+        self.variables: list[str] = program.variables
+        self.slots = slots
+
+    def _slot(self, expr: sp.Basic) -> int | None:
+        if isinstance(expr, sp.Symbol):  # the parser makes one symbol per name: a name is its variable
+            return self.variables.index(expr.name) if expr.name in self.variables else None
+        return self.slot_of.get(expr)
+
+    def __contains__(self, expr: sp.Basic) -> bool:
+        return self._slot(expr) is not None
+
+    def __getitem__(self, expr: sp.Basic) -> torch.Tensor:
+        slot = self._slot(expr)
+        if slot is None:
+            raise KeyError(expr)
+        return self.slots[slot].detach()
 
 
 def unexamined(setup: Setup, candidates: dict[sp.Basic, torch.Tensor]) -> list[str]:
@@ -187,7 +221,7 @@ def one_sided(setup: Setup, name: str, position: int | None = None
     return (pick(left), pick(right)), (pick(left_fine), pick(right_fine)), jump, element, shape
 
 
-def _non_smooth_where(setup: Setup, node: sp.Basic, known: dict[sp.Basic, torch.Tensor]) -> torch.Tensor | None:
+def _non_smooth_where(setup: Setup, node: sp.Basic, known: _SlotValues) -> torch.Tensor | None:
     """Where (a boolean per element of the node's argument) the node sits at its non-smooth point: an
     argument at 0 (|x|, relu, sign, …; a norm of zeros), at an integer (floor), at a bound (hardtanh), a
     tie (max, min, and the largest or smallest element of a tensor), or an `if` on its boundary.  None
@@ -240,7 +274,7 @@ def _non_smooth_where(setup: Setup, node: sp.Basic, known: dict[sp.Basic, torch.
     return None
 
 
-def _on_boundary(setup: Setup, condition: sp.Basic, known: dict[sp.Basic, torch.Tensor]) -> torch.Tensor | None:
+def _on_boundary(setup: Setup, condition: sp.Basic, known: _SlotValues) -> torch.Tensor | None:
     if isinstance(condition, sp.core.relational.Relational) and not isinstance(condition, (sp.Eq, sp.Ne)):
         # each side alone: no SymPy arithmetic on their constants
         left = _value(setup, condition.lhs, known)
@@ -257,7 +291,7 @@ def _on_boundary(setup: Setup, condition: sp.Basic, known: dict[sp.Basic, torch.
     return None
 
 
-def _value(setup: Setup, expr: sp.Basic, known: dict[sp.Basic, torch.Tensor]) -> torch.Tensor | None:
+def _value(setup: Setup, expr: sp.Basic, known: _SlotValues) -> torch.Tensor | None:
     """A subexpression's value at the point: from the forward pass where it is one of its steps, else
     by lowering it alone (None where that cannot run)."""
     if expr in known:

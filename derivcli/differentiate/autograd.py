@@ -49,7 +49,7 @@ def scalar_output(value: torch.Tensor) -> torch.Tensor:
         raise DerivcliError(f"the expression's value has shape ({shape}), not a single number, so it has no "
                             "gradient", hint="use 'derivcli jacobian' for all its derivatives, or reduce it "
                                              "to a number with sum(...) or mean(...)")
-    return value.reshape(())
+    return value if value.dim() == 0 else value.reshape(())  # a reshape would be one more node to go back through
 
 
 MAX_JACOBIAN_ROWS = 10_000
@@ -85,12 +85,13 @@ def gradient(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Sequ
     """f and its gradient with respect to inputs[i] for i in wrt_indices.
 
     A function that does not depend on a variable (or a constant expression) has gradient 0 there.
-    `look` is shown every slot of the forward pass (detached) before the backward pass: what must be read
-    from them (the kink search) needs no second forward pass, and they are not kept through the backward.
+    `look` is shown every slot of the forward pass before the backward pass: what must be read from them
+    (the kink search) needs no second forward pass.  It must detach what it reads and keep none of them
+    (they are not kept through the backward).
     """
     slots = program.slots(inputs, dtype=dtype, device=device)
     if look is not None:
-        look([slot.detach() for slot in slots])
+        look(slots)
     value = scalar_output(slots[program.output])
     del slots
     targets = [inputs[i] for i in wrt_indices]

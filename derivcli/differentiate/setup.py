@@ -61,9 +61,16 @@ def reading_context(names: Sequence[str], wrt: Sequence[str] | None, values: Map
                     ) -> Context:
     """What the command line says about names, for reading the text (see `parsing.Context`); with the
     values, the ranks of the tensors among them (`max(X, 1)` reads two ways with a tensor X)."""
+    return _context(names, wrt, tensor_ranks(values or {}))
+
+
+def tensor_ranks(values: Mapping[str, Any]) -> frozenset[tuple[str, int]]:
+    return frozenset((name, value.dim()) for name, value in values.items() if hasattr(value, "dim"))
+
+
+def _context(names: Sequence[str], wrt: Sequence[str] | None, ranks: frozenset[tuple[str, int]]) -> Context:
     from ..parsing import Context
 
-    ranks = frozenset((name, value.dim()) for name, value in (values or {}).items() if hasattr(value, "dim"))
     return Context(frozenset(names), frozenset(wrt or ()), ranks=ranks)
 
 
@@ -83,34 +90,74 @@ def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None
 
     `share`: the leaves may share memory with the tensors given (no copy), for callers that never write
     to them (`optimize` updates its leaves in place: it gets copies)."""
-    from ..inputs.names import binding_names
-    from .autograd import make_inputs, torch_device, torch_dtype
+    from .autograd import make_inputs
 
-    names = binding_names(point)
+    names = _binding_names(tuple(point))
     values = {names[name]: _as_value(name, value) for name, value in point.items()}
-    context = reading_context(list(values), wrt, values)
+    ranks = tensor_ranks(values)
+    if not isinstance(dtype, str) or not isinstance(device, str):
+        from .autograd import torch_device, torch_dtype
+
+        torch_dtype(dtype), torch_device(device)  # say what is wrong with them (they are the plan's keys)
+    plan = _plan(expression, tuple(values), ranks, None if wrt is None else tuple(wrt), dtype, device)
+    if dtype == "float32":
+        for name, value in values.items():
+            _refuse_overflow(name, value)
+    parsed, program = compile_text(expression, plan.extra, plan.context)
+    inputs = make_inputs(values, plan.variables, plan.wrt, plan.dtype, plan.device, share)
+    return Setup(parsed, program, values, list(plan.variables), list(plan.wrt), inputs, dtype, plan.dtype,
+                 plan.device, list(plan.warnings), {names[name]: value for name, value in point.items()})
+
+
+@lru_cache(maxsize=1024)
+def _binding_names(given: tuple[str, ...]) -> dict[str, str]:
+    """`binding_names`, once per set of names: a loop over calls gives the same ones every time.  (The
+    dict is shared: callers only read it.)"""
+    from ..inputs.names import binding_names
+
+    return binding_names(given)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a call's text, variable names, tensor ranks, --wrt, dtype and device decide, whatever the
+    values: a loop over calls (a training step, a sweep) works it out once.  The parsed text and its
+    Program stay `compile_text`'s to cache (and to forget)."""
+
+    context: Context
+    extra: tuple[str, ...]  # differentiated variables the text does not hold
+    variables: tuple[str, ...]
+    wrt: tuple[str, ...]
+    warnings: tuple[str, ...]
+    dtype: torch.dtype
+    device: torch.device
+
+
+@lru_cache(maxsize=1024)
+def _plan(expression: str, bound: tuple[str, ...], ranks: frozenset[tuple[str, int]], wrt: tuple[str, ...] | None,
+          dtype: str, device: str) -> _Plan:
+    """Read the text in the context of the names given, and check the names against its variables
+    (errors are raised, never cached)."""
+    from .autograd import torch_device, torch_dtype
+
+    context = _context(bound, wrt, ranks)
     parsed, _ = compile_text(expression, (), context)
-    wrt = text_wrt(parsed, wrt)
+    asked = text_wrt(parsed, wrt)
     variables = parsed.variables
-    missing = [name for name in variables if name not in values]
+    missing = [name for name in variables if name not in bound]
     if missing:
         raise MissingValues(missing)
-    wrt_names = list(dict.fromkeys(wrt)) if wrt else list(variables)
+    wrt_names = list(dict.fromkeys(asked)) if asked else list(variables)
     for name in wrt_names:
-        if name not in values:
+        if name not in bound:
             raise DerivcliError(f"--wrt {name}: '{name}' is not a variable of the expression",
                                 hint=f"its variables are {', '.join(variables) or 'none'}")
     warnings = [f"--{name} is given but '{name}' is not in the expression"
-                for name in values if name not in variables and name not in wrt_names]
+                for name in bound if name not in variables and name not in wrt_names]
     extra = tuple(name for name in wrt_names if name not in variables)
-    variables = variables + list(extra)
     torch_type, torch_place = torch_dtype(dtype), torch_device(device)
-    for name, value in values.items():
-        _refuse_overflow(name, value, dtype)
-    _, program = compile_text(expression, extra, context)
-    inputs = make_inputs(values, variables, wrt_names, torch_type, torch_place, share)
-    return Setup(parsed, program, values, variables, wrt_names, inputs, dtype, torch_type, torch_place, warnings,
-                 {names[name]: value for name, value in point.items()})
+    return _Plan(context, extra, tuple(variables) + extra, tuple(wrt_names), tuple(warnings), torch_type,
+                 torch_place)
 
 
 def text_wrt(parsed: ParsedExpression, wrt: Sequence[str] | None) -> Sequence[str] | None:
@@ -126,12 +173,10 @@ def text_wrt(parsed: ParsedExpression, wrt: Sequence[str] | None) -> Sequence[st
 FLOAT32_LARGEST = 3.4028234663852886e38
 
 
-def _refuse_overflow(name: str, value: Any, dtype: str) -> None:
+def _refuse_overflow(name: str, value: Any) -> None:
     """A finite value float32 cannot hold (`--x 1e40 --dtype float32`) would silently become inf: refuse
     it, naming the dtype.  (Infinity itself, written `inf`, is the user's to give; values are float64 already,
     so float64 needs no look, and a tensor in float64 costs no pass over it.)"""
-    if dtype != "float32":
-        return
     import torch
 
     magnitude = torch.as_tensor(value, dtype=torch.float64).abs()
@@ -145,7 +190,10 @@ def _as_value(name: str, value: object) -> Any:
     import torch
 
     if isinstance(value, torch.Tensor):
-        return value.detach().to(torch.float64) if value.dim() else float(value)
+        if not value.dim():
+            return float(value)
+        own = value.detach() if value.requires_grad else value  # a tensor off any graph is used as it is
+        return own if own.dtype == torch.float64 else own.to(torch.float64)
     if isinstance(value, (list, tuple)):
         from ..inputs.tensor_values import tensor_from_list
 

@@ -19,12 +19,13 @@ import math
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ..errors import DerivcliError
 
 DEFAULT_LIMIT = 2**30
+SMALLEST_LIMIT = 2**20  # --max-memory's lower bound
 ENVIRONMENT = "DERIVCLI_MAX_MEMORY"
 _UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "KIB": 2**10, "M": 2**20, "MB": 2**20, "MIB": 2**20,
           "G": 2**30, "GB": 2**30, "GIB": 2**30, "T": 2**40, "TB": 2**40, "TIB": 2**40}
@@ -46,7 +47,7 @@ def parse_size(text: str, what: str = "--max-memory") -> int:
     if match is None or unit not in _UNITS:
         raise DerivcliError(f"{what}: cannot read the size '{text[:40]}'", hint="write it as 512MB, 2GB or 1.5GiB")
     size = float(match.group(1)) * _UNITS[unit]
-    if not 2**20 <= size <= 2**50:
+    if not SMALLEST_LIMIT <= size <= 2**50:
         raise DerivcliError(f"{what}: {describe(int(min(size, 2**60)))} is outside 1 MB to 1 PB")
     return int(size)
 
@@ -94,6 +95,7 @@ class Intermediates:
 
     def __enter__(self) -> Intermediates:
         self.before = _request.transient
+        self.counting = _request.held is not None  # whether `add` counts anything: inside a request
         return self
 
     def add(self, size: float) -> None:
@@ -111,12 +113,16 @@ class Intermediates:
         _request.transient = self.before
 
 
-def check(elements: float, what: str, itemsize: int = 8) -> None:
+def check(elements: float, what: str | Callable[[], str], itemsize: int = 8) -> None:
     """Refuse `what` if `elements` numbers of `itemsize` bytes would pass the limit, beside what the
-    request already holds."""
+    request already holds.  `what` may be a function that says it, for a caller on the hot path whose
+    description costs more than the check (it is only needed when the check fails)."""
     needed = elements * itemsize
-    if math.isfinite(needed) and held() + needed <= limit():
-        return
+    total = held() + needed
+    if math.isfinite(total) and (total <= SMALLEST_LIMIT or total <= limit()):
+        return  # (what fits the smallest limit anyone can set fits theirs: no read of the environment)
+    if callable(what):
+        what = what()
     holders = "bindings, files and intermediate values" if _request.transient else "bindings and files"
     beside = f" beside the {describe(held())} the request's {holders} hold" if held() else ""
     raise DerivcliError(f"{what} needs {describe(needed) if math.isfinite(needed) else 'unbounded memory'}{beside}; "

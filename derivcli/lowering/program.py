@@ -57,6 +57,9 @@ class Program:
     steps: list[Step] = field(default_factory=list)
     output: int = 0
     nodes: list[sp.Basic] = field(default_factory=list)  # the SymPy node each step computes, for diagnoses
+    # what later stages work out once about a Program and read on every call (the kink search's non-smooth
+    # steps, the slot of each node); a lowered Program never changes, so neither do these
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __call__(self, inputs: Sequence[torch.Tensor], dtype: torch.dtype, device: torch.device | str = "cpu"
                  ) -> torch.Tensor:
@@ -70,9 +73,11 @@ class Program:
             values.append(torch.tensor(constant, dtype=torch.bool if isinstance(constant, bool) else dtype,
                                        device=device))
         with memory.Intermediates() as kept:  # every value stays alive (and autograd keeps it) until the end
+            counted = kept.counting  # (inside a request only: the library's loops pay nothing for it)
             for function, slots in self.steps:
                 value = function(*[values[slot] for slot in slots])
-                kept.add(value.numel() * value.element_size())
+                if counted:
+                    kept.add(value.numel() * value.element_size())
                 values.append(value)
         return values
 

@@ -8,6 +8,7 @@ point more than cache-sized ones (see docs/performance.md for the measurements).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -135,19 +136,29 @@ def _chunks_in_parallel(work: Callable[[int], int], starts: range, threaded: boo
     while torch runs each operation on one: torch's own intra-op threads meet at a barrier after every
     operation, and with a core busy with another process every barrier waits for a preempted thread
     (7.7x hand-written torch at 10**6 points, benchmarks/loaded.py); chunks on threads of their own never
-    wait for each other.  torch's thread count is restored afterwards."""
+    wait for each other."""
     threads = torch.get_num_threads()
     if not threaded or threads < 2 or len(starts) < 2:
         yield from map(work, starts)
         return
+    yield from _pool(threads).map(work, starts)
+
+
+_pools: dict[tuple[int, int], Any] = {}
+
+
+def _pool(threads: int) -> Any:
+    """The chunks' threads, one pool per process and thread count, kept between calls: threads made for
+    each call start cold (their own allocator arena, torch's per-thread state), which cost 3-4x hand-written
+    torch at 262,144 points on a quiet machine.  Keyed on the process too: a fork's child has none of its
+    parent's threads.  Each runs torch on one thread."""
     from concurrent.futures import ThreadPoolExecutor
 
-    torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(max_workers=min(threads, len(starts))) as pool:
-            yield from pool.map(work, starts)
-    finally:
-        torch.set_num_threads(threads)
+    key = (os.getpid(), threads)
+    if key not in _pools:
+        _pools[key] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="derivcli-chunks",
+                                         initializer=torch.set_num_threads, initargs=(1,))
+    return _pools[key]
 
 
 def _has_dask(values: Mapping[str, Any]) -> bool:

@@ -259,8 +259,8 @@ def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     rows = a.shape[-2] if a.dim() > 1 else 1
     columns = b.shape[-1] if b.dim() > 1 else 1
     batch = math.prod(torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])) if a.dim() > 2 or b.dim() > 2 else 1
-    memory.check(2 * batch * rows * columns, f"{shape_text(a)} @ {shape_text(b)} (a {rows:,} x {columns:,} result, "
-                                             "and its gradient)")
+    memory.check(2 * batch * rows * columns, lambda: f"{shape_text(a)} @ {shape_text(b)} (a {rows:,} x {columns:,} "
+                                                     "result, and its gradient)")
     return torch.matmul(a, b)
 
 
