@@ -182,12 +182,15 @@ def _look_for_kinks(setup: Setup, result: Any, autograd: dict[str, Any], checked
     costs a scan of its steps).  `nondifferentiable` is in the result where a kink is found, and always
     with --check or --fd (`checked`).  `candidates`: `candidate_nodes`, where already found.  Returns
     whether any node sits at its non-smooth point, and the variables with a kink."""
-    from ..checks.kinks import candidate_nodes, find_kinks, unexamined
+    if candidates is None:
+        from ..checks.kinks import candidate_nodes
 
-    candidates = candidate_nodes(setup) if candidates is None else candidates
+        candidates = candidate_nodes(setup)
     if not candidates:  # the common case, on every call: nothing sits at its non-smooth point
         result.nondifferentiable = [] if checked else None
         return False, []
+    from ..checks.kinks import find_kinks, unexamined
+
     kinks = find_kinks(setup, autograd, candidates)
     result.nondifferentiable = kinks if kinks or checked else None
     result.warnings += [kink.message() for kink in kinks] + unexamined(setup, candidates)

@@ -37,9 +37,18 @@ def make_inputs(point: dict[str, Any], variables: Sequence[str], wrt: Sequence[s
     """One leaf tensor per variable (a vector or matrix stays one tensor); only the differentiated ones
     record gradients.  Each is a copy, unless `share`: then a tensor already in the dtype and on the device
     is used as it is (a new leaf over the same memory)."""
-    leaves = [torch.as_tensor(point[name], dtype=dtype, device=device) for name in variables]
-    return [(leaf.detach() if share else leaf.clone()).requires_grad_(name in wrt)
-            for name, leaf in zip(variables, leaves)]
+    leaves = []
+    for name in variables:
+        value = point[name]
+        if not (isinstance(value, torch.Tensor) and value.dtype == dtype and value.device == device):
+            value = torch.as_tensor(value, dtype=dtype, device=device)
+        if not share:
+            leaves.append(value.clone().requires_grad_(name in wrt))
+        elif name in wrt or value.requires_grad:  # a new leaf over the same memory, the caller's untouched
+            leaves.append(value.detach().requires_grad_(name in wrt))
+        else:  # a constant off any graph, used as it is
+            leaves.append(value)
+    return leaves
 
 
 def scalar_output(value: torch.Tensor) -> torch.Tensor:
