@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import mpmath
@@ -320,16 +318,13 @@ def test_other_variables_are_held_at_their_values():
 
 
 # --------------------------------------------------------------------------------- real processes
-def _process(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DERIVCLI_NO_SERVER": "1"}
-    return subprocess.run([sys.executable, "-m", "derivcli", "analyze", *args], capture_output=True, text=True,
-                          env=env, timeout=120)
+def test_a_real_process_answers_in_json_and_in_plain(warm_env):
+    """The installed script, answered by the shared warm server (byte for byte as cold: test_serve)."""
+    from servers import script
 
-
-def test_a_real_process_answers_in_json_and_in_plain():
-    data = json.loads(_process("x e^-x", "--json").stdout)
+    data = json.loads(script("analyze", "x e^-x", "--json").stdout)
     assert [(point["text"], point["kind"]) for point in data["critical_points"]] == [("1", "maximum")]
-    shown = _process("sin x", "--from", "0", "--to", "2pi")
+    shown = script("analyze", "sin x", "--from", "0", "--to", "2pi")
     assert shown.returncode == 0 and "inflection\tpi\texact\tf = 0" in shown.stdout.splitlines()
 
 

@@ -86,10 +86,9 @@ def test_symmetrizing_leaves_a_non_finite_pair_as_computed():
     assert symmetric(matrix)[1, 0].item() == 2.0 and math.isnan(symmetric(matrix)[0, 1].item())
 
 
-def test_every_view_and_batch_print_the_hessian_symmetric():
-    import os
-    import subprocess
-    import sys
+def test_every_view_and_batch_print_the_hessian_symmetric(warm_env):
+
+    from servers import script
 
     data = json.loads(cli("hessian", SKEW, "--x", "1", "--y", "2", "--json").stdout)
     assert data["hessian"][0][1] == data["hessian"][1][0] == pytest.approx(SKEW_MIXED, rel=1e-15)
@@ -100,9 +99,7 @@ def test_every_view_and_batch_print_the_hessian_symmetric():
         {"expression": SKEW, "point": {"x": 1, "y": 2}, "command": "hessian"}) + "\n")
     record = json.loads(batch.stdout)
     assert record["hessian"][0][1] == record["hessian"][1][0] == data["hessian"][0][1]
-    command = [sys.executable, "-m", "derivcli", "hessian", SKEW, "--x", "1", "--y", "2", "--format", "plain"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "DERIVCLI_NO_SERVER": "1"})
+    done = script("hessian", SKEW, "--x", "1", "--y", "2", "--format", "plain")  # a real process (warm)
     rows = [line.split("\t") for line in done.stdout.splitlines() if line.startswith("hessian")]
     assert rows[0][3] == rows[1][2] == shown, done.stdout
 

@@ -7,9 +7,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import os
-import subprocess
-import sys
 
 import pytest
 from test_schemas import validate
@@ -160,10 +157,10 @@ def test_plot_reads_constants_in_from_and_to():
     assert data["interval"] == [0.0, 2 * math.pi]
 
 
-def test_a_real_process_draws_the_marks():
-    env = {**os.environ, "DERIVCLI_NO_SERVER": "1", "COLUMNS": "80", "LINES": "30"}
-    shown = subprocess.run([sys.executable, "-m", "derivcli", "plot", "sin x", "--analyze", "--from", "0", "--to",
-                            "2pi"], capture_output=True, text=True, env=env, timeout=120)
+def test_a_real_process_draws_the_marks(warm_env):
+    from servers import script
+
+    shown = script("plot", "sin x", "--analyze", "--from", "0", "--to", "2pi", env={"COLUMNS": "80", "LINES": "30"})
     assert shown.returncode == 0, shown.stderr
     assert "▲ max π/2" in shown.stdout and "▼ min 3π/2" in shown.stdout and "◇ inflection π" in shown.stdout
 
