@@ -179,3 +179,22 @@ def test_minimize_still_works_on_its_own_copy_of_the_tensors_given():
     x = torch.tensor([3.0, -2.0], dtype=torch.float64)
     result = minimize("sum(x**2)", {"x": x}, steps=5)
     assert x.tolist() == [3.0, -2.0] and result.trace[-1].point["x"] != [3.0, -2.0]
+
+
+def test_a_training_loop_gets_each_steps_own_gradient_and_its_tensors_are_left_alone():
+    """The second call of a signature reuses what the first worked out (names, ranks, the Program), never
+    its values: W updated in place, then replaced by a tensor on the caller's own graph, and a constant t
+    that requires grad; derivcli neither sets requires_grad on them nor accumulates into their .grad."""
+    v = tensors()
+    first = derivcli.grad(LOSS, wrt=["W"], **v).gradient["W"]
+    assert torch.equal(first, by_hand(v))
+    with torch.no_grad():
+        v["W"] -= 0.1 * first  # an optimizer step, in place
+    second = derivcli.grad(LOSS, wrt=["W"], **v).gradient["W"]
+    assert torch.equal(second, by_hand(v)) and not torch.equal(second, first)
+    raw = v["W"].clone().requires_grad_(True)
+    on_graph = {**v, "W": raw * 1.0, "t": v["t"].clone().requires_grad_(True)}
+    third = derivcli.grad(LOSS, wrt=["W"], **on_graph).gradient["W"]
+    assert torch.equal(third, by_hand({**v, "W": raw.detach()}))
+    assert raw.grad is None and on_graph["t"].grad is None and on_graph["t"].requires_grad
+    assert not v["x"].requires_grad and not v["W"].requires_grad
