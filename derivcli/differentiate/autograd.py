@@ -36,7 +36,8 @@ def make_inputs(point: dict[str, Any], variables: Sequence[str], wrt: Sequence[s
                 device: torch.device, share: bool = False) -> list[torch.Tensor]:
     """One leaf tensor per variable (a vector or matrix stays one tensor); only the differentiated ones
     record gradients.  Each is a copy, unless `share`: then a tensor already in the dtype and on the device
-    is used as it is (a new leaf over the same memory)."""
+    keeps its memory: a differentiated one (or one on the caller's graph) as a new leaf over it, a constant
+    off any graph as the very tensor given."""
     leaves = []
     for name in variables:
         value = point[name]

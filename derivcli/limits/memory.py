@@ -53,6 +53,8 @@ def parse_size(text: str, what: str = "--max-memory") -> int:
 
 
 def set_limit(size: int | None) -> None:
+    """`size`: bytes as `parse_size` reads them, never under SMALLEST_LIMIT (`check` skips reading the
+    limit for what fits that), or None for the environment's or the default."""
     global _limit
     _limit = size
 
