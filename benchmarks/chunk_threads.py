@@ -1,12 +1,15 @@
-"""compile().grad's chunks on the kept pool of threads against the same chunks run in order on torch's
-own intra-op threads, each interleaved with hand-written torch as a training loop would interleave them,
-on a quiet machine and with a busy neighbour (a process this script starts, spinning on one core).
+"""The three ways compile().grad can take its points: one pass on torch's own intra-op threads (as
+hand-written torch takes them), chunks on the kept pool of threads, and the same chunks in order on torch's
+threads; each interleaved with hand-written torch as a training loop would interleave them, and alone,
+on a quiet machine and with a busy neighbour (a process this script starts, spinning on one core).  What
+`vectorized.ONE_PASS` is chosen from.
 
-The 512x512 case of api_tensors.py (`tanh(x)**2 * y`, 262,144 points: four chunks).  Each round runs
-hand-written torch, then derivcli; the medians of both and their sum per round are printed for each way,
-because each side's threads slow the other's next call (torch's OpenMP threads spin after an operation,
-the pool's threads leave the caches cold): the ratio alone bills one side for the other's cost.
-Usage: python benchmarks/chunk_threads.py [rounds]
+`tanh(x)**2 * y` (the compile case of api_tensors.py) at --points N (default 262,144, its 512x512).
+Interleaved, each round runs hand-written torch, then derivcli; the medians of both and their sum per
+round are printed, because each side's threads slow the other's next call (torch's OpenMP threads spin
+after an operation, the pool's threads leave the caches cold): the ratio alone bills one side for the
+other's cost.  Alone, derivcli runs round after round with nothing between.
+Usage: python benchmarks/chunk_threads.py [rounds] [--points N]
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from loaded import spin
 import derivcli
 from derivcli.scale import vectorized
 
-SIZE = 512
+POINTS = int(sys.argv[sys.argv.index("--points") + 1]) if "--points" in sys.argv else 512 * 512
 
 
 def in_order(work: Callable[[int], int], starts: range, threaded: bool) -> Iterator[int]:
@@ -32,36 +35,42 @@ def in_order(work: Callable[[int], int], starts: range, threaded: bool) -> Itera
     yield from map(work, starts)
 
 
-WAYS: dict[str, Any] = {"kept pool": vectorized._chunks_in_parallel, "in order": in_order}
+# name -> (how the chunks run, whether the points go in one pass)
+WAYS: dict[str, Any] = {"one pass": (vectorized._chunks_in_parallel, True),
+                        "kept pool": (vectorized._chunks_in_parallel, False), "in order": (in_order, False)}
 
 
 def measure(condition: str, rounds: int) -> None:
-    values = torch.randn(SIZE, SIZE, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    values = torch.randn(POINTS, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     compiled = derivcli.compile("tanh(x)**2 * y", wrt=["x"])
 
     def by_hand() -> Any:
         leaf = values.detach().requires_grad_(True)
         return torch.autograd.grad(torch.sum(torch.tanh(leaf) ** 2 * 2.0), leaf)[0]
 
-    for name, way in WAYS.items():
+    def timed(run: Callable[[], Any]) -> float:
+        start = time.perf_counter()
+        run()
+        return time.perf_counter() - start
+
+    for name, (way, one_pass) in WAYS.items():
         vectorized._chunks_in_parallel = way
-        hand, ours = [], []
+        compiled.one_pass = POINTS if one_pass else compiled.chunk
+        hand, ours, alone = [], [], []
         for _ in range(rounds):
-            start = time.perf_counter()
-            by_hand()
-            hand.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            compiled.grad(x=values, y=2.0)
-            ours.append(time.perf_counter() - start)
-        h, o = statistics.median(hand[10:]), statistics.median(ours[10:])
-        print(f"{condition:9} {name:10} hand-written {h * 1e3:6.2f} ms  derivcli {o * 1e3:6.2f} ms  "
-              f"ratio {o / h:5.2f}  round {(h + o) * 1e3:6.2f} ms")
-    vectorized._chunks_in_parallel = WAYS["kept pool"]
+            hand.append(timed(by_hand))
+            ours.append(timed(lambda: compiled.grad(x=values, y=2.0)))
+        for _ in range(rounds):
+            alone.append(timed(lambda: compiled.grad(x=values, y=2.0)))
+        h, o, a = (statistics.median(times[10:]) for times in (hand, ours, alone))
+        print(f"{condition:9} {name:10} interleaved: hand-written {h * 1e3:6.2f} ms  derivcli {o * 1e3:6.2f} ms  "
+              f"ratio {o / h:5.2f}  round {(h + o) * 1e3:6.2f} ms;  alone: derivcli {a * 1e3:6.2f} ms")
+    vectorized._chunks_in_parallel = WAYS["kept pool"][0]
 
 
 def main() -> None:
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 150
-    print(f"{SIZE}x{SIZE} points, torch threads: {torch.get_num_threads()}, CPUs: {multiprocessing.cpu_count()}")
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 150
+    print(f"{POINTS:,} points, torch threads: {torch.get_num_threads()}, CPUs: {multiprocessing.cpu_count()}")
     measure("quiet", rounds)
     neighbour = multiprocessing.get_context("fork").Process(target=spin, args=(120.0,), daemon=True)
     neighbour.start()

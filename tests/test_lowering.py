@@ -186,7 +186,7 @@ def test_chunks_on_threads_give_the_same_bits_as_one_thread_in_order():
     from derivcli.scale import vectorized
 
     f = derivcli.compile("exp(-(x**2-x+1)/cos(log(x))**2) + x*y", wrt=["x", "y"])
-    xs = torch.linspace(0.5, 2.0, 3 * vectorized.CHUNK + 17, dtype=torch.float64)
+    xs = torch.linspace(0.5, 2.0, vectorized.ONE_PASS + 17, dtype=torch.float64)
     threads = torch.get_num_threads()
     parallel = f.grad(x=xs, y=0.5)
     torch.set_num_threads(1)
@@ -201,12 +201,34 @@ def test_chunks_on_threads_give_the_same_bits_as_one_thread_in_order():
     assert progress == sorted(progress) and progress[-1] == len(xs)
 
 
+def test_up_to_one_pass_of_points_the_gradient_is_one_pass_as_torch_takes_it(monkeypatch):
+    """Up to ONE_PASS points compile().grad is one pass on the caller's thread and torch's own threads, as
+    hand-written torch is (chunks on a pool slow, and are slowed by, the caller's torch work between
+    calls); one point more and the chunks go to the pool, with the same numbers."""
+    from derivcli.scale import vectorized
+
+    f = derivcli.compile("x**3 * sin(y)", wrt=["x"])
+    xs = torch.linspace(-2.0, 2.0, vectorized.ONE_PASS + 1, dtype=torch.float64)
+    chunked: list[int] = []
+
+    def counted(work, starts, threaded):  # type: ignore[no-untyped-def]
+        chunked.append(len(starts))
+        return map(work, starts)
+
+    monkeypatch.setattr(vectorized, "_chunks_in_parallel", counted)
+    one_pass = f.grad(x=xs[:-1], y=0.5)["x"]
+    assert chunked == []
+    whole = f.grad(x=xs, y=0.5)["x"]
+    assert chunked == [-(-len(xs) // vectorized.CHUNK)]
+    assert torch.equal(whole[:-1], one_pass) and whole[-1].item() == pytest.approx(3 * 4.0 * math.sin(0.5))
+
+
 CHUNKS_AFTER_A_FORK = """
 import os, threading, torch, derivcli
 from derivcli.scale import vectorized
 torch.set_num_threads(2)
 f = derivcli.compile("x**3 + sin(x)")
-xs = torch.linspace(0.5, 2.0, 3 * vectorized.CHUNK, dtype=torch.float64)
+xs = torch.linspace(0.5, 2.0, vectorized.ONE_PASS + vectorized.CHUNK, dtype=torch.float64)
 for _ in range(5):
     f.grad(x=xs)
 pool = [t for t in threading.enumerate() if t.name.startswith("derivcli-chunks")]

@@ -2,8 +2,9 @@
 per-point gradients over arrays of points in one vectorized pass per chunk.
 
 Points are independent for an elementwise expression, so the gradient of the sum over points is the
-per-point gradient.  Work goes in chunks (CHUNK points): huge intermediates page-fault and cost ~4x per
-point more than cache-sized ones (see docs/performance.md for the measurements).
+per-point gradient.  Up to ONE_PASS points the gradient is one pass, as hand-written torch would take it;
+beyond, work goes in chunks (CHUNK points): huge intermediates page-fault and cost ~4x per point more than
+cache-sized ones (see docs/performance.md for the measurements).
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ CHUNK = 65_536
 # intermediate) keep a 1e8-point gradient to 6 chunks and a few GB of GPU memory.  Not yet measured on a
 # GPU (none has been lent to this project's sessions): see docs/performance.md.
 GPU_CHUNK = 1 << 24
+# Up to 2**20 points (8 MiB per float64 intermediate) the gradient is one pass on the caller's thread with
+# torch's own threads, as hand-written torch takes it, so it keeps pace with torch: interleaved with the
+# caller's torch work at 262,144 points, the one pass costs 1.0-1.2x hand-written torch, quiet or with a
+# busy neighbour, where chunks on the pool cost 1.5-2.1x on a quiet machine (each side's threads slow the
+# other's).  The pool alone is faster under load (3.0 against 5.5 ms), but torch itself is then as slow as
+# the one pass (benchmarks/chunk_threads.py).  Beyond 2**20 points the pool's chunks bound the memory and
+# are ahead (0.55-0.6x hand-written torch at 4e6 points, the one pass 0.73-0.77x: benchmarks/loaded.py).
+ONE_PASS = 1 << 20
 
 
 class Compiled:
@@ -56,6 +65,7 @@ class Compiled:
                                 hint=f"its variables are {', '.join(self.variables) or 'none'}")
         self.dtype, self.device = torch_dtype(dtype), torch_device(device)
         self.chunk = CHUNK if self.device.type == "cpu" else GPU_CHUNK
+        self.one_pass = max(self.chunk, ONE_PASS)
         self._gradient: Callable[..., tuple[torch.Tensor, ...]] = self._chunk_gradient
         self.torch_compile = torch_compile
         if torch_compile:
@@ -85,7 +95,7 @@ class Compiled:
             return self._gradient(*[_slice(value, start, length) if value.dim() else value.expand(length)
                                     for value in inputs])
 
-        if count <= self.chunk:  # one chunk: its gradients are the answer, not copied into another array
+        if count <= self.one_pass:  # one pass: its gradients are the answer, not copied into another array
             parts = parts_of(0, count)
             if progress is not None:
                 progress(count, count)
@@ -111,7 +121,9 @@ class Compiled:
         targets = [leaves[self.variables.index(name)] for name in self.wrt]
         if not value.requires_grad:
             return tuple(torch.zeros_like(target) for target in targets)
-        return torch.autograd.grad(value.sum(), targets, allow_unused=True, materialize_grads=True)
+        total = value.sum()
+        del value  # the values at every point are not needed by the backward pass: free them before it
+        return torch.autograd.grad(total, targets, allow_unused=True, materialize_grads=True)
 
     def _inputs(self, values: Mapping[str, Any]) -> tuple[list[torch.Tensor], str, int]:
         missing = [name for name in self.variables if name not in values]
