@@ -34,7 +34,9 @@ def in_kind(form: str, computed: torch.Tensor) -> Any:
         return to_plain(computed)
     # autograd gives d sum(x)/dx as one 1 seen at every element (stride 0): a caller writing to it, or to
     # its numpy view, would write every element at once, so such a gradient gets memory of its own
-    own = computed.detach().contiguous() if 0 in computed.stride() else computed.detach()
+    own = computed.detach() if computed.requires_grad else computed  # (autograd's own gradients are off any graph)
+    if 0 in own.stride():
+        own = own.contiguous()
     return own if form == "tensor" else own.cpu().numpy()
 
 

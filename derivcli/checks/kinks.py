@@ -116,9 +116,17 @@ def candidate_nodes(setup: Setup, slots: Sequence[torch.Tensor] | None = None) -
     if slots is None:
         with torch.no_grad():
             slots = program.slots([value.detach() for value in setup.inputs], setup.dtype, setup.device)
-    values = _SlotValues(program, slots)
-    found = {node: _non_smooth_where(setup, node, values) for node in steps}
-    return {node: where for node, where in found.items() if where is not None and bool(where.any())}
+    found = {}
+    values = None
+    for node, argument in _watched_arguments(program):
+        if argument is not None:  # a zero of an argument the forward pass holds (relu, |x|: most kinks)
+            where = _zeros(slots[argument])  # (a comparison and a count: nothing of autograd's graph kept)
+        else:
+            values = values or _SlotValues(program, slots)
+            where = _non_smooth_where(setup, node, values)
+        if where is not None and bool(where.any()):
+            found[node] = where
+    return found
 
 
 def watched_nodes(program: Any) -> tuple[sp.Basic, ...]:
@@ -127,6 +135,21 @@ def watched_nodes(program: Any) -> tuple[sp.Basic, ...]:
     if "non_smooth" not in program.memo:
         program.memo["non_smooth"] = tuple(dict.fromkeys(_non_smooth_steps(program)))
     return program.memo["non_smooth"]  # type: ignore[no-any-return]
+
+
+ZERO_KINKS = (Abs, sp.Abs, relu, sign, sp.sign, sp.Heaviside)  # non-smooth where the argument is 0
+ZERO_KINK_NAMES = ("leaky_relu", "elu")
+
+
+def _watched_arguments(program: Any) -> tuple[tuple[sp.Basic, int | None], ...]:
+    """Each watched node with the slot of its argument where it is non-smooth at that argument's zeros
+    (else None: `_non_smooth_where` looks), worked out once per Program."""
+    if "watched_arguments" not in program.memo:
+        values = _SlotValues(program, [])
+        program.memo["watched_arguments"] = tuple(
+            (node, values.slot(node.args[0]) if isinstance(node, ZERO_KINKS) or type(node).__name__ in ZERO_KINK_NAMES
+             else None) for node in watched_nodes(program))
+    return program.memo["watched_arguments"]  # type: ignore[no-any-return]
 
 
 class _SlotValues:
@@ -141,16 +164,16 @@ class _SlotValues:
         self.variables: list[str] = program.variables
         self.slots = slots
 
-    def _slot(self, expr: sp.Basic) -> int | None:
+    def slot(self, expr: sp.Basic) -> int | None:
         if isinstance(expr, sp.Symbol):  # the parser makes one symbol per name: a name is its variable
             return self.variables.index(expr.name) if expr.name in self.variables else None
         return self.slot_of.get(expr)
 
     def __contains__(self, expr: sp.Basic) -> bool:
-        return self._slot(expr) is not None
+        return self.slot(expr) is not None
 
     def __getitem__(self, expr: sp.Basic) -> torch.Tensor:
-        slot = self._slot(expr)
+        slot = self.slot(expr)
         if slot is None:
             raise KeyError(expr)
         return self.slots[slot].detach()
@@ -228,7 +251,7 @@ def _non_smooth_where(setup: Setup, node: sp.Basic, known: _SlotValues) -> torch
     where the arguments cannot be had."""
     name = type(node).__name__
     value = _value(setup, node.args[0], known) if node.args and not isinstance(node, sp.Piecewise) else None
-    if isinstance(node, (Abs, sp.Abs, relu, sign, sp.sign, sp.Heaviside)) or name in ("leaky_relu", "elu"):
+    if isinstance(node, ZERO_KINKS) or name in ZERO_KINK_NAMES:
         return None if value is None else _zeros(value)
     if name == "norm":
         return None if value is None else (value == 0) & bool((value == 0).all())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import torch
 
@@ -30,26 +29,6 @@ def torch_device(name: str) -> torch.device:
                                 hint="use --device cpu, or a machine with an NVIDIA GPU and CUDA torch")
         return torch.device(name)
     raise DerivcliError(f"unknown device '{name}'", hint="use cpu or cuda")
-
-
-def make_inputs(point: dict[str, Any], variables: Sequence[str], wrt: Sequence[str], dtype: torch.dtype,
-                device: torch.device, share: bool = False) -> list[torch.Tensor]:
-    """One leaf tensor per variable (a vector or matrix stays one tensor); only the differentiated ones
-    record gradients.  Each is a copy, unless `share`: then a tensor already in the dtype and on the device
-    keeps its memory: a differentiated one (or one on the caller's graph) as a new leaf over it, a constant
-    off any graph as the very tensor given."""
-    leaves = []
-    for name in variables:
-        value = point[name]
-        if not (isinstance(value, torch.Tensor) and value.dtype == dtype and value.device == device):
-            value = torch.as_tensor(value, dtype=dtype, device=device)
-        if not share:
-            leaves.append(value.clone().requires_grad_(name in wrt))
-        elif name in wrt or value.requires_grad:  # a new leaf over the same memory, the caller's untouched
-            leaves.append(value.detach().requires_grad_(name in wrt))
-        else:  # a constant off any graph, used as it is
-            leaves.append(value)
-    return leaves
 
 
 def scalar_output(value: torch.Tensor) -> torch.Tensor:

@@ -90,16 +90,18 @@ def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None
 
     `share`: the leaves may share memory with the tensors given (no copy), for callers that never write
     to them (`optimize` updates its leaves in place: it gets copies)."""
-    from .autograd import make_inputs
-
     names = _binding_names(tuple(point))
-    values = {names[name]: _as_value(name, value) for name, value in point.items()}
-    ranks = tensor_ranks(values)
+    values: dict[str, Any] = {}
+    ranks = []  # (name, dimensions) of each tensor: the plan's key, as `tensor_ranks` gives it
+    for name, given in point.items():
+        value = values[names[name]] = _as_value(name, given)
+        if not isinstance(value, float):
+            ranks.append((names[name], value.dim()))
     if not isinstance(dtype, str) or not isinstance(device, str):
         from .autograd import torch_device, torch_dtype
 
         torch_dtype(dtype), torch_device(device)  # say what is wrong with them (they are the plan's keys)
-    plan = _plan(expression, tuple(values), ranks, None if wrt is None else tuple(wrt), dtype, device)
+    plan = _plan(expression, tuple(values), frozenset(ranks), None if wrt is None else tuple(wrt), dtype, device)
     if dtype == "float32":
         for name, value in values.items():
             _refuse_overflow(name, value)
@@ -107,6 +109,28 @@ def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None
     inputs = make_inputs(values, plan.variables, plan.wrt, plan.dtype, plan.device, share)
     return Setup(parsed, program, values, list(plan.variables), list(plan.wrt), inputs, dtype, plan.dtype,
                  plan.device, list(plan.warnings), {names[name]: value for name, value in point.items()})
+
+
+def make_inputs(point: dict[str, Any], variables: Sequence[str], wrt: Sequence[str], dtype: torch.dtype,
+                device: torch.device, share: bool = False) -> list[torch.Tensor]:
+    """One leaf tensor per variable (a vector or matrix stays one tensor); only the differentiated ones
+    record gradients.  Each is a copy, unless `share`: then a tensor already in the dtype and on the device
+    keeps its memory: a differentiated one (or one on the caller's graph) as a new leaf over it, a constant
+    off any graph as the very tensor given."""
+    import torch
+
+    leaves = []
+    for name in variables:
+        value = point[name]
+        if not (isinstance(value, torch.Tensor) and value.dtype == dtype and value.device == device):
+            value = torch.as_tensor(value, dtype=dtype, device=device)
+        if not share:
+            leaves.append(value.clone().requires_grad_(name in wrt))
+        elif name in wrt or value.requires_grad:  # a new leaf over the same memory, the caller's untouched
+            leaves.append(value.detach().requires_grad_(name in wrt))
+        else:  # a constant off any graph, used as it is
+            leaves.append(value)
+    return leaves
 
 
 @lru_cache(maxsize=1024)

@@ -251,14 +251,15 @@ def _fail(message: str) -> DerivcliError:
 
 
 def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    if a.dim() == 0 or b.dim() == 0:
+    left, right = a.shape, b.shape  # (read once: a training loop runs this on every step)
+    if not left or not right:
         raise _fail(f"'@' needs vectors or matrices, got {shape_text(a)} @ {shape_text(b)}; use * for scalars")
-    if a.shape[-1] != b.shape[-2 if b.dim() > 1 else 0]:
-        raise _fail(f"cannot multiply {shape_text(a)} @ {shape_text(b)}: inner sizes {a.shape[-1]} and "
-                    f"{b.shape[-2 if b.dim() > 1 else 0]} differ")
-    rows = a.shape[-2] if a.dim() > 1 else 1
-    columns = b.shape[-1] if b.dim() > 1 else 1
-    batch = math.prod(torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])) if a.dim() > 2 or b.dim() > 2 else 1
+    inner = right[-2] if len(right) > 1 else right[0]
+    if left[-1] != inner:
+        raise _fail(f"cannot multiply {shape_text(a)} @ {shape_text(b)}: inner sizes {left[-1]} and {inner} differ")
+    rows = left[-2] if len(left) > 1 else 1
+    columns = right[-1] if len(right) > 1 else 1
+    batch = math.prod(torch.broadcast_shapes(left[:-2], right[:-2])) if len(left) > 2 or len(right) > 2 else 1
     memory.check(2 * batch * rows * columns, lambda: f"{shape_text(a)} @ {shape_text(b)} (a {rows:,} x {columns:,} "
                                                      "result, and its gradient)")
     return torch.matmul(a, b)

@@ -35,9 +35,9 @@ def _reduction(name: str, whole: Callable[..., torch.Tensor], over: Callable[...
     return form
 
 
-reduce_sum = _reduction("sum", lambda a: torch.sum(a), lambda a, d, k: torch.sum(a, dim=d, keepdim=k))
-reduce_mean = _reduction("mean", lambda a: torch.mean(a), lambda a, d, k: torch.mean(a, dim=d, keepdim=k))
-reduce_prod = _reduction("prod", lambda a: torch.prod(a), lambda a, d, k: torch.prod(a, dim=d, keepdim=k))
+reduce_sum = _reduction("sum", torch.sum, lambda a, d, k: torch.sum(a, dim=d, keepdim=k))
+reduce_mean = _reduction("mean", torch.mean, lambda a, d, k: torch.mean(a, dim=d, keepdim=k))
+reduce_prod = _reduction("prod", torch.prod, lambda a, d, k: torch.prod(a, dim=d, keepdim=k))
 # max(X, dim=1) is torch.max(X, dim=1).values; at a tie (a kink, reported) its gradient is split evenly among
 # the tied elements as torch.amax splits it (and SymPy's Max, so --check agrees), not sent to one index
 amax = _reduction("max", lambda a: torch.amax(a) if a.dim() else a, lambda a, d, k: torch.amax(a, dim=d, keepdim=k))
