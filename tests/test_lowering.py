@@ -202,9 +202,10 @@ def test_chunks_on_threads_give_the_same_bits_as_one_thread_in_order():
 
 
 def test_up_to_one_pass_of_points_the_gradient_is_one_pass_as_torch_takes_it(monkeypatch):
-    """Up to ONE_PASS points compile().grad is one pass on the caller's thread and torch's own threads, as
-    hand-written torch is (chunks on a pool slow, and are slowed by, the caller's torch work between
-    calls); one point more and the chunks go to the pool, with the same numbers."""
+    """With several torch threads, up to ONE_PASS points compile().grad is one pass on the caller's thread
+    and torch's own threads, as hand-written torch is (chunks on a pool slow, and are slowed by, the
+    caller's torch work between calls); one point more and the chunks go to the pool; on one thread, chunks
+    in order; the same numbers every way."""
     from derivcli.scale import vectorized
 
     f = derivcli.compile("x**3 * sin(y)", wrt=["x"])
@@ -216,10 +217,18 @@ def test_up_to_one_pass_of_points_the_gradient_is_one_pass_as_torch_takes_it(mon
         return map(work, starts)
 
     monkeypatch.setattr(vectorized, "_chunks_in_parallel", counted)
-    one_pass = f.grad(x=xs[:-1], y=0.5)["x"]
-    assert chunked == []
-    whole = f.grad(x=xs, y=0.5)["x"]
-    assert chunked == [-(-len(xs) // vectorized.CHUNK)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        one_pass = f.grad(x=xs[:-1], y=0.5)["x"]
+        assert chunked == []
+        whole = f.grad(x=xs, y=0.5)["x"]
+        assert chunked == [-(-len(xs) // vectorized.CHUNK)]
+        torch.set_num_threads(1)  # on one thread nothing waits at a barrier: cache-sized chunks, in order
+        assert torch.equal(f.grad(x=xs[:-1], y=0.5)["x"], one_pass)
+        assert chunked[-1] == -(-(len(xs) - 1) // vectorized.CHUNK)
+    finally:
+        torch.set_num_threads(threads)
     assert torch.equal(whole[:-1], one_pass) and whole[-1].item() == pytest.approx(3 * 4.0 * math.sin(0.5))
 
 

@@ -2,9 +2,10 @@
 per-point gradients over arrays of points in one vectorized pass per chunk.
 
 Points are independent for an elementwise expression, so the gradient of the sum over points is the
-per-point gradient.  Up to ONE_PASS points the gradient is one pass, as hand-written torch would take it;
-beyond, work goes in chunks (CHUNK points): huge intermediates page-fault and cost ~4x per point more than
-cache-sized ones (see docs/performance.md for the measurements).
+per-point gradient.  With several torch threads, up to ONE_PASS points the gradient is one pass, as
+hand-written torch would take it; beyond, and on one thread, work goes in chunks (CHUNK points): huge
+intermediates page-fault and cost ~4x per point more than cache-sized ones (see docs/performance.md for the
+measurements).
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ CHUNK = 65_536
 # intermediate) keep a 1e8-point gradient to 6 chunks and a few GB of GPU memory.  Not yet measured on a
 # GPU (none has been lent to this project's sessions): see docs/performance.md.
 GPU_CHUNK = 1 << 24
-# Up to 2**20 points (8 MiB per float64 intermediate) the gradient is one pass on the caller's thread with
-# torch's own threads, as hand-written torch takes it, so it keeps pace with torch: interleaved with the
-# caller's torch work at 262,144 points, the one pass costs 1.0-1.2x hand-written torch, quiet or with a
-# busy neighbour, where chunks on the pool cost 1.5-2.1x on a quiet machine (each side's threads slow the
-# other's).  The pool alone is faster under load (3.0 against 5.5 ms), but torch itself is then as slow as
-# the one pass (benchmarks/chunk_threads.py).  Beyond 2**20 points the pool's chunks bound the memory and
-# are ahead (0.55-0.6x hand-written torch at 4e6 points, the one pass 0.73-0.77x: benchmarks/loaded.py).
+# With several torch threads, up to 2**20 points (8 MiB per float64 intermediate) the gradient is one pass on
+# the caller's thread and torch's own threads, as hand-written torch takes it, so it keeps pace with torch:
+# interleaved with the caller's torch work at 262,144 points, the one pass costs 1.0-1.2x hand-written
+# torch, quiet or with a busy neighbour, where chunks on the pool cost 1.5-2.1x on a quiet machine (each
+# side's threads slow the other's).  The pool alone is faster under load (3.0 against 5.5 ms), but torch
+# itself is then as slow as the one pass (benchmarks/chunk_threads.py).  Beyond 2**20 points the pool's
+# chunks bound the memory and are ahead (0.55-0.6x hand-written torch at 4e6 points, the one pass
+# 0.73-0.77x: benchmarks/loaded.py).  On one thread nothing waits at a barrier: cache-sized chunks in order
+# are ahead at any size (0.64-0.71x torch at 262,144 points, the one pass 1.13-1.16x: api_tensors.py --cpu).
 ONE_PASS = 1 << 20
 
 
@@ -95,7 +98,8 @@ class Compiled:
             return self._gradient(*[_slice(value, start, length) if value.dim() else value.expand(length)
                                     for value in inputs])
 
-        if count <= self.one_pass:  # one pass: its gradients are the answer, not copied into another array
+        if count <= self.chunk or (count <= self.one_pass and torch.get_num_threads() > 1):
+            # one pass: its gradients are the answer, not copied into another array
             parts = parts_of(0, count)
             if progress is not None:
                 progress(count, count)
