@@ -410,20 +410,23 @@ def in_a_terminal(*args: str, interrupt: bool = False) -> tuple[int, str, list[s
     os.close(slave)
     raw = b""
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if select.select([master], [], [], 1)[0]:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # the other end is closed: the process has exited
-                break
-            if not chunk:
-                break
-            raw += chunk
-            if interrupt and b"%" in raw:  # the bar is drawn and counting
-                process.send_signal(signal.SIGINT)
-                interrupt = False
-    os.close(master)
-    code = process.wait(timeout=60)
+    try:
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 1)[0]:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the other end is closed: the process has exited
+                    break
+                if not chunk:
+                    break
+                raw += chunk
+                if interrupt and b"%" in raw:  # the bar is drawn and counting
+                    process.send_signal(signal.SIGINT)
+                    interrupt = False
+        os.close(master)
+        code = process.wait(timeout=60)
+    finally:  # a failure here must not leave a million steps running beside the rest of the suite
+        process.kill()
     text = raw.decode("utf-8", "replace")
     return code, text, screen(text, 100)
 
