@@ -16,6 +16,16 @@ settings.register_profile("explore")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A suite started in the background without job control (`(pytest &)` in a script) inherits Ctrl-C
+    ignored, and so would every derivcli it starts, as Unix wants: the tests of Ctrl-C need the default a
+    terminal gives, in this process and the xdist workers alike."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @pytest.fixture
 def wrong_sin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[float], None]]:
     """Swap a wrong torch form for sin into a copy of the functions table: its values are right, its
