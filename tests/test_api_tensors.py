@@ -150,6 +150,21 @@ def test_the_gradient_of_a_sum_is_memory_of_its_own():
     assert compiled.tolist() == [5.0, 1.0, 1.0]
 
 
+@pytest.mark.parametrize("kind", ["tensor", "numpy"])
+def test_no_two_gradients_share_memory(kind):
+    """autograd hands one tensor to both terms of a sum: in (x + y)*w, x's and y's gradients are the very
+    same w.  An optimizer step in place on one must not change the other."""
+    given = {name: (torch.tensor if kind == "tensor" else np.array)(values) for name, values in
+             (("x", [1.0, 2.0]), ("y", [3.0, 4.0]), ("w", [5.0, 6.0]))}
+    gradient = derivcli.grad("sum((x + y) * w)", wrt=["x", "y"], **given).gradient
+    gradient["x"][0] = -1.0
+    assert gradient["x"].tolist() == [-1.0, 6.0] and gradient["y"].tolist() == [5.0, 6.0]
+    compiled = derivcli.compile("(x + y) * z").grad(x=given["x"], y=given["y"], z=given["w"])
+    compiled["x"][0] = -1.0
+    assert compiled["x"].tolist() == [-1.0, 6.0] and compiled["y"].tolist() == [5.0, 6.0]
+    assert compiled["z"].tolist() == [4.0, 6.0]
+
+
 def test_numpy_arrays_torch_cannot_share_are_read_all_the_same():
     base = np.arange(6.0)
     frozen = base.copy()

@@ -87,7 +87,22 @@ def gradient(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Sequ
     if not value.requires_grad or not targets:
         return value, [torch.zeros_like(t) for t in targets]
     grads = torch.autograd.grad(value, targets, allow_unused=True, materialize_grads=True)
-    return value, list(grads)
+    return value, unshared(grads)
+
+
+def unshared(gradients: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """The gradients, none sharing memory with another: autograd hands one tensor to both terms of a sum
+    (in (x + y)*w, x's and y's gradients are the very same w), so a caller writing to one gradient (an
+    optimizer step in place) would silently change the other."""
+    if len(gradients) < 2:
+        return list(gradients)
+    seen: set[int] = set()
+    own = []
+    for gradient in gradients:
+        address = gradient.untyped_storage().data_ptr()
+        own.append(gradient.clone() if address in seen else gradient)
+        seen.add(address)
+    return own
 
 
 def along(program: Program, inputs: Sequence[torch.Tensor], index: int, direction: torch.Tensor,
