@@ -1,6 +1,7 @@
 """The differential fuzzer (issue 21): random expression trees over 1-3 variables, each written several
-equivalent ways, through every path (the API, the CLI, `batch`, the warm server), against an oracle that
-never touches derivcli's parser (tests/differential.py: SymPy built from the tree, mpmath at 50 digits).
+equivalent ways, through every path (the API, the CLI, `batch`, the warm server, `compile()` at arrays of
+points), against an oracle that never touches derivcli's parser (tests/differential.py: SymPy built from
+the tree, mpmath at 50 digits).
 
 A number is right or it is an error: every answer is the oracle's to float64's tolerance, or is flagged
 (a non-finite result with its diagnosis, or a `--check` that does not say agree).  Every path gives the
@@ -149,6 +150,31 @@ def test_the_command_line_answers_every_spelling_as_the_api(corpus, api):
                           env={**os.environ, "DERIVCLI_NO_SERVER": "1"})
     record = json.loads(real.stdout)
     assert comparable(record["value"], record["gradient"]) == api[texts[-1], json.dumps(point)]
+
+
+def test_compile_answers_every_spelling_at_arrays_of_points_as_the_truth(corpus, api):
+    """`compile()` joins the fuzzer: every spelling the API answers, evaluated at an array of points (the
+    tree's point three times: a vectorized pass, not the API's one point), is the oracle's, or non-finite
+    where the API flagged it; nothing the API answers is refused."""
+    from derivcli.scale.vectorized import Compiled
+
+    tried = 0
+    for _, point, truth, texts in corpus:
+        for text in texts:
+            key = (text, json.dumps(point))
+            if key not in api:
+                continue
+            compiled = Compiled(text, names=tuple(point))  # read as grad reads it with these names bound
+            arrays = {name: [value] * 3 for name, value in point.items()}
+            values, gradients = compiled(**arrays), compiled.grad(**arrays)
+            for element in range(3):
+                gradient = {name: float(g[element]) for name, g in gradients.items()}
+                verdict = judged(float(values[element]), gradient, True, truth)
+                flagged_too = verdict == "flagged" and api_answer(text, point, truth)[0] == "flagged"
+                assert verdict == "right" or flagged_too, (
+                    f"{text!r} at {point}: {float(values[element])}, {gradient}; truth {truth}")
+            tried += 1
+    assert tried > 2 * TREES
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the warm server is Linux only")
