@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 
@@ -51,13 +52,25 @@ def warm_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     """The environment of a real warm server that this test process (an xdist worker) shares: the
     installed script run with it is answered by a forked child of the server, byte for byte as cold
     (test_serve holds that), in about 0.1 s instead of 2 s for a fresh interpreter.  For CLI cases that
-    need a real process around them (pipes, closed descriptors, a locale) but not a fresh interpreter;
-    cases about the interpreter itself (memory limits, start-up) run cold."""
+    need a real process around them (pipes, closed descriptors) but not a fresh interpreter; cases about
+    the interpreter itself (memory limits, start-up) run cold."""
+    import servers
+
+    with resident_server(tmp_path_factory) as env:
+        servers.warm = env
+        yield env
+        servers.warm = None
+
+
+@contextlib.contextmanager
+def resident_server(tmp_path_factory: pytest.TempPathFactory, startup: dict[str, str] | None = None
+                    ) -> Iterator[dict[str, str]]:
+    """A warm server kept alive while the block runs; its environment, with `startup` (a locale, an
+    encoding: what Python fixes as it starts, so that only a server started with it serves it)."""
     import shutil
     import tempfile
     from pathlib import Path
 
-    import servers
     from servers import SCRIPT, Server, snapshot_env
 
     if SCRIPT is None or not hasattr(os, "fork"):
@@ -65,11 +78,9 @@ def warm_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     runtime = Path(tempfile.mkdtemp(prefix="derivcli-warm-"))
     resident = None
     try:
-        resident = Server(snapshot_env(tmp_path_factory), runtime)
+        resident = Server({**snapshot_env(tmp_path_factory), **(startup or {})}, runtime)
         with resident.kept_alive():
-            servers.warm = resident.env
             yield resident.env
-        servers.warm = None
         resident.stop()
     finally:
         if resident is not None:

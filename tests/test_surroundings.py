@@ -411,13 +411,23 @@ def test_a_reader_that_leaves_early_is_not_an_error(tmp_path, command, warm_env)
 ASCII_ENV = {"LANG": "C", "LC_ALL": "C", "PYTHONIOENCODING": "ascii"}
 
 
+@pytest.fixture(scope="module")
+def ascii_warm_env(tmp_path_factory):
+    """A warm server started in the ASCII locale: Python fixes its locale and encodings as it starts, so
+    the shared server answers such a client cold, and only one started in it answers warm."""
+    from conftest import resident_server
+
+    with resident_server(tmp_path_factory, ASCII_ENV) as env:
+        yield env
+
+
 @pytest.mark.parametrize("command", ['"$D" grad x --x 1 --format table',
                                      '"$D" grad "x**2" --x 1 --fd --format table',
                                      '"$D" diff "x**3" --wrt x --order 2 --x 1 --format table',
                                      '"$D" hessian "x*y" --x 1 --y 2 --format table',
                                      'COLUMNS=60 "$D" plot "sin(x)" --x 1'])
-def test_ascii_locale_gets_ascii_symbols(tmp_path, command, warm_env):
-    outcome = run_shell(command, tmp_path, ASCII_ENV, warm=warm_env)
+def test_ascii_locale_gets_ascii_symbols(tmp_path, command, ascii_warm_env):
+    outcome = run_shell(command, tmp_path, ASCII_ENV, warm=ascii_warm_env)
     assert outcome.code == 0 and outcome.err == "", outcome
     assert outcome.out.isascii() and outcome.out.strip()
 
@@ -431,8 +441,8 @@ def test_ascii_locale_spells_the_symbols(tmp_path, warm_env):
     assert outcome.code == 0 and "df/dx" in outcome.out, outcome
 
 
-def test_ascii_locale_with_non_ascii_input(tmp_path, warm_env):
-    outcome = run_shell('printf "1\\n\\317\\200\\n" | "$D" grad x --x -', tmp_path, ASCII_ENV, warm=warm_env)
+def test_ascii_locale_with_non_ascii_input(tmp_path, ascii_warm_env):
+    outcome = run_shell('printf "1\\n\\317\\200\\n" | "$D" grad x --x -', tmp_path, ASCII_ENV, warm=ascii_warm_env)
     assert outcome.code == 2 and outcome.out.splitlines()[0] == "1.0\t1.0\t1.0", outcome
     assert "Traceback" not in outcome.err and "internal" not in outcome.err
 
