@@ -180,6 +180,19 @@ def test_constant_subexpressions_are_exact_to_the_last_digit(text):
     assert result.value == pytest.approx(exact, rel=4e-16) and result.gradient["x"] == pytest.approx(slope, rel=4e-16)
 
 
+@pytest.mark.parametrize(("text", "value", "slope"), [
+    ("x/(2 - 2)", math.inf, math.inf), ("x + 1/(3 - 3)", math.inf, 1.0), ("x/(2 - 2)**2", math.inf, math.inf),
+    ("x*(2 - 2)", 0.0, 0.0), ("(-x + x) - (-2 + 2)", 0.0, 0.0), ("x*(pi - pi) + x", 1.5, 1.0),
+])
+def test_a_constant_that_cancels_exactly_is_never_a_tiny_number(text, value, slope):
+    """evalf knows an exact cancellation (2 - 2 as written) only as "below 1e-165" and hands it over as
+    -2.2e-165: x/(2 - 2) was 4.6e164 with exit 0.  Such a constant is torch's to compute, as IEEE does: 0,
+    and a division by it infinite, with its warning."""
+    result = derivcli.grad(text, x=1.5)
+    assert (result.value, result.gradient["x"]) == (value, slope), text
+    assert any("divides by zero" in warning for warning in result.warnings) == math.isinf(value)
+
+
 def test_chunks_on_threads_give_the_same_bits_as_one_thread_in_order():
     """compile().grad spreads chunks over Python threads with torch on one thread each (robust on a loaded
     machine); every point's derivative is the very number a single-threaded run in order gives."""

@@ -289,13 +289,15 @@ class _Lowering:
 def _exact_constant(node: sp.Basic) -> float | None:
     """A constant (variable-free) subexpression's value, rounded once from 30 correct digits: `1 - erf(5)` computed in
     float64 keeps 4 of its digits, and `log(1 - erf(5))*x` would carry the loss into every answer.  None for
-    what is not a finite real number to SymPy (held constants, 1/0, comparisons, tensors): torch computes
-    those as IEEE does."""
+    what is not a finite real number to SymPy (held constants, 1/0, comparisons, tensors), and for what SymPy
+    cannot get 30 digits of: a sum that cancels exactly (`2 - 2` as written) is to evalf only "below 1e-165",
+    a number it would hand over as -2.2e-165 (and `x/(2 - 2)` as 4.6e164).  Torch computes those as IEEE
+    does."""
     if not isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Function)) or isinstance(node, TensorFunction):
         return None
     try:
-        value = node.evalf(30)
-    except (ValueError, TypeError, ArithmeticError, RecursionError):
+        value = node.evalf(30, strict=True)
+    except (ValueError, TypeError, ArithmeticError, RecursionError):  # (PrecisionExhausted is an ArithmeticError)
         return None
     if not value.is_Float:
         return None
