@@ -286,6 +286,9 @@ class _Lowering:
         raise DerivcliError(f"cannot evaluate {type(node).__name__} numerically: {shorten(node)}")
 
 
+MAX_DIGITS = 400  # the working precision evalf may reach for 30 digits: sin(10**100) needs about 130
+
+
 def _exact_constant(node: sp.Basic) -> float | None:
     """A constant (variable-free) subexpression's value, rounded once from 30 correct digits: `1 - erf(5)` computed in
     float64 keeps 4 of its digits, and `log(1 - erf(5))*x` would carry the loss into every answer.  None for
@@ -296,7 +299,7 @@ def _exact_constant(node: sp.Basic) -> float | None:
     if not isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Function)) or isinstance(node, TensorFunction):
         return None
     try:
-        value = node.evalf(30, strict=True)
+        value = node.evalf(30, strict=True, maxn=MAX_DIGITS)
     except (ValueError, TypeError, ArithmeticError, RecursionError):  # (PrecisionExhausted is an ArithmeticError)
         return None
     if not value.is_Float:
