@@ -368,6 +368,9 @@ SYMPY_HARD_WORK = {
     "ceiling-of-pi-power": "ceiling((pi**10000)**10000)*x",
     # regression: SymPy's Max compared every pair of arguments, ~35 s
     "max-of-199-terms": "max(" + ",".join(f"sin({k}*x)" for k in range(1, 200)) + ")",
+    # regression: printing a sum as written ordered it by evalf, which starts again at a higher precision for
+    # each nested sum that cancels: exponential in the depth (16 levels took 45 s)
+    "nested-cancelling-constant": "x/" + "(" * 60 + "(2 - 2)" + " + 1 - 1)" * 60,
 }
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sympy import Add, Basic, Expr, Float, Function, Mul, Number, NumberSymbol, Pow, Rational, S
+from sympy import Add, Basic, Expr, Float, Function, Mul, Number, NumberSymbol, Pow, Rational, S, preorder_traversal
 from sympy.core.exprtools import decompose_power
 from sympy.core.sorting import default_sort_key
 from sympy.printing.precedence import PRECEDENCE, precedence
@@ -139,6 +139,12 @@ def _ordered_terms(expr: Any, sort_key: Any) -> list[Any] | None:
     return [term for term, _, _ in sorted(terms, key=key)]
 
 
+def _holds_constant_sum(expr: Any) -> bool:
+    """Whether a term of the sum holds a sum without variables, left unevaluated (`2 - 2` as written)."""
+    return any(isinstance(node, Add) and not node.free_symbols
+               for term in expr.args for node in preorder_traversal(term))
+
+
 class FormulaPrinter(StrPrinter):
     """StrPrinter with the number questions answered from the numbers' values (see the module text).
     One printer prints one expression: it remembers the sort keys and term orders of that expression's
@@ -183,7 +189,11 @@ class FormulaPrinter(StrPrinter):
             return known[1]
         terms = _ordered_terms(expr, self.sort_key)
         if terms is None:
-            terms = expr.as_ordered_terms()
+            # SymPy orders by complex() of each term, through evalf, which starts again at a higher precision
+            # for every sum that cancels, nested: exponential in the depth of ((2 - 2) + 1 - 1) + 1 - 1 as
+            # written (16 levels took 45 s).  A sum holding such a constant (only a tree as written has one)
+            # keeps the order it was written in.
+            terms = list(Add.make_args(expr)) if _holds_constant_sum(expr) else expr.as_ordered_terms()
         self._orders[id(expr)] = (expr, terms)
         return terms
 
