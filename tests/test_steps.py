@@ -204,9 +204,7 @@ def test_steps_under_a_sign_are_verified():
     assert {step.check.method for step in root.walk()} <= {"identical", "numeric", "simplified"}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(expression=expressions())
-def test_every_step_of_random_expressions_is_verified(expression):
+def every_step_is_verified(expression: str) -> None:
     try:
         with _time_limit(EXAMPLE_SECONDS):
             parsed = parse(expression)
@@ -217,6 +215,19 @@ def test_every_step_of_random_expressions_is_verified(expression):
     assert verify(root) is not False, [(step.rule, str(step.expression), step.check) for step in root.walk()
                                        if step.check.ok is False]
     assert all(step.check.method != "unchecked" or "no point" in step.check.detail for step in root.walk())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expression=expressions())
+def test_every_step_of_random_expressions_is_verified(expression):
+    every_step_is_verified(expression)
+
+
+@pytest.mark.slow  # (CI's slow step: eight times the ordinary suite's examples)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expression=expressions())
+def test_every_step_of_many_random_expressions_is_verified(expression):
+    every_step_is_verified(expression)
 
 
 # ---------------------------------------------------------------------- views
