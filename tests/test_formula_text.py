@@ -51,7 +51,10 @@ def test_formula_on_the_orderings_sympy_treats_specially():
              sympy.zoo * x + 1, sympy.Mul(2, x, 3, evaluate=False) + y, sympy.Float(-0.25) * x * y - x,
              -x / 3, -3 * x / (2 * y), y / x**2, 1 / (x * y), -(x + 1) / 2, sympy.Float(-1.0) * x,
              sympy.Float(1.0) * x, -x * y ** sympy.Rational(-1, 2), x / (y * sympy.exp(x)) ** 2,
-             -sympy.Rational(7, 5) * x ** -y * sympy.sin(x), sympy.sqrt(2) * x / 3]
+             -sympy.Rational(7, 5) * x ** -y * sympy.sin(x), sympy.sqrt(2) * x / 3,
+             # a constant sum in a term: SymPy's own order, as str gives it (a sum as written keeps its order)
+             x * (1 + sympy.sqrt(2)) + y, (1 + sympy.sqrt(3)) * x**2 + (2 + sympy.sqrt(2)) * x + 1,
+             sympy.exp(1 + sympy.sqrt(2)) * x + y + 1, x * (sympy.log(2) + sympy.log(3) - sympy.log(6)) + y]
     for expr in cases:
         assert formula(expr) == str(expr), expr
 

@@ -140,8 +140,10 @@ def _ordered_terms(expr: Any, sort_key: Any) -> list[Any] | None:
 
 
 def _holds_constant_sum(expr: Any) -> bool:
-    """Whether a term of the sum holds a sum without variables, left unevaluated (`2 - 2` as written)."""
+    """Whether a term of the sum holds a sum without variables left unevaluated (`2 - 2` as written): one
+    with two numbers or a sum among its terms, which SymPy's own sums never have (`1 + sqrt(2)` is one)."""
     return any(isinstance(node, Add) and not node.free_symbols
+               and (sum(arg.is_Number for arg in node.args) > 1 or any(isinstance(arg, Add) for arg in node.args))
                for term in expr.args for node in preorder_traversal(term))
 
 
