@@ -108,7 +108,7 @@ def candidate_nodes(setup: Setup, slots: Sequence[torch.Tensor] | None = None) -
     """The nodes of the expression that sit at their non-smooth point here, each with where (per element
     of its argument), in evaluation order (an `if`'s branches right after it).  `slots`: the Program's
     values at this point where the caller has them (grad's own forward pass, still on autograd's graph:
-    each is detached as it is read), else evaluated again."""
+    what is read from them keeps nothing of it), else evaluated again."""
     program = setup.program
     steps = watched_nodes(program)
     if not steps:

@@ -75,8 +75,8 @@ def gradient(program: Program, inputs: Sequence[torch.Tensor], wrt_indices: Sequ
 
     A function that does not depend on a variable (or a constant expression) has gradient 0 there.
     `look` is shown every slot of the forward pass before the backward pass: what must be read from them
-    (the kink search) needs no second forward pass.  It must detach what it reads and keep none of them
-    (they are not kept through the backward).
+    (the kink search) needs no second forward pass.  It must keep none of them, nor anything on their
+    graph (they are not kept through the backward).
     """
     slots = program.slots(inputs, dtype=dtype, device=device)
     if look is not None:

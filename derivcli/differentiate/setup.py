@@ -91,17 +91,12 @@ def prepare(expression: str, point: Mapping[str, Any], wrt: Sequence[str] | None
     `share`: the leaves may share memory with the tensors given (no copy), for callers that never write
     to them (`optimize` updates its leaves in place: it gets copies)."""
     names = _binding_names(tuple(point))
-    values: dict[str, Any] = {}
-    ranks = []  # (name, dimensions) of each tensor: the plan's key, as `tensor_ranks` gives it
-    for name, given in point.items():
-        value = values[names[name]] = _as_value(name, given)
-        if not isinstance(value, float):
-            ranks.append((names[name], value.dim()))
+    values = {names[name]: _as_value(name, value) for name, value in point.items()}
     if not isinstance(dtype, str) or not isinstance(device, str):
         from .autograd import torch_device, torch_dtype
 
         torch_dtype(dtype), torch_device(device)  # say what is wrong with them (they are the plan's keys)
-    plan = _plan(expression, tuple(values), frozenset(ranks), None if wrt is None else tuple(wrt), dtype, device)
+    plan = _plan(expression, tuple(values), tensor_ranks(values), None if wrt is None else tuple(wrt), dtype, device)
     if dtype == "float32":
         for name, value in values.items():
             _refuse_overflow(name, value)

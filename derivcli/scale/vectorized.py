@@ -69,7 +69,7 @@ class Compiled:
                                 hint=f"its variables are {', '.join(self.variables) or 'none'}")
         self.dtype, self.device = torch_dtype(dtype), torch_device(device)
         self.chunk = CHUNK if self.device.type == "cpu" else GPU_CHUNK
-        self.one_pass = max(self.chunk, ONE_PASS)
+        self.one_pass = ONE_PASS  # (with several torch threads; any count up to one chunk is one pass)
         self._gradient: Callable[..., tuple[torch.Tensor, ...]] = self._chunk_gradient
         self.torch_compile = torch_compile
         if torch_compile:
