@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import io
 import json
+import math
 import os
 import resource
 import subprocess
@@ -371,6 +372,9 @@ SYMPY_HARD_WORK = {
     # regression: printing a sum as written ordered it by evalf, which starts again at a higher precision for
     # each nested sum that cancels: exponential in the depth (16 levels took 45 s)
     "nested-cancelling-constant": "x/" + "(" * 60 + "(2 - 2)" + " + 1 - 1)" * 60,
+    # regression: the numeric value of an activation of a constant built its definition on the exact
+    # argument, and exp(-10**20*log(2)) is 2**(-10**20) to SymPy: 24 GB before the fuzzer's worker was killed
+    "activation-of-an-exact-power": "x*silu(10^20*log(2))",
 }
 
 
@@ -626,4 +630,5 @@ def test_every_bomb_through_the_real_script_in_one_batch(tmp_path, startup):
         if name in SUBPROCESS_BOMBS:
             assert "error" in record and record["error"]["exit_code"] == 2, (name, record)
         assert "Traceback" not in json.dumps(record), (name, record)
+    assert records[list(inputs).index("activation-of-an-exact-power")]["value"] == pytest.approx(1e20 * math.log(2))
     assert usage.ru_maxrss < MAX_RSS_KB, f"peak RSS {usage.ru_maxrss} KiB"

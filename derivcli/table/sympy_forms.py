@@ -23,8 +23,15 @@ class _RealFunction(sp.Function):
         """The function in plain SymPy, for SymPy's own numeric evaluation (evalf)."""
         raise NotImplementedError
 
-    def _eval_evalf(self, prec: int) -> sp.Expr:
-        return self.definition()._eval_evalf(prec)
+    def _eval_evalf(self, prec: int) -> sp.Expr | None:
+        """The definition at the arguments' values, not at the arguments: built on exact constants, SymPy's
+        algebra runs first, and silu(10**20*log(2)) asks exp for 2**(10**20), an integer of 10**20 bits."""
+        from mpmath.libmp import prec_to_dps
+
+        values = [argument.evalf(prec_to_dps(prec) + 10) for argument in self.args]
+        if not all(value.is_Number for value in values):
+            return None
+        return self.func(*values, evaluate=False).definition()._eval_evalf(prec)
 
 
 def power(base: sp.Expr, exponent: sp.Expr, evaluate: bool = True) -> sp.Expr:
