@@ -3,11 +3,11 @@ touches derivcli's parser.
 
 A tree is nested tuples.  `spell(tree, rng)` writes it as text, choosing for every node one of the
 equivalent ways people write it (`exp(u)`, `e^(u)`, `E**(u)`; `^`; products by juxtaposition; `|u|`;
-`log_2(u)`; sigmoid, softplus, expm1 and tanh written out; Unicode operators), so that one tree gives many
-texts that must all mean the same function.  `oracle(tree)` builds the SymPy expression from the tree
-directly (SymPy's own classes, derivcli's activations by their textbook definitions) and evaluates value
-and gradient with mpmath at 50 digits.  Shared by tests/test_differential.py and
-benchmarks/differential.py.
+`log_2(u)`; sigmoid, softplus, expm1 and tanh written out; Unicode operators; a number beside a constant
+that is exactly 0), so that one tree gives many texts that must all mean the same function.
+`oracle(tree)` builds the SymPy expression from the tree directly (SymPy's own classes, derivcli's
+activations by their textbook definitions) and evaluates value and gradient with mpmath at 50 digits.
+Shared by tests/test_differential.py and benchmarks/differential.py.
 """
 
 from __future__ import annotations
@@ -125,6 +125,10 @@ def variables_of(tree: Tree) -> list[str]:
 
 
 SUPERSCRIPTS = {2: "²", 3: "³", -1: "⁻¹", -2: "⁻²"}
+# a number written beside a constant that is exactly 0, which SymPy cannot always see (log(2) + log(3) -
+# log(6)) and whose floats round to 1e-16 where it is computed (then 10**20 times that is 10**4)
+EXACT_ZEROS = ("({} + 2 - 2)", "({} + log(2) + log(3) - log(6))", "({} + sin(1)^2 + cos(1)^2 - 1)",
+               "({} + 10^20*((sqrt(2) + sqrt(3))^2 - 5 - 2*sqrt(6)))")
 
 
 def spell(tree: Tree, rng: random.Random | None) -> str:
@@ -144,7 +148,8 @@ def _spelled(tree: Tree, rng: random.Random | None) -> str:
     if kind == "var":
         return tree[1]
     if kind == "num":
-        return pick(("(1/2)", "0.5")) if tree[1] == "0.5" else tree[1]
+        number = pick(("(1/2)", "0.5")) if tree[1] == "0.5" else tree[1]
+        return pick((number, number, *(zero.format(number) for zero in EXACT_ZEROS)))
     if kind == "fn":
         return pick(UNARY[tree[1]][1]).format(u=_spelled(tree[2], rng))
     if kind == "pow":

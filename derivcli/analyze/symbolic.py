@@ -21,6 +21,8 @@ from typing import Any
 import sympy as sp
 from sympy.functions.elementary.piecewise import ExprCondPair
 
+from ..symbolic.exact import evaluated
+
 SOLVE_SECONDS = 4.0  # each child: a solveset, or the limits at ±∞
 LIMIT_SECONDS = 3.0  # the one-sided limits at the domain's edges, after the domain is known
 MAX_POINTS = 40  # exact roots kept per equation (more: the window holds a periodic pattern; numeric then)
@@ -226,8 +228,8 @@ def _number(value: Any) -> bool:
     if not isinstance(value, sp.Expr) or value.free_symbols or value.has(sp.oo, -sp.oo, sp.zoo, sp.nan, sp.AccumBounds,
                                                                           sp.Limit):
         return False
-    number = value.evalf(30)
-    return bool(number.is_Number and number.is_finite and number.is_real)
+    number = evaluated(value)
+    return bool(number is not None and number.is_Number and number.is_finite and number.is_real)
 
 
 def started(function: Callable[..., Any], args: tuple[Any, ...], seconds: float) -> Any:

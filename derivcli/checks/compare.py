@@ -20,6 +20,7 @@ from ..results import (
     worst,
 )
 from ..symbolic.budgeted import MAX_DERIVATIVE_SIZE, derivative_size
+from ..symbolic.exact import evaluated
 from ..symbolic.formula_text import formula, pretty_form
 
 if TYPE_CHECKING:
@@ -266,8 +267,7 @@ def high_precision(derivative: sp.Expr, point: dict[sp.Symbol, float], fallback:
     if any(node.is_Rational and max(abs(node.p).bit_length(), node.q.bit_length()) > MAX_REFERENCE_BITS
            for node in sp.preorder_traversal(derivative) if getattr(node, "is_Rational", False)):
         return fallback
-    try:
-        value = derivative.evalf(30, subs={symbol: sp.Rational(v) for symbol, v in point.items()})
-        return float(value) if value.is_real and value.is_finite else fallback
-    except (TypeError, ValueError, ArithmeticError):
+    value = evaluated(derivative, 30, subs={symbol: sp.Rational(v) for symbol, v in point.items()})
+    if value is None or not (value.is_Number and value.is_real and value.is_finite):
         return fallback
+    return float(value)

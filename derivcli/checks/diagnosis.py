@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sympy as sp
 import torch
 
+from ..symbolic.exact import evaluated
 from ..symbolic.formula_text import formula
 from ..table.sympy_forms import TensorFunction
 
@@ -283,9 +284,8 @@ def _trace(setup: Setup) -> Trace:
             return Trace(None, None, None if best is None else _loss(setup, best[1], slots, truths, errors))
         known = {program.nodes[argument - base]: truths[argument] for argument in arguments
                  if argument >= base and argument in truths}
-        try:
-            true = node.xreplace(known).xreplace(exact).evalf(TRACE_DIGITS)
-        except (TypeError, ValueError, ArithmeticError, RecursionError):
+        true = evaluated(node.xreplace(known).xreplace(exact), TRACE_DIGITS)
+        if true is None:
             return Trace(None, None, None)
         if true in (sp.true, sp.false) or computed.dtype == torch.bool:
             truths[slot] = true
@@ -325,11 +325,10 @@ def _loss(setup: Setup, position: int, slots: list[torch.Tensor], truths: dict[i
     else:
         rounded = {program.nodes[a - base]: sp.Float(float(slots[a]), TRACE_DIGITS) for a in arguments if a >= base}
         rounded.update({_symbol(setup, name): sp.Rational(float(slots[i])) for i, name in enumerate(program.variables)})
-        try:
-            operation = node.xreplace(rounded).evalf(TRACE_DIGITS)
-            own = _relative_error(computed, operation, finfo.eps) if operation.is_extended_real else 0.0
-        except (TypeError, ValueError, ArithmeticError):
-            own = 0.0
+        operation = evaluated(node.xreplace(rounded), TRACE_DIGITS)
+        own = 0.0
+        if operation is not None and operation.is_extended_real:
+            own = _relative_error(computed, operation, finfo.eps)
         if own > 64 * finfo.eps:
             kind = "inaccurate operation"
         elif isinstance(node, sp.Add):

@@ -21,6 +21,7 @@ from functools import cache
 from typing import Any
 
 from ..errors import DerivcliError, printable
+from ..symbolic.exact import evaluated
 from .languages import LANGUAGES, OUTPUTS, helper_text, imports, make_printer, refuse_unsupported, safe_names
 
 EMIT_SECONDS = 30.0  # SymPy's derivatives, CSE and printing together
@@ -231,9 +232,12 @@ def _literal(node: Any, language: str) -> Any:
 
     if node.is_Rational and language == "python":
         return node
-    value = node.evalf(30)
-    if not value.is_real:
-        raise DerivcliError(f"the constant {node} is not a real number", hint="emit writes real-valued code")
+    value = evaluated(node)
+    if value is None:
+        raise DerivcliError(f"SymPy cannot get the digits of the constant {node}",
+                            hint="write it more simply (a sum that cancels exactly, or a huge argument)")
+    if not (value.is_real and value.is_finite):
+        raise DerivcliError(f"the constant {node} is not a finite real number", hint="emit writes real-valued code")
     return sp.Float(float(value), precision=53)
 
 

@@ -31,6 +31,7 @@ import mpmath
 import sympy as sp
 
 from ..limits.budget import OverBudget, time_budget
+from ..symbolic.exact import evaluated
 
 DIGITS = 30
 CHECK_DIGITS = 50  # the second evaluation, where the 30-digit values differ
@@ -120,8 +121,9 @@ def _signed(expression: sp.Expr, digits: int) -> sp.Expr:
     value.  SymPy leaves them standing where it cannot sign an exact argument (DiracDelta(27*sigmoid(tan(
     …))/5 - 27/10) at a rational point), and then evalf gives no number at any point."""
     def settle(node: sp.Expr) -> sp.Expr:
-        argument = sp.N(node.args[0], digits)
-        if not (argument.is_Number and argument.is_real and abs(argument) > sp.Float(10, digits) ** (5 - digits)):
+        argument = evaluated(node.args[0], digits)
+        if argument is None or not (argument.is_Number and argument.is_real
+                                    and abs(argument) > sp.Float(10, digits) ** (5 - digits)):
             return node
         if isinstance(node, sp.DiracDelta):
             return sp.S.Zero
@@ -134,11 +136,8 @@ def value_at(expression: sp.Expr, point: dict[Any, Any], digits: int = DIGITS) -
     """The expression at the point to `digits` digits, or None where that is not a finite real number (an
     unevaluated DiracDelta(0) is no number).  Python floats in the point are taken exactly."""
     exact = {symbol: sp.Float(value, digits) if isinstance(value, float) else value for symbol, value in point.items()}
-    try:
-        value = sp.N(_signed(expression.xreplace(exact), digits), digits)
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-        return None
-    if not value.is_Number or not value.is_real or not value.is_finite:
+    value = evaluated(_signed(expression.xreplace(exact), digits), digits)
+    if value is None or not value.is_Number or not value.is_real or not value.is_finite:
         return None
     return value
 

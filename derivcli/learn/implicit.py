@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DerivcliError
+from ..symbolic.exact import evaluated
 
 ON_CURVE_RTOL = 1e-9  # |F(point)| within this of the sides' size counts as on the curve
 
@@ -140,7 +141,9 @@ def _at_point(result: ImplicitResult, curve: Any, derivative: Any, symbols: Mapp
                             hint=f"F = {result.curve} must be 0")
     result.point = {name: float(point[name]) for name in sorted(symbols)}
     result.residual = residual
-    value = derivative.xreplace(substitution).evalf(30)
+    value = evaluated(derivative.xreplace(substitution))
+    if value is None:
+        raise DerivcliError(f"SymPy cannot get the digits of the slope at {at}", hint="try a point near it")
     if not value.is_finite or not value.is_real:
         result.notes.append(f"the tangent is vertical at {at}: ∂F/∂{result.dependent} is 0 there")
         return

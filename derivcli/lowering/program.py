@@ -19,6 +19,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ..errors import DerivcliError
 from ..limits import memory
+from ..symbolic.exact import evaluated
 from ..symbolic.variables import HasVariables
 from ..table.functions import torch_form_by_sympy_class
 from ..table.sympy_forms import TensorFunction, sigmoid, softplus
@@ -159,12 +160,26 @@ class _Lowering:
         self.has_variables = has_variables or HasVariables()  # a branch's lowering shares its parent's answers
 
     def stable(self, node: sp.Basic) -> sp.Basic:
-        """The node, or its `stable_form` (the walk lowers each node's stable form in its place)."""
+        """The node, or its `stable_form` (the walk lowers each node's stable form in its place), with a sum's
+        constant terms grouped."""
         rewritten = self.stable_nodes.get(node)
         if rewritten is None:
             form = stable_form(node)
-            rewritten = self.stable_nodes[node] = node if form is None else form
+            rewritten = node if form is None else form
+            rewritten = self.stable_nodes[node] = self.constants_grouped(rewritten)
         return rewritten
+
+    def constants_grouped(self, node: sp.Basic) -> sp.Basic:
+        """A sum with its constant terms as one sum, which the walk folds as an exact constant.  SymPy spreads
+        5*(3 + 10**20*(log(2) + log(3) - log(6))) + x into 15 + 5*10**20*log(2) + … + x, and torch adding the
+        terms one by one rounds their cancellation to 65536."""
+        if not isinstance(node, sp.Add) or self.every_node:
+            return node
+        constant = [term for term in node.args if not self.has_variables(term)]
+        if len(constant) < 2 or len(constant) == len(node.args):
+            return node
+        rest = [term for term in node.args if self.has_variables(term)]
+        return sp.Add(sp.Add(*constant, evaluate=False), *rest, evaluate=False)
 
     def fraction(self, node: sp.Mul) -> tuple[list[sp.Basic], list[sp.Basic]]:
         """The product's stable factors, split into numerator and denominator once."""
@@ -286,23 +301,15 @@ class _Lowering:
         raise DerivcliError(f"cannot evaluate {type(node).__name__} numerically: {shorten(node)}")
 
 
-MAX_DIGITS = 400  # the working precision evalf may reach for 30 digits: sin(10**100) needs about 130
-
-
 def _exact_constant(node: sp.Basic) -> float | None:
     """A constant (variable-free) subexpression's value, rounded once from 30 correct digits: `1 - erf(5)` computed in
     float64 keeps 4 of its digits, and `log(1 - erf(5))*x` would carry the loss into every answer.  None for
     what is not a finite real number to SymPy (held constants, 1/0, comparisons, tensors), and for what SymPy
-    cannot get 30 digits of: a sum that cancels exactly (`2 - 2` as written) is to evalf only "below 1e-165",
-    a number it would hand over as -2.2e-165 (and `x/(2 - 2)` as 4.6e164).  Torch computes those as IEEE
-    does."""
+    cannot get 30 digits of (see `symbolic.exact`): torch computes those as IEEE does."""
     if not isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Function)) or isinstance(node, TensorFunction):
         return None
-    try:
-        value = node.evalf(30, strict=True, maxn=MAX_DIGITS)
-    except (ValueError, TypeError, ArithmeticError, RecursionError):  # (PrecisionExhausted is an ArithmeticError)
-        return None
-    if not value.is_Float:
+    value = evaluated(node)
+    if value is None or not (value.is_Number and value.is_extended_real and value.is_finite):
         return None
     number = float(value)
     return number if math.isfinite(number) else None

@@ -18,6 +18,7 @@ from typing import Any
 import sympy as sp
 
 from .budgeted import SERIES_SECONDS, Budgeted
+from .exact import evaluated
 
 TAYLOR, REMOVABLE, POLE, BRANCH, NOT_SMOOTH, OTHER, NOT_REAL = (
     "taylor", "removable", "pole", "branch point", "not smooth", "other", "not real")
@@ -105,7 +106,10 @@ def expand(expr: sp.Expr, symbol: sp.Symbol, around: float, order: int, constant
         return LocalSeries(POLE, text, pole_order=int(-min(powers)))
     coefficients = [sum((c for p, c in right if p == k), sp.S.Zero) for k in range(order + 1)]
     undefined = shifted.subs(h, 0).has(sp.nan, sp.zoo, sp.oo, -sp.oo)
-    floats = [float(sp.N(c, 20)) for c in coefficients]
+    values = [evaluated(c, 20) for c in coefficients]
+    if any(value is None or not (value.is_Number and value.is_real and value.is_finite) for value in values):
+        return LocalSeries(OTHER, text)  # a coefficient SymPy cannot get the digits of is no number to give
+    floats = [float(value) for value in values]
     # exact where SymPy's coefficients are (rationals, pi, sqrt(2)): -1/6, not -0.16666666666666666
     exact = coefficients if all(c.is_number and not c.has(sp.Float) for c in coefficients) else None
     return LocalSeries(REMOVABLE if undefined else TAYLOR, text, floats, exact)
