@@ -128,7 +128,7 @@ SUPERSCRIPTS = {2: "²", 3: "³", -1: "⁻¹", -2: "⁻²"}
 # a number written beside a constant that is exactly 0, which SymPy cannot always see (log(2) + log(3) -
 # log(6)) and whose floats round to 1e-16 where it is computed (then 10**20 times that is 10**4)
 EXACT_ZEROS = ("({} + 2 - 2)", "({} + log(2) + log(3) - log(6))", "({} + sin(1)^2 + cos(1)^2 - 1)",
-               "({} + 10^20*((sqrt(2) + sqrt(3))^2 - 5 - 2*sqrt(6)))")
+               "({} + 10**20*((sqrt(2) + sqrt(3))^2 - 5 - 2*sqrt(6)))")
 
 
 def spell(tree: Tree, rng: random.Random | None) -> str:

@@ -227,6 +227,10 @@ def test_a_covariance_file_gives_what_the_correlations_give(tmp_path):
     (11.03612, 0.04512, "11.036 ± 0.045"), (9.81, 0.02, "9.810 ± 0.020"), (0.0996, 0.0996, "0.10 ± 0.10"),
     (1.23456e-5, 1.2e-9, "(1.23456 ± 0.00012)e-05"), (123456789.0, 1234.0, "(1.234568 ± 0.000012)e+08"),
     (-0.001, 0.0001, "-0.00100 ± 0.00010"), (127.73219, 0.0707, "127.732 ± 0.071"),
+    # below the value's 17 digits: full precision (erf((y - 2)**2) at y = -1.775 ± 0.001775 was an internal
+    # error in --json and batch: Decimal's 28 digits could not hold the 92 it asked for)
+    (1.0, 9.614818640059949e-91, "1.0 ± 9.614818640059949e-91"),
+    (1.0, 1.2e-15, "1.0000000000000000 ± 0.0000000000000012"),
 ])
 def test_metrological_rounding(value, uncertainty, text):
     assert rounded(value, uncertainty) == text

@@ -156,6 +156,9 @@ def read_distribution(text: str) -> tuple[str, str]:
     return name.strip(), kind
 
 
+FLOAT_DIGITS = 17  # a float64's significant decimal digits
+
+
 def significant_places(uncertainty: float, digits: int = 2) -> int | None:
     """The decimal exponent of the last digit kept when `uncertainty` is written with `digits` significant
     digits (-3 for 0.0123 → 0.012); None for 0 or a non-finite uncertainty."""
@@ -170,11 +173,14 @@ def significant_places(uncertainty: float, digits: int = 2) -> int | None:
 def rounded(value: float, uncertainty: float, digits: int = 2) -> str:
     """`value ± uncertainty` as a metrologist writes it: the uncertainty to `digits` significant digits and
     the value to the same decimal place (11.036 ± 0.045); a power of ten outside 1e-3 … 1e6 is factored
-    out ((1.2346 ± 0.0012)e-05).  Full precision where the uncertainty is 0 or not finite."""
+    out ((1.2346 ± 0.0012)e-05).  Full precision where the uncertainty is 0, not finite, or below the value's
+    own 17 digits (1.0 ± 9.6e-91 would be 92 digits, past what a float holds and Decimal's 28)."""
     place = significant_places(uncertainty, digits)
     if place is None or not math.isfinite(value):
         return f"{value!r} ± {uncertainty!r}"
     magnitude = max(Decimal(repr(value)).adjusted() if value else place, place + digits - 1)
+    if magnitude - place >= FLOAT_DIGITS:
+        return f"{value!r} ± {uncertainty!r}"
     power = magnitude if magnitude >= 6 or magnitude < -3 else 0
     quantum = Decimal(1).scaleb(place - power)
     shown_value = Decimal(repr(value)).scaleb(-power).quantize(quantum, rounding=ROUND_HALF_EVEN)
