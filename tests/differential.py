@@ -3,7 +3,8 @@ touches derivcli's parser.
 
 A tree is nested tuples.  `spell(tree, rng)` writes it as text, choosing for every node one of the
 equivalent ways people write it (`exp(u)`, `e^(u)`, `E**(u)`; `^`; products by juxtaposition; `|u|`;
-`log_2(u)`; sigmoid, softplus, expm1 and tanh written out; Unicode operators; a number beside a constant
+`log_2(u)`; sigmoid, softplus, expm1 and tanh written out; Unicode operators; numbers as people write
+them (`½`, `.5`, `15e-1`); coefficients (`2x³`); a leading minus (`-b + a`); a number beside a constant
 that is exactly 0), so that one tree gives many texts that must all mean the same function.
 `oracle(tree)` builds the SymPy expression from the tree directly (SymPy's own classes, derivcli's
 activations by their textbook definitions) and evaluates value and gradient with mpmath at 50 digits.
@@ -131,6 +132,24 @@ EXACT_ZEROS = ("({} + 2 - 2)", "({} + log(2) + log(3) - log(6))", "({} + sin(1)^
                "({} + 10**20*((sqrt(2) + sqrt(3))^2 - 5 - 2*sqrt(6)))")
 
 
+# each number of the trees as people write it
+NUMBERS = {"2": ("2", "2.0", "2e0", "2."), "3": ("3", "3.0", "30e-1"), "0.5": ("0.5", "(1/2)", ".5", "½", "5e-1"),
+           "1.5": ("1.5", "(3/2)", "15e-1", "1.50"), "5": ("5", "5.0", "0.5e1")}
+
+
+def _coefficient(tree: Tree) -> list[str]:
+    """A number times a variable or its power, written as a textbook does: 2x, 2 x, 2x^3, 2x³ (a power
+    binds tighter than the product without *)."""
+    number, other = tree[1], tree[2]
+    if number[0] != "num" or number[1] not in ("2", "3", "5"):
+        return []
+    if other[0] == "var":
+        return [f"{number[1]}{other[1]}", f"{number[1]} {other[1]}"]
+    if other[0] == "pow" and other[1][0] == "var" and other[2] > 0:
+        return [f"({number[1]}{other[1][1]}^{other[2]})", f"({number[1]}{other[1][1]}{SUPERSCRIPTS[other[2]]})"]
+    return []
+
+
 def spell(tree: Tree, rng: random.Random | None) -> str:
     """The tree as text: with `rng`, each node written in one of its equivalent spellings; without, the
     first (Python's own) everywhere.  In a text with braces or a backslash (read as LaTeX) a subscript of
@@ -148,7 +167,7 @@ def _spelled(tree: Tree, rng: random.Random | None) -> str:
     if kind == "var":
         return tree[1]
     if kind == "num":
-        number = pick(("(1/2)", "0.5")) if tree[1] == "0.5" else tree[1]
+        number = pick(NUMBERS[tree[1]])
         return pick((number, number, *(zero.format(number) for zero in EXACT_ZEROS)))
     if kind == "fn":
         return pick(UNARY[tree[1]][1]).format(u=_spelled(tree[2], rng))
@@ -167,10 +186,11 @@ def _spelled(tree: Tree, rng: random.Random | None) -> str:
     a, b = _spelled(tree[1], rng), _spelled(tree[2], rng)
     if kind == "add":
         return pick((f"({a} + {b})", f"({a}+{b})"))
-    if kind == "sub":
-        return pick((f"({a} - {b})", f"({a} − {b})"))
+    if kind == "sub":  # -b + a: a minus binds looser than a power (-(u)² is -(u²)) and tighter than +
+        return pick((f"({a} - {b})", f"({a} − {b})", f"({a} + -{b})", f"(-{b} + {a})"))
     if kind == "mul":
-        return pick((f"({a})*({b})", f"({a})({b})", f"({a}) ({b})", f"({a})·({b})", f"({a}) × ({b})"))
+        return pick((f"({a})*({b})", f"({a})({b})", f"({a}) ({b})", f"({a})·({b})", f"({a}) × ({b})",
+                     *_coefficient(tree)))
     return pick((f"({a})/({b})", f"({a}) ÷ ({b})"))
 
 
