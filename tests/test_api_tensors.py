@@ -213,3 +213,30 @@ def test_a_training_loop_gets_each_steps_own_gradient_and_its_tensors_are_left_a
     assert torch.equal(third, by_hand({**v, "W": raw.detach()}))
     assert raw.grad is None and on_graph["t"].grad is None and on_graph["t"].requires_grad
     assert not v["x"].requires_grad and not v["W"].requires_grad
+
+
+class Logged(torch.Tensor):
+    """A tensor subclass that may override autograd (through __torch_function__): it takes torch's own call."""
+
+
+@pytest.mark.parametrize("text", [LOSS, "sum(W*W) + sum(t)", "sum(exp(W @ x))"])
+def test_the_engine_call_gives_autograds_very_bits(text):
+    """`differentiate.autograd.backward` calls the engine entry torch.autograd.grad ends in, without its
+    Python: the same tensors bit for bit, an unused variable's zeros included, and a subclass takes the
+    public call."""
+    from derivcli.differentiate.autograd import backward
+
+    v = tensors(8)
+    leaves = {name: value.detach().requires_grad_(True) for name, value in v.items()}
+    value = {LOSS: lambda: torch.sum((torch.relu(leaves["W"] @ leaves["x"]) - leaves["t"]) ** 2),
+             "sum(W*W) + sum(t)": lambda: torch.sum(leaves["W"] * leaves["W"]) + torch.sum(leaves["t"]),
+             "sum(exp(W @ x))": lambda: torch.sum(torch.exp(leaves["W"] @ leaves["x"]))}[text]
+    targets = list(leaves.values())
+    ours = backward(value(), targets)
+    theirs = torch.autograd.grad(value(), targets, allow_unused=True, materialize_grads=True)
+    assert all(torch.equal(a, b) and a.dtype == b.dtype for a, b in zip(ours, theirs))
+    api = derivcli.grad(text, wrt=["W", "x", "t"], **v).gradient
+    assert all(torch.equal(api[name], b) for name, b in zip(leaves, theirs) if name in api)
+    sub = leaves["W"].detach().as_subclass(Logged).requires_grad_(True)
+    (through_torch,) = backward(torch.sum(sub * sub), [sub])
+    assert torch.equal(through_torch.as_subclass(torch.Tensor), 2 * leaves["W"].detach())

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from ..differentiate.autograd import unshared
+from ..differentiate.autograd import backward, unshared
 from ..errors import DerivcliError
 
 CHUNK = 65_536
@@ -128,7 +128,7 @@ class Compiled:
             return tuple(torch.zeros_like(target) for target in targets)
         total = value.sum()
         del value  # the values at every point are not needed by the backward pass: free them before it
-        return tuple(unshared(torch.autograd.grad(total, targets, allow_unused=True, materialize_grads=True)))
+        return tuple(unshared(backward(total, targets)))
 
     def _inputs(self, values: Mapping[str, Any]) -> tuple[list[torch.Tensor], str, int]:
         missing = [name for name in self.variables if name not in values]
