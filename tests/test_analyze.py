@@ -344,3 +344,93 @@ def test_a_constant_piece_is_said():
     assert any(note.startswith("f is constant on (-10, 0)") for note in analyze("relu(x)").notes)
     corner = analyze("x if x > 0 else -x^2").nondifferentiable[0]
     assert (corner.kind, corner.left, corner.right) == ("corner", 0.0, 1.0)  # Aitken's limit, not 2e-08
+
+
+# ------------------------------------------------------------------ poles the grid misses, and its charts
+def test_poles_no_grid_point_hits_split_the_domain():
+    """lgamma(2x) has a pole at every half-integer below 0; the grid hit only those at its own points
+    (-1.5), so the domain, the chart and 'increasing on (-2.83, -1.5)' ran across -2.5 and -2."""
+    result = analyze("loggamma(2x)", "-3", "0")
+    edges = sorted({round(end, 9) for span in result.domain for end in (span.start.x, span.end.x)})
+    assert all(any(abs(edge - pole) < 1e-9 for edge in edges) for pole in (-2.5, -2.0, -1.5, -1.0, -0.5)), edges
+    assert not [note for note in result.notes if "may miss" in note], result.notes
+    rising = [(span.start.x, span.end.x) for span in result.increasing]
+    assert not any(a < pole < b for a, b in rising for pole in (-2.5, -2.0, -1.5, -1.0, -0.5)), rising
+
+
+def test_beside_a_pole_small_is_not_zero():
+    """Between the poles of gamma(1.5 - 5/x), f′ is tiny against its size near them: the chart said 0 and
+    a note called f constant there."""
+    result = analyze("gamma(1.5 - 5/x)", "0.5", "3")
+    assert not [note for note in result.notes if note.startswith("f is constant")], result.notes
+    poles = [5 / (1.5 + n) for n in range(1, 9)]  # 2, 1.43, …, 0.53
+    edges = [end for span in result.domain for end in (span.start.x, span.end.x)]
+    assert all(any(abs(edge - pole) < 1e-6 for edge in edges) for pole in poles), edges
+
+
+def test_a_root_where_the_text_as_written_is_nan():
+    """(acos(x)/(2x))**-2 is 0/0 at 0 as written, so autograd's f′(0) is NaN; f′ tends to 0 from both sides
+    and changes sign there: a minimum, which the chart missed ('+++' from -0.94 to 1)."""
+    result = analyze("(acos(x)/(x + x))**(-2)", "-3", "3")
+    assert ("0", "minimum") in [(point.at.text, point.kind) for point in result.critical_points]
+
+
+@pytest.mark.parametrize("text", ["abs(x*x)", "gamma(1.5 - 5/x)"])
+def test_degenerate_derivatives_are_no_internal_error(text):
+    """f⁗ of |x²| is torch's efficient zero tensor (no storage to read); beside the poles of
+    gamma(1.5 - 5/x) Aitken's step overflowed a float's **."""
+    assert analyze(text, "-3", "3").domain
+
+
+def _chart_failures(seed: int, count: int) -> list[str]:
+    """Random functions of x (tests/differential.py's trees, built into SymPy without derivcli's parser): on
+    every segment of the f′ chart, f′ by mpmath at three points has the chart's sign; every zero and every
+    critical point is one to the oracle."""
+    import random
+    import sys
+
+    import sympy as sp
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from differential import _number, random_tree, spell, sympy_of, variables_of
+
+    rng, x, found, done = random.Random(seed), sp.Symbol("x", real=True), [], 0
+    while done < count:
+        tree = random_tree(rng, ["x"], depth=rng.randint(1, 3))
+        if not variables_of(tree):
+            continue
+        try:
+            f = sympy_of(tree)
+        except (TypeError, ValueError):
+            continue
+        text = spell(tree, None)
+        result, done = analyze(text, "-3", "3"), done + 1
+        slope = sp.diff(f, x)
+
+        def at(expr, point):
+            return _number(expr, {x: sp.Float(mpmath.mpf(point), 60)})
+
+        chart = result.charts[0] if result.charts else None
+        spots = [spot.x for spot in chart.points] if chart else []
+        for (a, b), sign in zip(zip(spots, spots[1:]), chart.signs if chart else []):
+            for share in (0.25, 0.5, 0.75) if sign in ("+", "-") else ():
+                value = at(slope, a + (b - a) * share)
+                if value is not None and abs(value) > 1e-9 and (value > 0) != (sign == "+"):
+                    if not any("may miss" in note for note in result.notes):
+                        found.append(f"{text}: f′ = {value:.4g} at {a + (b - a) * share:.6g}, chart {sign}")
+                    break
+        for point in result.critical_points:
+            if point.derivative == "zero":
+                value, bend = at(slope, point.at.x), at(sp.diff(slope, x), point.at.x)
+                if value is not None and abs(value) > 1e-8 * max(1.0, abs(bend or 0.0)):
+                    found.append(f"{text}: critical point {point.at.x} has f′ = {value:.4g}")
+    return found
+
+
+def test_sign_charts_are_the_truth_or_say_they_may_miss():
+    assert not _chart_failures(17, 8)
+
+
+@pytest.mark.slow
+def test_sign_charts_of_forty_functions():
+    assert not _chart_failures(1717, 40)

@@ -50,11 +50,20 @@ class Curve:
                 (derivative,) = torch.autograd.grad(current.sum(), x, create_graph=k < order - 1, allow_unused=True,
                                                     materialize_grads=True)
                 found.append(derivative)
-        return [[number if math.isfinite(number) else math.nan for number in values.detach().tolist()]
+        return [[number if math.isfinite(number) else math.nan for number in _stored(values).tolist()]
                 for values in found]
 
     def one(self, point: float, k: int) -> float:
         return self.at([point], k)[k][0]
+
+
+def _stored(values: Any) -> Any:
+    """A derivative with memory of its own: autograd gives the derivative of sign(u) (and so f⁗ of |x²|) as
+    torch's efficient zero tensor, which has no storage for `tolist` to read."""
+    import torch
+
+    values = values.detach()
+    return torch.zeros(values.shape, dtype=values.dtype) if values._is_zerotensor() else values
 
 
 def grid(lo: float, hi: float, extra: Sequence[float] = ()) -> list[float]:
@@ -64,12 +73,16 @@ def grid(lo: float, hi: float, extra: Sequence[float] = ()) -> list[float]:
 
 
 def sign_changes(xs: Sequence[float], values: Sequence[float]) -> list[tuple[float, float]]:
-    """Brackets [a, b] of neighbouring points where the values change sign (both finite), and [c, c]
-    where a value is exactly 0."""
+    """Brackets [a, b] of neighbouring points where the values change sign (both finite, or across one
+    point where the value is not), and [c, c] where a value is exactly 0."""
     brackets = [(x, x) for x, value in zip(xs, values) if value == 0]
     for (a, fa), (b, fb) in zip(zip(xs, values), zip(xs[1:], values[1:])):
         if math.isfinite(fa) and math.isfinite(fb) and fa * fb < 0:
             brackets.append((a, b))
+    for i in range(1, len(xs) - 1):  # across one point where the value is not finite (0/0 as written)
+        fa, fb = values[i - 1], values[i + 1]
+        if not math.isfinite(values[i]) and math.isfinite(fa) and math.isfinite(fb) and fa * fb < 0:
+            brackets.append((xs[i - 1], xs[i + 1]))
     return brackets
 
 
@@ -101,7 +114,8 @@ def refine(curve: Curve, k: int, brackets: Sequence[tuple[float, float]]) -> lis
             if fx == 0:
                 done.append(x)
                 continue
-            if not math.isfinite(fx):  # a pole or a hole inside the bracket: no root to refine
+            if not math.isfinite(fx):  # a pole or a hole inside the bracket: no root, but a point to look at
+                done.append(x)
                 continue
             a, b = (x, b) if math.isfinite(fa) and (fa > 0) == (fx > 0) else (a, x)
             step = x - fx / slope if math.isfinite(slope) and slope != 0 else math.nan
@@ -169,7 +183,7 @@ def _aitken(values: list[float]) -> float:
     bend = c - 2 * b + a
     if bend == 0:
         return c
-    limit = c - (c - b) ** 2 / bend
+    limit = c - (c - b) * (c - b) / bend  # (a float's ** raises OverflowError where * gives inf)
     return limit if abs(limit - c) <= abs(c - b) else c
 
 
@@ -182,15 +196,20 @@ def same_limit(left: Side, right: Side) -> bool:
 
 def is_root(curve: Curve, k: int, c: float) -> bool:
     """Whether f⁽ᵏ⁾(c) = 0 checks with autograd: small against its values at c ± δ, and shrinking towards c
-    from each side where it is defined (f⁽ᵏ⁾ is continuous there and passes 0, not a jump across it)."""
+    from each side where it is defined (f⁽ᵏ⁾ is continuous there and passes 0, not a jump across it).  Where
+    autograd's f⁽ᵏ⁾(c) is NaN (f′ of (acos(x)/(2x))**-2 at 0, as written), its limit from each side must be 0."""
     delta = NEAR * max(1.0, abs(c))
     value, *sides = [abs(v) for v in curve.at([c, c - delta, c - delta / 100, c + delta, c + delta / 100], k)[k]]
     pairs = [(far, near) for far, near in (sides[:2], sides[2:]) if math.isfinite(far) and math.isfinite(near)]
-    if not math.isfinite(value) or not pairs:
+    if not pairs:
         return False
     size = max(far for far, _ in pairs)
     if size == 0:  # flat: zero on a whole interval, no point of its own
         return False
+    if not math.isfinite(value):  # f⁽ᵏ⁾ of the text as written is NaN at c: a root if it tends to 0 from both sides
+        return len(pairs) == 2 and all(side.limit is not None and math.isfinite(side.limit)
+                                       and abs(side.limit) <= 10 * side.error + ROOT_TOLERANCE * size
+                                       for side in one_sided(curve, c, k))
     return value <= ROOT_TOLERANCE * size and all(near <= SHRINK * far for far, near in pairs)
 
 

@@ -44,6 +44,7 @@ class Facts:
         self.zeros = self.solutions(0, answers.get("zeros"), "the zero of f at")
         self.stationary = self.solutions(1, answers.get("critical"), "the solution of f′ = 0 at")
         self.flat = self.solutions(2, answers.get("inflection"), "the solution of f″ = 0 at")
+        self._holes()
         self.unsmooth = self._unsmooth()
         self.unsmooth_points = [point for _, point in self.unsmooth]
         self.charts = [self._chart(1), self._chart(2)]
@@ -65,6 +66,34 @@ class Facts:
             self.domain = [Span(spot(lo), spot(hi), (left, right)) for lo, hi, left, right in self.pieces]
         self.domain_exact = exact
         self.kinks = [kink for kink in answer.get("kinks") or [] if self.inside(kink.value)] if exact else []
+
+    def _holes(self) -> None:
+        """Points inside the domain where f is undefined after all, found where a sign change of f, f′ or f″
+        on the grid was no root: a pole no grid point hit (lgamma(2x) at -2.5, where torch's lgamma(-5) is
+        inf and its neighbours are finite).  Each splits its piece, so the charts and intervals stop there."""
+        candidates = numeric.merge(self.rejected[0] + self.rejected[1] + self.rejected[2])
+        holes = [x for x in candidates if self.p.a < x < self.p.b and self._within_domain(x) and self._pole(x)]
+        if not holes:
+            return
+        if self.domain_exact:
+            self.notes.append("SymPy's domain misses where torch finds f undefined (x = " +
+                              ", ".join(f"{x:.12g}" for x in holes) + "); the domain shown is split there")
+        spots = {end.x: end for span in self.domain for end in (span.start, span.end)}
+        pieces: list[tuple[float, float, bool, bool]] = []
+        for lo, hi, left, right in self.pieces:
+            ends = [lo, *(x for x in holes if lo < x < hi), hi]
+            pieces += [(a, b, left if a == lo else False, right if b == hi else False) for a, b in zip(ends, ends[1:])]
+        self.pieces = pieces
+        self.domain = [Span(spots.get(lo) or spot(lo), spots.get(hi) or spot(hi), (left, right))
+                       for lo, hi, left, right in pieces]
+        self.domain_exact = False
+
+    def _pole(self, x: float) -> bool:
+        """Whether f is undefined at x: not finite there, or growing without bound towards it (the float
+        nearest a pole of gamma(1.5 - 5/x) gives a finite f)."""
+        if not math.isfinite(self.curve.one(x, 0)):
+            return True
+        return any(side.limit is not None and math.isinf(side.limit) for side in numeric.one_sided(self.curve, x, 0))
 
     def _matches(self, pieces: list[tuple[Any, Any, bool, bool]]) -> bool:
         floats = [(float(lo), float(hi), left, right) for lo, hi, left, right in pieces]
@@ -100,10 +129,12 @@ class Facts:
 
     def inside(self, x: float) -> bool:
         """In the domain, and not a rounding away from an edge it excludes (a float beside π/2 for tan)."""
+        return self._within_domain(x) and math.isfinite(self.curve.one(x, 0))
+
+    def _within_domain(self, x: float) -> bool:
         excluded = [edge for lo, hi, left, right in self.pieces for edge, closed in ((lo, left), (hi, right))
                     if not closed]
-        return _within(self.pieces, x) and not any(is_close(x, edge, 1e-12) for edge in excluded) \
-            and math.isfinite(self.curve.one(x, 0))
+        return _within(self.pieces, x) and not any(is_close(x, edge, 1e-12) for edge in excluded)
 
     def edges(self) -> list[Found]:
         """The domain's edges within the interval (an isolated hole is an edge of both its pieces)."""
@@ -202,8 +233,8 @@ class Facts:
         points = _unique(points)
         middles = [(a.x + b.x) / 2 for a, b in zip(points, points[1:])]
         values = self.curve.at(middles, k)[k] if middles else []
-        signs = [numeric.sign_of(value, self.sizes[k]) if self.inside(middle) else None
-                 for middle, value in zip(middles, values)]
+        signs = [self._sign(k, value, a.x, b.x) if self.inside(middle) else None
+                 for middle, value, a, b in zip(middles, values, points, points[1:])]
         self._check_chart(k, points, signs)
         if k == 1:
             self.notes += [f"f is constant on ({a.spot().text}, {b.spot().text}) (f′ = 0 there): every point of it "
@@ -211,15 +242,35 @@ class Facts:
                            zip(zip(points, points[1:]), signs) if sign == "0"]
         return Chart("f'" if k == 1 else "f''", [point.spot() for point in points], signs)
 
+    def _sign(self, k: int, value: float, a: float, b: float) -> str | None:
+        """f⁽ᵏ⁾'s sign on (a, b) from its value between them; "0" (f⁽ᵏ⁻¹⁾ constant there) only where the grid's
+        f⁽ᵏ⁻¹⁾ does not change on (a, b) either: beside a pole, f′ of gamma(1.5 - 5/x) is small against its
+        own size there and yet far from 0."""
+        sign = numeric.sign_of(value, self._size(k, a, b))
+        if sign != "0":
+            return sign
+        below = [v for x, v in zip(self.xs, self.table[k - 1]) if a < x < b and math.isfinite(v)]
+        if len(below) < 2 or max(below) - min(below) <= 1e-9 * max(abs(v) for v in below):
+            return sign
+        return "+" if value > 0 or value == 0 and below[-1] > below[0] else "-"
+
+    def _size(self, k: int, a: float, b: float) -> float:
+        """f⁽ᵏ⁾'s size between a and b: the largest finite |value| on the grid there (the whole window's where
+        no grid point falls between).  Against the window's size, a pole elsewhere made f′ of 1e3 look 0,
+        and a stretch of gamma(1.5 - 5/x) "constant"."""
+        inside = [abs(value) for x, value in zip(self.xs, self.table[k]) if a < x < b and math.isfinite(value)]
+        return max(inside) if inside else self.sizes[k]
+
     def _check_chart(self, k: int, points: list[Found], signs: list[str | None]) -> None:
         """Every grid point between two chart points has the segment's sign (or is too small to have one)."""
         for (a, b), sign in zip(zip(points, points[1:]), signs):
             if sign is None:
                 continue
+            size = self._size(k, a.x, b.x)
             for x, value in zip(self.xs, self.table[k]):
                 if a.x < x < b.x and not is_close(x, a.x, 1e-6) and not is_close(x, b.x, 1e-6):
-                    shown = numeric.sign_of(value, self.sizes[k])
-                    if shown not in (None, sign, "0") and abs(value) > 1e-6 * self.sizes[k]:
+                    shown = numeric.sign_of(value, size)
+                    if shown not in (None, sign, "0") and abs(value) > 1e-6 * size:
                         self.notes.append(f"f{'′' * k} seems to change sign between {a.spot().text} and "
                                           f"{b.spot().text} where no root was found: the chart may miss one")
                         break
