@@ -5,7 +5,7 @@ the tree, mpmath at 50 digits).
 
 A number is right or it is an error: every answer is the oracle's to float64's tolerance, or is flagged
 (a non-finite result with its diagnosis, or a `--check` that does not say agree).  Every path gives the
-API's numbers bit for bit.  The ordinary suite runs 500 trees; `-m slow` runs
+API's numbers bit for bit.  The ordinary suite runs 400 trees; `-m slow` runs
 5,000.
 """
 
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from differential import Truth, cases, close, oracle  # noqa: E402
 
 SEED = 2026
-TREES = 500
+TREES = 400
 SCRIPT = shutil.which("derivcli", path=str(Path(sys.executable).parent)) or shutil.which("derivcli")
 
 Case = tuple[Any, dict[str, float], Truth, list[str]]
