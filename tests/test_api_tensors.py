@@ -240,3 +240,17 @@ def test_the_engine_call_gives_autograds_very_bits(text):
     sub = leaves["W"].detach().as_subclass(Logged).requires_grad_(True)
     (through_torch,) = backward(torch.sum(sub * sub), [sub])
     assert torch.equal(through_torch.as_subclass(torch.Tensor), 2 * leaves["W"].detach())
+
+
+def test_a_torch_whose_engine_entry_takes_other_arguments_gets_the_public_call(monkeypatch):
+    """The entry is private: where a torch changes its arguments, the TypeError comes before the graph is
+    touched, and the public call answers (from then on)."""
+    from derivcli.differentiate import autograd
+
+    def changed(*args, **kwargs):
+        raise TypeError("_engine_run_backward() got an unexpected keyword argument 'accumulate_grad'")
+
+    monkeypatch.setattr(autograd, "_ENGINE", changed)
+    v = tensors(8)
+    assert torch.equal(derivcli.grad(LOSS, wrt=["W"], **v).gradient["W"], by_hand(v))
+    assert autograd._ENGINE is None

@@ -98,11 +98,18 @@ def backward(value: torch.Tensor, targets: Sequence[torch.Tensor]) -> Sequence[t
     For plain tensors it calls the engine entry that torch.autograd.grad itself ends in, without the Python
     that normalises and checks its arguments (which `gradient` has already settled): ~15 µs a call, a tenth
     of a 512×512 gradient (issue 24's 1.5× torch).  Tensor subclasses, which may override autograd through
-    __torch_function__, and a torch without that entry take the public call."""
-    if _ENGINE is None or type(value) is not torch.Tensor or any(type(t) is not torch.Tensor for t in targets):
-        return torch.autograd.grad(value, targets, allow_unused=True, materialize_grads=True)
-    grads = _ENGINE((value,), (torch.ones_like(value),), False, False, tuple(targets), True, accumulate_grad=False)
-    return [g if g is not None else torch.zeros_like(t) for g, t in zip(grads, targets)]
+    __torch_function__, and a torch without that entry, or whose entry refuses these arguments (a TypeError,
+    raised before the graph is touched), take the public call."""
+    global _ENGINE
+    if _ENGINE is not None and type(value) is torch.Tensor and all(type(t) is torch.Tensor for t in targets):
+        try:
+            grads = _ENGINE((value,), (torch.ones_like(value),), False, False, tuple(targets), True,
+                            accumulate_grad=False)
+        except TypeError:  # a torch whose entry takes other arguments (it is private): the public call from now on
+            _ENGINE = None
+        else:
+            return [g if g is not None else torch.zeros_like(t) for g, t in zip(grads, targets)]
+    return torch.autograd.grad(value, targets, allow_unused=True, materialize_grads=True)
 
 
 def unshared(gradients: Sequence[torch.Tensor]) -> list[torch.Tensor]:
