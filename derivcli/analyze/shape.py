@@ -233,20 +233,21 @@ class Facts:
         points = _unique(points)
         middles = [(a.x + b.x) / 2 for a, b in zip(points, points[1:])]
         values = self.curve.at(middles, k)[k] if middles else []
-        signs = [self._sign(k, value, a.x, b.x) if self.inside(middle) else None
-                 for middle, value, a, b in zip(middles, values, points, points[1:])]
-        self._check_chart(k, points, signs)
+        sizes = [self._size(k, a.x, b.x) for a, b in zip(points, points[1:])]
+        signs = [self._sign(k, value, size, a.x, b.x) if self.inside(middle) else None
+                 for middle, value, size, a, b in zip(middles, values, sizes, points, points[1:])]
+        self._check_chart(k, points, signs, sizes)
         if k == 1:
             self.notes += [f"f is constant on ({a.spot().text}, {b.spot().text}) (f′ = 0 there): every point of it "
                            "is critical, and its value is attained all along" for (a, b), sign in
                            zip(zip(points, points[1:]), signs) if sign == "0"]
         return Chart("f'" if k == 1 else "f''", [point.spot() for point in points], signs)
 
-    def _sign(self, k: int, value: float, a: float, b: float) -> str | None:
+    def _sign(self, k: int, value: float, size: float, a: float, b: float) -> str | None:
         """f⁽ᵏ⁾'s sign on (a, b) from its value between them; "0" (f⁽ᵏ⁻¹⁾ constant there) only where the grid's
         f⁽ᵏ⁻¹⁾ does not change on (a, b) either: beside a pole, f′ of gamma(1.5 - 5/x) is small against its
         own size there and yet far from 0."""
-        sign = numeric.sign_of(value, self._size(k, a, b))
+        sign = numeric.sign_of(value, size)
         if sign != "0":
             return sign
         below = [v for x, v in zip(self.xs, self.table[k - 1]) if a < x < b and math.isfinite(v)]
@@ -261,12 +262,11 @@ class Facts:
         inside = [abs(value) for x, value in zip(self.xs, self.table[k]) if a < x < b and math.isfinite(value)]
         return max(inside) if inside else self.sizes[k]
 
-    def _check_chart(self, k: int, points: list[Found], signs: list[str | None]) -> None:
+    def _check_chart(self, k: int, points: list[Found], signs: list[str | None], sizes: list[float]) -> None:
         """Every grid point between two chart points has the segment's sign (or is too small to have one)."""
-        for (a, b), sign in zip(zip(points, points[1:]), signs):
+        for (a, b), sign, size in zip(zip(points, points[1:]), signs, sizes):
             if sign is None:
                 continue
-            size = self._size(k, a.x, b.x)
             for x, value in zip(self.xs, self.table[k]):
                 if a.x < x < b.x and not is_close(x, a.x, 1e-6) and not is_close(x, b.x, 1e-6):
                     shown = numeric.sign_of(value, size)
