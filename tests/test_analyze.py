@@ -356,6 +356,9 @@ def test_poles_no_grid_point_hits_split_the_domain():
     assert not [note for note in result.notes if "may miss" in note], result.notes
     rising = [(span.start.x, span.end.x) for span in result.increasing]
     assert not any(a < pole < b for a, b in rising for pole in (-2.5, -2.0, -1.5, -1.0, -0.5)), rising
+    # the grid meets -1.5 and both ends: the poles there are open edges, not a "maximum" or a "jump" beside them
+    assert [span.closed for span in result.domain] == [(False, False)] * 6, result.domain
+    assert [point.kind for point in result.critical_points] == ["minimum"] * 6 and not result.nondifferentiable
 
 
 @pytest.mark.slow  # (SymPy's budget for gamma's questions runs out: 6 s)

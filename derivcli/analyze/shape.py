@@ -117,7 +117,27 @@ class Facts:
                 hi = self.xs[end] if end == len(self.xs) - 1 else self._edge(self.xs[end + 1], self.xs[end])
                 pieces.append((lo, hi, True, True))
                 start = None
-        return pieces
+        return self._isolated_points_open(pieces)
+
+    def _isolated_points_open(self, pieces: list[tuple[float, float, bool, bool]]
+                              ) -> list[tuple[float, float, bool, bool]]:
+        """Two pieces that meet around one grid point where f is not finite (or a piece that stops beside
+        the window's end where f is not): the domain without that point, open there.  Refined by bisection,
+        such edges are the floats beside the point (lgamma(2x) beside -1.5, where f is 33.6), which made a
+        pole a closed edge, a "maximum" and a "jump"."""
+        opened = list(pieces)
+        for i in range(len(opened) - 1):
+            (lo, hi, left, _), (next_lo, next_hi, _, next_right) = opened[i], opened[i + 1]
+            between = [x for x in self.xs if hi < x < next_lo]
+            if len(between) == 1 and is_close(hi, between[0], 1e-12) and is_close(next_lo, between[0], 1e-12):
+                opened[i] = (lo, between[0], left, False)
+                opened[i + 1] = (between[0], next_hi, False, next_right)
+        first, last = self.xs[0], self.xs[-1]  # the same at an end of the window (lgamma(2x) on [-3, 0])
+        if opened and opened[0][0] != first and is_close(opened[0][0], first, 1e-12):
+            opened[0] = (first, opened[0][1], False, opened[0][3])
+        if opened and opened[-1][1] != last and is_close(opened[-1][1], last, 1e-12):
+            opened[-1] = (opened[-1][0], last, opened[-1][2], False)
+        return opened
 
     def _edge(self, outside: float, inside: float) -> float:
         for _ in range(60):
