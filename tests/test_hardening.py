@@ -82,9 +82,12 @@ def test_a_zero_step_is_refused_with_its_column():
 # ---------------------------------------------------------------------------------- one memory budget
 @pytest.mark.parametrize(("command", "text", "point", "what"), [
     ("grad", "sum(W @ V)", {"W": "zeros(20000, 1)", "V": "zeros(1, 20000)"}, "20,000 x 20,000 result"),
-    ("jacobian", "x", {"x": "zeros(20000)"}, "Jacobian of 20,000 outputs by 20,000 inputs"),
-    ("hessian", "sum(x**4)", {"x": "zeros(20000)"}, "Hessian over 20,000 variables"),
-    ("graph", "sum(x @ x.T @ x)", {"x": "zeros(20000, 1)"}, "20,000 x 20,000 result"),
+    # (the same refusal through other commands: a real process each, in CI's slow step)
+    pytest.param("jacobian", "x", {"x": "zeros(20000)"}, "Jacobian of 20,000 outputs by 20,000 inputs",
+                 marks=pytest.mark.slow),
+    pytest.param("hessian", "sum(x**4)", {"x": "zeros(20000)"}, "Hessian over 20,000 variables", marks=pytest.mark.slow),
+    pytest.param("graph", "sum(x @ x.T @ x)", {"x": "zeros(20000, 1)"}, "20,000 x 20,000 result",
+                 marks=pytest.mark.slow),
 ])
 def test_what_would_pass_the_budget_is_refused_before_it_is_allocated(command, text, point, what):
     arguments = [item for name, value in point.items() for item in (f"--{name}", value)]

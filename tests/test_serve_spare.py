@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import SCRIPT, TIMEOUT, Server, derivcli, snapshot_env
+from servers import SCRIPT, TIMEOUT, Server, snapshot_env
 
 from derivcli.serve.spare import HAND_OVER_BYTES
 
@@ -67,7 +67,7 @@ def spare(server: Server) -> int | None:
 def test_a_command_is_handed_to_the_spare(server):
     waiting = spare(server)
     assert waiting is not None, "no spare"
-    server.same(derivcli("grad", "x**2*y", "--x", "3", "--y", "2"))
+    server.same_as_here(["grad", "x**2*y", "--x", "3", "--y", "2"])
     assert not Path(f"/proc/{waiting}").exists() or waiting not in children(server.pid), "the spare did not run it"
 
 
@@ -75,7 +75,7 @@ def test_a_request_too_big_to_hand_over_gets_a_fork_and_keeps_the_spare(server):
     waiting = spare(server)
     assert waiting is not None
     big = {"DERIVCLI_TEST_PADDING": "x" * HAND_OVER_BYTES}  # the environment travels with the request
-    server.same(derivcli("grad", "sin(x)", "--x", "1"), env=big)
+    server.same_as_here(["grad", "sin(x)", "--x", "1"], env=big)
     assert spare(server) == waiting
 
 
@@ -88,5 +88,5 @@ def test_after_the_spare_is_killed_each_command_gets_a_fork(server):
         assert time.monotonic() < deadline, "the server did not notice"
         time.sleep(0.05)
     for x in ("1", "2"):
-        server.same(derivcli("grad", "x**3", "--x", x))
+        server.same_as_here(["grad", "x**3", "--x", x])
     assert children(server.pid) == set()

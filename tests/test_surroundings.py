@@ -396,7 +396,9 @@ def test_full_stdout(tmp_path, warm_env):
 
 
 @pytest.mark.parametrize("command", ['seq 1 100000 | "$D" grad x --x -', '"$D" functions --format table',
-                                     '"$D" --help', '"$D" grad x --points rows.csv', '"$D" batch < requests.ndjson'])
+                                     '"$D" --help',  # (the other two streams of answers: in CI's slow step)
+                                     pytest.param('"$D" grad x --points rows.csv', marks=pytest.mark.slow),
+                                     pytest.param('"$D" batch < requests.ndjson', marks=pytest.mark.slow)])
 def test_a_reader_that_leaves_early_is_not_an_error(tmp_path, command, warm_env):
     (tmp_path / "rows.csv").write_text("x\n" + "".join(f"{k}\n" for k in range(300_000)))
     (tmp_path / "requests.ndjson").write_text((json.dumps({"expression": "x", "point": {"x": 1}}) + "\n") * 20_000)
