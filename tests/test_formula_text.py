@@ -5,15 +5,17 @@ what SymPy's evaluation builds."""
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sympy.printing.printer import Printer
 
 from derivcli.errors import DerivcliError
 from derivcli.parsing import parse
 from derivcli.parsing.literals import with_sign_facts
-from derivcli.symbolic.formula_text import formula
+from derivcli.symbolic.formula_text import FormulaPrinter, formula
 from derivcli.table.sympy_forms import power
 
 ATOMS = ["x", "y", "z", "0", "1", "2", "3", "17", "0.5", "2.25", "1e-3", "123456789", "pi", "E", "(1/3)", "(-2)"]
@@ -36,11 +38,43 @@ def expressions() -> st.SearchStrategy[str]:
 @settings(max_examples=400, deadline=None)
 @given(expressions())
 def test_formula_prints_what_str_prints(text):
+    """The simplified tree as str prints it, and the tree as written as it prints without the texts
+    remembered from every expression printed before in this process."""
     try:
-        expr = parse(text).expr
+        parsed = parse(text)
     except DerivcliError:
         return
-    assert formula(expr) == str(expr)
+    assert formula(parsed.expr) == str(parsed.expr)
+    if parsed.written is not None:
+        assert formula(parsed.written) == Unremembered().doprint(parsed.written)
+
+
+class Unremembered(FormulaPrinter):
+    """The printer without `_TEXTS`."""
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        return Printer._print(self, expr, **kwargs)
+
+
+def test_nodes_equal_in_value_but_not_in_kind_keep_their_own_texts(monkeypatch):
+    """The remembered texts are SymPy's == apart: 2.0*x is not 2*x, x*2 as written is not 2*x, and a
+    SymPy whose == does not tell 2.0 from 2 remembers none."""
+    from derivcli.symbolic import formula_text
+
+    x = sympy.Symbol("x", real=True)
+    pairs = [(sympy.Mul(sympy.Float(2.0), x), sympy.Mul(2, x)), (sympy.Mul(x, 2, evaluate=False), sympy.Mul(2, x)),
+             (sympy.Add(x, 1, evaluate=False), sympy.Add(1, x, evaluate=False)),
+             (sympy.Mul(sympy.Float("0.1", 30), x), sympy.Mul(sympy.Float("0.1", 15), x)),
+             (sympy.sin(sympy.Float(1.0) * x), sympy.sin(x))]
+    for first, second in pairs:
+        both = sympy.Add(sympy.Mul(first, x, evaluate=False), second, evaluate=False)
+        for expr in (first, second, both, first, second):
+            assert formula(expr) == str(expr)
+    assert formula(pairs[0][0]) == "2.0*x" and formula(pairs[0][1]) == "2*x"
+    monkeypatch.setattr(formula_text, "_TEXTS", {})
+    monkeypatch.setattr(formula_text, "_REMEMBERS", False)
+    assert [formula(first) for first, _ in pairs] == [str(first) for first, _ in pairs]
+    assert formula_text._TEXTS == {}
 
 
 def test_formula_on_the_orderings_sympy_treats_specially():

@@ -85,7 +85,8 @@ def test_a_zero_step_is_refused_with_its_column():
     # (the same refusal through other commands: a real process each, in CI's slow step)
     pytest.param("jacobian", "x", {"x": "zeros(20000)"}, "Jacobian of 20,000 outputs by 20,000 inputs",
                  marks=pytest.mark.slow),
-    pytest.param("hessian", "sum(x**4)", {"x": "zeros(20000)"}, "Hessian over 20,000 variables", marks=pytest.mark.slow),
+    pytest.param("hessian", "sum(x**4)", {"x": "zeros(20000)"}, "Hessian over 20,000 variables",
+                 marks=pytest.mark.slow),
     pytest.param("graph", "sum(x @ x.T @ x)", {"x": "zeros(20000, 1)"}, "20,000 x 20,000 result",
                  marks=pytest.mark.slow),
 ])

@@ -16,7 +16,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sympy import Add, Basic, Expr, Float, Function, Mul, Number, NumberSymbol, Pow, Rational, S, preorder_traversal
+from sympy import (
+    Add,
+    Basic,
+    Expr,
+    Float,
+    Function,
+    Integer,
+    Mul,
+    Number,
+    NumberSymbol,
+    Pow,
+    Rational,
+    S,
+    preorder_traversal,
+)
 from sympy.core.exprtools import decompose_power
 from sympy.core.sorting import default_sort_key
 from sympy.printing.precedence import PRECEDENCE, precedence
@@ -26,6 +40,17 @@ from sympy.printing.str import StrPrinter
 def formula(expr: Any) -> str:
     """`str(expr)`, faster."""
     return FormulaPrinter().doprint(expr)
+
+
+# Each compound node's text, across printers: a node's text is a function of its class and arguments alone
+# (below the top level, where a Float prints otherwise, every node prints at the same depth), and SymPy's
+# nodes never change.  The tree as written and the simplified one share most of their parts, and distinct
+# expressions of one batch share many (`sqrt(2*x + 3)`): printing both trees of a Rubi-sized expression
+# took 45% less.  Only where SymPy's == tells Float(2.0) from 2 (1.13 on) is it the same node: before,
+# 2.0*x == 2*x, and the texts differ.
+_TEXTS: dict[Any, str] = {}
+_TEXTS_KEPT = 16384  # entries before it starts afresh: a few MB of nodes
+_REMEMBERS = Float(2.0) != Integer(2)
 
 
 def _sign(number: Any) -> int | None:
@@ -156,6 +181,18 @@ class FormulaPrinter(StrPrinter):
         super().__init__()
         self._keys: dict[int, tuple[Any, Any]] = {}  # id(part) -> (part, its sort key): the parts stay alive
         self._orders: dict[int, tuple[Any, list[Any]]] = {}  # id(sum) -> (sum, its ordered terms)
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        """Printer._print, each compound node's text remembered (`_TEXTS`)."""
+        if kwargs or not _REMEMBERS or not isinstance(expr, Basic) or not expr.args:
+            return super()._print(expr, **kwargs)
+        text = _TEXTS.get(expr)
+        if text is None:
+            text = super()._print(expr)
+            if len(_TEXTS) >= _TEXTS_KEPT:
+                _TEXTS.clear()
+            _TEXTS[expr] = text
+        return text
 
     def sort_key(self, expr: Any) -> Any:
         """`expr.sort_key()`, SymPy's own steps, but each sum ordered by `_ordered_terms` and each part's
