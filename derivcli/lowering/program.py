@@ -194,6 +194,7 @@ class _Lowering:
         inputs, constants, steps."""
         root = self.stable(root)
         leaves: dict[sp.Basic, tuple[str, Any]] = {}
+        children: dict[sp.Basic, list[sp.Basic]] = {}  # each node's, as the walk found them
         ordered: list[sp.Basic] = []
         seen: set[sp.Basic] = set()
         stack: list[tuple[sp.Basic, bool]] = [(root, False)]
@@ -210,7 +211,8 @@ class _Lowering:
                 leaves[node] = leaf
                 continue
             stack.append((node, True))
-            stack.extend((child, False) for child in reversed(self.children(node)) if child not in seen)
+            children[node] = self.children(node)
+            stack.extend((child, False) for child in reversed(children[node]) if child not in seen)
         constants: dict[Any, int] = {}
         program = Program(self.variables)
         for kind, value in leaves.values():
@@ -223,7 +225,7 @@ class _Lowering:
             slots[node] = value if kind == "input" else len(self.variables) + constants[_constant_key(value)]
         for position, node in enumerate(ordered):
             slots[node] = base + position
-            arguments = tuple(slots[child] for child in self.children(node)) + self.extra_slots(node)
+            arguments = tuple(slots[child] for child in children[node]) + self.extra_slots(node)
             program.steps.append((self.function(node), arguments))
             program.nodes.append(node)
         program.output = slots[root]

@@ -15,6 +15,9 @@ class HasVariables:
 
     def __call__(self, node: Any) -> bool:
         known = self.known
+        answer = known.get(node)
+        if answer is not None:  # (most questions: a walk asks each node, then its parent asks again)
+            return answer
         stack = [node]
         while stack:
             top = stack[-1]
