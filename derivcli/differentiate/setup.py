@@ -117,6 +117,9 @@ def make_inputs(point: dict[str, Any], variables: Sequence[str], wrt: Sequence[s
     leaves = []
     for name in variables:
         value = point[name]
+        if isinstance(value, float):  # a number: its fresh tensor is the leaf (no copy or view of it)
+            leaves.append(torch.tensor(value, dtype=dtype, device=device, requires_grad=name in wrt))
+            continue
         if not (isinstance(value, torch.Tensor) and value.dtype == dtype and value.device == device):
             value = torch.as_tensor(value, dtype=dtype, device=device)
         if not share:

@@ -21,7 +21,9 @@ class Cursor:
         self.text = text
         self.context = context
         self.notes: list[ParseNote] = []
-        tokens = tokenize(text, notation.known_names(context), self.notes)
+        # (the names a lookalike letter could be mistaken for matter only outside ASCII: a union of some
+        # 300 names, made for every text before)
+        tokens = tokenize(text, frozenset() if text.isascii() else notation.known_names(context), self.notes)
         tokens, self.wrt = notation.strip_wrapper(tokens, context, self.notes, text)
         if self.wrt:
             context = replace(context, wrt=context.wrt | frozenset(self.wrt))
