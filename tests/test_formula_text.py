@@ -57,8 +57,8 @@ class Unremembered(FormulaPrinter):
 
 
 def test_nodes_equal_in_value_but_not_in_kind_keep_their_own_texts(monkeypatch):
-    """The remembered texts are SymPy's == apart: 2.0*x is not 2*x, x*2 as written is not 2*x, and a
-    SymPy whose == does not tell 2.0 from 2 remembers none."""
+    """The remembered texts, sort keys and term orders are SymPy's == apart: 2.0*x is not 2*x, x*2 as
+    written is not 2*x, and a SymPy whose == does not tell 2.0 from 2 remembers none."""
     from derivcli.symbolic import formula_text
 
     x = sympy.Symbol("x", real=True)
@@ -71,10 +71,12 @@ def test_nodes_equal_in_value_but_not_in_kind_keep_their_own_texts(monkeypatch):
         for expr in (first, second, both, first, second):
             assert formula(expr) == str(expr)
     assert formula(pairs[0][0]) == "2.0*x" and formula(pairs[0][1]) == "2*x"
-    monkeypatch.setattr(formula_text, "_TEXTS", {})
+    for table in ("_TEXTS", "_KEYS", "_ORDERS"):
+        monkeypatch.setattr(formula_text, table, {})
     monkeypatch.setattr(formula_text, "_REMEMBERS", False)
-    assert [formula(first) for first, _ in pairs] == [str(first) for first, _ in pairs]
-    assert formula_text._TEXTS == {}
+    sums = [sympy.Add(*pair, x**2, evaluate=False) for pair in pairs] + [sympy.Add(*pair) for pair in pairs]
+    assert [formula(expr) for expr in sums] == [str(expr) for expr in sums]
+    assert formula_text._TEXTS == formula_text._KEYS == formula_text._ORDERS == {}
 
 
 def test_formula_on_the_orderings_sympy_treats_specially():

@@ -14,7 +14,7 @@ notices the difference: `derivcli batch` of new expressions spends about a quart
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sympy import (
     Add,
@@ -44,13 +44,27 @@ def formula(expr: Any) -> str:
 
 # Each compound node's text, across printers: a node's text is a function of its class and arguments alone
 # (below the top level, where a Float prints otherwise, every node prints at the same depth), and SymPy's
-# nodes never change.  The tree as written and the simplified one share most of their parts, and distinct
-# expressions of one batch share many (`sqrt(2*x + 3)`): printing both trees of a Rubi-sized expression
-# took 45% less.  Only where SymPy's == tells Float(2.0) from 2 (1.13 on) is it the same node: before,
-# 2.0*x == 2*x, and the texts differ.
+# nodes never change; so are its sort key and a sum's term order.  The tree as written and the simplified
+# one share most of their parts, and distinct expressions of one batch share many (`sqrt(2*x + 3)`):
+# printing both trees of a Rubi-sized expression takes a third of the time it did.  Only where SymPy's ==
+# tells Float(2.0) from 2 (1.13 on) is it the same node: before, 2.0*x == 2*x, and the texts differ.
 _TEXTS: dict[Any, str] = {}
-_TEXTS_KEPT = 16384  # entries before it starts afresh: a few MB of nodes
+_KEYS: dict[Any, tuple[Any, Any]] = {}  # and the sort keys and term orders of `FormulaPrinter`, likewise
+_ORDERS: dict[Any, tuple[Any, list[Any]]] = {}
+_KEPT = 16384  # entries of each before it starts afresh: a few MB of nodes
 _REMEMBERS = Float(2.0) != Integer(2)
+T = TypeVar("T")
+
+
+def _remember(table: dict[Any, T], key: Any, value: T) -> T:
+    if len(table) >= _KEPT:
+        table.clear()
+    table[key] = value
+    return value
+
+
+def _itself(part: Any) -> Any:
+    return part
 
 
 def _sign(number: Any) -> int | None:
@@ -174,13 +188,17 @@ def _holds_constant_sum(expr: Any) -> bool:
 
 class FormulaPrinter(StrPrinter):
     """StrPrinter with the number questions answered from the numbers' values (see the module text).
-    One printer prints one expression: it remembers the sort keys and term orders of that expression's
-    parts (a sum is ordered for its key and again for its text)."""
+    It remembers the sort keys and term orders of the parts it prints (a sum is ordered for its key and
+    again for its text), and their texts, across printers where it can (`_TEXTS`)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._keys: dict[int, tuple[Any, Any]] = {}  # id(part) -> (part, its sort key): the parts stay alive
-        self._orders: dict[int, tuple[Any, list[Any]]] = {}  # id(sum) -> (sum, its ordered terms)
+        # each part's sort key and each sum's ordered terms: across printers by the part itself, where
+        # texts are remembered (`_TEXTS`: sort keys and orders are functions of the part alike), else
+        # by id for this printer alone (the parts kept alive beside their answers)
+        self._keys: dict[Any, tuple[Any, Any]] = _KEYS if _REMEMBERS else {}  # part -> (part, its sort key)
+        self._orders: dict[Any, tuple[Any, list[Any]]] = _ORDERS if _REMEMBERS else {}  # sum -> (sum, terms)
+        self._slot: Any = _itself if _REMEMBERS else id
 
     def _print(self, expr: Any, **kwargs: Any) -> str:
         """Printer._print, each compound node's text remembered (`_TEXTS`)."""
@@ -188,16 +206,13 @@ class FormulaPrinter(StrPrinter):
             return super()._print(expr, **kwargs)
         text = _TEXTS.get(expr)
         if text is None:
-            text = super()._print(expr)
-            if len(_TEXTS) >= _TEXTS_KEPT:
-                _TEXTS.clear()
-            _TEXTS[expr] = text
+            text = _remember(_TEXTS, expr, super()._print(expr))
         return text
 
     def sort_key(self, expr: Any) -> Any:
         """`expr.sort_key()`, SymPy's own steps, but each sum ordered by `_ordered_terms` and each part's
         key computed once: SymPy orders a sum inside a key through `complex()` of every coefficient."""
-        known = self._keys.get(id(expr))
+        known = self._keys.get(self._slot(expr))
         if known is not None:
             return known[1]
         if not isinstance(expr, Expr) or expr.is_Atom or type(expr).sort_key is not Expr.sort_key:
@@ -218,12 +233,12 @@ class FormulaPrinter(StrPrinter):
                 args = tuple(self.sort_key(part) if isinstance(part, Basic) else default_sort_key(part)
                              for part in parts)
             key = rest.class_key(), (len(args), args), self.sort_key(exponent), coeff
-        self._keys[id(expr)] = (expr, key)
+        _remember(self._keys, self._slot(expr), (expr, key))
         return key
 
     def _terms(self, expr: Any) -> list[Any]:
         """`expr.as_ordered_terms()`."""
-        known = self._orders.get(id(expr))
+        known = self._orders.get(self._slot(expr))
         if known is not None:
             return known[1]
         terms = _ordered_terms(expr, self.sort_key)
@@ -233,7 +248,7 @@ class FormulaPrinter(StrPrinter):
             # written (16 levels took 45 s).  A sum holding such a constant (only a tree as written has one)
             # keeps the order it was written in.
             terms = list(Add.make_args(expr)) if _holds_constant_sum(expr) else expr.as_ordered_terms()
-        self._orders[id(expr)] = (expr, terms)
+        _remember(self._orders, self._slot(expr), (expr, terms))
         return terms
 
     def _factors(self, expr: Any) -> list[Any]:
