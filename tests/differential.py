@@ -237,9 +237,26 @@ def partial_results(tree: Tree) -> Iterator[Tree]:
             yield from partial_results(child)
 
 
+ORACLE_SECONDS = 5.0
+
+
 def oracle(tree: Tree, point: dict[str, float], limit: float = 1e8) -> Truth | None:
     """Value and gradient at `point` by mpmath at 50 digits, or None where the tree is not a real,
-    moderate, smooth function there (outside a domain, near a pole or a kink, or past `limit`)."""
+    moderate, smooth function there (outside a domain, near a pole or a kink, or past `limit`), or where
+    SymPy's own evaluation of the tree takes longer than ORACLE_SECONDS: building one tree of seed 5152
+    (a log of nested constants, whose sign SymPy asks of evalf) ran for minutes until memory ran out."""
+    from derivcli.limits.budget import OverBudget, time_budget
+
+    if not UNARY:  # (a tree written by hand, before any was drawn)
+        _unary_table()
+    try:
+        with time_budget(ORACLE_SECONDS):
+            return _oracle(tree, point, limit)
+    except OverBudget:
+        return None
+
+
+def _oracle(tree: Tree, point: dict[str, float], limit: float) -> Truth | None:
     import mpmath
     import sympy as sp
 

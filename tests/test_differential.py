@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +250,19 @@ def test_propagate_sensitivities_are_the_truth_through_the_api_and_batch(corpus)
         first_order = math.sqrt(sum((g * u[name]) ** 2 for name, g in truth.gradient.items()))
         assert close(result.uncertainty, first_order, rtol=1e-7, atol=1e-12 * scale), text
         assert record["uncertainty"] == result.uncertainty and record["value"] == result.value, text
+
+
+def test_a_tree_sympy_cannot_build_in_time_has_no_oracle(monkeypatch):
+    """sinh((5 - y/y)*mish(asin(2))): SymPy's evaluation asks the sign of a complex constant's pieces, for
+    minutes, until memory runs out (seed 5152 of the slow run).  The oracle gives up within its seconds, and
+    the tree is drawn again; derivcli itself answers it at once (NaN, with asin's domain named)."""
+    import differential
+
+    monkeypatch.setattr(differential, "ORACLE_SECONDS", 0.5)
+    tree = ("fn", "sinh", ("mul", ("sub", ("num", "5"), ("div", ("var", "y"), ("var", "y"))),
+                           ("fn", "mish", ("fn", "asin", ("num", "2")))))
+    started = time.monotonic()
+    assert oracle(tree, {"y": -2.736}) is None
+    assert time.monotonic() - started < 5
+    result = derivcli.grad("sinh((5 - y/y)*mish(asin(2)))", {"y": -2.736})
+    assert math.isnan(result.value) and any("asin(2) gets 2, outside asin's domain" in w for w in result.warnings)
