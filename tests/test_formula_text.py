@@ -4,6 +4,7 @@ what SymPy's evaluation builds."""
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import Any
 
@@ -12,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sympy.printing.printer import Printer
 
+import derivcli
 from derivcli.errors import DerivcliError
+from derivcli.limits.recursion import deep_recursion
 from derivcli.parsing import parse
 from derivcli.parsing.literals import with_sign_facts
 from derivcli.symbolic.formula_text import FormulaPrinter, formula
@@ -49,11 +52,35 @@ def test_formula_prints_what_str_prints(text):
         assert formula(parsed.written) == Unremembered().doprint(parsed.written)
 
 
+def test_the_deepest_expression_the_parser_lets_through_prints():
+    """90 nested square roots of products and sums (the parser allows 100 levels): the printer's frame per
+    level once ran out of Python's default stack, where the parser had room."""
+    text = "x"
+    for _ in range(90):
+        text = f"sqrt({text}*y + 1)"
+    parsed = parse(text)
+    assert formula(parsed.expr) == Unremembered().doprint(parsed.expr) and formula(parsed.expr).count("sqrt") == 90
+    assert math.isfinite(derivcli.grad(text, {"x": 0.5, "y": 0.5}).value)
+
+
+def test_a_node_equal_to_another_that_prints_otherwise_keeps_its_own_text():
+    """SymPy's Subs is equal to one with its variable renamed; each prints its own."""
+    f = sympy.Function("f")
+    x, y = sympy.symbols("x y")
+    first, second = sympy.Subs(f(x).diff(x), x, 2 * y), sympy.Subs(f(y).diff(y), y, 2 * y)
+    assert first == second
+    assert [formula(first), formula(second), formula(first + 1)] == [str(first), str(second), str(first + 1)]
+
+
 class Unremembered(FormulaPrinter):
     """The printer without `_TEXTS`."""
 
     def _print(self, expr: Any, **kwargs: Any) -> str:
         return Printer._print(self, expr, **kwargs)
+
+    def doprint(self, expr: Any) -> str:
+        with deep_recursion():  # (as `formula` prints)
+            return str(super().doprint(expr))
 
 
 def test_nodes_equal_in_value_but_not_in_kind_keep_their_own_texts(monkeypatch):

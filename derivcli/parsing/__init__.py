@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import DerivcliError
 from ..limits.budget import BUILD_SECONDS, OverBudget, time_budget
+from ..limits.recursion import deep_recursion
 from .grammar import parse_tree
 from .latex import Translation, is_latex, located, translate
-from .limits import MAX_LENGTH, MAX_NESTING, deep_recursion
+from .limits import MAX_LENGTH, MAX_NESTING
 from .syntax import Context, Reading
 from .tokens import Token, tokenize
 

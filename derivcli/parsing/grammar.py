@@ -19,8 +19,9 @@ from collections.abc import Callable
 from functools import partial
 
 from ..errors import DerivcliError
+from ..limits.recursion import deep_recursion
 from .applications import FunctionSyntax
-from .limits import MAX_TENSOR_ELEMENTS, deep_recursion
+from .limits import MAX_TENSOR_ELEMENTS
 from .notation import KEYWORDS, PYTHON_WORDS
 from .syntax import (
     BoolOp,

@@ -7,7 +7,6 @@ literals, exact constant powers, inline tensors and the arguments of factorial-l
 from __future__ import annotations
 
 import re
-import sys
 from typing import Any
 
 MAX_LENGTH = 10_000  # characters of expression text
@@ -18,20 +17,6 @@ MAX_EXACT_BITS = 4_000  # about 1,200 digits: the largest exact constant SymPy m
 MAX_EXACT_EXPONENT = 10_000
 MAX_TENSOR_ELEMENTS = 4_096  # elements of one tensor written inline, [1, 2, 3]
 MAX_SPLITS = 64  # ways one run-together name may be split before derivcli stops counting
-
-
-class deep_recursion:
-    """Room for MAX_NESTING levels: each level of parentheses is about 14 Python frames in the parser and
-    more in the builder and SymPy (pure-Python frames, so the C stack is not at risk)."""
-
-    LIMIT = 20_000
-
-    def __enter__(self) -> None:
-        self.previous = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(self.previous, self.LIMIT))
-
-    def __exit__(self, *exc: object) -> None:
-        sys.setrecursionlimit(self.previous)
 
 
 def magnitude(constant: Any) -> float:

@@ -227,7 +227,7 @@ def _in_denominator(factor: sp.Expr) -> bool:
 
 def derivation(expr: sp.Expr, x: sp.Symbol) -> Step:
     """The whole tree of d(expr)/dx."""
-    from ..parsing.limits import deep_recursion
+    from ..limits.recursion import deep_recursion
 
     with deep_recursion():
         return Deriver(expr, x).derive(expr)

@@ -20,7 +20,7 @@ from ..learn.expect import DIGITS
 from ..learn.expect import _at as value_at
 from ..learn.expect import _close as close
 from ..limits.budget import OverBudget, time_budget
-from ..parsing.limits import deep_recursion
+from ..limits.recursion import deep_recursion
 from .tree import Step
 
 POINTS = 3  # agreeing points that verify a step

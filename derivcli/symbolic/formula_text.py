@@ -36,10 +36,13 @@ from sympy.core.sorting import default_sort_key
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
+from ..limits.recursion import deep_recursion
+
 
 def formula(expr: Any) -> str:
-    """`str(expr)`, faster."""
-    return FormulaPrinter().doprint(expr)
+    """`str(expr)`, faster (with room on the stack for the deepest expression the parser lets through)."""
+    with deep_recursion():
+        return FormulaPrinter().doprint(expr)
 
 
 # Each compound node's text, across printers: a node's text is a function of its class and arguments alone
@@ -47,13 +50,26 @@ def formula(expr: Any) -> str:
 # nodes never change; so are its sort key and a sum's term order.  The tree as written and the simplified
 # one share most of their parts, and distinct expressions of one batch share many (`sqrt(2*x + 3)`):
 # printing both trees of a Rubi-sized expression takes a third of the time it did.  Only where SymPy's ==
-# tells Float(2.0) from 2 (1.13 on) is it the same node: before, 2.0*x == 2*x, and the texts differ.
+# tells Float(2.0) from 2 (1.13 on) is it the same node: before, 2.0*x == 2*x, and the texts differ; and
+# only for classes whose equality is Basic's (`_plain`).
 _TEXTS: dict[Any, str] = {}
 _KEYS: dict[Any, tuple[Any, Any]] = {}  # and the sort keys and term orders of `FormulaPrinter`, likewise
 _ORDERS: dict[Any, tuple[Any, list[Any]]] = {}
 _KEPT = 16384  # entries of each before it starts afresh: a few MB of nodes
 _REMEMBERS = Float(2.0) != Integer(2)
+_PLAIN: dict[type, bool] = {}  # class -> whether its nodes are equal exactly when their classes and arguments are
 T = TypeVar("T")
+
+
+def _plain(cls: type) -> bool:
+    """Whether the class keeps Basic's equality: two nodes of it are equal exactly when their arguments are
+    (SymPy's Subs is equal to another with a renamed variable, and prints its own name)."""
+    known = _PLAIN.get(cls)
+    if known is None:
+        content = getattr(cls, "_hashable_content", None)
+        known = _PLAIN[cls] = getattr(cls, "__eq__", None) is Basic.__eq__ and content in (
+            Basic._hashable_content, Expr._hashable_content)
+    return known
 
 
 def _remember(table: dict[Any, T], key: Any, value: T) -> T:
@@ -63,8 +79,22 @@ def _remember(table: dict[Any, T], key: Any, value: T) -> T:
     return value
 
 
-def _itself(part: Any) -> Any:
-    return part
+def _shared(part: Any) -> bool:
+    """Whether the part's answers may be shared with every part equal to it: a hashable node of a class
+    with Basic's equality (`_plain`)."""
+    if not _plain(type(part)):
+        return False
+    try:
+        hash(part)
+    except TypeError:  # (an argument SymPy cannot hash: no node derivcli builds has one)
+        return False
+    return True
+
+
+def _slot(part: Any) -> Any:
+    """Where a part's answers are kept across printers: under the part itself where they may be shared
+    (`_shared`), else under its id (the entry holds the part, so the id stays its own)."""
+    return part if _shared(part) else ("id", id(part))
 
 
 def _sign(number: Any) -> int | None:
@@ -198,11 +228,11 @@ class FormulaPrinter(StrPrinter):
         # by id for this printer alone (the parts kept alive beside their answers)
         self._keys: dict[Any, tuple[Any, Any]] = _KEYS if _REMEMBERS else {}  # part -> (part, its sort key)
         self._orders: dict[Any, tuple[Any, list[Any]]] = _ORDERS if _REMEMBERS else {}  # sum -> (sum, terms)
-        self._slot: Any = _itself if _REMEMBERS else id
+        self._slot: Any = _slot if _REMEMBERS else id
 
     def _print(self, expr: Any, **kwargs: Any) -> str:
         """Printer._print, each compound node's text remembered (`_TEXTS`)."""
-        if kwargs or not _REMEMBERS or not isinstance(expr, Basic) or not expr.args:
+        if kwargs or not _REMEMBERS or not isinstance(expr, Basic) or not expr.args or not _shared(expr):
             return super()._print(expr, **kwargs)
         text = _TEXTS.get(expr)
         if text is None:
