@@ -72,6 +72,26 @@ def test_a_node_equal_to_another_that_prints_otherwise_keeps_its_own_text():
     assert [formula(first), formula(second), formula(first + 1)] == [str(first), str(second), str(first + 1)]
 
 
+def test_the_texts_kept_stay_within_their_characters(monkeypatch):
+    """A part's text holds its parts' texts, so a deep chain's texts add up to its length times its depth:
+    what is kept is bounded in characters as well as in entries (a batch of deep expressions is hostile
+    input too)."""
+    from derivcli.symbolic import formula_text
+
+    monkeypatch.setattr(formula_text, "_TEXT_CHARACTERS", 20_000)
+    monkeypatch.setattr(formula_text, "_TEXTS", {})
+    monkeypatch.setattr(formula_text, "_TEXT_KEPT", [0])
+    x, y = sympy.symbols("x y", real=True)
+    for k in range(1, 25):
+        expr = x + k
+        for _ in range(40):
+            expr = sympy.sqrt(expr * y + k)
+        assert formula(expr) == Unremembered().doprint(expr)
+        kept = sum(len(text) for text in formula_text._TEXTS.values())
+        assert kept == formula_text._TEXT_KEPT[0] <= 20_000
+    assert formula_text._TEXTS  # (and it does keep some)
+
+
 class Unremembered(FormulaPrinter):
     """The printer without `_TEXTS`."""
 

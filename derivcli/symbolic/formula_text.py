@@ -56,6 +56,8 @@ _TEXTS: dict[Any, str] = {}
 _KEYS: dict[Any, tuple[Any, Any]] = {}  # and the sort keys and term orders of `FormulaPrinter`, likewise
 _ORDERS: dict[Any, tuple[Any, list[Any]]] = {}
 _KEPT = 16384  # entries of each before it starts afresh: a few MB of nodes
+_TEXT_CHARACTERS = 1 << 22  # and of text in _TEXTS (a part's text holds its parts': a deep chain's add up)
+_TEXT_KEPT = [0]  # characters in _TEXTS now
 _REMEMBERS = Float(2.0) != Integer(2)
 _PLAIN: dict[type, bool] = {}  # class -> whether its nodes are equal exactly when their classes and arguments are
 T = TypeVar("T")
@@ -77,6 +79,18 @@ def _remember(table: dict[Any, T], key: Any, value: T) -> T:
         table.clear()
     table[key] = value
     return value
+
+
+def _remember_text(expr: Any, text: str) -> str:
+    """_TEXTS[expr] = text, within _KEPT entries and _TEXT_CHARACTERS characters (a text too long for that
+    is not kept: the node is printed again if it comes again)."""
+    if len(text) <= _TEXT_CHARACTERS // 64:
+        if len(_TEXTS) >= _KEPT or _TEXT_KEPT[0] + len(text) > _TEXT_CHARACTERS:
+            _TEXTS.clear()
+            _TEXT_KEPT[0] = 0
+        _TEXTS[expr] = text
+        _TEXT_KEPT[0] += len(text)
+    return text
 
 
 def _shared(part: Any) -> bool:
@@ -236,7 +250,7 @@ class FormulaPrinter(StrPrinter):
             return super()._print(expr, **kwargs)
         text = _TEXTS.get(expr)
         if text is None:
-            text = _remember(_TEXTS, expr, super()._print(expr))
+            text = _remember_text(expr, super()._print(expr))
         return text
 
     def sort_key(self, expr: Any) -> Any:
