@@ -258,7 +258,7 @@ class _Lowering:
         elif isinstance(node, index):
             children = [node.args[0]]
         elif isinstance(node, sp.Add) and not self.every_node:
-            children = [_negated(arg) if _negated(arg) is not None else arg for arg in node.args]
+            children = [negated if (negated := _negated(arg)) is not None else arg for arg in node.args]
         elif isinstance(node, TensorOp):
             children = list(node.operands)  # the settings (dim=1, …) go to the torch form as keywords
         else:
@@ -273,7 +273,7 @@ class _Lowering:
 
     def function(self, node: sp.Basic) -> Callable[..., torch.Tensor]:
         if isinstance(node, sp.Add):
-            negative = tuple(not self.every_node and _negated(arg) is not None for arg in node.args)
+            negative = tuple(not self.every_node and _is_negated(arg) for arg in node.args)
             return signed_sum(negative) if any(negative) else add
         if isinstance(node, sp.Mul):
             count = len(self.fraction(node)[0])
@@ -345,9 +345,11 @@ def _split_fraction(factors: Sequence[sp.Basic]) -> tuple[list[sp.Basic], list[s
 
 def _negated(term: sp.Basic) -> sp.Basic | None:
     """b for a sum's term -b (SymPy's (-1)*b), to be subtracted; None for any other term."""
-    if isinstance(term, sp.Mul) and term.args[0] is sp.S.NegativeOne:
-        return sp.Mul(*term.args[1:])
-    return None
+    return sp.Mul(*term.args[1:]) if _is_negated(term) else None
+
+
+def _is_negated(term: sp.Basic) -> bool:
+    return isinstance(term, sp.Mul) and term.args[0] is sp.S.NegativeOne
 
 
 def _name_of(node: sp.Basic) -> str:
