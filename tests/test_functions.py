@@ -74,6 +74,7 @@ EXPRESSIONS: dict[str, list[str]] = {
     "factorial": ["factorial(x)"],
     "loggamma": ["loggamma(x)"],
     "digamma": ["digamma(x)"],
+    "polygamma": ["polygamma(0, x)", "polygamma(1, x)", "polygamma(3, x)"],
     "sigmoid": ["sigmoid(x)"],
     "relu": ["relu(x)"],
     "softplus": ["softplus(x)"],
@@ -444,3 +445,26 @@ def test_functions_listing_table_shows_aliases() -> None:
     missing = [alias for spec in [*PUBLIC.values(), *TENSOR.values()] for alias in spec.aliases
                if alias not in words]
     assert not missing, f"aliases missing from the table: {missing}"
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("polygamma(x, 2)", "x"), ("polygamma(-1, x)", "-1"), ("polygamma(1.5, x)", "3/2"), ("polygamma(101, x)", "101"),
+    ("polygamma(10**9, x)", "1000000000"), ("polygamma([1, 2], x)", "[1, 2]"), ("polygamma(x/x, x)", "x/x")])
+def test_polygamma_takes_a_whole_order_from_0_to_100(text: str, shown: str) -> None:
+    """torch computes polygamma for a fixed whole order: a variable, negative, fractional, huge or tensor order
+    is refused where it is written (x/x is 1 to SymPy, but torch computes the text as written)."""
+    from derivcli.errors import DerivcliError
+
+    with pytest.raises(DerivcliError) as info:
+        derivcli.grad(text, {"x": 0.7})
+    assert f"polygamma's order must be a whole number from 0 to 100, not {shown} (column 11)" in info.value.one_line()
+
+
+@pytest.mark.parametrize("text", ["loggamma(x)", "digamma(x)", "gamma(x)", "x*lgamma(x**2)", "polygamma(2, x)/x"])
+def test_a_derivative_diff_writes_with_polygamma_reads_back(text: str) -> None:
+    """diff writes digamma's derivatives as SymPy does, polygamma(n, x): pasted back, the formula gives the
+    derivative's value."""
+    result = derivcli.diff(text, "x", 2, {"x": 1.7})
+    assert result.derivative is not None and "polygamma" in result.derivative
+    again = derivcli.grad(result.derivative, {"x": 1.7})
+    assert again.value == pytest.approx(result.derivative_value, rel=1e-12)

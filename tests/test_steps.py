@@ -166,6 +166,8 @@ def _call(spec) -> str:  # type: ignore[no-untyped-def]
     inner = f"({(low + high) / 2!r} + {0.4 * (high - low)!r}*sin(x))"
     if spec.name in ("min", "max"):
         return f"{spec.name}({inner}, x/3)"
+    if spec.name == "polygamma":  # (its order comes first, a whole number)
+        return f"polygamma(1, {inner})"
     if spec.arity[0] == 2:
         return f"{spec.name}({inner}, {'3' if spec.name == 'root' else 'x**2 + 1'})"
     return f"{spec.name}({inner})"

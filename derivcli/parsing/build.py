@@ -16,7 +16,7 @@ from ..limits.spelling import nearest
 from ..symbolic.variables import HasVariables
 from ..table.functions import FUNCTIONS, by_name, resolve
 from .arguments import bind, make_call
-from .limits import MAX_EXACT_BITS, MAX_EXACT_EXPONENT
+from .limits import MAX_EXACT_BITS, MAX_EXACT_EXPONENT, MAX_POLYGAMMA_ORDER
 from .limits import magnitude as _magnitude
 from .limits import power_text as _power_text
 from .limits import raised_constants as _raised_constants
@@ -127,6 +127,8 @@ class Builder:
             self.notes.append(f"'{node.name}' read as {spec.name} ({spec.description.split(';')[0]})")
         if spec.name == "log" and count == 2:
             self.notes.append("log(x, b) read as the logarithm of x to base b")
+        if spec.name == "polygamma":
+            self._refuse_polygamma_order(args[0], node.args[0])
         if spec.exact_arg_limit is not None:
             for arg, arg_node in zip(args, node.args):
                 if not self.has_variables(arg) and _magnitude(arg) > spec.exact_arg_limit:
@@ -155,6 +157,14 @@ class Builder:
             # (tan of a tanh of a tan asks whether its argument is real: 197 s); torch needs none of it.
             return constructor(*args, evaluate=False)
         return self._evaluate_real(lambda **kw: constructor(*args, **kw), args)
+
+    def _refuse_polygamma_order(self, order: Any, order_node: Node) -> None:
+        """polygamma(n, x) for a whole number 0 <= n <= MAX_POLYGAMMA_ORDER: torch computes the n-th
+        derivative of digamma for a fixed n, and neither differentiates nor varies it."""
+        if not (order.is_Integer and 0 <= order <= MAX_POLYGAMMA_ORDER):
+            raise self.error(f"polygamma's order must be a whole number from 0 to {MAX_POLYGAMMA_ORDER}, not "
+                             f"{_short(order)}", _span(order_node),
+                             hint="polygamma(n, x) is the n-th derivative of digamma(x): polygamma(1, x) for its first")
 
     def _refuse_brackets_for_parentheses(self, node: Call) -> None:
         """`sin[x]` reads as sin of the constant tensor [x]; with a variable inside the brackets, the user

@@ -3,7 +3,7 @@
 Each entry names its SymPy form (what the parser builds) and its torch form (what the lowering runs), as
 dotted paths resolved on first use, so that listing the table (`derivcli functions`, tab completion)
 imports neither SymPy nor torch.  The lowering looks torch forms up by SymPy class, so SymPy nodes that
-only appear inside derivatives (polygamma, DiracDelta, Heaviside, …) are entries too, marked internal.
+only appear inside derivatives (DiracDelta, SymPy's own sign and Abs, …) are entries too, marked internal.
 """
 
 from __future__ import annotations
@@ -178,6 +178,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
        aliases=("lgamma",), exact_arg_limit=1000),
     _f("digamma", SP + "digamma", TF + "digamma", "derivative of loggamma", domain=(0.1, 5.0),
        aliases=("psi",), exact_arg_limit=1000),
+    _f("polygamma", SP + "polygamma", TF + "polygamma", "polygamma(n, x): the n-th derivative of digamma, "
+       "n = 0 … 100 (diff writes digamma's derivatives so)", arity=(2, 2), domain=(0.1, 5.0),
+       exact_arg_limit=1000),
     _f("sigmoid", OWN + "sigmoid", TF + "sigmoid", "logistic function 1/(1 + exp(-x)), stable",
        domain=(-8.0, 8.0), aliases=("expit",)),
     _f("relu", OWN + "relu", T + "relu", "max(x, 0); derivative 0 at 0 as in torch"),
@@ -286,8 +289,6 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     _f("index", TEN + "index", TF + "indexer", "x[i], W[i, j], x[a:b]", internal=True, tensor=True),
     _f("sympy-abs", SP + "Abs", T + "abs", "SymPy's own Abs, from simplification (sqrt(x**2))", internal=True),
     _f("sympy-sign", SP + "sign", T + "sign", "SymPy's own sign, inside derivatives", internal=True),
-    _f("polygamma", SP + "polygamma", TF + "polygamma", "n-th derivative of digamma", arity=(2, 2),
-       internal=True),
     _f("held", OWN + "held", T + "positive", "a constant kept from SymPy for torch (1/0, asin(3))",
        internal=True),
     _f("DiracDelta", SP + "DiracDelta", TF + "zero", "Dirac delta (0 away from the origin)",
