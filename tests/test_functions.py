@@ -468,3 +468,16 @@ def test_a_derivative_diff_writes_with_polygamma_reads_back(text: str) -> None:
     assert result.derivative is not None and "polygamma" in result.derivative
     again = derivcli.grad(result.derivative, {"x": 1.7})
     assert again.value == pytest.approx(result.derivative_value, rel=1e-12)
+
+
+@pytest.mark.parametrize(("text", "truth"), [
+    ("sum(digamma([0.5, 2]) * x)", sp.digamma(sp.Rational(1, 2)) + sp.digamma(2)),
+    ("sum(polygamma(1, [0.5, 2])*x)", sp.polygamma(1, sp.Rational(1, 2)) + sp.polygamma(1, 2)),
+    ("sum(loggamma([10**6, 2]))*x", sp.loggamma(10**6)),
+    ("sum(gamma([1, 2, 3]))*x", sp.Integer(4))])
+def test_the_gamma_functions_of_a_constant_tensor_are_computed_not_refused(text: str, truth: sp.Expr) -> None:
+    """The bound on exact arguments keeps SymPy from computing gamma(10**6) exactly; SymPy never computes
+    gamma([...]) of a tensor, which was refused all the same: 'digamma([1/2, 2]) is too large to compute'."""
+    result = derivcli.grad(text, {"x": 1.0})
+    assert result.value == pytest.approx(float(truth), rel=1e-13)
+    assert result.gradient["x"] == pytest.approx(float(truth), rel=1e-13)

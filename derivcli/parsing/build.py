@@ -130,8 +130,11 @@ class Builder:
         if spec.name == "polygamma":
             self._refuse_polygamma_order(args[0], node.args[0])
         if spec.exact_arg_limit is not None:
-            for arg, arg_node in zip(args, node.args):
-                if not self.has_variables(arg) and _magnitude(arg) > spec.exact_arg_limit:
+            from ..table.tensor_forms import constant_tensor
+
+            for arg, arg_node in zip(args, node.args):  # (SymPy computes f(number) exactly, never f([…]))
+                if (not self.has_variables(arg) and not isinstance(arg, constant_tensor)
+                        and _magnitude(arg) > spec.exact_arg_limit):
                     raise self.error(f"{node.name}({_short(arg)}) is too large to compute exactly",
                                      _span(arg_node),
                                      hint=f"arguments above {spec.exact_arg_limit:g} are refused")
