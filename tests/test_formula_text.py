@@ -78,9 +78,7 @@ def test_the_texts_kept_stay_within_their_characters(monkeypatch):
     input too)."""
     from derivcli.symbolic import formula_text
 
-    monkeypatch.setattr(formula_text, "_TEXT_CHARACTERS", 20_000)
-    monkeypatch.setattr(formula_text, "_TEXTS", {})
-    monkeypatch.setattr(formula_text, "_TEXT_KEPT", [0])
+    monkeypatch.setattr(formula_text, "_TEXTS", formula_text._Kept(characters=20_000))
     x, y = sympy.symbols("x y", real=True)
     for k in range(1, 25):
         expr = x + k
@@ -88,7 +86,7 @@ def test_the_texts_kept_stay_within_their_characters(monkeypatch):
             expr = sympy.sqrt(expr * y + k)
         assert formula(expr) == Unremembered().doprint(expr)
         kept = sum(len(text) for text in formula_text._TEXTS.values())
-        assert kept == formula_text._TEXT_KEPT[0] <= 20_000
+        assert kept == formula_text._TEXTS.held <= 20_000
     assert formula_text._TEXTS  # (and it does keep some)
 
 
@@ -119,7 +117,7 @@ def test_nodes_equal_in_value_but_not_in_kind_keep_their_own_texts(monkeypatch):
             assert formula(expr) == str(expr)
     assert formula(pairs[0][0]) == "2.0*x" and formula(pairs[0][1]) == "2*x"
     for table in ("_TEXTS", "_KEYS", "_ORDERS"):
-        monkeypatch.setattr(formula_text, table, {})
+        monkeypatch.setattr(formula_text, table, formula_text._Kept())
     monkeypatch.setattr(formula_text, "_REMEMBERS", False)
     sums = [sympy.Add(*pair, x**2, evaluate=False) for pair in pairs] + [sympy.Add(*pair) for pair in pairs]
     assert [formula(expr) for expr in sums] == [str(expr) for expr in sums]

@@ -14,6 +14,7 @@ notices the difference: `derivcli batch` of new expressions spends about a quart
 
 from __future__ import annotations
 
+import math
 from typing import Any, TypeVar
 
 from sympy import (
@@ -52,15 +53,36 @@ def formula(expr: Any) -> str:
 # printing both trees of a Rubi-sized expression takes a third of the time it did.  Only where SymPy's ==
 # tells Float(2.0) from 2 (1.13 on) is it the same node: before, 2.0*x == 2*x, and the texts differ; and
 # only for classes whose equality is Basic's (`_plain`).
-_TEXTS: dict[Any, str] = {}
-_KEYS: dict[Any, tuple[Any, Any]] = {}  # and the sort keys and term orders of `FormulaPrinter`, likewise
-_ORDERS: dict[Any, tuple[Any, list[Any]]] = {}
-_KEPT = 16384  # entries of each before it starts afresh: a few MB of nodes
-_TEXT_CHARACTERS = 1 << 22  # and of text in _TEXTS (a part's text holds its parts': a deep chain's add up)
-_TEXT_KEPT = [0]  # characters in _TEXTS now
+_KEPT = 16384  # entries of each table before it starts afresh: a few MB of nodes
 _REMEMBERS = Float(2.0) != Integer(2)
 _PLAIN: dict[type, bool] = {}  # class -> whether its nodes are equal exactly when their classes and arguments are
 T = TypeVar("T")
+
+
+class _Kept(dict[Any, T]):
+    """Answers kept across printers, started afresh at _KEPT entries or at `characters` characters of text
+    (a part's text holds its parts', so a deep chain's add up to its length times its depth); a text over
+    1/64 of those is not kept at all (the node is printed again if it comes again)."""
+
+    def __init__(self, characters: float = math.inf) -> None:
+        super().__init__()
+        self.characters = characters
+        self.held = 0  # characters of the texts kept
+
+    def keep(self, key: Any, value: T) -> T:
+        size = len(value) if isinstance(value, str) else 0
+        if size <= self.characters / 64:
+            if len(self) >= _KEPT or self.held + size > self.characters:
+                self.clear()
+                self.held = 0
+            self[key] = value
+            self.held += size
+        return value
+
+
+_TEXTS: _Kept[str] = _Kept(characters=1 << 22)
+_KEYS: _Kept[tuple[Any, Any]] = _Kept()  # and the sort keys and term orders of `FormulaPrinter`, likewise
+_ORDERS: _Kept[tuple[Any, list[Any]]] = _Kept()
 
 
 def _plain(cls: type) -> bool:
@@ -72,25 +94,6 @@ def _plain(cls: type) -> bool:
         known = _PLAIN[cls] = getattr(cls, "__eq__", None) is Basic.__eq__ and content in (
             Basic._hashable_content, Expr._hashable_content)
     return known
-
-
-def _remember(table: dict[Any, T], key: Any, value: T) -> T:
-    if len(table) >= _KEPT:
-        table.clear()
-    table[key] = value
-    return value
-
-
-def _remember_text(expr: Any, text: str) -> str:
-    """_TEXTS[expr] = text, within _KEPT entries and _TEXT_CHARACTERS characters (a text too long for that
-    is not kept: the node is printed again if it comes again)."""
-    if len(text) <= _TEXT_CHARACTERS // 64:
-        if len(_TEXTS) >= _KEPT or _TEXT_KEPT[0] + len(text) > _TEXT_CHARACTERS:
-            _TEXTS.clear()
-            _TEXT_KEPT[0] = 0
-        _TEXTS[expr] = text
-        _TEXT_KEPT[0] += len(text)
-    return text
 
 
 def _shared(part: Any) -> bool:
@@ -240,8 +243,8 @@ class FormulaPrinter(StrPrinter):
         # each part's sort key and each sum's ordered terms: across printers by the part itself, where
         # texts are remembered (`_TEXTS`: sort keys and orders are functions of the part alike), else
         # by id for this printer alone (the parts kept alive beside their answers)
-        self._keys: dict[Any, tuple[Any, Any]] = _KEYS if _REMEMBERS else {}  # part -> (part, its sort key)
-        self._orders: dict[Any, tuple[Any, list[Any]]] = _ORDERS if _REMEMBERS else {}  # sum -> (sum, terms)
+        self._keys: _Kept[tuple[Any, Any]] = _KEYS if _REMEMBERS else _Kept()  # part -> (part, its sort key)
+        self._orders: _Kept[tuple[Any, list[Any]]] = _ORDERS if _REMEMBERS else _Kept()  # sum -> (sum, terms)
         self._slot: Any = _slot if _REMEMBERS else id
 
     def _print(self, expr: Any, **kwargs: Any) -> str:
@@ -250,7 +253,7 @@ class FormulaPrinter(StrPrinter):
             return super()._print(expr, **kwargs)
         text = _TEXTS.get(expr)
         if text is None:
-            text = _remember_text(expr, super()._print(expr))
+            text = _TEXTS.keep(expr, super()._print(expr))
         return text
 
     def sort_key(self, expr: Any) -> Any:
@@ -277,7 +280,7 @@ class FormulaPrinter(StrPrinter):
                 args = tuple(self.sort_key(part) if isinstance(part, Basic) else default_sort_key(part)
                              for part in parts)
             key = rest.class_key(), (len(args), args), self.sort_key(exponent), coeff
-        _remember(self._keys, self._slot(expr), (expr, key))
+        self._keys.keep(self._slot(expr), (expr, key))
         return key
 
     def _terms(self, expr: Any) -> list[Any]:
@@ -292,7 +295,7 @@ class FormulaPrinter(StrPrinter):
             # written (16 levels took 45 s).  A sum holding such a constant (only a tree as written has one)
             # keeps the order it was written in.
             terms = list(Add.make_args(expr)) if _holds_constant_sum(expr) else expr.as_ordered_terms()
-        _remember(self._orders, self._slot(expr), (expr, terms))
+        self._orders.keep(self._slot(expr), (expr, terms))
         return terms
 
     def _factors(self, expr: Any) -> list[Any]:
