@@ -178,9 +178,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
        aliases=("lgamma",), exact_arg_limit=1000),
     _f("digamma", SP + "digamma", TF + "digamma", "derivative of loggamma", domain=(0.1, 5.0),
        aliases=("psi",), exact_arg_limit=1000),
-    _f("polygamma", SP + "polygamma", TF + "polygamma", "polygamma(n, x): the n-th derivative of digamma, "
-       "n = 0 … 100 (diff writes digamma's derivatives so)", arity=(2, 2), domain=(0.1, 5.0),
-       exact_arg_limit=1000),
+    _f("polygamma", SP + "polygamma", TF + "polygamma", "n-th derivative of digamma: polygamma(n, x), n = 0 to 100",
+       arity=(2, 2), domain=(0.1, 5.0), exact_arg_limit=1000),
     _f("sigmoid", OWN + "sigmoid", TF + "sigmoid", "logistic function 1/(1 + exp(-x)), stable",
        domain=(-8.0, 8.0), aliases=("expit",)),
     _f("relu", OWN + "relu", T + "relu", "max(x, 0); derivative 0 at 0 as in torch"),
