@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -28,10 +29,15 @@ from derivcli.cli import app  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def local_cluster() -> LocalCluster:
+    """Two worker processes on 127.0.0.1; the dashboard on any free port (two test processes may each
+    start one)."""
+    return LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0")
+
+
 @pytest.fixture(scope="module")
 def client():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with local_cluster() as cluster, Client(cluster) as client:
         yield client
 
 
@@ -236,12 +242,12 @@ def test_a_scheduler_that_accepts_and_says_nothing_is_an_error_within_its_second
         started = time.perf_counter()
         assert_error(run("batch", "--scheduler", address, stdin=REQUESTS[0] + "\n"),
                      f"--scheduler {address}: no Dask scheduler answered within 3 s")
-        assert time.perf_counter() - started < 6
+        assert time.perf_counter() - started < 20  # not a hang: a loaded machine takes seconds more
         monkeypatch.setattr("derivcli.scale.cluster.CONNECT_SECONDS", 1.0)
         started = time.perf_counter()
         assert_error(run("grad", "x**2", "--points", str(tmp_path / "p-*.csv"), "--scheduler", address),
                      "no Dask scheduler answered within 1 s")
-        assert time.perf_counter() - started < 4
+        assert time.perf_counter() - started < 20
 
 
 def test_a_peer_that_is_no_scheduler_is_an_error_not_an_internal_one():
@@ -319,31 +325,46 @@ def test_a_block_that_keeps_killing_workers_says_so_with_exit_code_3():
                for record in records)
 
 
-def test_a_worker_killed_mid_block_loses_no_line_and_answers_none_twice(client, tmp_path, monkeypatch):
-    """The block holding x**7 makes its worker exit the first time only (a marker file says it did); Dask
-    runs the block again on a live worker.  Last in this file: the cluster has a fresh worker after it."""
+def _install_dying_once(marker: str) -> None:
+    """On each worker: the block holding x**7 makes its worker exit, the first time only (the marker
+    file says it did)."""
+    import os
+
+    from derivcli.scale import streams
+
+    answer_lines = streams.answer_lines
+
+    def dying(first, lines):
+        if any("x**7" in line for line in lines) and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(1)
+        return answer_lines(first, lines)
+
+    streams.answer_lines = dying
+
+
+def test_a_worker_killed_mid_block_loses_no_line_and_answers_none_twice(tmp_path, monkeypatch):
+    """Dask runs the dead worker's block again on a live one.  A cluster of its own, so that the worker the
+    Nanny restarts cannot hold up the other tests' cluster; every wait is bounded, so that a hang fails this
+    test (with what was printed) rather than ending the whole test process at the suite's timeout."""
     monkeypatch.setattr("derivcli.scale.cluster.BLOCK_LINES", 5)
     marker = tmp_path / "killed"
-
-    def install(marker: str) -> None:
-        import os
-
-        from derivcli.scale import streams
-
-        answer_lines = streams.answer_lines
-
-        def dying(first, lines):
-            if any("x**7" in line for line in lines) and not os.path.exists(marker):
-                open(marker, "w").close()
-                os._exit(1)
-            return answer_lines(first, lines)
-
-        streams.answer_lines = dying
-
-    client.run(install, str(marker))
     lines = list(REQUESTS)
     lines[17] = json.dumps({"expression": "x**7", "point": {"x": 2}})
-    result = run("batch", "--scheduler", client.scheduler.address, stdin="\n".join(lines) + "\n")
+    cluster = local_cluster()
+    try:
+        with Client(cluster) as client:
+            client.run(_install_dying_once, str(marker))
+            results: list = []
+            batch = threading.Thread(target=lambda: results.append(
+                run("batch", "--scheduler", cluster.scheduler_address, stdin="\n".join(lines) + "\n")), daemon=True)
+            batch.start()
+            batch.join(timeout=120)
+            assert results, "the batch was still waiting after 120 s"
+    finally:
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=30)
+    result = results[0]
     assert result.exit_code == 0, result.stderr
     assert marker.exists()
     answers = [json.loads(line) for line in result.stdout.splitlines()]
