@@ -473,7 +473,7 @@ def test_a_derivative_diff_writes_with_polygamma_reads_back(text: str) -> None:
 @pytest.mark.parametrize(("text", "truth"), [
     ("sum(digamma([0.5, 2]) * x)", sp.digamma(sp.Rational(1, 2)) + sp.digamma(2)),
     ("sum(polygamma(1, [0.5, 2])*x)", sp.polygamma(1, sp.Rational(1, 2)) + sp.polygamma(1, 2)),
-    ("sum(loggamma([10**6, 2]))*x", sp.loggamma(10**6)),
+    ("sum(loggamma([10**6, 2]))*x", sp.loggamma(10**6, evaluate=False)),  # evaluated, it is 999,999! exactly
     ("sum(gamma([1, 2, 3]))*x", sp.Integer(4))])
 def test_the_gamma_functions_of_a_constant_tensor_are_computed_not_refused(text: str, truth: sp.Expr) -> None:
     """The bound on exact arguments keeps SymPy from computing gamma(10**6) exactly; SymPy never computes
