@@ -122,17 +122,22 @@ class Server:
         assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
         return warm
 
-    def same_as_here(self, argv: list[str], env: dict[str, str] | None = None) -> None:
-        """The warm answer is the CLI's own, run in this process: `same` compares warm and cold processes
-        byte for byte, where the process around the command matters (stdin, limits, start-up); elsewhere
-        the CLI's own answer is enough (a fresh interpreter each, at 2 s, was a tenth of the suite)."""
+    def same_as_here(self, argv: list[str], env: dict[str, str] | None = None,
+                     cwd: Path | None = None) -> subprocess.CompletedProcess:
+        """The warm answer is the CLI's own, run in this process (in `cwd`): `same` compares warm and cold
+        processes byte for byte, where the process around the command matters (stdin, limits, start-up);
+        elsewhere the CLI's own answer is enough (a fresh interpreter each, at 2 s, was a tenth of the suite)."""
+        from contextlib import chdir, nullcontext
+
         from typer.testing import CliRunner
 
         from derivcli.cli import app
 
-        here = CliRunner().invoke(app, argv, env=env)
-        warm = self.answered(lambda: self.run(derivcli(*argv), env=env))
+        with chdir(cwd) if cwd is not None else nullcontext():
+            here = CliRunner().invoke(app, argv, env=env)
+        warm = self.answered(lambda: self.run(derivcli(*argv), env=env, cwd=cwd))
         assert (warm.returncode, warm.stdout, warm.stderr) == (here.exit_code, here.stdout_bytes, here.stderr_bytes)
+        return warm
 
 
 

@@ -126,8 +126,8 @@ def test_every_commands_json_is_the_same_warm(server, definition):
 def test_files_relative_to_the_working_directory_and_the_umask(server, tmp_path):
     (tmp_path / "w.json").write_text("[1, 2, 3]")
     (tmp_path / "points.csv").write_text("x\n1\n2\n")
-    assert server.same(derivcli("grad", "dot(w, w)", "--w", "@w.json"), cwd=tmp_path).returncode == 0
-    server.same(derivcli("grad", "sum(x)", "--x", "@w.json"), cwd=tmp_path, env={"DERIVCLI_NO_FILES": "1"})
+    assert server.same_as_here(["grad", "dot(w, w)", "--w", "@w.json"], cwd=tmp_path).returncode == 0
+    server.same_as_here(["grad", "sum(x)", "--x", "@w.json"], cwd=tmp_path, env={"DERIVCLI_NO_FILES": "1"})
     line = shell("umask 077; DERIVCLI grad 'x**2' --points points.csv --output out.csv")
 
     def written(run: subprocess.CompletedProcess) -> tuple[bytes, int]:
