@@ -83,7 +83,8 @@ def _unary_table() -> None:
         "selu": (lambda u: sp.Float(SELU_SCALE, 40) * sp.Piecewise(
             (u, u > 0), (sp.Float(SELU_ALPHA, 40) * (sp.exp(u) - 1), True)),
                  ("selu({u})", f"{SELU_SCALE}*elu({{u}}, {SELU_ALPHA})")),
-        "celu": (lambda u: sp.Piecewise((u, u > 0), (sp.exp(u) - 1, True)), ("celu({u})", "celu({u}, 1)", "elu({u})")),
+        "celu": (lambda u: sp.Piecewise((u, u > 0), (sp.exp(u) - 1, True)), ("celu({u})", "celu({u}, 1)", "elu({u})",
+                                                                             "({u} if {u} > 0 else exp({u}) - 1)")),
     }
     UNARY.update(table)
 

@@ -215,6 +215,55 @@ def test_check_catches_every_wrong_number_it_is_shown(corpus, wrong_sin):
     assert wrong >= 20 and not missed, missed
 
 
+def readback_failures(cases_here: list[Case], formulas: int) -> list[str]:
+    """What derivcli prints is derivcli's own input.  The expression it echoes (conditionals as `a if c
+    else b`, SymPy's `Piecewise((a, c), (b, True))` did not read back) gives the truth or an error, for
+    every spelling of every case; and for the first `formulas` cases, `diff`'s formula for each variable,
+    read back, is the oracle's derivative (one in the named-subexpression form, shown when simplifying ran
+    out of time, is not an expression: skipped)."""
+    found = []
+    for number, (_, point, truth, texts) in enumerate(cases_here):
+        echoed = set()
+        for text in texts:
+            with contextlib.suppress(DerivcliError):
+                echoed.add(derivcli.grad(text, point).expression)
+        for text in echoed:  # (with every variable of the point, which a constant echoed lacks)
+            verdict, details = api_answer(f"({text}) + 0*({' + '.join(point)})", point, truth)
+            if verdict in ("wrong", "refused"):
+                found.append(f"echoed {text!r} read back: {verdict}, {details}; truth {truth}")
+        if number >= formulas:
+            continue
+        scale = max(1.0, abs(truth.value), *(abs(g) for g in truth.gradient.values()))
+        for name, derivative in truth.gradient.items():
+            try:
+                formula = derivcli.diff(texts[-1], wrt=[name]).derivative
+            except DerivcliError:
+                continue
+            if formula is None or ";" in formula:
+                continue
+            try:  # (every variable of the point appears, as grad asks)
+                got = derivcli.grad(f"({formula}) + 0*({' + '.join(point)})", point).value
+            except DerivcliError as error:
+                found.append(f"d/d{name} of {texts[-1]!r} printed as {formula!r} does not read back: {error}")
+                continue
+            if not close(got, derivative, atol=1e-9 * scale, rtol=1e-7):
+                found.append(f"d/d{name} of {texts[-1]!r} printed as {formula!r} is {got} at {point}, not {derivative}")
+    return found
+
+
+def test_every_printed_formula_reads_back_as_the_truth(corpus):
+    with_conditionals = [case for case in corpus if any(" if " in text for text in case[3])]
+    assert with_conditionals  # (elu spelled as a conditional)
+    found = readback_failures(with_conditionals + corpus[::40], formulas=3)  # (100 more under slow)
+    assert not found, "\n".join(found[:10])
+
+
+@pytest.mark.slow
+def test_printed_formulas_of_many_trees_read_back_as_the_truth():
+    found = readback_failures(list(cases(SEED + 2, 100)), formulas=100)
+    assert not found, "\n".join(found[:10])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("shard", range(5))
 def test_five_thousand_trees(shard):

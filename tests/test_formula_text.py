@@ -1,6 +1,7 @@
-"""The faster printer must print exactly what `str(expr)` prints, the numbers told their sign facts up
-front must answer every assumption as SymPy itself would, and the powers built without evaluation must be
-what SymPy's evaluation builds."""
+"""The faster printer must print exactly what `str(expr)` prints (a conditional apart: derivcli's own
+`a if c else b`, which reads back), the numbers told their sign facts up front must answer every
+assumption as SymPy itself would, and the powers built without evaluation must be what SymPy's evaluation
+builds."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import math
 import sys
 from typing import Any
 
+import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -50,6 +52,33 @@ def test_formula_prints_what_str_prints(text):
     assert formula(parsed.expr) == str(parsed.expr)
     if parsed.written is not None:
         assert formula(parsed.written) == Unremembered().doprint(parsed.written)
+
+
+@pytest.mark.parametrize(("text", "printed"), [
+    ("x if x > 0 else -x^2", "x if x > 0 else -x**2"),
+    ("2*(x if x > 0 else -x)", "2*(x if x > 0 else -x)"),  # looser than anything: bracketed inside
+    ("-(x if x != 0 else 1)", "-(x if x != 0 else 1)"),
+    ("(x if x > 0 else 1)*y**x", "y**x*(x if x > 0 else 1)"),
+    ("sin(x if x > 0 else 1) + y", "y + sin(x if x > 0 else 1)"),  # an argument needs none
+    ("(x if x > 0 else 1) if y < 5 else 2", "(x if x > 0 else 1) if y < 5 else 2"),  # a piece's value does
+    ("x if 0 < x < 1 else (x**2 if x > 2 or x < -3 else 3)",
+     "x if x > 0 and x < 1 else x**2 if x > 2 or x < -3 else 3"),
+    ("x if not (x > 0 and y < 1) else 2", "x if not (x > 0 and y < 1) else 2"),
+    ("x if x < 1 and (x > 0 or y > 0) else 2", "x if (x > 0 or y > 0) and x < 1 else 2"),
+    ("x if x == 1 else 3*x", "x if x == 1 else 3*x"),  # SymPy: Eq(x, 1)
+    # SymPy turns the comparison into ITE(y > 0, x > -1, x > -2): read back, the same function
+    ("x if x + (1 if y > 0 else 2) > 0 else y", "x if y > 0 and x > -1 or not (y > 0) and x > -2 else y"),
+])
+def test_a_conditional_prints_as_derivcli_reads_it(text, printed):
+    """SymPy's `Piecewise((x, x > 0), (-x**2, True))` did not read back (derivcli's own `diff` formula
+    pasted into derivcli was an error); the text printed is derivcli's notation, and reads back as the same
+    expression."""
+    parsed = parse(text)
+    assert formula(parsed.expr) == printed
+    again = parse(printed).expr
+    x, y = (parsed.symbols.get(name, sympy.Symbol(name)) for name in "xy")
+    points = [{x: a, y: b} for a in (-2.5, -1, -0.5, 0, 0.5, 1, 3) for b in (-1, 0, 0.5, 6)]
+    assert again == parsed.expr or all(again.subs(point) == parsed.expr.subs(point) for point in points)
 
 
 def test_the_deepest_expression_the_parser_lets_through_prints():

@@ -377,12 +377,24 @@ def test_e_bound_through_var_on_the_command_line():
 
 
 def test_constants_cannot_be_bound_but_e_can():
-    for name in ("pi", "E"):
+    for name in ("pi", "E", "EulerGamma"):
         with pytest.raises(DerivcliError, match=f"{name} is a constant"):
             derivcli.grad(f"{name}*x", {name: 3.0, "x": 1.0})
     result = derivcli.grad("e*x", {"e": 3.0, "x": 2.0})
     assert result.value == 6.0 and result.gradient == {"e": 2.0, "x": 3.0}
     assert any("variable you bound" in note for note in result.parse.notes)
+
+
+def test_the_constant_sympy_brings_in_reads_back():
+    """digamma(1) is -EulerGamma to SymPy: derivcli echoed the name and then read it as a variable with no
+    value."""
+    import mpmath
+
+    echoed = derivcli.grad("digamma(x/x)*x + 1", {"x": 2.0})
+    assert echoed.expression == "-EulerGamma*x + 1"
+    again = derivcli.grad(echoed.expression, {"x": 2.0})
+    assert (again.value, again.gradient) == (1 - 2 * float(mpmath.euler), {"x": -float(mpmath.euler)})
+    assert [echoed.value, echoed.gradient["x"]] == pytest.approx([again.value, again.gradient["x"]], rel=1e-14)
 
 
 def test_a_greek_letter_is_bound_by_either_spelling_but_not_both():

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["MAX_LENGTH", "MAX_NESTING", "Context", "ParsedExpression", "Reading", "Token", "check_syntax",
            "parse", "parse_tree", "tokenize"]
 
-CONSTANT_NAMES = ("pi", "E")  # constants that cannot be bound (e can: --e 3 makes e a variable)
+# constants that cannot be bound (e can: --e 3 makes e a variable)
+CONSTANT_NAMES = ("pi", "E", "EulerGamma")
 
 
 @dataclass
@@ -69,7 +70,7 @@ class ParsedExpression:
 
     @cached_property
     def canonical(self) -> str:
-        """SymPy's text of the expression (`str(expr)`, printed by the faster `formula`)."""
+        """SymPy's text of the expression (`str(expr)`, a conditional as `a if c else b`: `formula`)."""
         from ..symbolic.formula_text import formula
 
         return formula(self.expr)

@@ -22,7 +22,9 @@ KEYWORDS = frozenset({"if", "else", "and", "or", "not"})
 PYTHON_WORDS = frozenset({"for", "in", "is", "import", "def", "class", "return", "while", "with", "yield", "None",
                           "True", "False", "as", "from", "del", "global", "pass", "raise", "try", "except",
                           "finally", "assert", "async", "await", "break", "continue", "elif", "nonlocal"})
-CONSTANTS = {"pi": "pi", "e": "E", "E": "E"}
+# (EulerGamma: SymPy's name for the constant its exact values bring in, digamma(1) = -EulerGamma, so that
+# every expression derivcli prints reads back)
+CONSTANTS = {"pi": "pi", "e": "E", "E": "E", "EulerGamma": "EulerGamma"}
 # torch's functions with digits in their names that the table does not have, and how to write each
 TORCH_ONLY = {"exp2": "2**x", "logaddexp2": "log2(2**x + 2**y)",
               "deg2rad": "x*pi/180", "rad2deg": "x*180/pi", "xlog1py": "x*log1p(y)"}

@@ -38,7 +38,7 @@ class StepView:
     numbers: StepNumbers | None
     substeps: list[StepView] = field(default_factory=list)
     latex: dict[str, Any] | None = None
-    sum: bool = False  # the expression is a sum: the views bracket it after d/dx
+    sum: bool = False  # the expression is a sum or a conditional (`a if c else b`): the views bracket it after d/dx
     names: list[tuple[str, str]] = field(default_factory=list)  # the product and quotient rules' f and g
     role: str | None = None  # the named part this step differentiates (f, g)
     assembled: Written | None = None  # the rule's formula with the parts put in: f'*g + f*g' = (2*x)*sin(x) + …
@@ -74,9 +74,10 @@ class StepView:
 def describe(step: Step, latex: bool) -> StepView:
     """The step and its substeps as text (and LaTeX, where asked for), and in a textbook's notation."""
     result = textbook_form(step.result)
+    loose = step.expression.is_Add or isinstance(step.expression, sp.Piecewise)  # bracketed after d/dx
     view = StepView(step.rule, step.statement, formula(step.expression), formula(result), step.wrt.name,
                     [(symbol.name, formula(inner)) for symbol, inner in step.lets], step.note, step.check,
-                    step.numbers, [describe(substep, latex) for substep in step.substeps], sum=step.expression.is_Add,
+                    step.numbers, [describe(substep, latex) for substep in step.substeps], sum=loose,
                     names=[(name, formula(part)) for name, part in step.names], role=step.role,
                     assembled=assembled(step), drawn=lambda: _drawn(step, result))
     lets = [*step.lets, *((sp.Symbol(name), part) for name, part in step.names)]

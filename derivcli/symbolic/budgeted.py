@@ -19,7 +19,7 @@ from typing import Any
 
 import sympy as sp
 
-from .formula_text import pretty_form
+from .formula_text import formula, pretty_form
 
 SIMPLIFY_SECONDS = 3.0
 SERIES_SECONDS = 5.0
@@ -182,11 +182,11 @@ def presented(derivative: sp.Expr) -> Presentation:
     if done and simplified is not None:
         return simplified
     replacements, (reduced,) = sp.cse(derivative)
-    text = "; ".join(f"{name} = {value}" for name, value in replacements)
-    formula = f"{text}; {reduced}" if replacements else str(reduced)
+    text = "; ".join(f"{name} = {formula(value)}" for name, value in replacements)
+    one_line = f"{text}; {formula(reduced)}" if replacements else formula(reduced)
     latex = ", ".join(f"{sp.latex(name)} = {sp.latex(value)}" for name, value in replacements)
     latex = f"{latex}, \\quad {sp.latex(reduced)}" if replacements else sp.latex(reduced)
-    return Presentation(formula, latex, f"simplifying took longer than {SIMPLIFY_SECONDS:g} s: the formula is "
+    return Presentation(one_line, latex, f"simplifying took longer than {SIMPLIFY_SECONDS:g} s: the formula is "
                                         "shown unsimplified, with common subexpressions named")
 
 
@@ -194,7 +194,7 @@ def _simplify(derivative: sp.Expr) -> Presentation:
     simplified = sp.simplify(derivative)
     if sp.count_ops(simplified) > sp.count_ops(derivative):
         simplified = derivative
-    return Presentation(str(simplified), sp.latex(simplified), None, pretty_form(simplified))
+    return Presentation(formula(simplified), sp.latex(simplified), None, pretty_form(simplified))
 
 
 def derivative_size(expr: sp.Basic) -> float:

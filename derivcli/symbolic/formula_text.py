@@ -1,4 +1,6 @@
-"""SymPy's text of an expression, exactly as `str(expr)` prints it, in about half the time.
+"""SymPy's text of an expression, exactly as `str(expr)` prints it, in about half the time; except that a
+conditional prints in derivcli's own notation, `a if x > 0 and x < 1 else b` (`_print_Piecewise`), which
+reads back, where SymPy's `Piecewise((a, (x > 0) & (x < 1)), (b, True))` did not.
 
 Printing an expression that was just built is dominated by questions SymPy asks of its fresh numbers: to
 order an Add it evaluates every term's coefficient with `complex()` (through mpmath), to decide on
@@ -27,6 +29,7 @@ from sympy import (
     Mul,
     Number,
     NumberSymbol,
+    Piecewise,
     Pow,
     Rational,
     S,
@@ -34,6 +37,7 @@ from sympy import (
 )
 from sympy.core.exprtools import decompose_power
 from sympy.core.sorting import default_sort_key
+from sympy.logic.boolalg import ITE
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
@@ -41,7 +45,8 @@ from ..limits.recursion import deep_recursion
 
 
 def formula(expr: Any) -> str:
-    """`str(expr)`, faster (with room on the stack for the deepest expression the parser lets through)."""
+    """`str(expr)`, faster, a conditional as derivcli writes it (with room on the stack for the deepest
+    expression the parser lets through)."""
     with deep_recursion():
         return FormulaPrinter().doprint(expr)
 
@@ -124,8 +129,17 @@ def _sign(number: Any) -> int | None:
     return None
 
 
+def _conditional(item: Any) -> bool:
+    """A Piecewise with an otherwise piece: printed `a if c else b`, which binds more loosely than anything."""
+    return isinstance(item, Piecewise) and item.args[-1].cond is S.true
+
+
 def _precedence(item: Any) -> int:
     """`precedence(item)`, without the assumptions query for a product with a plain number in front."""
+    if _conditional(item):
+        return PRECEDENCE["Lambda"]
+    if isinstance(item, ITE):
+        return PRECEDENCE["Or"]
     if isinstance(item, Mul):
         if any(hasattr(arg, "precedence") and isinstance(arg, Function) and arg.precedence < PRECEDENCE["Mul"]
                for arg in item.args):
@@ -360,6 +374,43 @@ class FormulaPrinter(StrPrinter):
         if len(bottom) == 1:
             return f"{text}/{bottom[0]}"
         return f"{text}/({'*'.join(bottom)})" if bottom else text
+
+
+    def _print_Piecewise(self, expr: Any) -> str:
+        """`a if c else b if d else e`, as derivcli reads it (SymPy's own text, `Piecewise((a, c), …)`,
+        where no piece holds otherwise: undefined there, which derivcli never builds)."""
+        if not _conditional(expr):
+            return super()._print_Piecewise(expr)
+        *pieces, otherwise = expr.args
+        return "".join(f"{self.parenthesize(piece.expr, PRECEDENCE['Lambda'])} if {self._print(piece.cond)} else "
+                       for piece in pieces) + self._print(otherwise.expr)
+
+    def _print_And(self, expr: Any) -> str:
+        return " and ".join(self.parenthesize(arg, PRECEDENCE["And"]) for arg in _ordered(expr))
+
+    def _print_Or(self, expr: Any) -> str:
+        return " or ".join(self.parenthesize(arg, PRECEDENCE["Or"]) for arg in _ordered(expr))
+
+    def _print_ITE(self, expr: Any) -> str:
+        """SymPy's condition `ITE(c, a, b)` (a comparison with a conditional in it: `x + (1 if y > 0 else 2)
+        > 0`), as `c and a or not (c) and b`, which derivcli reads."""
+        condition, then, otherwise = expr.args
+        return (f"{self.parenthesize(condition, PRECEDENCE['And'])} and {self.parenthesize(then, PRECEDENCE['And'])}"
+                f" or not {self.parenthesize(condition, PRECEDENCE['Relational'])} and "
+                f"{self.parenthesize(otherwise, PRECEDENCE['And'])}")
+
+    def _print_Not(self, expr: Any) -> str:
+        return "not " + self.parenthesize(expr.args[0], PRECEDENCE["Relational"])
+
+    def _print_Relational(self, expr: Any) -> str:
+        """`x == 0` and `x != 0`, as derivcli reads them, where SymPy prints Eq(x, 0) and Ne(x, 0)."""
+        level = precedence(expr)
+        return f"{self.parenthesize(expr.lhs, level)} {expr.rel_op} {self.parenthesize(expr.rhs, level)}"
+
+
+def _ordered(operation: Any) -> list[Any]:
+    """The conditions of an `and` or an `or` in the order SymPy prints them."""
+    return sorted(operation.args, key=default_sort_key)
 
 
 def _unevaluated(expr: Any) -> bool:
