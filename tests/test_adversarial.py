@@ -24,7 +24,9 @@ from pathlib import Path
 
 import pytest
 
+import derivcli
 from derivcli.cli import main
+from derivcli.errors import DerivcliError
 
 SCRIPT = Path(sys.executable).with_name("derivcli")
 if not SCRIPT.exists():  # pragma: no cover - the venv layout this project uses
@@ -375,7 +377,25 @@ SYMPY_HARD_WORK = {
     # regression: the numeric value of an activation of a constant built its definition on the exact
     # argument, and exp(-10**20*log(2)) is 2**(-10**20) to SymPy: 24 GB before the fuzzer's worker was killed
     "activation-of-an-exact-power": "x*silu(10^20*log(2))",
+    # SymPy splits a comparison of conditionals into every case: 2**k for k of them side by side, and each
+    # nested one doubles its condition (11 nested took 12 s and printed 96 KB of text; now refused)
+    "conditionals-in-a-condition": "x if " + " + ".join(f"(1 if a{i} > 0 else 2)" for i in range(12)) + " > y else 0",
+    "conditionals-nested-in-conditions": "x if " + "(1 if " * 11 + "z > 0" + "".join(
+        f" else 2) > y{i}" for i in range(11)) + " else 0",
 }
+
+
+def test_conditionals_inside_conditions_are_bounded():
+    """Four are read (a few tenths of a second of SymPy's work at most); a fifth is refused where it starts."""
+    four = "x if " + " + ".join(f"(1 if a{i} > 0 else 2)" for i in range(4)) + " > y else 0"
+    point = {"x": 1.0, "y": 5.0, **{f"a{i}": 1.0 for i in range(4)}}
+    assert derivcli.grad(four, point).value == 0.0  # 1+1+1+1 > 5 is false
+    five = four.replace(" > y", " + (1 if a4 > 0 else 2) > y")
+    with pytest.raises(DerivcliError, match="more than 4 conditionals inside conditions") as refused:
+        derivcli.grad(five, {**point, "a4": 1.0})
+    assert refused.value.span[0] == five.index("if a4")
+    nested = "x if (1 if (1 if (1 if (1 if z > 0 else 2) > a else 2) > b else 2) > c else 2) > d else 0"
+    assert derivcli.grad(nested, {"x": 1, "z": 1, "a": 0, "b": 0, "c": 0, "d": 0}).gradient["x"] == 1.0
 
 
 @pytest.mark.parametrize("text", list(SYMPY_HARD_WORK.values())[:1], ids=list(SYMPY_HARD_WORK)[:1])

@@ -21,7 +21,7 @@ from functools import partial
 from ..errors import DerivcliError
 from ..limits.recursion import deep_recursion
 from .applications import FunctionSyntax
-from .limits import MAX_TENSOR_ELEMENTS
+from .limits import MAX_CONDITIONALS_IN_CONDITIONS, MAX_TENSOR_ELEMENTS
 from .notation import KEYWORDS, PYTHON_WORDS
 from .syntax import (
     BoolOp,
@@ -58,6 +58,9 @@ def parse_tree(text: str, context: Context | None = None) -> Reading:
 class _Parser(FunctionSyntax):
     """The operator grammar and the atoms; functions are in `applications`."""
 
+    _in_condition = 0  # how many conditions the parser is inside
+    _conditionals_in_conditions = 0  # conditionals met inside conditions so far (MAX_CONDITIONALS_IN_CONDITIONS)
+
     # grammar, lowest precedence first
     def parse(self) -> Reading:
         if self.token.kind == "END":
@@ -83,7 +86,14 @@ class _Parser(FunctionSyntax):
         body = self.or_()
         if self.at("if"):
             if_token = self.advance()
+            self._conditionals_in_conditions += self._in_condition > 0
+            if self._conditionals_in_conditions > MAX_CONDITIONALS_IN_CONDITIONS:
+                raise self.error(f"more than {MAX_CONDITIONALS_IN_CONDITIONS} conditionals inside conditions",
+                                 (if_token.start, if_token.end),
+                                 hint="each one doubles the cases SymPy builds; write the cases out as one conditional")
+            self._in_condition += 1
             condition = self.or_()
+            self._in_condition -= 1
             self.expect("else")
             orelse = self.if_else()
             self.note((if_token.start, if_token.end), "'a if condition else b' read as a piecewise function")

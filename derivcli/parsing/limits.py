@@ -17,6 +17,8 @@ MAX_EXACT_BITS = 4_000  # about 1,200 digits: the largest exact constant SymPy m
 MAX_EXACT_EXPONENT = 10_000
 MAX_TENSOR_ELEMENTS = 4_096  # elements of one tensor written inline, [1, 2, 3]
 MAX_SPLITS = 64  # ways one run-together name may be split before derivcli stops counting
+MAX_CONDITIONALS_IN_CONDITIONS = 4  # `a if (1 if c else 2) > y else b`: SymPy splits a comparison of k of them
+# into 2**k cases, and each nested one doubles its condition (8 took SymPy 2 s; 11 nested, 12 s)
 MAX_POLYGAMMA_ORDER = 100  # polygamma(n, x): past it the values leave float64 (polygamma(171, 1) is 1e309)
 
 
