@@ -84,10 +84,6 @@ def grad(
     explain_parse: EXPLAIN = False,
 ) -> int:
     """Value and gradient of EXPRESSION at a point, by torch autograd."""
-    from ..api import grad as compute_grad
-    from ..checks.differences import parse_steps
-    from ..render import emit_grad
-
     from_stdin = sorted(name for name, text in binding_texts(ctx, var).items() if text.strip() == STDIN)
     if from_stdin and (points is not None or scheduler is not None):
         raise DerivcliError(f"--{from_stdin[0]} -: values from stdin are read one point at a time, and --points "
@@ -111,6 +107,9 @@ def grad(
                               as_json=fmt_name == "json")
     if output is not None or torch_compile:
         raise DerivcliError("--output and --compile go with --points")
+    if fd_steps:  # (torch: imported once there is something to compute, not for a closed or empty stdin)
+        from ..checks.differences import parse_steps
+    steps = parse_steps(fd_steps) if fd_steps else None
     streamed = [name for name, value in point.items() if value is STDIN]
     if streamed and (expect is not None or exact):
         raise DerivcliError("--expect and --exact work at one point, not with values from stdin ('-')")
@@ -122,14 +121,16 @@ def grad(
             given = "--fd-steps" if fd_steps else "--fd" if fd else "--explain-parse"
             raise DerivcliError(f"{given} does not work with plain values from stdin ('-')",
                                 hint="add --json: each line's object then carries it")
-        options = {"wrt": split_names(wrt), "check": check, "fd": fd,
-                   "fd_steps": parse_steps(fd_steps) if fd_steps else None, "dtype": dtype, "device": device,
-                   "as_lists": True}
+        options = {"wrt": split_names(wrt), "check": check, "fd": fd, "fd_steps": steps, "dtype": dtype,
+                   "device": device, "as_lists": True}
         return stream_grad(expression, streamed, point, options, "json" if fmt_name == "json" else "plain",
                            explain_parse)
-    result = compute_grad(expression, point, wrt=split_names(wrt), check=check, fd=fd,
-                          fd_steps=parse_steps(fd_steps) if fd_steps else None, dtype=dtype, device=device,
-                          expect=expect, exact=binding_texts(ctx, var) if exact else None, as_lists=True)
+    from ..api import grad as compute_grad
+    from ..render import emit_grad
+
+    result = compute_grad(expression, point, wrt=split_names(wrt), check=check, fd=fd, fd_steps=steps, dtype=dtype,
+                          device=device, expect=expect, exact=binding_texts(ctx, var) if exact else None,
+                          as_lists=True)
     emit_grad(result, fmt_name, sys.stdout, explain_parse)
     report_warnings(result.warnings)
     return Exit.CHECK_FAILED if result.failed else 0

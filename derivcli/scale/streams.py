@@ -37,12 +37,13 @@ def stream_value(name: str, text: str) -> Any:
 
 def grad_stream(expression: str, name: str, lines: Iterable[str], point: Mapping[str, Any],
                 **options: Any) -> Iterator[tuple[int, str, Any]]:
-    """(line number, the line, GradResult or DerivcliError) for each non-blank input line."""
-    from ..api import grad
-
+    """(line number, the line, GradResult or DerivcliError) for each non-blank input line.  torch and SymPy
+    are imported with the first value: a closed or empty stdin is answered at once."""
     for number, line in enumerate(stdin_read(lines), start=1):
         if not line.strip():
             continue
+        from ..api import grad
+
         try:
             with memory.request():  # the line's value is held beside the command's own bindings, then let go
                 answer = grad(expression, {**point, name: stream_value(name, line)}, **options)
