@@ -300,6 +300,10 @@ def test_every_help_has_a_worked_example(command):
 def test_the_help_listing_built_without_parameters_is_the_whole_groups(args, columns, monkeypatch, capsys):
     """`derivcli --help` is shown from a group whose commands carry no parameters (app.listing): it must
     print what the whole group prints, at every width, colours included."""
+    # typer.rich_utils first: at import it fixes FORCE_TERMINAL from FORCE_COLOR for the whole process, and
+    # the help of every later test in this process came out in colour and 144 columns wide
+    import typer.rich_utils  # noqa: F401
+
     from derivcli.cli.app import command, listing, main
     from derivcli.cli.outcome import PROG
 
