@@ -62,7 +62,7 @@ def _unary_table() -> None:
         "sqrt": (sp.sqrt, ("sqrt({u})", "({u})**0.5", "({u})^(1/2)", "√({u})", "root({u}, 2)", "\\sqrt{{{u}}}")),
         "abs": (sp.Abs, ("abs({u})", "|{u}|", "Abs({u})")),
         "erf": (sp.erf, ("erf({u})",)),
-        "erfc": (sp.erfc, ("erfc({u})", "(1 - erf({u}))")),
+        "erfc": (sp.erfc, ("erfc({u})", "(1 - erf({u}))", "(1 + erf(-({u})))")),
         "gamma": (sp.gamma, ("gamma({u})",)),
         "loggamma": (sp.loggamma, ("loggamma({u})", "lgamma({u})")),
         "digamma": (sp.digamma, ("digamma({u})", "psi({u})", "polygamma(0, {u})")),

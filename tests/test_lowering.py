@@ -68,6 +68,13 @@ def test_piecewise_with_several_branches_takes_the_first_true_condition():
     ("2/log(1 + x)", 1e-12, 2 / math.log1p(1e-12), -2 / math.log1p(1e-12) ** 2 / (1 + 1e-12)),
     ("3*x/(1 + exp(-x))", -800, 0.0, 0.0),
     ("sin(x)*log(1 + exp(x))", 800, 800 * math.sin(800), 800 * math.cos(800) + math.sin(800)),
+    # 1 - erf(u) kept two digits at u = 5.362 (the fuzzer, seed 2718: tan(loggamma(1 - erf(x + 5))) was off
+    # by 1e-3 with exit 0); erfc(u), and erfc(-u) for 1 + erf(u), keep them all
+    ("1 - erf(x)", 5.362, math.erfc(5.362), -2 / math.sqrt(math.pi) * math.exp(-5.362**2)),
+    ("1 + erf(x)", -6.0, math.erfc(6.0), 2 / math.sqrt(math.pi) * math.exp(-36.0)),
+    ("erf(x) - 1", 5.362, -math.erfc(5.362), 2 / math.sqrt(math.pi) * math.exp(-5.362**2)),
+    ("-1 - erf(x)", -6.0, -math.erfc(6.0), -2 / math.sqrt(math.pi) * math.exp(-36.0)),
+    ("1 - erf(-x)", 6.0, math.erfc(-6.0), 2 / math.sqrt(math.pi) * math.exp(-36.0)),
 ])
 def test_textbook_formulas_lower_to_stable_forms(text, x, value, derivative):
     result = derivcli.grad(text, x=x, check=True)
