@@ -107,9 +107,11 @@ def grad(
                               as_json=fmt_name == "json")
     if output is not None or torch_compile:
         raise DerivcliError("--output and --compile go with --points")
+    steps = None
     if fd_steps:  # (torch: imported once there is something to compute, not for a closed or empty stdin)
         from ..checks.differences import parse_steps
-    steps = parse_steps(fd_steps) if fd_steps else None
+
+        steps = parse_steps(fd_steps)
     streamed = [name for name, value in point.items() if value is STDIN]
     if streamed and (expect is not None or exact):
         raise DerivcliError("--expect and --exact work at one point, not with values from stdin ('-')")

@@ -133,8 +133,10 @@ def _erf_complement(node: sp.Add) -> sp.Basic | None:
     """erfc for ±1 ± erf(u): 1 - erf(u) = erfc(u), 1 + erf(u) = erfc(-u), erf(u) - 1 = -erfc(u) and
     -1 - erf(u) = -erfc(-u).  Unevaluated: SymPy writes erfc(-u) as 2 - erfc(u), which cancels again."""
     constant, term = node.args if node.args[0].is_Number else node.args[::-1]
+    if constant not in (1, -1):  # (first: every two-term sum of the lowering comes here)
+        return None
     sign, rest = term.as_coeff_Mul()
-    if not isinstance(rest, sp.erf) or constant not in (1, -1) or sign not in (1, -1):
+    if not isinstance(rest, sp.erf) or sign not in (1, -1):
         return None
     complement = sp.erfc(rest.args[0] if sign != constant else -rest.args[0], evaluate=False)
     return complement if constant == 1 else -complement

@@ -375,7 +375,6 @@ class FormulaPrinter(StrPrinter):
             return f"{text}/{bottom[0]}"
         return f"{text}/({'*'.join(bottom)})" if bottom else text
 
-
     def _print_Piecewise(self, expr: Any) -> str:
         """`a if c else b if d else e`, as derivcli reads it (SymPy's own text, `Piecewise((a, c), …)`,
         where no piece holds otherwise: undefined there, which derivcli never builds)."""
@@ -403,7 +402,8 @@ class FormulaPrinter(StrPrinter):
         return "not " + self.parenthesize(expr.args[0], PRECEDENCE["Relational"])
 
     def _print_Relational(self, expr: Any) -> str:
-        """`x == 0` and `x != 0`, as derivcli reads them, where SymPy prints Eq(x, 0) and Ne(x, 0)."""
+        """`lhs op rhs`, SymPy's own text for <, <=, > and >=; and `x == 0`, `x != 0`, as derivcli reads
+        them, where SymPy prints Eq(x, 0) and Ne(x, 0)."""
         level = precedence(expr)
         return f"{self.parenthesize(expr.lhs, level)} {expr.rel_op} {self.parenthesize(expr.rhs, level)}"
 
